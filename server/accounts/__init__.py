@@ -1,0 +1,1 @@
+"""Accounts: users and roles, passwords, login sessions, CSRF, API tokens, login throttling."""

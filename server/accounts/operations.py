@@ -1,0 +1,178 @@
+"""Changes to accounts. Each one validates, writes, and records itself in the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import audit
+from server.accounts.identity import Identity
+from server.accounts.passwords import Passwords, password_problem
+from server.accounts.secrets import digest, new_token
+from server.accounts.throttle import LoginThrottle
+from server.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from server.i18n import LOCALES
+from server.models import ApiToken, LoginSession, Role, User, UserRole, utcnow
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+API_TOKEN_PREFIX = "cnc_"
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL.match(email) or len(email) > 320:
+        raise InvalidInput(f"{email!r} is not an e-mail address", code="invalid_email")
+    return email
+
+
+async def create_user(
+    db: AsyncSession,
+    passwords: Passwords,
+    actor: Identity | None,
+    *,
+    email: str,
+    roles: list[Role],
+    password: str | None,
+    display_name: str = "",
+    locale: str = "en",
+    remote: str = "",
+) -> User:
+    email = normalise_email(email)
+    if not roles:
+        raise InvalidInput("a user needs at least one role", code="no_role")
+    if locale not in LOCALES:
+        raise InvalidInput(f"unknown language {locale!r}", code="invalid_locale")
+    if password is not None and (problem := password_problem(password)):
+        raise InvalidInput(problem, code="weak_password")
+    taken = await db.scalar(select(func.count()).select_from(User).where(User.email == email))
+    if taken:
+        raise Conflict(f"a user with e-mail {email} already exists", code="email_taken")
+    user = User(
+        email=email,
+        display_name=display_name.strip() or email.split("@")[0],
+        password_hash=passwords.hash(password) if password else None,
+        locale=locale,
+        roles=[UserRole(role=r.value) for r in sorted(set(roles))],
+    )
+    db.add(user)
+    await db.flush()
+    audit.record(
+        db, actor, "user.created", "user", user.id,
+        detail={"email": email, "roles": sorted(r.value for r in roles)}, remote=remote,
+    )
+    return user
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    session: LoginSession
+    user: User
+
+
+async def sign_in(
+    db: AsyncSession,
+    passwords: Passwords,
+    throttle: LoginThrottle,
+    *,
+    email: str,
+    password: str,
+    remote: str,
+    user_agent: str,
+    hours: int,
+) -> SignedIn:
+    email = email.strip().lower()
+    throttle.check(email, remote)
+    user = await db.scalar(select(User).where(User.email == email))
+    ok = passwords.verify(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        throttle.failed(email, remote)
+        raise Unauthorized("wrong e-mail or password", code="bad_credentials")
+    throttle.succeeded(email)
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    token = new_token()
+    session = LoginSession(
+        token_hash=digest(token),
+        user_id=user.id,
+        csrf_token=new_token(),
+        expires_at=utcnow() + dt.timedelta(hours=hours),
+        user_agent=user_agent[:300],
+    )
+    db.add(session)
+    await db.flush()
+    actor = Identity(via="cookie", user_id=user.id, email=user.email)
+    audit.record(db, actor, "user.signed_in", "login_session", session.id, remote=remote)
+    return SignedIn(token, session, user)
+
+
+async def sign_out(db: AsyncSession, actor: Identity, remote: str = "") -> None:
+    if actor.session_id is None:
+        return
+    session = await db.get(LoginSession, actor.session_id)
+    if session is not None:
+        await db.delete(session)
+        audit.record(db, actor, "user.signed_out", "login_session", actor.session_id, remote=remote)
+
+
+async def set_locale(db: AsyncSession, actor: Identity, locale: str) -> None:
+    if locale not in LOCALES:
+        raise InvalidInput(
+            f"unknown language {locale!r}; choose one of {', '.join(LOCALES)}",
+            code="invalid_locale",
+        )
+    if actor.user_id is None:
+        raise InvalidInput("guests choose their language in the browser", code="guest")
+    await db.execute(update(User).where(User.id == actor.user_id).values(locale=locale))
+    audit.record(db, actor, "user.locale_changed", "user", actor.user_id, detail={"locale": locale})
+
+
+@dataclass(frozen=True)
+class NewApiToken:
+    token: str
+    record: ApiToken
+
+
+async def create_api_token(
+    db: AsyncSession, actor: Identity, name: str, remote: str = ""
+) -> NewApiToken:
+    assert actor.user_id is not None
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("give the token a name of 1 to 100 characters", code="invalid_name")
+    token = new_token(API_TOKEN_PREFIX)
+    row = ApiToken(
+        user_id=actor.user_id, name=name, token_hash=digest(token), prefix=token[:10]
+    )
+    db.add(row)
+    await db.flush()
+    audit.record(db, actor, "api_token.created", "api_token", row.id, detail={"name": name},
+                 remote=remote)
+    return NewApiToken(token, row)
+
+
+async def list_api_tokens(db: AsyncSession, actor: Identity) -> list[ApiToken]:
+    rows = await db.scalars(
+        select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)
+    )
+    return list(rows)
+
+
+async def revoke_api_token(
+    db: AsyncSession, actor: Identity, token_id: int, remote: str = ""
+) -> ApiToken:
+    row = await db.get(ApiToken, token_id)
+    if row is None or row.user_id != actor.user_id:
+        raise NotFound(f"you have no API token {token_id}", code="token_not_found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(db, actor, "api_token.revoked", "api_token", row.id, remote=remote)
+    return row
+
+
+async def list_users(db: AsyncSession) -> list[User]:
+    return list(await db.scalars(select(User).order_by(User.email)))

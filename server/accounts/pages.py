@@ -1,0 +1,97 @@
+"""Browser pages for accounts: sign in and out, the user's own page (language, API tokens)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.accounts import operations as ops
+from server.accounts.cookies import clear_session_cookie, set_session_cookie
+from server.accounts.schemas import LoginForm, TokenCreate
+from server.errors import DomainError, InvalidInput
+from server.i18n import LOCALES
+from server.keys import CONFIG, DATABASE, PASSWORDS, THROTTLE
+from server.middleware import LANG_COOKIE
+from server.routing import PUBLIC, SIGNED_IN, USERS, RouteTable
+from server.web import form_body, identity, int_param, redirect, remote, render, safe_next
+
+
+async def login_page(request: web.Request) -> web.Response:
+    if identity(request).signed_in:
+        raise redirect(safe_next(request.query.get("next")))
+    context = {"next": safe_next(request.query.get("next")), "email": "", "error": None}
+    return render(request, "login.html", context)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    next_page = safe_next(str(form.get("next", "/")))
+    try:
+        body = await form_body(request, LoginForm)
+        async with request.app[DATABASE].session() as db, db.begin():
+            done = await ops.sign_in(
+                db, request.app[PASSWORDS], request.app[THROTTLE],
+                email=body.email, password=body.password, remote=remote(request),
+                user_agent=request.headers.get("User-Agent", ""),
+                hours=request.app[CONFIG].session_hours,
+            )
+    except DomainError as error:
+        context = {"next": next_page, "email": str(form.get("email", "")), "error": error}
+        response = render(request, "login.html", context, status=error.status)
+        response.headers.update(error.headers)
+        return response
+    response = redirect(safe_next(next_page))
+    set_session_cookie(request, response, done.token)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    async with request.app[DATABASE].session() as db, db.begin():
+        await ops.sign_out(db, identity(request), remote(request))
+    response = redirect("/login")
+    clear_session_cookie(response)
+    raise response
+
+
+async def account_page(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].session() as db:
+        tokens = await ops.list_api_tokens(db, identity(request))
+    return render(request, "account.html", {"tokens": tokens, "new_token": None})
+
+
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    locale = str(form.get("locale", ""))
+    who = identity(request)
+    response = redirect(safe_next(str(form.get("next", "/"))))
+    if who.user_id is not None:
+        async with request.app[DATABASE].session() as db, db.begin():
+            await ops.set_locale(db, who, locale)
+    elif locale not in LOCALES:
+        raise InvalidInput(f"unknown language {locale!r}", code="invalid_locale")
+    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="Lax", httponly=True)
+    raise response
+
+
+async def create_token(request: web.Request) -> web.Response:
+    body = await form_body(request, TokenCreate)
+    async with request.app[DATABASE].session() as db, db.begin():
+        made = await ops.create_api_token(db, identity(request), body.name, remote(request))
+        tokens = await ops.list_api_tokens(db, identity(request))
+    return render(request, "account.html", {"tokens": tokens, "new_token": made.token}, 201)
+
+
+async def revoke_token(request: web.Request) -> web.StreamResponse:
+    async with request.app[DATABASE].session() as db, db.begin():
+        await ops.revoke_api_token(db, identity(request), int_param(request, "token_id"),
+                                   remote(request))
+    raise redirect("/account")
+
+
+def add_routes(table: RouteTable) -> None:
+    table.get("/login", login_page, PUBLIC, name="login")
+    table.post("/login", login_submit, PUBLIC)
+    table.post("/logout", logout, SIGNED_IN, name="logout")
+    table.post("/language", choose_language, PUBLIC, name="language")
+    table.get("/account", account_page, USERS, name="account")
+    table.post("/account/tokens", create_token, USERS)
+    table.post("/account/tokens/{token_id}/revoke", revoke_token, USERS)

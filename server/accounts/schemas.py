@@ -1,0 +1,86 @@
+"""JSON shapes of the accounts API; they validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.models import Role
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LoginRequest(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginForm(LoginRequest):
+    next: str = "/"
+
+
+class SessionInfo(BaseModel):
+    user_id: int | None
+    email: str | None
+    display_name: str
+    roles: list[Role]
+    locale: str
+    via: str
+    csrf_token: str | None = Field(
+        description="Send back in the X-CSRF-Token header with every cookie-authenticated write"
+    )
+    guest_conference_id: int | None = None
+    guest_site_id: int | None = None
+
+
+class ProfileUpdate(Strict):
+    locale: str = Field(pattern="^(en|vi|lo)$")
+
+
+class UserCreate(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    roles: list[Role] = Field(min_length=1)
+    password: str | None = Field(default=None, max_length=1024)
+    display_name: str = Field(default="", max_length=200)
+    locale: str = Field(default="en", pattern="^(en|vi|lo)$")
+
+
+class UserForm(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    role: Role
+    password: str = Field(max_length=1024)
+    display_name: str = Field(default="", max_length=200)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    display_name: str
+    roles: list[Role]
+    locale: str
+    active: bool
+    created_at: dt.datetime
+
+
+class TokenCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="Shown once; Concord keeps only its SHA-256")

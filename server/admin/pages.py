@@ -1,0 +1,45 @@
+"""The admin's user list and the form that creates users."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.accounts import operations as ops
+from server.accounts.schemas import UserForm
+from server.errors import DomainError
+from server.keys import DATABASE, PASSWORDS
+from server.models import Role
+from server.routing import RouteTable, roles
+from server.web import form_body, identity, remote, render
+
+
+async def _page(request: web.Request, error: DomainError | None = None,
+                created: str | None = None, status: int = 200) -> web.Response:
+    async with request.app[DATABASE].session() as db:
+        users = await ops.list_users(db)
+    context = {"users": users, "all_roles": list(Role), "error": error, "created": created}
+    return render(request, "admin_users.html", context, status)
+
+
+async def users_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+async def create_user(request: web.Request) -> web.Response:
+    try:
+        body = await form_body(request, UserForm)
+        async with request.app[DATABASE].session() as db, db.begin():
+            user = await ops.create_user(
+                db, request.app[PASSWORDS], identity(request), email=body.email,
+                roles=[body.role], password=body.password, display_name=body.display_name,
+                remote=remote(request),
+            )
+            email = user.email
+    except DomainError as error:
+        return await _page(request, error=error, status=error.status)
+    return await _page(request, created=email, status=201)
+
+
+def add_routes(table: RouteTable) -> None:
+    table.get("/admin/users", users_page, roles(Role.ADMIN), name="admin_users")
+    table.post("/admin/users", create_user, roles(Role.ADMIN))

@@ -1,0 +1,112 @@
+"""The application factory: ``create_app(config)`` wires every part of the control plane."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from server import health, openapi
+from server.accounts import api as accounts_api
+from server.accounts import pages as accounts_pages
+from server.accounts.passwords import Passwords
+from server.accounts.throttle import LoginThrottle
+from server.admin import pages as admin_pages
+from server.conferences import api as conferences_api
+from server.conferences import pages as conferences_pages
+from server.config import Config
+from server.db import Database
+from server.i18n import Catalogues
+from server.invitations import views as invitations_views
+from server.keys import (
+    ACCESS_RULES,
+    CATALOGUES,
+    CONFIG,
+    DATABASE,
+    PASSWORDS,
+    ROUTES,
+    SIGNER,
+    SOCKETS,
+    THROTTLE,
+)
+from server.middleware import errors, guard
+from server.routing import PUBLIC, Rule, RouteTable
+from server.signalling import create_socket_server
+from server.signing import Signer
+from server.templating import context_processor, setup_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = ROOT / "static"
+VENDOR_DIR = ROOT / "node_modules"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+# socket.io authenticates in its connect handler and guards its own writes with the sid.
+SOCKET_RULE = Rule("public", csrf=False)
+FEATURES = (health, openapi, accounts_api, accounts_pages, admin_pages, conferences_api,
+            conferences_pages, invitations_views)
+
+
+def create_app(config: Config, *, migrate: bool = False) -> web.Application:
+    """Build the application. With ``migrate`` the schema is upgraded when it starts."""
+    app = web.Application(middlewares=[errors, guard], client_max_size=config.max_body_bytes)
+    app[CONFIG] = config
+    app[CATALOGUES] = Catalogues()
+    app[PASSWORDS] = Passwords()
+    app[THROTTLE] = LoginThrottle()
+    app[SIGNER] = Signer(config.secret_key)
+
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        context_processors=[context_processor],
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    setup_environment(env)
+
+    table = RouteTable()
+    for feature in FEATURES:
+        feature.add_routes(table)
+    app[ROUTES] = table
+    rules: dict[web.AbstractRoute, Rule] = {}
+    table.install(app, rules)
+    app[ACCESS_RULES] = rules
+    _add_static(app, rules)
+
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        database = Database(config.database_url)
+        app[DATABASE] = database
+        if migrate:
+            await database.upgrade()
+        yield
+        await database.close()
+
+    app.cleanup_ctx.append(database_ctx)
+
+    sockets = create_socket_server(config, lambda: app[DATABASE])
+    sockets.attach(app)
+    app[SOCKETS] = sockets
+    for route in app.router.routes():
+        if route.resource is not None and route.resource.canonical.startswith("/socket.io"):
+            rules[route] = SOCKET_RULE
+
+    async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await sockets.shutdown()
+
+    app.cleanup_ctx.append(sockets_ctx)
+    return app
+
+
+def _add_static(app: web.Application, rules: dict[web.AbstractRoute, Rule]) -> None:
+    resource = app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
+    vendor = VENDOR_DIR / "socket.io-client" / "dist"
+    if vendor.is_dir():
+        app.router.add_static("/vendor/socket.io/", vendor, name="vendor_socketio")
+    for route in app.router.routes():
+        canonical = route.resource.canonical if route.resource else ""
+        if route.resource is resource or canonical.startswith("/vendor/"):
+            rules[route] = PUBLIC
+

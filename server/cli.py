@@ -1,0 +1,133 @@
+"""The ``concord`` command: serve, demo, db upgrade, user add."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from server.accounts import operations as accounts
+from server.accounts.passwords import Passwords
+from server.config import Config, ConfigError, load_config
+from server.db import Database
+from server.errors import DomainError
+from server.models import Role
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="concord", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="migrate the database and serve the application")
+    serve.add_argument("--host", help="address to listen on (CONCORD_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (CONCORD_PORT)")
+
+    commands.add_parser("demo", help="load the demo conferences and users (idempotent)")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply every pending migration")
+
+    user = commands.add_parser("user", help="manage users")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = user_commands.add_parser("add", help="create a user")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, action="append", choices=[r.value for r in Role],
+                     help="may be given more than once")
+    add.add_argument("--password", help="asked for when omitted and a terminal is attached")
+    add.add_argument("--name", default="", help="display name")
+    add.add_argument("--locale", default="en", choices=["en", "vi", "lo"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides = {}
+    if args.command == "serve":
+        overrides = {"host": args.host, "port": args.port}
+    try:
+        config = load_config(config_file=args.config, overrides=overrides)
+    except ConfigError as exc:
+        print(f"concord: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "serve":
+            return _serve(config)
+        if args.command == "db":
+            asyncio.run(_upgrade(config))
+            print("database is up to date")
+            return 0
+        if args.command == "demo":
+            return asyncio.run(_demo(config))
+        if args.command == "user":
+            return asyncio.run(_add_user(config, args))
+    except DomainError as exc:
+        print(f"concord: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"concord: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _serve(config: Config) -> int:
+    from server.app import create_app
+
+    app = create_app(config, migrate=True)
+    print(f"Concord is serving on {config.public_url}", flush=True)
+    web.run_app(app, host=config.host, port=config.port, print=None)
+    return 0
+
+
+async def _upgrade(config: Config) -> None:
+    database = Database(config.database_url)
+    try:
+        await database.upgrade()
+    finally:
+        await database.close()
+
+
+async def _demo(config: Config) -> int:
+    from server.demo.loader import load_demo
+
+    database = Database(config.database_url)
+    try:
+        await database.upgrade()
+        report = await load_demo(database, Passwords())
+    finally:
+        await database.close()
+    print(report.summary())
+    return 0
+
+
+async def _add_user(config: Config, args: argparse.Namespace) -> int:
+    password = args.password
+    if password is None:
+        if not sys.stdin.isatty():
+            print("concord: --password is required when no terminal is attached", file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password: ")
+    database = Database(config.database_url)
+    try:
+        await database.upgrade()
+        async with database.session() as db, db.begin():
+            user = await accounts.create_user(
+                db, Passwords(), None, email=args.email, roles=[Role(r) for r in args.role],
+                password=password, display_name=args.name, locale=args.locale,
+            )
+            print(f"created user {user.email} ({', '.join(args.role)})")
+    finally:
+        await database.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

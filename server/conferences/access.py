@@ -1,0 +1,63 @@
+"""Who may act in a conference, and in which roles.
+
+A person's roles *in a conference* are: organiser if they own it, the roles of their
+``ConferenceMember`` rows, and for a guest the one role of their invitation. Admins have
+every role everywhere.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.identity import Identity
+from server.errors import Forbidden, NotFound
+from server.models import Conference, ConferenceMember, Role
+
+
+async def conference_roles(
+    db: AsyncSession, identity: Identity, conference_id: int
+) -> frozenset[Role]:
+    """The identity's roles in the conference; raises NotFound if there is no such conference."""
+    row = (
+        await db.execute(
+            select(Conference.id, Conference.organiser_id).where(Conference.id == conference_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+    organiser_id = row.organiser_id
+    if identity.is_admin:
+        return frozenset(Role)
+    if identity.guest is not None:
+        invited_here = identity.guest.conference_id == conference_id
+        return frozenset({identity.guest.role}) if invited_here else frozenset()
+    if identity.user_id is None:
+        return frozenset()
+    found = set(
+        Role(r)
+        for r in await db.scalars(
+            select(ConferenceMember.role).where(
+                ConferenceMember.conference_id == conference_id,
+                ConferenceMember.user_id == identity.user_id,
+            )
+        )
+    )
+    if organiser_id == identity.user_id:
+        found.add(Role.ORGANISER)
+    return frozenset(found)
+
+
+async def require_conference_role(
+    db: AsyncSession, identity: Identity, conference_id: int, wanted: frozenset[Role]
+) -> frozenset[Role]:
+    held = await conference_roles(db, identity, conference_id)
+    if not held:
+        raise Forbidden(f"you have no part in conference {conference_id}", code="not_a_participant")
+    if wanted and not held & wanted:
+        names = ", ".join(sorted(r.value for r in wanted))
+        raise Forbidden(
+            f"this needs one of these roles in conference {conference_id}: {names}",
+            code="wrong_role",
+        )
+    return held

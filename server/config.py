@@ -1,0 +1,286 @@
+"""Concord's configuration: one immutable object, read from `CONCORD_*` variables and TOML.
+
+Precedence: environment variables over the TOML file (``CONCORD_CONFIG`` or ``--config``) over
+defaults. Every problem found is collected and reported together, naming the setting and where it
+came from, so an operator fixes a broken configuration in one pass.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "CONCORD_"
+SECRET_KEY_FILE = "secret_key"
+ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
+LOOPBACK_ONLY = ("127.0.0.1",)
+
+# Setting name -> environment variable. The TOML file uses the setting names as keys.
+SETTINGS = {
+    "data_dir": "CONCORD_DATA_DIR",
+    "database_url": "CONCORD_DATABASE_URL",
+    "redis_url": "CONCORD_REDIS_URL",
+    "host": "CONCORD_HOST",
+    "port": "CONCORD_PORT",
+    "public_url": "CONCORD_PUBLIC_URL",
+    "secret_key": "CONCORD_SECRET_KEY",
+    "ice_servers": "CONCORD_ICE_SERVERS",
+    "ice_host_addresses": "CONCORD_ICE_HOST_ADDRESSES",
+    "max_body_bytes": "CONCORD_MAX_BODY_BYTES",
+    "session_hours": "CONCORD_SESSION_HOURS",
+}
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` lists every setting that is wrong."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """One STUN/TURN server handed to clients, in the shape of WebRTC's ``RTCIceServer``."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"urls": list(self.urls)}
+        if self.username is not None:
+            out["username"] = self.username
+        if self.credential is not None:
+            out["credential"] = self.credential
+        return out
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    redis_url: str | None = None
+    ice_servers: tuple[IceServer, ...] = ()
+    # Addresses aiortc may gather host candidates on; empty means every interface.
+    ice_host_addresses: tuple[str, ...] = LOOPBACK_ONLY
+    max_body_bytes: int = 1024 * 1024
+    session_hours: int = 12
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read, validate and complete the configuration (generating the secret key if absent)."""
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    raw: dict[str, tuple[Any, str]] = {}
+
+    path = config_file or (Path(env["CONCORD_CONFIG"]) if env.get("CONCORD_CONFIG") else None)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([f"config file {path} does not exist"]) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"config file {path} is not valid TOML: {exc}"]) from None
+        for key, value in data.items():
+            if key not in SETTINGS:
+                problems.append(f"{path}: unknown setting {key!r}")
+            else:
+                raw[key] = (value, f"{path}: {key}")
+    for key, var in SETTINGS.items():
+        if var in env and env[var] != "":
+            raw[key] = (env[var], var)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            raw[key] = (value, f"--{key.replace('_', '-')}")
+
+    def text(key: str, default: str | None) -> str | None:
+        if key not in raw:
+            return default
+        value, where = raw[key]
+        if not isinstance(value, str):
+            problems.append(f"{where} must be a string, got {value!r}")
+            return default
+        return value.strip()
+
+    def integer(key: str, default: int, low: int, high: int) -> int:
+        if key not in raw:
+            return default
+        value, where = raw[key]
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            problems.append(f"{where} must be a whole number, got {value!r}")
+            return default
+        if not low <= number <= high:
+            problems.append(f"{where} must be between {low} and {high}, got {number}")
+        return number
+
+    data_dir = Path(text("data_dir", "./var") or "./var").expanduser()
+    host = text("host", "127.0.0.1") or "127.0.0.1"
+    port = integer("port", 8080, 1, 65535)
+    max_body = integer("max_body_bytes", 1024 * 1024, 1024, 1024**3)
+    session_hours = integer("session_hours", 12, 1, 24 * 30)
+
+    database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
+    if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        problems.append(
+            f"database URL {database_url!r} is not supported: use sqlite+aiosqlite:///PATH "
+            "or postgresql+asyncpg://USER@HOST/DB"
+        )
+
+    redis_url = text("redis_url", None)
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        problems.append(f"Redis URL {redis_url!r} must start with redis://, rediss:// or unix://")
+
+    default_public = f"http://{_url_host(host)}:{port}"
+    public_url = (text("public_url", default_public) or default_public).rstrip("/")
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(f"public URL {public_url!r} must be an absolute http:// or https:// URL")
+
+    ice_servers = _ice_servers(raw.get("ice_servers"), problems)
+    ice_hosts = _ice_host_addresses(raw.get("ice_host_addresses"), host, problems)
+
+    secret = text("secret_key", None)
+    if secret is not None and len(secret) < 32:
+        problems.append("secret key must be at least 32 characters long")
+
+    if problems:
+        raise ConfigError(problems)
+    if secret is None:
+        secret = _stored_secret(data_dir)
+    return Config(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=secret,
+        host=host,
+        port=port,
+        public_url=public_url,
+        redis_url=redis_url or None,
+        ice_servers=ice_servers,
+        ice_host_addresses=ice_hosts,
+        max_body_bytes=max_body,
+        session_hours=session_hours,
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _ice_host_addresses(
+    item: tuple[Any, str] | None, host: str, problems: list[str]
+) -> tuple[str, ...]:
+    if item is None:
+        return LOOPBACK_ONLY if _is_loopback(host) else ()
+    value, where = item
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple):
+        problems.append(f"{where} must be a comma-separated list of IP addresses")
+        return LOOPBACK_ONLY
+    out: list[str] = []
+    for entry in entries:
+        entry = str(entry).strip()
+        if not entry:
+            continue
+        try:
+            out.append(str(ipaddress.ip_address(entry)))
+        except ValueError:
+            problems.append(f"{where}: {entry!r} is not an IP address")
+    return tuple(out)
+
+
+def _ice_servers(item: tuple[Any, str] | None, problems: list[str]) -> tuple[IceServer, ...]:
+    if item is None:
+        return ()
+    value, where = item
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            try:
+                value = json.loads(stripped)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{where} is not valid JSON: {exc}")
+                return ()
+        else:
+            value = [{"urls": u.strip()} for u in stripped.split(",") if u.strip()]
+    if not isinstance(value, list):
+        problems.append(f"{where} must be a list of ICE servers")
+        return ()
+    servers: list[IceServer] = []
+    for index, entry in enumerate(value):
+        label = f"{where}[{index}]"
+        if isinstance(entry, str):
+            entry = {"urls": entry}
+        if not isinstance(entry, dict):
+            problems.append(f"{label} must be a URL or a table with 'urls'")
+            continue
+        urls = entry.get("urls")
+        url_list = [urls] if isinstance(urls, str) else urls
+        if not isinstance(url_list, list) or not url_list:
+            problems.append(f"{label} needs 'urls'")
+            continue
+        bad = [u for u in url_list if not (isinstance(u, str) and u.split(":", 1)[0] in ICE_SCHEMES)]
+        if bad:
+            problems.append(f"{label}: {bad[0]!r} is not a stun:, stuns:, turn: or turns: URL")
+            continue
+        username, credential = entry.get("username"), entry.get("credential")
+        if any(u.startswith("turn") for u in url_list) and not (username and credential):
+            problems.append(f"{label}: a TURN server needs 'username' and 'credential'")
+            continue
+        servers.append(IceServer(tuple(url_list), username, credential))
+    return tuple(servers)
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Return the secret key kept in the data directory, creating it (mode 0600) on first run."""
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        existing = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    return secret

@@ -1,0 +1,1 @@
+"""Demo data: the two real conferences Concord grew out of, and one user per role."""

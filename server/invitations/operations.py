@@ -1,0 +1,137 @@
+"""Creating, opening and revoking invitations; each change is written to the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import audit
+from server.accounts.identity import GuestScope, Identity
+from server.accounts.secrets import digest, new_token
+from server.errors import Gone, InvalidInput, NotFound
+from server.models import Invitation, LoginSession, Role, Site, utcnow
+from server.signing import Signer
+
+PURPOSE = "invitation"
+INVITABLE_ROLES = (Role.DELEGATE, Role.TECHNICIAN, Role.INTERPRETER)
+MAX_HOURS = 24 * 90
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    invitation: Invitation
+    token: str
+
+
+def invitation_token(signer: Signer, invitation: Invitation) -> str:
+    return signer.dumps(PURPOSE, [invitation.id, invitation.nonce])
+
+
+async def create_invitation(
+    db: AsyncSession,
+    signer: Signer,
+    actor: Identity,
+    *,
+    conference_id: int,
+    site_id: int,
+    role: Role,
+    valid_hours: int,
+    label: str = "",
+    remote: str = "",
+) -> NewInvitation:
+    if role not in INVITABLE_ROLES:
+        allowed = ", ".join(r.value for r in INVITABLE_ROLES)
+        raise InvalidInput(f"invitations are for {allowed}, not {role.value}", code="bad_role")
+    if not 1 <= valid_hours <= MAX_HOURS:
+        raise InvalidInput(f"an invitation is valid for 1 to {MAX_HOURS} hours",
+                           code="bad_validity")
+    site = await db.get(Site, site_id)
+    if site is None or site.conference_id != conference_id:
+        raise InvalidInput(f"conference {conference_id} has no site {site_id}", code="bad_site")
+    invitation = Invitation(
+        conference_id=conference_id,
+        site_id=site_id,
+        role=role.value,
+        label=label.strip() or f"{site.name} ({role.value})",
+        nonce=secrets.token_hex(16),
+        created_by_id=actor.user_id,
+        expires_at=utcnow() + dt.timedelta(hours=valid_hours),
+    )
+    db.add(invitation)
+    await db.flush()
+    audit.record(
+        db, actor, "invitation.created", "invitation", invitation.id,
+        conference_id=conference_id,
+        detail={"site_id": site_id, "role": role.value, "expires_at": invitation.expires_at.isoformat()},
+        remote=remote,
+    )
+    return NewInvitation(invitation, invitation_token(signer, invitation))
+
+
+async def list_invitations(db: AsyncSession, conference_id: int) -> list[Invitation]:
+    rows = await db.scalars(
+        select(Invitation).where(Invitation.conference_id == conference_id).order_by(Invitation.id)
+    )
+    return list(rows)
+
+
+async def revoke_invitation(
+    db: AsyncSession, actor: Identity, conference_id: int, invitation_id: int, remote: str = ""
+) -> Invitation:
+    invitation = await db.get(Invitation, invitation_id)
+    if invitation is None or invitation.conference_id != conference_id:
+        raise NotFound(f"conference {conference_id} has no invitation {invitation_id}",
+                       code="invitation_not_found")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        await db.execute(delete(LoginSession).where(LoginSession.invitation_id == invitation.id))
+        audit.record(db, actor, "invitation.revoked", "invitation", invitation.id,
+                     conference_id=conference_id, remote=remote)
+    return invitation
+
+
+@dataclass(frozen=True)
+class GuestSession:
+    token: str
+    invitation: Invitation
+
+
+async def open_invitation(
+    db: AsyncSession, signer: Signer, token: str, *, hours: int, remote: str, user_agent: str
+) -> GuestSession:
+    """Check an invitation link and start a guest session with exactly its rights."""
+    value = signer.loads(PURPOSE, token)
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)):
+        raise NotFound("this invitation link is not valid; ask the organiser for a new one",
+                       code="invitation_invalid")
+    invitation = await db.get(Invitation, value[0])
+    if invitation is None or invitation.nonce != value[1]:
+        raise NotFound("this invitation link is not valid; ask the organiser for a new one",
+                       code="invitation_invalid")
+    now = utcnow()
+    if invitation.revoked_at is not None:
+        raise Gone("this invitation was withdrawn by the organiser", code="invitation_revoked")
+    if invitation.expires_at <= now:
+        raise Gone("this invitation has expired; ask the organiser for a new one",
+                   code="invitation_expired")
+    invitation.last_used_at = now
+    session_token = new_token()
+    session = LoginSession(
+        token_hash=digest(session_token),
+        invitation_id=invitation.id,
+        csrf_token=new_token(),
+        expires_at=min(invitation.expires_at, now + dt.timedelta(hours=hours)),
+        user_agent=user_agent[:300],
+    )
+    db.add(session)
+    await db.flush()
+    role = Role(invitation.role)
+    scope = GuestScope(invitation.id, invitation.conference_id, invitation.site_id, role)
+    guest = Identity(via="guest", roles=frozenset({role}), guest=scope)
+    audit.record(db, guest, "invitation.opened", "invitation", invitation.id,
+                 conference_id=invitation.conference_id, remote=remote)
+    return GuestSession(session_token, invitation)

@@ -1,0 +1,36 @@
+"""JSON shapes of invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.models import Role
+
+
+class InvitationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    site_id: int
+    role: Role = Role.DELEGATE
+    valid_hours: int = Field(default=24 * 14, ge=1, le=24 * 90)
+    label: str = Field(default="", max_length=200)
+
+
+class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conference_id: int
+    site_id: int
+    role: Role
+    label: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+
+class NewInvitationOut(InvitationOut):
+    url: str = Field(description="The link to send to the site; shown once")

@@ -1,0 +1,32 @@
+"""Typed keys for what the application holds (aiohttp ``AppKey``s) and per-request values."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    import socketio
+
+    from server.accounts.passwords import Passwords
+    from server.accounts.throttle import LoginThrottle
+    from server.config import Config
+    from server.db import Database
+    from server.i18n import Catalogues
+    from server.routing import Rule, RouteTable
+    from server.signing import Signer
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+DATABASE: web.AppKey[Database] = web.AppKey("database")
+ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")
+ACCESS_RULES: web.AppKey[dict[web.AbstractRoute, Rule]] = web.AppKey("access_rules")
+CATALOGUES: web.AppKey[Catalogues] = web.AppKey("catalogues")
+THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
+PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
+SIGNER: web.AppKey[Signer] = web.AppKey("signer")
+SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
+
+# Request-scoped values (set by middleware) live under these names.
+IDENTITY = "concord.identity"
+TRANSLATIONS = "concord.translations"

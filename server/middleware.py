@@ -1,0 +1,170 @@
+"""The request pipeline: errors → identity → CSRF → access rule → handler.
+
+``errors`` turns every failure into an RFC 9457 problem (API) or an error page (browser);
+``guard`` resolves who is asking, enforces CSRF on cookie-authenticated writes, checks the
+route's declared access rule, and picks the UI language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.web_middlewares import Handler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.identity import Identity
+from server.accounts.secrets import new_token, same
+from server.accounts.sessions import identity_from_request
+from server.conferences.access import require_conference_role
+from server.errors import (
+    DomainError,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+)
+from server.i18n import negotiate
+from server.keys import ACCESS_RULES, CATALOGUES, DATABASE, IDENTITY, TRANSLATIONS
+from server.routing import Rule
+from server.web import render, safe_next
+
+log = logging.getLogger(__name__)
+
+CSRF_COOKIE = "concord_csrf"  # pre-session token for forms shown before signing in
+CSRF_HEADER = "X-CSRF-Token"
+LANG_COOKIE = "concord_lang"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def wants_json(request: web.Request) -> bool:
+    if request.path.startswith(("/api/", "/socket.io/")) or request.path == "/healthz":
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _problem_response(request: web.Request, error: DomainError) -> web.StreamResponse:
+    if wants_json(request):
+        response = web.json_response(
+            error.problem(request.path), status=error.status, content_type="application/problem+json"
+        )
+    elif isinstance(error, Unauthorized) and request.method == "GET":
+        raise web.HTTPSeeOther(f"/login?next={safe_next(request.path_qs)}")
+    else:
+        response = render(request, "error.html", {"error": error}, status=error.status)
+    response.headers.update(error.headers)
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DomainError as error:
+        return _problem_response(request, error)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return _problem_response(
+            request,
+            PayloadTooLarge(f"the request body is larger than the {exc.max_size}-byte limit"),
+        )
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        error = MethodNotAllowed(f"{request.method} is not allowed here; use {allowed}")
+        error.headers["Allow"] = allowed
+        return _problem_response(request, error)
+    except web.HTTPNotFound:
+        return _problem_response(request, NotFound(f"nothing at {request.path}"))
+    except web.HTTPException:
+        raise  # redirects and other deliberate HTTP answers
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        error = DomainError("something went wrong on our side; it has been logged",
+                            code="internal_error")
+        error.status, error.title = 500, "Internal error"
+        return _problem_response(request, error)
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    match = request.match_info
+    if match.http_exception is not None:
+        raise match.http_exception
+    rule = request.app[ACCESS_RULES].get(match.route)
+    if rule is None:
+        raise DomainError(f"route {request.path} declares no access rule", code="no_access_rule")
+    async with request.app[DATABASE].session() as db:
+        who = await identity_from_request(db, request)
+        request[IDENTITY] = who
+        _choose_language(request, who)
+        if request.method in UNSAFE and rule.csrf:
+            await _check_csrf(request, who)
+        await _check_access(db, request, rule, who)
+    response = await handler(request)
+    if who.via == "anonymous" and CSRF_COOKIE not in request.cookies and "csrf" in request:
+        response.set_cookie(CSRF_COOKIE, request["csrf"], httponly=True, samesite="Lax",
+                            secure=request.secure)
+    return response
+
+
+def _choose_language(request: web.Request, who: Identity) -> None:
+    preferred = who.locale or request.cookies.get(LANG_COOKIE)
+    locale = negotiate(preferred, request.headers.get("Accept-Language", ""))
+    request["locale"] = locale
+    request[TRANSLATIONS] = request.app[CATALOGUES].get(locale)
+
+
+def csrf_token(request: web.Request) -> str:
+    """The token forms and scripts on this page must send back with every write."""
+    who = request.get(IDENTITY)
+    if isinstance(who, Identity) and who.csrf_token:
+        return who.csrf_token
+    if "csrf" not in request:
+        request["csrf"] = request.cookies.get(CSRF_COOKIE) or new_token()
+    token = request["csrf"]
+    assert isinstance(token, str)
+    return token
+
+
+async def _check_csrf(request: web.Request, who: Identity) -> None:
+    if who.via == "bearer":
+        return  # no ambient credentials: a bearer token cannot be sent by another site
+    if who.via == "anonymous":
+        if request.content_type == "application/json" and not request.cookies:
+            return  # a script signing in with JSON carries no cookie to abuse
+        expected = request.cookies.get(CSRF_COOKIE)
+    else:
+        expected = who.csrf_token
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        value = (await request.post()).get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not same(expected, sent):
+        raise Forbidden(
+            "the CSRF token is missing or wrong; reload the page and try again",
+            code="csrf_failed",
+        )
+
+
+async def _check_access(db: AsyncSession, request: web.Request, rule: Rule, who: Identity) -> None:
+    if rule.scope == "public":
+        return
+    if not who.signed_in:
+        raise Unauthorized("sign in first")
+    if rule.scope == "anyone_signed_in":
+        return
+    if rule.scope == "users":
+        if who.guest is not None:
+            raise Forbidden("guests from an invitation cannot do this", code="guest_not_allowed")
+        if not who.has_any(rule.roles):
+            names = ", ".join(sorted(r.value for r in rule.roles))
+            raise Forbidden(f"this needs one of these roles: {names}", code="wrong_role")
+        return
+    raw = request.match_info.get("conference_id", "")
+    if not raw.isdigit():
+        raise NotFound(f"{raw!r} is not a conference number", code="conference_not_found")
+    await require_conference_role(db, who, int(raw), rule.roles)

@@ -1,0 +1,60 @@
+"""socket.io signalling: the server side of docs/signalling.md.
+
+Connections authenticate with the same session cookie as pages (or a Bearer token in the
+``auth`` payload for scripts); anonymous connections are refused. Room events arrive with the
+bridge-room work; for now a connection is told who it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from server.accounts.identity import Identity
+from server.accounts.sessions import SESSION_COOKIE, identity_from_session_token
+from server.config import Config
+from server.db import Database
+
+
+class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(self, database: Callable[[], Database]) -> None:
+        super().__init__("/")
+        self._database = database  # resolved per connection: the engine starts with the app
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request: web.Request = environ["aiohttp.request"]
+        token = request.cookies.get(SESSION_COOKIE, "")
+        async with self._database().session() as db:
+            who = await identity_from_session_token(db, token) if token else None
+        if who is None or not who.signed_in:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": "unauthorized", "detail": "sign in before connecting"}
+            )
+        await self.save_session(sid, {"identity": who})
+        await self.emit("welcome", _welcome(who), to=sid)
+
+
+def _welcome(who: Identity) -> dict[str, Any]:
+    return {
+        "user_id": who.user_id,
+        "display_name": who.display_name,
+        "roles": sorted(r.value for r in who.roles),
+        "guest_conference_id": who.guest.conference_id if who.guest else None,
+        "guest_site_id": who.guest.site_id if who.guest else None,
+    }
+
+
+def create_socket_server(config: Config, database: Callable[[], Database]) -> socketio.AsyncServer:
+    manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
+    server = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=[config.public_url],
+        logger=False,
+        engineio_logger=False,
+    )
+    server.register_namespace(Signalling(database))
+    return server

@@ -1,0 +1,66 @@
+"""Jinja2 set-up: translations, the navigation by role, and time-zone aware date filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from aiohttp import web
+from babel.dates import format_datetime
+from babel.support import NullTranslations
+
+from server.accounts.identity import ANONYMOUS, Identity
+from server.i18n import LOCALE_NAMES, LOCALES
+from server.keys import IDENTITY, TRANSLATIONS
+from server.middleware import csrf_token
+from server.models import Role
+
+
+@jinja2.pass_context
+def _gettext(context: Any, message: str, **params: Any) -> str:
+    translations: NullTranslations = context["translations"]
+    text = translations.gettext(message)
+    return text % params if params else text
+
+
+@jinja2.pass_context
+def _in_zone(context: Any, value: dt.datetime | None, zone: str | None = None,
+             pattern: str = "medium") -> str:
+    """A UTC timestamp shown in ``zone`` (or the viewer's zone) in the viewer's language."""
+    if value is None:
+        return ""
+    tz = ZoneInfo(zone or context.get("viewer_zone", "UTC"))
+    return format_datetime(value.astimezone(tz), pattern, locale=context["locale"])
+
+
+def setup_environment(env: jinja2.Environment) -> None:
+    env.globals["_"] = _gettext
+    env.filters["in_zone"] = _in_zone
+
+
+def navigation(who: Identity) -> list[tuple[str, str]]:
+    """(path, label) pairs for the top bar; labels are translated in the template."""
+    if not who.signed_in:
+        return []
+    items = [("/", "Conferences")]
+    if who.user_id is not None:
+        items.append(("/account", "My account"))
+    if Role.ADMIN in who.roles:
+        items.append(("/admin/users", "Users"))
+    return items
+
+
+async def context_processor(request: web.Request) -> dict[str, Any]:
+    who = request.get(IDENTITY, ANONYMOUS)
+    return {
+        "who": who,
+        "translations": request.get(TRANSLATIONS) or NullTranslations(),
+        "locale": request.get("locale", "en"),
+        "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
+        "csrf_token": csrf_token(request),
+        "nav": navigation(who),
+        "viewer_zone": who.time_zone,
+        "path": request.path_qs,
+    }

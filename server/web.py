@@ -1,0 +1,101 @@
+"""Small helpers every handler uses: who is asking, parsing bodies, rendering answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from server.accounts.identity import ANONYMOUS, Identity
+from server.errors import BadRequest, InvalidInput, UnsupportedMediaType
+from server.keys import IDENTITY
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def identity(request: web.Request) -> Identity:
+    found = request.get(IDENTITY, ANONYMOUS)
+    assert isinstance(found, Identity)
+    return found
+
+
+def remote(request: web.Request) -> str:
+    return request.remote or ""
+
+
+def int_param(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number, got {raw!r}", code="bad_path") from None
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def _validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidInput(f"the request body is invalid: {summary}", errors=errors) from None
+
+
+async def json_body(request: web.Request, model: type[M]) -> M:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {request.content_type or 'nothing'}"
+        )
+    text = await request.text()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            code="bad_json",
+        ) from None
+    return _validate(model, data)
+
+
+async def form_body(request: web.Request, model: type[M]) -> M:
+    form = await request.post()
+    data = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    return _validate(model, data)
+
+
+def json_response(data: BaseModel | list[BaseModel] | dict[str, Any], status: int = 200) -> web.Response:
+    if isinstance(data, BaseModel):
+        body: Any = data.model_dump(mode="json")
+    elif isinstance(data, list):
+        body = [item.model_dump(mode="json") for item in data]
+    else:
+        body = data
+    return web.json_response(body, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> web.Response:
+    response = aiohttp_jinja2.render_template(template, request, context or {}, status=status)
+    assert isinstance(response, web.Response)
+    return response
+
+
+def redirect(location: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(location)
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after signing in; anything else (other hosts) becomes '/'."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
