@@ -36,7 +36,7 @@ from server.middleware import errors, guard
 from server.routing import PUBLIC, Rule, RouteTable
 from server.signalling import create_socket_server
 from server.signing import Signer
-from server.templating import context_processor, setup_environment
+from server.templating import setup_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
@@ -53,14 +53,13 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app = web.Application(middlewares=[errors, guard], client_max_size=config.max_body_bytes)
     app[CONFIG] = config
     app[CATALOGUES] = Catalogues()
-    app[PASSWORDS] = Passwords()
+    app[PASSWORDS] = Passwords.from_config(config)
     app[THROTTLE] = LoginThrottle()
     app[SIGNER] = Signer(config.secret_key)
 
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        context_processors=[context_processor],
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
     )

@@ -101,7 +101,7 @@ async def _demo(config: Config) -> int:
     database = Database(config.database_url)
     try:
         await database.upgrade()
-        report = await load_demo(database, Passwords())
+        report = await load_demo(database, Passwords.from_config(config))
     finally:
         await database.close()
     print(report.summary())
@@ -120,7 +120,7 @@ async def _add_user(config: Config, args: argparse.Namespace) -> int:
         await database.upgrade()
         async with database.session() as db, db.begin():
             user = await accounts.create_user(
-                db, Passwords(), None, email=args.email, roles=[Role(r) for r in args.role],
+                db, Passwords.from_config(config), None, email=args.email, roles=[Role(r) for r in args.role],
                 password=password, display_name=args.name, locale=args.locale,
             )
             print(f"created user {user.email} ({', '.join(args.role)})")

@@ -13,7 +13,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +36,8 @@ SETTINGS = {
     "ice_host_addresses": "CONCORD_ICE_HOST_ADDRESSES",
     "max_body_bytes": "CONCORD_MAX_BODY_BYTES",
     "session_hours": "CONCORD_SESSION_HOURS",
+    "argon2_time_cost": "CONCORD_ARGON2_TIME_COST",
+    "argon2_memory_kib": "CONCORD_ARGON2_MEMORY_KIB",
 }
 
 
@@ -80,7 +82,9 @@ class Config:
     ice_host_addresses: tuple[str, ...] = LOOPBACK_ONLY
     max_body_bytes: int = 1024 * 1024
     session_hours: int = 12
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # argon2id cost: the defaults are argon2-cffi's (RFC 9106 "low memory" profile).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
 
     @property
     def secure_cookies(self) -> bool:
@@ -148,6 +152,8 @@ def load_config(
     port = integer("port", 8080, 1, 65535)
     max_body = integer("max_body_bytes", 1024 * 1024, 1024, 1024**3)
     session_hours = integer("session_hours", 12, 1, 24 * 30)
+    argon2_time_cost = integer("argon2_time_cost", 3, 1, 20)
+    argon2_memory_kib = integer("argon2_memory_kib", 65536, 8, 4 * 1024 * 1024)
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -189,6 +195,8 @@ def load_config(
         ice_host_addresses=ice_hosts,
         max_body_bytes=max_body,
         session_hours=session_hours,
+        argon2_time_cost=argon2_time_cost,
+        argon2_memory_kib=argon2_memory_kib,
     )
 
 

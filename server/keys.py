@@ -8,6 +8,9 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     import socketio
+    from babel.support import NullTranslations
+
+    from server.accounts.identity import Identity
 
     from server.accounts.passwords import Passwords
     from server.accounts.throttle import LoginThrottle
@@ -27,6 +30,8 @@ PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
 
-# Request-scoped values (set by middleware) live under these names.
-IDENTITY = "concord.identity"
-TRANSLATIONS = "concord.translations"
+# Request-scoped values, set by server.middleware.guard.
+IDENTITY: web.RequestKey[Identity] = web.RequestKey("identity")
+LOCALE: web.RequestKey[str] = web.RequestKey("locale")
+TRANSLATIONS: web.RequestKey[NullTranslations] = web.RequestKey("translations")
+PRE_SESSION_CSRF: web.RequestKey[str] = web.RequestKey("pre_session_csrf")

@@ -26,7 +26,15 @@ from server.errors import (
     Unauthorized,
 )
 from server.i18n import negotiate
-from server.keys import ACCESS_RULES, CATALOGUES, DATABASE, IDENTITY, TRANSLATIONS
+from server.keys import (
+    ACCESS_RULES,
+    CATALOGUES,
+    DATABASE,
+    IDENTITY,
+    LOCALE,
+    PRE_SESSION_CSRF,
+    TRANSLATIONS,
+)
 from server.routing import Rule
 from server.web import render, safe_next
 
@@ -102,29 +110,29 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             await _check_csrf(request, who)
         await _check_access(db, request, rule, who)
     response = await handler(request)
-    if who.via == "anonymous" and CSRF_COOKIE not in request.cookies and "csrf" in request:
-        response.set_cookie(CSRF_COOKIE, request["csrf"], httponly=True, samesite="Lax",
-                            secure=request.secure)
+    if who.via == "anonymous" and CSRF_COOKIE not in request.cookies:
+        pre_session = request.get(PRE_SESSION_CSRF)
+        if pre_session:
+            response.set_cookie(CSRF_COOKIE, pre_session, httponly=True, samesite="Lax",
+                                secure=request.secure)
     return response
 
 
 def _choose_language(request: web.Request, who: Identity) -> None:
     preferred = who.locale or request.cookies.get(LANG_COOKIE)
     locale = negotiate(preferred, request.headers.get("Accept-Language", ""))
-    request["locale"] = locale
+    request[LOCALE] = locale
     request[TRANSLATIONS] = request.app[CATALOGUES].get(locale)
 
 
 def csrf_token(request: web.Request) -> str:
     """The token forms and scripts on this page must send back with every write."""
     who = request.get(IDENTITY)
-    if isinstance(who, Identity) and who.csrf_token:
+    if who is not None and who.csrf_token:
         return who.csrf_token
-    if "csrf" not in request:
-        request["csrf"] = request.cookies.get(CSRF_COOKIE) or new_token()
-    token = request["csrf"]
-    assert isinstance(token, str)
-    return token
+    if PRE_SESSION_CSRF not in request:
+        request[PRE_SESSION_CSRF] = request.cookies.get(CSRF_COOKIE) or new_token()
+    return request[PRE_SESSION_CSRF]
 
 
 async def _check_csrf(request: web.Request, who: Identity) -> None:

@@ -13,7 +13,7 @@ from babel.support import NullTranslations
 
 from server.accounts.identity import ANONYMOUS, Identity
 from server.i18n import LOCALE_NAMES, LOCALES
-from server.keys import IDENTITY, TRANSLATIONS
+from server.keys import IDENTITY, LOCALE, TRANSLATIONS
 from server.middleware import csrf_token
 from server.models import Role
 
@@ -52,12 +52,13 @@ def navigation(who: Identity) -> list[tuple[str, str]]:
     return items
 
 
-async def context_processor(request: web.Request) -> dict[str, Any]:
+def page_context(request: web.Request) -> dict[str, Any]:
+    """What every page's template may use (rendered also for errors raised before a handler)."""
     who = request.get(IDENTITY, ANONYMOUS)
     return {
         "who": who,
         "translations": request.get(TRANSLATIONS) or NullTranslations(),
-        "locale": request.get("locale", "en"),
+        "locale": request.get(LOCALE, "en"),
         "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
         "csrf_token": csrf_token(request),
         "nav": navigation(who),

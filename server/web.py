@@ -17,9 +17,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def identity(request: web.Request) -> Identity:
-    found = request.get(IDENTITY, ANONYMOUS)
-    assert isinstance(found, Identity)
-    return found
+    return request.get(IDENTITY, ANONYMOUS)
 
 
 def remote(request: web.Request) -> str:
@@ -85,7 +83,10 @@ def json_response(data: BaseModel | list[BaseModel] | dict[str, Any], status: in
 def render(
     request: web.Request, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> web.Response:
-    response = aiohttp_jinja2.render_template(template, request, context or {}, status=status)
+    from server.templating import page_context
+
+    full = {**page_context(request), **(context or {})}
+    response = aiohttp_jinja2.render_template(template, request, full, status=status)
     assert isinstance(response, web.Response)
     return response
 

@@ -17,7 +17,7 @@ from server.accounts.schemas import (
     UserCreate,
     UserOut,
 )
-from server.keys import CONFIG, DATABASE, PASSWORDS, THROTTLE
+from server.keys import CONFIG, DATABASE, LOCALE, PASSWORDS, THROTTLE
 from server.models import Role, User
 from server.routing import PUBLIC, SIGNED_IN, USERS, ApiDoc, RouteTable, roles
 from server.web import identity, int_param, json_body, json_response, remote
@@ -65,7 +65,7 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def current_session(request: web.Request) -> web.Response:
-    return json_response(session_info(identity(request), request["locale"]))
+    return json_response(session_info(identity(request), request[LOCALE]))
 
 
 async def sign_out(request: web.Request) -> web.Response:

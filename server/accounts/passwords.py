@@ -1,6 +1,11 @@
-"""Password hashing with argon2 (argon2-cffi's recommended parameters)."""
+"""Password hashing with argon2id (argon2-cffi); the cost comes from the configuration."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.config import Config
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -9,10 +14,14 @@ _MIN_LENGTH = 10
 
 
 class Passwords:
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher()
+    def __init__(self, time_cost: int = 3, memory_kib: int = 65536) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
         # Verified against when the e-mail is unknown, so timing does not reveal accounts.
         self._decoy = self._hasher.hash("concord-decoy-password")
+
+    @classmethod
+    def from_config(cls, config: Config) -> Passwords:
+        return cls(config.argon2_time_cost, config.argon2_memory_kib)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

@@ -1,0 +1,191 @@
+"""Who may call every route: a table that must list each route the app registers.
+
+A new route with no row here fails ``test_every_route_has_a_row``; each row states which
+personas may call it, and ``test_access_rules_hold`` checks that against the running app for
+every persona: anonymous, each role's demo user (by API token), and an invited guest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import CookieJar, DummyCookieJar
+from aiohttp.test_utils import TestClient
+
+from sqlalchemy import select
+
+from server.accounts import operations as accounts
+from server.accounts.identity import Identity
+from server.db import Database
+from server.keys import ACCESS_RULES
+from server.models import User
+from tests.conftest import sign_in
+
+Client = TestClient[Any, Any]
+
+USERS = ("admin", "organiser", "approver", "technician", "interpreter", "secretary", "delegate")
+EMAIL = {
+    "admin": "admin@concord.example", "organiser": "organiser@concord.example",
+    "approver": "approver@concord.example", "technician": "technician@concord.example",
+    "interpreter": "interpreter.lo@concord.example", "secretary": "secretary@concord.example",
+    "delegate": "delegate@concord.example",
+}
+EVERYONE = frozenset({"anonymous", "guest", *USERS})
+SIGNED_IN = EVERYONE - {"anonymous"}
+ANY_USER = frozenset(USERS)
+ADMIN = frozenset({"admin"})
+# Conference 1 (the MoU): organised by the organiser; technician, secretary and interpreters
+# are members; the guest is invited to it; the demo delegate belongs to conference 2 only.
+CONF1 = frozenset({"admin", "organiser", "technician", "interpreter", "secretary", "guest"})
+CONF1_ORGANISERS = frozenset({"admin", "organiser"})
+
+C = "/api/conferences/{conference_id}"
+ROUTES: list[tuple[str, str, frozenset[str]]] = [
+    ("GET", "/healthz", EVERYONE),
+    ("GET", "/api/openapi.json", EVERYONE),
+    ("POST", "/api/session", EVERYONE),
+    ("GET", "/api/session", SIGNED_IN),
+    ("PATCH", "/api/me", ANY_USER),
+    ("GET", "/api/tokens", ANY_USER),
+    ("POST", "/api/tokens", ANY_USER),
+    ("DELETE", "/api/tokens/{token_id}", ANY_USER),
+    ("GET", "/api/users", ADMIN),
+    ("POST", "/api/users", ADMIN),
+    ("GET", "/api/conferences", SIGNED_IN),
+    ("GET", C, CONF1),
+    ("GET", C + "/invitations", CONF1_ORGANISERS),
+    ("POST", C + "/invitations", CONF1_ORGANISERS),
+    ("DELETE", C + "/invitations/{invitation_id}", CONF1_ORGANISERS),
+    ("GET", "/login", EVERYONE),
+    ("POST", "/login", EVERYONE),
+    ("POST", "/language", EVERYONE),
+    ("GET", "/account", ANY_USER),
+    ("POST", "/account/tokens", ANY_USER),
+    ("POST", "/account/tokens/{token_id}/revoke", ANY_USER),
+    ("GET", "/admin/users", ADMIN),
+    ("POST", "/admin/users", ADMIN),
+    ("GET", "/", SIGNED_IN),
+    ("GET", "/conferences/{conference_id}", CONF1),
+    ("POST", "/conferences/{conference_id}/invitations", CONF1_ORGANISERS),
+    ("POST", "/conferences/{conference_id}/invitations/{invitation_id}/revoke", CONF1_ORGANISERS),
+    ("GET", "/join/{token}", EVERYONE),
+    ("GET", "/static/{filename}", EVERYONE),
+    ("HEAD", "/static/{filename}", EVERYONE),
+    ("GET", "/vendor/socket.io/{filename}", EVERYONE),
+    ("HEAD", "/vendor/socket.io/{filename}", EVERYONE),
+    ("GET", "/socket.io/", EVERYONE),
+    ("POST", "/socket.io/", EVERYONE),
+    ("HEAD", "/socket.io/", EVERYONE),
+    ("OPTIONS", "/socket.io/", EVERYONE),
+    # Last: these end the caller's session.
+    ("DELETE", "/api/session", SIGNED_IN),
+    ("POST", "/logout", SIGNED_IN),
+]
+ENDS_SESSION = {("DELETE", "/api/session"), ("POST", "/logout")}
+PARAMS = {"conference_id": "1", "token_id": "999999", "invitation_id": "999999",
+          "token": "not-a-token", "filename": "css/concord.css"}
+
+
+def registered(client: Client) -> set[tuple[str, str]]:
+    rules = client.app[ACCESS_RULES]
+    found = set()
+    for route in client.app.router.routes():
+        assert route in rules, f"{route.method} {route.resource} has no access rule"
+        assert route.resource is not None
+        canonical = route.resource.canonical
+        if canonical.startswith(("/static", "/vendor/")):
+            canonical += "/{filename}"
+        found.add((route.method, canonical))
+    return found
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_every_route_has_a_row(client: Client) -> None:
+    listed = {(method, path) for method, path, _ in ROUTES}
+    actual = registered(client)
+    assert not actual - listed, f"routes with no row in this table: {sorted(actual - listed)}"
+    optional = {(m, p) for m, p in listed if p.startswith("/vendor/")}  # needs `npm ci`
+    assert not listed - actual - optional, f"rows for missing routes: {sorted(listed - actual)}"
+
+
+class Personas:
+    """A client and headers per persona; users authenticate with API tokens (no CSRF)."""
+
+    def __init__(self, client: Client, database: Database) -> None:
+        self.client, self.database = client, database
+        self.clients: list[Client] = []
+        self.by_name: dict[str, tuple[Client, dict[str, str]]] = {}
+        self.invitation_url = ""
+
+    async def new_client(self, cookies: bool) -> Client:
+        jar = CookieJar(unsafe=True) if cookies else DummyCookieJar()
+        made: Client = TestClient(self.client.server, cookie_jar=jar)
+        await made.start_server()
+        self.clients.append(made)
+        return made
+
+    async def start(self) -> None:
+        cookieless = await self.new_client(cookies=False)
+        self.by_name["anonymous"] = (cookieless, {})
+        async with self.database.session() as db, db.begin():
+            for persona in USERS:
+                user_id = await db.scalar(select(User.id).where(User.email == EMAIL[persona]))
+                owner = Identity(via="bearer", user_id=user_id)
+                made = await accounts.create_api_token(db, owner, "access test")
+                self.by_name[persona] = (cookieless, {"Authorization": f"Bearer {made.token}"})
+        organiser = await self.new_client(cookies=True)
+        csrf = await sign_in(organiser, EMAIL["organiser"])
+        invite = await organiser.post(C.format(conference_id=1) + "/invitations",
+                                      json={"site_id": 1, "role": "delegate"},
+                                      headers={"X-CSRF-Token": csrf})
+        assert invite.status == 201, await invite.text()
+        url = (await invite.json())["url"]
+        self.invitation_url = url[url.index("/join/"):]
+        await self.rejoin_guest()
+
+    async def rejoin_guest(self) -> None:
+        guest = await self.new_client(cookies=True)
+        joined = await guest.get(self.invitation_url, allow_redirects=False)
+        assert joined.status == 303
+        guest_csrf = (await (await guest.get("/api/session")).json())["csrf_token"]
+        self.by_name["guest"] = (guest, {"X-CSRF-Token": guest_csrf})
+
+    async def close(self) -> None:
+        for made in self.clients:
+            await made.close()
+
+
+async def test_access_rules_hold(client: Client, demo: Database) -> None:
+    personas = Personas(client, demo)
+    await personas.start()
+    problems = []
+    actual = registered(client)
+    try:
+        for method, path, allowed in ROUTES:
+            if (method, path) not in actual:
+                continue
+            if (method, path) in ENDS_SESSION:
+                await personas.rejoin_guest()
+            url = path.format(**PARAMS)
+            for persona, (who, headers) in personas.by_name.items():
+                kwargs: dict[str, Any] = {"headers": headers, "allow_redirects": False}
+                if method in ("POST", "PATCH", "DELETE") and not path.startswith("/socket.io"):
+                    kwargs["json"] = {}
+                response = await who.request(method, url, **kwargs)
+                status = response.status
+                location = response.headers.get("Location", "")
+                denied = status in (401, 403) or (
+                    status == 303 and location.startswith("/login?next=")
+                )
+                if persona in allowed and denied:
+                    problems.append(f"{persona} was refused {method} {path} ({status})")
+                if persona not in allowed:
+                    expected = (401, 303) if persona == "anonymous" else (403,)
+                    if status not in expected:
+                        problems.append(
+                            f"{persona} got {status} for {method} {path}, expected {expected}"
+                        )
+    finally:
+        await personas.close()
+    assert not problems, "\n".join(problems)
