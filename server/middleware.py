@@ -29,6 +29,7 @@ from server.i18n import negotiate
 from server.keys import (
     ACCESS_RULES,
     CATALOGUES,
+    CONFIG,
     DATABASE,
     IDENTITY,
     LOCALE,
@@ -72,10 +73,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except DomainError as error:
         return _problem_response(request, error)
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[CONFIG].max_body_bytes
         return _problem_response(
-            request,
-            PayloadTooLarge(f"the request body is larger than the {exc.max_size}-byte limit"),
+            request, PayloadTooLarge(f"the request body is larger than the {limit}-byte limit")
         )
     except web.HTTPMethodNotAllowed as exc:
         allowed = ", ".join(sorted(exc.allowed_methods))
