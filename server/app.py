@@ -33,7 +33,7 @@ from server.keys import (
     THROTTLE,
 )
 from server.middleware import errors, guard
-from server.routing import PUBLIC, Rule, RouteTable
+from server.routing import PUBLIC, RouteTable, Rule
 from server.signalling import create_socket_server
 from server.signing import Signer
 from server.templating import setup_environment
@@ -44,8 +44,16 @@ VENDOR_DIR = ROOT / "node_modules"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # socket.io authenticates in its connect handler and guards its own writes with the sid.
 SOCKET_RULE = Rule("public", csrf=False)
-FEATURES = (health, openapi, accounts_api, accounts_pages, admin_pages, conferences_api,
-            conferences_pages, invitations_views)
+FEATURES = (
+    health,
+    openapi,
+    accounts_api,
+    accounts_pages,
+    admin_pages,
+    conferences_api,
+    conferences_pages,
+    invitations_views,
+)
 
 
 def create_app(config: Config, *, migrate: bool = False) -> web.Application:
@@ -108,4 +116,3 @@ def _add_static(app: web.Application, rules: dict[web.AbstractRoute, Rule]) -> N
         canonical = route.resource.canonical if route.resource else ""
         if route.resource is resource or canonical.startswith("/vendor/"):
             rules[route] = PUBLIC
-

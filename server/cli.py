@@ -39,8 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     add = user_commands.add_parser("add", help="create a user")
     add.add_argument("--email", required=True)
-    add.add_argument("--role", required=True, action="append", choices=[r.value for r in Role],
-                     help="may be given more than once")
+    add.add_argument(
+        "--role",
+        required=True,
+        action="append",
+        choices=[r.value for r in Role],
+        help="may be given more than once",
+    )
     add.add_argument("--password", help="asked for when omitted and a terminal is attached")
     add.add_argument("--name", default="", help="display name")
     add.add_argument("--locale", default="en", choices=["en", "vi", "lo"])
@@ -49,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     overrides = {}
     if args.command == "serve":
         overrides = {"host": args.host, "port": args.port}
@@ -120,8 +127,14 @@ async def _add_user(config: Config, args: argparse.Namespace) -> int:
         await database.upgrade()
         async with database.session() as db, db.begin():
             user = await accounts.create_user(
-                db, Passwords.from_config(config), None, email=args.email, roles=[Role(r) for r in args.role],
-                password=password, display_name=args.name, locale=args.locale,
+                db,
+                Passwords.from_config(config),
+                None,
+                email=args.email,
+                roles=[Role(r) for r in args.role],
+                password=password,
+                display_name=args.name,
+                locale=args.locale,
             )
             print(f"created user {user.email} ({', '.join(args.role)})")
     finally:

@@ -46,9 +46,7 @@ class ConfigError(Exception):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__(
-            "invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 @dataclass(frozen=True)
@@ -265,7 +263,9 @@ def _ice_servers(item: tuple[Any, str] | None, problems: list[str]) -> tuple[Ice
         if not isinstance(url_list, list) or not url_list:
             problems.append(f"{label} needs 'urls'")
             continue
-        bad = [u for u in url_list if not (isinstance(u, str) and u.split(":", 1)[0] in ICE_SCHEMES)]
+        bad = [
+            u for u in url_list if not (isinstance(u, str) and u.split(":", 1)[0] in ICE_SCHEMES)
+        ]
         if bad:
             problems.append(f"{label}: {bad[0]!r} is not a stun:, stuns:, turn: or turns: URL")
             continue

@@ -111,3 +111,9 @@ class Gone(DomainError):
     status = 410
     code = "gone"
     title = "No longer valid"
+
+
+class InternalError(DomainError):
+    status = 500
+    code = "internal_error"
+    title = "Internal error"

@@ -11,13 +11,12 @@ if TYPE_CHECKING:
     from babel.support import NullTranslations
 
     from server.accounts.identity import Identity
-
     from server.accounts.passwords import Passwords
     from server.accounts.throttle import LoginThrottle
     from server.config import Config
     from server.db import Database
     from server.i18n import Catalogues
-    from server.routing import Rule, RouteTable
+    from server.routing import RouteTable, Rule
     from server.signing import Signer
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")

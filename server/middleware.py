@@ -20,12 +20,14 @@ from server.conferences.access import require_conference_role
 from server.errors import (
     DomainError,
     Forbidden,
+    InternalError,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     Unauthorized,
 )
 from server.i18n import negotiate
+from server.i18n_strings import N_
 from server.keys import (
     ACCESS_RULES,
     CATALOGUES,
@@ -57,7 +59,9 @@ def wants_json(request: web.Request) -> bool:
 def _problem_response(request: web.Request, error: DomainError) -> web.StreamResponse:
     if wants_json(request):
         response = web.json_response(
-            error.problem(request.path), status=error.status, content_type="application/problem+json"
+            error.problem(request.path),
+            status=error.status,
+            content_type="application/problem+json",
         )
     elif isinstance(error, Unauthorized) and request.method == "GET":
         raise web.HTTPSeeOther(f"/login?next={safe_next(request.path_qs)}")
@@ -80,33 +84,34 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     except web.HTTPMethodNotAllowed as exc:
         allowed = ", ".join(sorted(exc.allowed_methods))
-        error = MethodNotAllowed(f"{request.method} is not allowed here; use {allowed}")
-        error.headers["Allow"] = allowed
-        return _problem_response(request, error)
+        refusal = MethodNotAllowed(
+            f"{request.method} is not allowed here; use {allowed}", headers={"Allow": allowed}
+        )
+        return _problem_response(request, refusal)
     except web.HTTPNotFound:
         return _problem_response(request, NotFound(f"nothing at {request.path}"))
     except web.HTTPException:
         raise  # redirects and other deliberate HTTP answers
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        error = DomainError("something went wrong on our side; it has been logged",
-                            code="internal_error")
-        error.status, error.title = 500, "Internal error"
-        return _problem_response(request, error)
+        failure = InternalError(N_("something went wrong on our side; it has been logged"))
+        return _problem_response(request, failure)
 
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     match = request.match_info
-    if match.http_exception is not None:
-        raise match.http_exception
-    rule = request.app[ACCESS_RULES].get(match.route)
-    if rule is None:
-        raise DomainError(f"route {request.path} declares no access rule", code="no_access_rule")
     async with request.app[DATABASE].session() as db:
         who = await identity_from_request(db, request)
         request[IDENTITY] = who
         _choose_language(request, who)
+        if match.http_exception is not None:
+            raise match.http_exception  # unknown route or method, answered in their language
+        rule = request.app[ACCESS_RULES].get(match.route)
+        if rule is None:
+            raise DomainError(
+                f"route {request.path} declares no access rule", code="no_access_rule"
+            )
         if request.method in UNSAFE and rule.csrf:
             await _check_csrf(request, who)
         await _check_access(db, request, rule, who)
@@ -114,8 +119,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if who.via == "anonymous" and CSRF_COOKIE not in request.cookies:
         pre_session = request.get(PRE_SESSION_CSRF)
         if pre_session:
-            response.set_cookie(CSRF_COOKIE, pre_session, httponly=True, samesite="Lax",
-                                secure=request.secure)
+            response.set_cookie(
+                CSRF_COOKIE, pre_session, httponly=True, samesite="Lax", secure=request.secure
+            )
     return response
 
 
@@ -154,7 +160,7 @@ async def _check_csrf(request: web.Request, who: Identity) -> None:
         sent = value if isinstance(value, str) else None
     if not expected or not sent or not same(expected, sent):
         raise Forbidden(
-            "the CSRF token is missing or wrong; reload the page and try again",
+            N_("the CSRF token is missing or wrong; reload the page and try again"),
             code="csrf_failed",
         )
 
@@ -163,12 +169,14 @@ async def _check_access(db: AsyncSession, request: web.Request, rule: Rule, who:
     if rule.scope == "public":
         return
     if not who.signed_in:
-        raise Unauthorized("sign in first")
+        raise Unauthorized(N_("sign in first"))
     if rule.scope == "anyone_signed_in":
         return
     if rule.scope == "users":
         if who.guest is not None:
-            raise Forbidden("guests from an invitation cannot do this", code="guest_not_allowed")
+            raise Forbidden(
+                N_("guests from an invitation cannot do this"), code="guest_not_allowed"
+            )
         if not who.has_any(rule.roles):
             names = ", ".join(sorted(r.value for r in rule.roles))
             raise Forbidden(f"this needs one of these roles: {names}", code="wrong_role")

@@ -86,8 +86,12 @@ def _operation(entry: Entry) -> dict[str, Any]:
     params = PATH_PARAM.findall(entry.path)
     if params:
         operation["parameters"] = [
-            {"name": p, "in": "path", "required": True,
-             "schema": {"type": "string" if p == "token" else "integer"}}
+            {
+                "name": p,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string" if p == "token" else "integer"},
+            }
             for p in params
         ]
     if doc.body is not None:

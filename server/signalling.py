@@ -19,7 +19,7 @@ from server.config import Config
 from server.db import Database
 
 
-class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]
+class Signalling(socketio.AsyncNamespace):
     def __init__(self, database: Callable[[], Database]) -> None:
         super().__init__("/")
         self._database = database  # resolved per connection: the engine starts with the app

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations
 
 from server.accounts.identity import ANONYMOUS, Identity
@@ -26,13 +26,20 @@ def _gettext(context: Any, message: str, **params: Any) -> str:
 
 
 @jinja2.pass_context
-def _in_zone(context: Any, value: dt.datetime | None, zone: str | None = None,
-             pattern: str = "medium") -> str:
-    """A UTC timestamp shown in ``zone`` (or the viewer's zone) in the viewer's language."""
+def _in_zone(
+    context: Any, value: dt.datetime | None, zone: str | None = None, pattern: str | None = None
+) -> str:
+    """A UTC timestamp shown in ``zone`` (or the viewer's zone) in the viewer's language.
+
+    Without a pattern: date and minutes in the locale's own order (no seconds).
+    """
     if value is None:
         return ""
-    tz = ZoneInfo(zone or context.get("viewer_zone", "UTC"))
-    return format_datetime(value.astimezone(tz), pattern, locale=context["locale"])
+    local = value.astimezone(ZoneInfo(zone or context.get("viewer_zone", "UTC")))
+    if pattern is None:
+        day = format_date(local, "medium", locale=context["locale"])
+        return f"{day}, {local:%H:%M}"
+    return format_datetime(local, pattern, locale=context["locale"])
 
 
 def setup_environment(env: jinja2.Environment) -> None:

@@ -70,7 +70,9 @@ async def form_body(request: web.Request, model: type[M]) -> M:
     return _validate(model, data)
 
 
-def json_response(data: BaseModel | list[BaseModel] | dict[str, Any], status: int = 200) -> web.Response:
+def json_response(
+    data: BaseModel | list[BaseModel] | dict[str, Any], status: int = 200
+) -> web.Response:
     if isinstance(data, BaseModel):
         body: Any = data.model_dump(mode="json")
     elif isinstance(data, list):

@@ -37,7 +37,7 @@ async def _postgres_database() -> str:
     base = POSTGRES_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
     try:
         conn = await asyncio.wait_for(asyncpg.connect(base), 5)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         _unavailable("PostgreSQL", f"{type(exc).__name__}: {exc}")
     name = f"concord_test_{secrets.token_hex(6)}"
     try:

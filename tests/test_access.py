@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from aiohttp import CookieJar, DummyCookieJar
 from aiohttp.test_utils import TestClient
-
 from sqlalchemy import select
 
 from server.accounts import operations as accounts
@@ -26,9 +25,12 @@ Client = TestClient[Any, Any]
 
 USERS = ("admin", "organiser", "approver", "technician", "interpreter", "secretary", "delegate")
 EMAIL = {
-    "admin": "admin@concord.example", "organiser": "organiser@concord.example",
-    "approver": "approver@concord.example", "technician": "technician@concord.example",
-    "interpreter": "interpreter.lo@concord.example", "secretary": "secretary@concord.example",
+    "admin": "admin@concord.example",
+    "organiser": "organiser@concord.example",
+    "approver": "approver@concord.example",
+    "technician": "technician@concord.example",
+    "interpreter": "interpreter.lo@concord.example",
+    "secretary": "secretary@concord.example",
     "delegate": "delegate@concord.example",
 }
 EVERYONE = frozenset({"anonymous", "guest", *USERS})
@@ -83,8 +85,13 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("POST", "/logout", SIGNED_IN),
 ]
 ENDS_SESSION = {("DELETE", "/api/session"), ("POST", "/logout")}
-PARAMS = {"conference_id": "1", "token_id": "999999", "invitation_id": "999999",
-          "token": "not-a-token", "filename": "css/concord.css"}
+PARAMS = {
+    "conference_id": "1",
+    "token_id": "999999",
+    "invitation_id": "999999",
+    "token": "not-a-token",
+    "filename": "css/concord.css",
+}
 
 
 def registered(client: Client) -> set[tuple[str, str]]:
@@ -136,12 +143,14 @@ class Personas:
                 self.by_name[persona] = (cookieless, {"Authorization": f"Bearer {made.token}"})
         organiser = await self.new_client(cookies=True)
         csrf = await sign_in(organiser, EMAIL["organiser"])
-        invite = await organiser.post(C.format(conference_id=1) + "/invitations",
-                                      json={"site_id": 1, "role": "delegate"},
-                                      headers={"X-CSRF-Token": csrf})
+        invite = await organiser.post(
+            C.format(conference_id=1) + "/invitations",
+            json={"site_id": 1, "role": "delegate"},
+            headers={"X-CSRF-Token": csrf},
+        )
         assert invite.status == 201, await invite.text()
         url = (await invite.json())["url"]
-        self.invitation_url = url[url.index("/join/"):]
+        self.invitation_url = url[url.index("/join/") :]
         await self.rejoin_guest()
 
     async def rejoin_guest(self) -> None:

@@ -43,8 +43,12 @@ async def test_form_sign_in_and_sign_out(client: Client, demo: Database) -> None
     token = await csrf_of_page(client, "/login")
     response = await client.post(
         "/login",
-        data={"csrf_token": token, "email": ORGANISER, "password": "concord-organiser",
-              "next": "/conferences/1"},
+        data={
+            "csrf_token": token,
+            "email": ORGANISER,
+            "password": "concord-organiser",
+            "next": "/conferences/1",
+        },
         allow_redirects=False,
     )
     assert response.status == 303 and response.headers["Location"] == "/conferences/1"
@@ -62,8 +66,12 @@ async def test_sign_in_never_redirects_off_site(client: Client) -> None:
     token = await csrf_of_page(client, "/login")
     response = await client.post(
         "/login",
-        data={"csrf_token": token, "email": ORGANISER, "password": "concord-organiser",
-              "next": "//evil.example/steal"},
+        data={
+            "csrf_token": token,
+            "email": ORGANISER,
+            "password": "concord-organiser",
+            "next": "//evil.example/steal",
+        },
         allow_redirects=False,
     )
     assert response.headers["Location"] == "/"
@@ -118,8 +126,9 @@ async def test_api_tokens_authenticate_scripts_and_can_be_revoked(
     client: Client, other_client: Client, demo: Database
 ) -> None:
     csrf = await sign_in(client, ORGANISER)
-    made = await client.post("/api/tokens", json={"name": "agenda sync"},
-                             headers={"X-CSRF-Token": csrf})
+    made = await client.post(
+        "/api/tokens", json={"name": "agenda sync"}, headers={"X-CSRF-Token": csrf}
+    )
     assert made.status == 201
     body = await made.json()
     token = body["token"]
@@ -132,7 +141,9 @@ async def test_api_tokens_authenticate_scripts_and_can_be_revoked(
     listed = await other_client.get("/api/conferences", headers=bearer)
     assert listed.status == 200 and len(await listed.json()) == 2
     # A bearer-authenticated write needs no CSRF token: no cookie, nothing ambient to abuse.
-    assert (await other_client.patch("/api/me", json={"locale": "vi"}, headers=bearer)).status == 200
+    assert (
+        await other_client.patch("/api/me", json={"locale": "vi"}, headers=bearer)
+    ).status == 200
 
     revoked = await client.delete(f"/api/tokens/{body['id']}", headers={"X-CSRF-Token": csrf})
     assert revoked.status == 200 and (await revoked.json())["revoked_at"]
@@ -160,8 +171,15 @@ async def test_user_creation_is_validated_and_audited(client: Client, demo: Data
         assert response.status == status, (body, await response.text())
     assert await count(demo, User) == users_before, "refused input writes nothing"
     assert await count(demo, AuditEntry) == audit_before
-    ok = await client.post("/api/users", headers=headers, json={
-        "email": "Secretary2@Concord.example", "roles": ["secretary"], "password": "long-enough-1"})
+    ok = await client.post(
+        "/api/users",
+        headers=headers,
+        json={
+            "email": "Secretary2@Concord.example",
+            "roles": ["secretary"],
+            "password": "long-enough-1",
+        },
+    )
     assert ok.status == 201 and (await ok.json())["email"] == "secretary2@concord.example"
     async with demo.session() as db:
         entry = await db.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
@@ -172,14 +190,27 @@ async def test_user_creation_is_validated_and_audited(client: Client, demo: Data
 async def test_admin_page_creates_users(client: Client) -> None:
     await sign_in(client, "admin@concord.example")
     token = await csrf_of_page(client, "/admin/users")
-    response = await client.post("/admin/users", data={
-        "csrf_token": token, "email": "booth@concord.example", "role": "interpreter",
-        "password": "long-enough-1", "display_name": "Booth EN"})
+    response = await client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "email": "booth@concord.example",
+            "role": "interpreter",
+            "password": "long-enough-1",
+            "display_name": "Booth EN",
+        },
+    )
     assert response.status == 201
     assert "booth@concord.example" in await response.text()
-    duplicate = await client.post("/admin/users", data={
-        "csrf_token": token, "email": "booth@concord.example", "role": "interpreter",
-        "password": "long-enough-1"})
+    duplicate = await client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "email": "booth@concord.example",
+            "role": "interpreter",
+            "password": "long-enough-1",
+        },
+    )
     assert duplicate.status == 409
     assert "already exists" in await duplicate.text()
 

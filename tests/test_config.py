@@ -37,7 +37,8 @@ def test_environment_overrides_the_toml_file(tmp_path: Path) -> None:
     file = tmp_path / "concord.toml"
     file.write_text(
         'port = 9000\nhost = "127.0.0.1"\npublic_url = "https://concord.example.org"\n'
-        'ice_servers = [{urls = ["turn:turn.example.org:3478"], username = "u", credential = "p"}]\n'
+        'ice_servers = [{urls = ["turn:turn.example.org:3478"], username = "u", '
+        'credential = "p"}]\n'
     )
     config = load_config(
         environ={"CONCORD_DATA_DIR": str(tmp_path), "CONCORD_PORT": "9100"}, config_file=file
@@ -46,7 +47,9 @@ def test_environment_overrides_the_toml_file(tmp_path: Path) -> None:
     assert config.public_url == "https://concord.example.org"
     assert config.secure_cookies
     assert config.ice_servers[0].as_dict() == {
-        "urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p",
+        "urls": ["turn:turn.example.org:3478"],
+        "username": "u",
+        "credential": "p",
     }
 
 
@@ -74,8 +77,13 @@ def test_bad_settings_are_named(tmp_path: Path, env: dict[str, str], message: st
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config(environ={"CONCORD_PORT": "x", "CONCORD_REDIS_URL": "ftp://r",
-                             "CONCORD_DATA_DIR": str(tmp_path)})
+        load_config(
+            environ={
+                "CONCORD_PORT": "x",
+                "CONCORD_REDIS_URL": "ftp://r",
+                "CONCORD_DATA_DIR": str(tmp_path),
+            }
+        )
     assert len(caught.value.problems) == 2
 
 

@@ -34,15 +34,32 @@ async def admin_headers(client: Client) -> dict[str, str]:
         ('{"email": ', "application/json", 400, "bad_json", "not valid JSON"),
         ("[1, 2]", "application/json", 422, "invalid_input", "(body)"),
         ('{"email": 5, "roles": "x"}', "application/json", 422, "invalid_input", "email"),
-        ('{"email": "a@b.example"}', "application/json", 422, "invalid_input", "roles: Field required"),
+        (
+            '{"email": "a@b.example"}',
+            "application/json",
+            422,
+            "invalid_input",
+            "roles: Field required",
+        ),
         ("email=a@b.example", "text/plain", 415, "unsupported_media_type", "application/json"),
-        ('{"email": "a@b.example", "roles": ["delegate"], "password": "x' + "y" * 2000 + '"}',
-         "application/json", 422, "invalid_input", "password"),
+        (
+            '{"email": "a@b.example", "roles": ["delegate"], "password": "x' + "y" * 2000 + '"}',
+            "application/json",
+            422,
+            "invalid_input",
+            "password",
+        ),
     ],
 )
 async def test_bad_bodies_are_named_and_write_nothing(
-    client: Client, demo: Database, admin_headers: dict[str, str],
-    body: str, content_type: str, status: int, code: str, says: str,
+    client: Client,
+    demo: Database,
+    admin_headers: dict[str, str],
+    body: str,
+    content_type: str,
+    status: int,
+    code: str,
+    says: str,
 ) -> None:
     before = await rows(demo)
     response = await client.post(
@@ -61,8 +78,9 @@ async def test_oversized_bodies_are_refused(
 ) -> None:
     before = await rows(demo)
     big = '{"email": "' + "a" * (2 * 1024 * 1024) + '"}'
-    response = await client.post("/api/users", data=big,
-                                 headers={**admin_headers, "Content-Type": "application/json"})
+    response = await client.post(
+        "/api/users", data=big, headers={**admin_headers, "Content-Type": "application/json"}
+    )
     assert response.status == 413
     problem = await response.json()
     assert problem["code"] == "payload_too_large" and "1048576-byte limit" in problem["detail"]

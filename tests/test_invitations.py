@@ -17,8 +17,9 @@ INVITATIONS = "/api/conferences/{}/invitations"
 
 
 async def invite(client: Client, csrf: str, conference: int = 1, **body: Any) -> dict[str, Any]:
-    response = await client.post(INVITATIONS.format(conference), json={"site_id": 2, **body},
-                                 headers={"X-CSRF-Token": csrf})
+    response = await client.post(
+        INVITATIONS.format(conference), json={"site_id": 2, **body}, headers={"X-CSRF-Token": csrf}
+    )
     assert response.status == 201, await response.text()
     data = await response.json()
     assert isinstance(data, dict)
@@ -26,7 +27,7 @@ async def invite(client: Client, csrf: str, conference: int = 1, **body: Any) ->
 
 
 def join_path(url: str) -> str:
-    return url[url.index("/join/"):]
+    return url[url.index("/join/") :]
 
 
 async def test_a_guest_gets_exactly_the_invitations_rights(
@@ -49,10 +50,16 @@ async def test_a_guest_gets_exactly_the_invitations_rights(
     assert (await other_client.get("/api/conferences/2")).status == 403
     assert (await other_client.get("/conferences/2")).status == 403
     guest_csrf = me["csrf_token"]
-    for method, path in (("GET", "/api/users"), ("GET", "/api/tokens"), ("GET", "/account"),
-                         ("GET", INVITATIONS.format(1)), ("POST", INVITATIONS.format(1))):
-        response = await other_client.request(method, path, json={"site_id": 1},
-                                              headers={"X-CSRF-Token": guest_csrf})
+    for method, path in (
+        ("GET", "/api/users"),
+        ("GET", "/api/tokens"),
+        ("GET", "/account"),
+        ("GET", INVITATIONS.format(1)),
+        ("POST", INVITATIONS.format(1)),
+    ):
+        response = await other_client.request(
+            method, path, json={"site_id": 1}, headers={"X-CSRF-Token": guest_csrf}
+        )
         assert response.status == 403, (method, path)
     page = await (await other_client.get("/conferences/1")).text()
     assert "Champasak hall" in page and "Create invitation link" not in page
@@ -79,8 +86,9 @@ async def test_expired_invitations_stop_working(
     assert (await other_client.get("/api/conferences/1")).status == 200
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     async with demo.session() as db, db.begin():
-        await db.execute(update(Invitation).where(Invitation.id == made["id"])
-                         .values(expires_at=past))
+        await db.execute(
+            update(Invitation).where(Invitation.id == made["id"]).values(expires_at=past)
+        )
     assert (await other_client.get("/api/conferences/1")).status == 401, "its session ends too"
     again = await other_client.get(join_path(made["url"]), allow_redirects=False)
     assert again.status == 410
@@ -94,18 +102,26 @@ async def test_revoked_invitations_end_their_sessions(
     made = await invite(client, csrf)
     await other_client.get(join_path(made["url"]), allow_redirects=False)
     assert (await other_client.get("/api/conferences/1")).status == 200
-    revoked = await client.delete(f"{INVITATIONS.format(1)}/{made['id']}",
-                                  headers={"X-CSRF-Token": csrf})
+    revoked = await client.delete(
+        f"{INVITATIONS.format(1)}/{made['id']}", headers={"X-CSRF-Token": csrf}
+    )
     assert revoked.status == 200 and (await revoked.json())["revoked_at"]
     assert (await other_client.get("/api/conferences/1")).status == 401
     gone = await other_client.get(join_path(made["url"]), allow_redirects=False)
     assert gone.status == 410 and "withdrawn" in await gone.text()
     async with demo.session() as db:
-        sessions = await db.scalar(select(func.count()).select_from(LoginSession)
-                                   .where(LoginSession.invitation_id == made["id"]))
-        actions = list(await db.scalars(select(AuditEntry.action)
-                                        .where(AuditEntry.target_type == "invitation")
-                                        .order_by(AuditEntry.id)))
+        sessions = await db.scalar(
+            select(func.count())
+            .select_from(LoginSession)
+            .where(LoginSession.invitation_id == made["id"])
+        )
+        actions = list(
+            await db.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.target_type == "invitation")
+                .order_by(AuditEntry.id)
+            )
+        )
     assert sessions == 0
     assert actions == ["invitation.created", "invitation.opened", "invitation.revoked"]
 
@@ -131,15 +147,20 @@ async def test_invitation_input_is_checked(client: Client, demo: Database) -> No
 async def test_organiser_invites_from_the_conference_page(client: Client) -> None:
     await sign_in(client, "organiser@concord.example")
     token = await csrf_of_page(client, "/conferences/1")
-    response = await client.post("/conferences/1/invitations", data={
-        "csrf_token": token, "site_id": "2", "role": "delegate", "valid_hours": "48"})
+    response = await client.post(
+        "/conferences/1/invitations",
+        data={"csrf_token": token, "site_id": "2", "role": "delegate", "valid_hours": "48"},
+    )
     assert response.status == 201
     page = await response.text()
     assert 'id="new-invitation">http://127.0.0.1:8080/join/' in page
     listed = await (await client.get(INVITATIONS.format(1))).json()
     assert len(listed) == 1 and listed[0]["role"] == "delegate"
-    revoke = await client.post(f"/conferences/1/invitations/{listed[0]['id']}/revoke",
-                               data={"csrf_token": token}, allow_redirects=False)
+    revoke = await client.post(
+        f"/conferences/1/invitations/{listed[0]['id']}/revoke",
+        data={"csrf_token": token},
+        allow_redirects=False,
+    )
     assert revoke.status == 303
     listed = await (await client.get(INVITATIONS.format(1))).json()
     assert listed[0]["revoked_at"] is not None

@@ -33,10 +33,21 @@ async def test_upgrade_from_empty_reaches_head_and_matches_models(config: Config
         assert await database.current_revision() == "0001"
         async with database.engine.connect() as conn:
             tables = await conn.run_sync(_tables)
-            assert {"users", "user_roles", "conferences", "agenda_sessions", "sites",
-                    "delegations", "delegation_members", "conference_languages",
-                    "interpreter_assignments", "invitations", "api_tokens",
-                    "login_sessions", "audit_log"} <= tables
+            assert {
+                "users",
+                "user_roles",
+                "conferences",
+                "agenda_sessions",
+                "sites",
+                "delegations",
+                "delegation_members",
+                "conference_languages",
+                "interpreter_assignments",
+                "invitations",
+                "api_tokens",
+                "login_sessions",
+                "audit_log",
+            } <= tables
             assert await conn.run_sync(_diff) == [], "models and migrations disagree"
         await database.upgrade()  # a second run is a no-op
         await database.downgrade("base")

@@ -37,11 +37,13 @@ async def test_healthz_reports_version_and_database(client: Client) -> None:
 async def test_healthz_is_503_when_the_database_is_unreachable(
     aiohttp_client: Any, tmp_path: Path
 ) -> None:
-    config = load_config(environ={
-        "CONCORD_DATA_DIR": str(tmp_path),
-        "CONCORD_SECRET_KEY": SECRET,
-        "CONCORD_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",
-    })
+    config = load_config(
+        environ={
+            "CONCORD_DATA_DIR": str(tmp_path),
+            "CONCORD_SECRET_KEY": SECRET,
+            "CONCORD_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",
+        }
+    )
     client = await aiohttp_client(create_app(config))
     response = await client.get("/healthz")
     assert response.status == 503
@@ -63,18 +65,23 @@ async def test_openapi_document_is_valid_and_matches_the_validators(client: Clie
     assert login["security"] == []
     assert paths["/api/users"]["post"]["x-access"] == "users[admin]"
     documented = {(m.upper(), p) for p, ops in paths.items() for m in ops}
-    api_routes = {(r.method, r.resource.canonical) for r in client.app.router.routes()
-                  if r.resource is not None and r.resource.canonical.startswith("/api/")}
+    api_routes = {
+        (r.method, r.resource.canonical)
+        for r in client.app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/api/")
+    }
     api_routes.discard(("GET", "/api/openapi.json"))  # the document itself
     assert api_routes == documented, "every API route is documented, and nothing else"
 
 
 async def counts(database: Database) -> tuple[int, ...]:
     async with database.session() as db:
-        return tuple([
-            int(await db.scalar(select(func.count()).select_from(model)) or 0)
-            for model in (User, Conference, Site, AgendaSession)
-        ])
+        return tuple(
+            [
+                int(await db.scalar(select(func.count()).select_from(model)) or 0)
+                for model in (User, Conference, Site, AgendaSession)
+            ]
+        )
 
 
 async def test_demo_loader_is_idempotent(database: Database, config: Config) -> None:
@@ -115,33 +122,77 @@ async def test_socket_connections_need_a_signed_in_session(client: Client) -> No
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server", *args], capture_output=True, text=True, timeout=60,
-        env={**os.environ, **env}, cwd=ROOT,
+        [sys.executable, "-m", "server", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        cwd=ROOT,
     )
 
 
 def test_cli_reports_configuration_errors(tmp_path: Path) -> None:
-    done = run_cli("db", "upgrade", env={"CONCORD_DATA_DIR": str(tmp_path),
-                                         "CONCORD_PORT": "http"})
+    done = run_cli("db", "upgrade", env={"CONCORD_DATA_DIR": str(tmp_path), "CONCORD_PORT": "http"})
     assert done.returncode == 2
     assert "CONCORD_PORT must be a whole number, got 'http'" in done.stderr
     assert not (tmp_path / "concord.db").exists()
 
 
 def test_cli_upgrades_and_adds_users(tmp_path: Path) -> None:
-    env = {"CONCORD_DATA_DIR": str(tmp_path), "CONCORD_ARGON2_MEMORY_KIB": "1024",
-           "CONCORD_ARGON2_TIME_COST": "1"}
+    env = {
+        "CONCORD_DATA_DIR": str(tmp_path),
+        "CONCORD_ARGON2_MEMORY_KIB": "1024",
+        "CONCORD_ARGON2_TIME_COST": "1",
+    }
     assert run_cli("db", "upgrade", env=env).returncode == 0
-    added = run_cli("user", "add", "--email", "chair@concord.example", "--role", "organiser",
-                    "--role", "secretary", "--password", "long-enough-1", env=env)
+    added = run_cli(
+        "user",
+        "add",
+        "--email",
+        "chair@concord.example",
+        "--role",
+        "organiser",
+        "--role",
+        "secretary",
+        "--password",
+        "long-enough-1",
+        env=env,
+    )
     assert added.returncode == 0, added.stderr
     assert "created user chair@concord.example (organiser, secretary)" in added.stdout
-    again = run_cli("user", "add", "--email", "chair@concord.example", "--role", "organiser",
-                    "--password", "long-enough-1", env=env)
+    again = run_cli(
+        "user",
+        "add",
+        "--email",
+        "chair@concord.example",
+        "--role",
+        "organiser",
+        "--password",
+        "long-enough-1",
+        env=env,
+    )
     assert again.returncode == 1 and "already exists" in again.stderr
-    weak = run_cli("user", "add", "--email", "x@concord.example", "--role", "organiser",
-                   "--password", "short", env=env)
+    weak = run_cli(
+        "user",
+        "add",
+        "--email",
+        "x@concord.example",
+        "--role",
+        "organiser",
+        "--password",
+        "short",
+        env=env,
+    )
     assert weak.returncode == 1 and "at least 10 characters" in weak.stderr
-    bad_role = run_cli("user", "add", "--email", "x@concord.example", "--role", "king",
-                       "--password", "long-enough-1", env=env)
+    bad_role = run_cli(
+        "user",
+        "add",
+        "--email",
+        "x@concord.example",
+        "--role",
+        "king",
+        "--password",
+        "long-enough-1",
+        env=env,
+    )
     assert bad_role.returncode == 2 and "invalid choice: 'king'" in bad_role.stderr

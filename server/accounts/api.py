@@ -39,8 +39,12 @@ def session_info(who: Identity, locale: str) -> SessionInfo:
 
 def user_out(user: User) -> UserOut:
     return UserOut(
-        id=user.id, email=user.email, display_name=user.display_name,
-        roles=sorted(user.role_names), locale=user.locale, active=user.active,
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        roles=sorted(user.role_names),
+        locale=user.locale,
+        active=user.active,
         created_at=user.created_at,
     )
 
@@ -50,14 +54,23 @@ async def sign_in(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     async with request.app[DATABASE].session() as db, db.begin():
         done = await ops.sign_in(
-            db, request.app[PASSWORDS], request.app[THROTTLE],
-            email=body.email, password=body.password, remote=remote(request),
-            user_agent=request.headers.get("User-Agent", ""), hours=config.session_hours,
+            db,
+            request.app[PASSWORDS],
+            request.app[THROTTLE],
+            email=body.email,
+            password=body.password,
+            remote=remote(request),
+            user_agent=request.headers.get("User-Agent", ""),
+            hours=config.session_hours,
         )
     who = Identity(
-        via="cookie", user_id=done.user.id, email=done.user.email,
-        display_name=done.user.display_name, roles=done.user.role_names,
-        session_id=done.session.id, csrf_token=done.session.csrf_token,
+        via="cookie",
+        user_id=done.user.id,
+        email=done.user.email,
+        display_name=done.user.display_name,
+        roles=done.user.role_names,
+        session_id=done.session.id,
+        csrf_token=done.session.csrf_token,
     )
     response = json_response(session_info(who, done.user.locale), status=201)
     set_session_cookie(request, response, done.token)
@@ -93,8 +106,9 @@ async def create_token(request: web.Request) -> web.Response:
     body = await json_body(request, TokenCreate)
     async with request.app[DATABASE].session() as db, db.begin():
         made = await ops.create_api_token(db, identity(request), body.name, remote(request))
-    out = NewTokenOut.model_validate({**TokenOut.model_validate(made.record).model_dump(),
-                                      "token": made.token})
+    out = NewTokenOut.model_validate(
+        {**TokenOut.model_validate(made.record).model_dump(), "token": made.token}
+    )
     return json_response(out, status=201)
 
 
@@ -115,8 +129,14 @@ async def create_user(request: web.Request) -> web.Response:
     body = await json_body(request, UserCreate)
     async with request.app[DATABASE].session() as db, db.begin():
         user = await ops.create_user(
-            db, request.app[PASSWORDS], identity(request), email=body.email, roles=body.roles,
-            password=body.password, display_name=body.display_name, locale=body.locale,
+            db,
+            request.app[PASSWORDS],
+            identity(request),
+            email=body.email,
+            roles=body.roles,
+            password=body.password,
+            display_name=body.display_name,
+            locale=body.locale,
             remote=remote(request),
         )
         out = user_out(user)
@@ -127,19 +147,51 @@ def add_routes(table: RouteTable) -> None:
     tag = "accounts"
     login_doc = ApiDoc("Sign in; sets the session cookie", tag, LoginRequest, SessionInfo, 201)
     table.post("/api/session", sign_in, PUBLIC, doc=login_doc)
-    table.get("/api/session", current_session, SIGNED_IN,
-              doc=ApiDoc("Who is signed in", tag, response=SessionInfo))
-    table.delete("/api/session", sign_out, SIGNED_IN,
-                 doc=ApiDoc("Sign out (ends this session)", tag, status=204))
-    table.patch("/api/me", update_profile, USERS,
-                doc=ApiDoc("Change your own settings", tag, ProfileUpdate, SessionInfo))
-    table.get("/api/tokens", list_tokens, USERS,
-              doc=ApiDoc("Your API tokens", tag, response=TokenOut, list_response=True))
-    table.post("/api/tokens", create_token, USERS,
-               doc=ApiDoc("Create an API token (shown once)", tag, TokenCreate, NewTokenOut, 201))
-    table.delete("/api/tokens/{token_id}", revoke_token, USERS,
-                 doc=ApiDoc("Revoke one of your API tokens", tag, response=TokenOut))
-    table.get("/api/users", list_users, roles(Role.ADMIN),
-              doc=ApiDoc("All users (admin)", tag, response=UserOut, list_response=True))
-    table.post("/api/users", create_user, roles(Role.ADMIN),
-               doc=ApiDoc("Create a user (admin)", tag, UserCreate, UserOut, 201))
+    table.get(
+        "/api/session",
+        current_session,
+        SIGNED_IN,
+        doc=ApiDoc("Who is signed in", tag, response=SessionInfo),
+    )
+    table.delete(
+        "/api/session",
+        sign_out,
+        SIGNED_IN,
+        doc=ApiDoc("Sign out (ends this session)", tag, status=204),
+    )
+    table.patch(
+        "/api/me",
+        update_profile,
+        USERS,
+        doc=ApiDoc("Change your own settings", tag, ProfileUpdate, SessionInfo),
+    )
+    table.get(
+        "/api/tokens",
+        list_tokens,
+        USERS,
+        doc=ApiDoc("Your API tokens", tag, response=TokenOut, list_response=True),
+    )
+    table.post(
+        "/api/tokens",
+        create_token,
+        USERS,
+        doc=ApiDoc("Create an API token (shown once)", tag, TokenCreate, NewTokenOut, 201),
+    )
+    table.delete(
+        "/api/tokens/{token_id}",
+        revoke_token,
+        USERS,
+        doc=ApiDoc("Revoke one of your API tokens", tag, response=TokenOut),
+    )
+    table.get(
+        "/api/users",
+        list_users,
+        roles(Role.ADMIN),
+        doc=ApiDoc("All users (admin)", tag, response=UserOut, list_response=True),
+    )
+    table.post(
+        "/api/users",
+        create_user,
+        roles(Role.ADMIN),
+        doc=ApiDoc("Create a user (admin)", tag, UserCreate, UserOut, 201),
+    )

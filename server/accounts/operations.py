@@ -16,6 +16,7 @@ from server.accounts.secrets import digest, new_token
 from server.accounts.throttle import LoginThrottle
 from server.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from server.i18n import LOCALES
+from server.i18n_strings import N_
 from server.models import ApiToken, LoginSession, Role, User, UserRole, utcnow
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -61,8 +62,13 @@ async def create_user(
     db.add(user)
     await db.flush()
     audit.record(
-        db, actor, "user.created", "user", user.id,
-        detail={"email": email, "roles": sorted(r.value for r in roles)}, remote=remote,
+        db,
+        actor,
+        "user.created",
+        "user",
+        user.id,
+        detail={"email": email, "roles": sorted(r.value for r in roles)},
+        remote=remote,
     )
     return user
 
@@ -91,7 +97,7 @@ async def sign_in(
     ok = passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
         throttle.failed(email, remote)
-        raise Unauthorized("wrong e-mail or password", code="bad_credentials")
+        raise Unauthorized(N_("wrong e-mail or password"), code="bad_credentials")
     throttle.succeeded(email)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
@@ -145,13 +151,12 @@ async def create_api_token(
     if not name or len(name) > 100:
         raise InvalidInput("give the token a name of 1 to 100 characters", code="invalid_name")
     token = new_token(API_TOKEN_PREFIX)
-    row = ApiToken(
-        user_id=actor.user_id, name=name, token_hash=digest(token), prefix=token[:10]
-    )
+    row = ApiToken(user_id=actor.user_id, name=name, token_hash=digest(token), prefix=token[:10])
     db.add(row)
     await db.flush()
-    audit.record(db, actor, "api_token.created", "api_token", row.id, detail={"name": name},
-                 remote=remote)
+    audit.record(
+        db, actor, "api_token.created", "api_token", row.id, detail={"name": name}, remote=remote
+    )
     return NewApiToken(token, row)
 
 

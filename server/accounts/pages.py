@@ -29,8 +29,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         body = await form_body(request, LoginForm)
         async with request.app[DATABASE].session() as db, db.begin():
             done = await ops.sign_in(
-                db, request.app[PASSWORDS], request.app[THROTTLE],
-                email=body.email, password=body.password, remote=remote(request),
+                db,
+                request.app[PASSWORDS],
+                request.app[THROTTLE],
+                email=body.email,
+                password=body.password,
+                remote=remote(request),
                 user_agent=request.headers.get("User-Agent", ""),
                 hours=request.app[CONFIG].session_hours,
             )
@@ -82,8 +86,9 @@ async def create_token(request: web.Request) -> web.Response:
 
 async def revoke_token(request: web.Request) -> web.StreamResponse:
     async with request.app[DATABASE].session() as db, db.begin():
-        await ops.revoke_api_token(db, identity(request), int_param(request, "token_id"),
-                                   remote(request))
+        await ops.revoke_api_token(
+            db, identity(request), int_param(request, "token_id"), remote(request)
+        )
     raise redirect("/account")
 
 

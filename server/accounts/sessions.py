@@ -36,8 +36,9 @@ async def identity_from_request(db: AsyncSession, request: web.Request) -> Ident
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("the Authorization header must be 'Bearer <token>'",
-                               code="bad_authorization")
+            raise Unauthorized(
+                "the Authorization header must be 'Bearer <token>'", code="bad_authorization"
+            )
         return await _from_api_token(db, token.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:

@@ -41,7 +41,10 @@ class LoginThrottle:
 
     def check(self, email: str, address: str) -> None:
         """Raise RateLimited (with Retry-After) when this login may not be tried now."""
-        for key, limit in ((f"e:{email.lower()}", self.per_account), (f"a:{address}", self.per_address)):
+        for key, limit in (
+            (f"e:{email.lower()}", self.per_account),
+            (f"a:{address}", self.per_address),
+        ):
             stamps = self._recent(key)
             if len(stamps) >= limit:
                 wait = max(1, math.ceil(self.window - (self._clock() - stamps[0])))

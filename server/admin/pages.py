@@ -13,8 +13,12 @@ from server.routing import RouteTable, roles
 from server.web import form_body, identity, remote, render
 
 
-async def _page(request: web.Request, error: DomainError | None = None,
-                created: str | None = None, status: int = 200) -> web.Response:
+async def _page(
+    request: web.Request,
+    error: DomainError | None = None,
+    created: str | None = None,
+    status: int = 200,
+) -> web.Response:
     async with request.app[DATABASE].session() as db:
         users = await ops.list_users(db)
     context = {"users": users, "all_roles": list(Role), "error": error, "created": created}
@@ -30,8 +34,13 @@ async def create_user(request: web.Request) -> web.Response:
         body = await form_body(request, UserForm)
         async with request.app[DATABASE].session() as db, db.begin():
             user = await ops.create_user(
-                db, request.app[PASSWORDS], identity(request), email=body.email,
-                roles=[body.role], password=body.password, display_name=body.display_name,
+                db,
+                request.app[PASSWORDS],
+                identity(request),
+                email=body.email,
+                roles=[body.role],
+                password=body.password,
+                display_name=body.display_name,
                 remote=remote(request),
             )
             email = user.email

@@ -25,9 +25,19 @@ async def get_conference(request: web.Request) -> web.Response:
 
 def add_routes(table: RouteTable) -> None:
     tag = "conferences"
-    table.get("/api/conferences", list_conferences, SIGNED_IN,
-              doc=ApiDoc("Conferences you have a part in", tag, response=ConferenceSummary,
-                         list_response=True))
-    table.get("/api/conferences/{conference_id}", get_conference, conference(),
-              doc=ApiDoc("One conference with its agenda, sites and delegations", tag,
-                         response=ConferenceOut))
+    table.get(
+        "/api/conferences",
+        list_conferences,
+        SIGNED_IN,
+        doc=ApiDoc(
+            "Conferences you have a part in", tag, response=ConferenceSummary, list_response=True
+        ),
+    )
+    table.get(
+        "/api/conferences/{conference_id}",
+        get_conference,
+        conference(),
+        doc=ApiDoc(
+            "One conference with its agenda, sites and delegations", tag, response=ConferenceOut
+        ),
+    )

@@ -30,8 +30,11 @@ async def render_conference(
         can_invite = Role.ORGANISER in held
         invitations = await list_invitations(db, conference_id) if can_invite else []
     context = {
-        "conference": found, "can_invite": can_invite, "invitations": invitations,
-        "new_link": new_link, "invitable_roles": INVITABLE_ROLES,
+        "conference": found,
+        "can_invite": can_invite,
+        "invitations": invitations,
+        "new_link": new_link,
+        "invitable_roles": INVITABLE_ROLES,
     }
     return render(request, "conference.html", context, status)
 

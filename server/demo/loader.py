@@ -41,9 +41,8 @@ class DemoReport:
             "demo users (e-mail / password / roles):",
         ]
         for user in USERS:
-            lines.append(
-                f"  {user['email']:<34} {demo_password(user['email']):<28} {', '.join(user['roles'])}"
-            )
+            password = demo_password(user["email"])
+            lines.append(f"  {user['email']:<34} {password:<28} {', '.join(user['roles'])}")
         return "\n".join(lines)
 
 
@@ -59,8 +58,15 @@ async def load_demo(database: Database, passwords: Passwords) -> DemoReport:
             conference = _conference(spec, users)
             db.add(conference)
             await db.flush()
-            audit.record(db, None, "demo.conference_loaded", "conference", conference.id,
-                         conference_id=conference.id, detail={"slug": spec["slug"]})
+            audit.record(
+                db,
+                None,
+                "demo.conference_loaded",
+                "conference",
+                conference.id,
+                conference_id=conference.id,
+                detail={"slug": spec["slug"]},
+            )
             report.conferences_created.append(spec["slug"])
     return report
 
@@ -71,14 +77,17 @@ async def _users(db: AsyncSession, passwords: Passwords, report: DemoReport) -> 
         user = await db.scalar(select(User).where(User.email == spec["email"]))
         if user is None:
             user = User(
-                email=spec["email"], display_name=spec["name"], locale=spec["locale"],
+                email=spec["email"],
+                display_name=spec["name"],
+                locale=spec["locale"],
                 password_hash=passwords.hash(demo_password(spec["email"])),
                 roles=[UserRole(role=r) for r in spec["roles"]],
             )
             db.add(user)
             await db.flush()
-            audit.record(db, None, "demo.user_loaded", "user", user.id,
-                         detail={"email": user.email})
+            audit.record(
+                db, None, "demo.user_loaded", "user", user.id, detail={"email": user.email}
+            )
             report.users_created.append(user.email)
         found[user.email] = user
     return found
@@ -92,38 +101,68 @@ def _at(date: str, clock: str, zone: str) -> dt.datetime:
 def _conference(spec: dict[str, Any], users: dict[str, User]) -> Conference:
     zone, date = spec["time_zone"], spec["date"]
     sessions = [
-        AgendaSession(title=title, starts_at=_at(date, start, zone), ends_at=_at(date, end, zone),
-                      time_zone=zone, speakers=speakers)
+        AgendaSession(
+            title=title,
+            starts_at=_at(date, start, zone),
+            ends_at=_at(date, end, zone),
+            time_zone=zone,
+            speakers=speakers,
+        )
         for start, end, title, speakers in spec["sessions"]
     ]
     sites = [
-        Site(name=s["name"], location=s["location"], time_zone=s["time_zone"],
-             is_main_hall=s["main"], contact_name=s["contact"])
+        Site(
+            name=s["name"],
+            location=s["location"],
+            time_zone=s["time_zone"],
+            is_main_hall=s["main"],
+            contact_name=s["contact"],
+        )
         for s in spec["sites"]
     ]
     by_name = {site.name: site for site in sites}
     delegations = []
     for precedence, d in enumerate(spec["delegations"]):
         delegation = Delegation(
-            country=d["country"], organisation=d["organisation"], is_host=d["host"],
-            precedence=precedence, site=by_name[d["site"]],
-            members=[DelegationMember(name=n, position=p, role=r, language=lang, precedence=i)
-                     for i, (n, p, r, lang) in enumerate(d["members"])],
+            country=d["country"],
+            organisation=d["organisation"],
+            is_host=d["host"],
+            precedence=precedence,
+            site=by_name[d["site"]],
+            members=[
+                DelegationMember(name=n, position=p, role=r, language=lang, precedence=i)
+                for i, (n, p, r, lang) in enumerate(d["members"])
+            ],
         )
         delegations.append(delegation)
     organiser = users["organiser@concord.example"]
     return Conference(
-        slug=spec["slug"], title=spec["title"], description=spec["description"],
-        translations=spec["translations"], kind=spec["kind"], status=spec["status"],
-        time_zone=zone, starts_at=sessions[0].starts_at, ends_at=sessions[-1].ends_at,
+        slug=spec["slug"],
+        title=spec["title"],
+        description=spec["description"],
+        translations=spec["translations"],
+        kind=spec["kind"],
+        status=spec["status"],
+        time_zone=zone,
+        starts_at=sessions[0].starts_at,
+        ends_at=sessions[-1].ends_at,
         organiser_id=organiser.id,
-        languages=[ConferenceLanguage(code=c, is_floor=f, is_interpreted=i)
-                   for c, f, i in spec["languages"]],
-        sessions=sessions, sites=sites, delegations=delegations,
-        interpreters=[InterpreterAssignment(user_id=users[e].id, interpreter_name=n,
-                                            target_language=t, source_languages=s)
-                      for e, n, t, s in spec["interpreters"]],
+        languages=[
+            ConferenceLanguage(code=c, is_floor=f, is_interpreted=i)
+            for c, f, i in spec["languages"]
+        ],
+        sessions=sessions,
+        sites=sites,
+        delegations=delegations,
+        interpreters=[
+            InterpreterAssignment(
+                user_id=users[e].id, interpreter_name=n, target_language=t, source_languages=s
+            )
+            for e, n, t, s in spec["interpreters"]
+        ],
         members=[ConferenceMember(user_id=users[e].id, role=r) for e, r in spec["members"]]
-        + [ConferenceMember(user_id=users[e].id, role="interpreter")
-           for e, _, _, _ in spec["interpreters"]],
+        + [
+            ConferenceMember(user_id=users[e].id, role="interpreter")
+            for e, _, _, _ in spec["interpreters"]
+        ],
     )

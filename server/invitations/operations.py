@@ -13,6 +13,7 @@ from server import audit
 from server.accounts.identity import GuestScope, Identity
 from server.accounts.secrets import digest, new_token
 from server.errors import Gone, InvalidInput, NotFound
+from server.i18n_strings import N_
 from server.models import Invitation, LoginSession, Role, Site, utcnow
 from server.signing import Signer
 
@@ -47,8 +48,9 @@ async def create_invitation(
         allowed = ", ".join(r.value for r in INVITABLE_ROLES)
         raise InvalidInput(f"invitations are for {allowed}, not {role.value}", code="bad_role")
     if not 1 <= valid_hours <= MAX_HOURS:
-        raise InvalidInput(f"an invitation is valid for 1 to {MAX_HOURS} hours",
-                           code="bad_validity")
+        raise InvalidInput(
+            f"an invitation is valid for 1 to {MAX_HOURS} hours", code="bad_validity"
+        )
     site = await db.get(Site, site_id)
     if site is None or site.conference_id != conference_id:
         raise InvalidInput(f"conference {conference_id} has no site {site_id}", code="bad_site")
@@ -64,9 +66,17 @@ async def create_invitation(
     db.add(invitation)
     await db.flush()
     audit.record(
-        db, actor, "invitation.created", "invitation", invitation.id,
+        db,
+        actor,
+        "invitation.created",
+        "invitation",
+        invitation.id,
         conference_id=conference_id,
-        detail={"site_id": site_id, "role": role.value, "expires_at": invitation.expires_at.isoformat()},
+        detail={
+            "site_id": site_id,
+            "role": role.value,
+            "expires_at": invitation.expires_at.isoformat(),
+        },
         remote=remote,
     )
     return NewInvitation(invitation, invitation_token(signer, invitation))
@@ -84,13 +94,22 @@ async def revoke_invitation(
 ) -> Invitation:
     invitation = await db.get(Invitation, invitation_id)
     if invitation is None or invitation.conference_id != conference_id:
-        raise NotFound(f"conference {conference_id} has no invitation {invitation_id}",
-                       code="invitation_not_found")
+        raise NotFound(
+            f"conference {conference_id} has no invitation {invitation_id}",
+            code="invitation_not_found",
+        )
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
         await db.execute(delete(LoginSession).where(LoginSession.invitation_id == invitation.id))
-        audit.record(db, actor, "invitation.revoked", "invitation", invitation.id,
-                     conference_id=conference_id, remote=remote)
+        audit.record(
+            db,
+            actor,
+            "invitation.revoked",
+            "invitation",
+            invitation.id,
+            conference_id=conference_id,
+            remote=remote,
+        )
     return invitation
 
 
@@ -106,18 +125,24 @@ async def open_invitation(
     """Check an invitation link and start a guest session with exactly its rights."""
     value = signer.loads(PURPOSE, token)
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)):
-        raise NotFound("this invitation link is not valid; ask the organiser for a new one",
-                       code="invitation_invalid")
+        raise NotFound(
+            N_("this invitation link is not valid; ask the organiser for a new one"),
+            code="invitation_invalid",
+        )
     invitation = await db.get(Invitation, value[0])
     if invitation is None or invitation.nonce != value[1]:
-        raise NotFound("this invitation link is not valid; ask the organiser for a new one",
-                       code="invitation_invalid")
+        raise NotFound(
+            N_("this invitation link is not valid; ask the organiser for a new one"),
+            code="invitation_invalid",
+        )
     now = utcnow()
     if invitation.revoked_at is not None:
-        raise Gone("this invitation was withdrawn by the organiser", code="invitation_revoked")
+        raise Gone(N_("this invitation was withdrawn by the organiser"), code="invitation_revoked")
     if invitation.expires_at <= now:
-        raise Gone("this invitation has expired; ask the organiser for a new one",
-                   code="invitation_expired")
+        raise Gone(
+            N_("this invitation has expired; ask the organiser for a new one"),
+            code="invitation_expired",
+        )
     invitation.last_used_at = now
     session_token = new_token()
     session = LoginSession(
@@ -132,6 +157,13 @@ async def open_invitation(
     role = Role(invitation.role)
     scope = GuestScope(invitation.id, invitation.conference_id, invitation.site_id, role)
     guest = Identity(via="guest", roles=frozenset({role}), guest=scope)
-    audit.record(db, guest, "invitation.opened", "invitation", invitation.id,
-                 conference_id=invitation.conference_id, remote=remote)
+    audit.record(
+        db,
+        guest,
+        "invitation.opened",
+        "invitation",
+        invitation.id,
+        conference_id=invitation.conference_id,
+        remote=remote,
+    )
     return GuestSession(session_token, invitation)

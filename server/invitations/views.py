@@ -21,9 +21,14 @@ def join_url(request: web.Request, token: str) -> str:
 async def _create(request: web.Request, body: InvitationCreate) -> tuple[NewInvitationOut, str]:
     async with request.app[DATABASE].session() as db, db.begin():
         made = await ops.create_invitation(
-            db, request.app[SIGNER], identity(request),
-            conference_id=int_param(request, "conference_id"), site_id=body.site_id,
-            role=body.role, valid_hours=body.valid_hours, label=body.label,
+            db,
+            request.app[SIGNER],
+            identity(request),
+            conference_id=int_param(request, "conference_id"),
+            site_id=body.site_id,
+            role=body.role,
+            valid_hours=body.valid_hours,
+            label=body.label,
             remote=remote(request),
         )
     url = join_url(request, made.token)
@@ -47,8 +52,11 @@ async def api_list(request: web.Request) -> web.Response:
 async def _revoke(request: web.Request) -> InvitationOut:
     async with request.app[DATABASE].session() as db, db.begin():
         row = await ops.revoke_invitation(
-            db, identity(request), int_param(request, "conference_id"),
-            int_param(request, "invitation_id"), remote(request),
+            db,
+            identity(request),
+            int_param(request, "conference_id"),
+            int_param(request, "invitation_id"),
+            remote(request),
         )
         return InvitationOut.model_validate(row)
 
@@ -70,8 +78,11 @@ async def form_revoke(request: web.Request) -> web.StreamResponse:
 async def join(request: web.Request) -> web.StreamResponse:
     async with request.app[DATABASE].session() as db, db.begin():
         guest = await ops.open_invitation(
-            db, request.app[SIGNER], request.match_info["token"],
-            hours=request.app[CONFIG].session_hours, remote=remote(request),
+            db,
+            request.app[SIGNER],
+            request.match_info["token"],
+            hours=request.app[CONFIG].session_hours,
+            remote=remote(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     response = redirect(f"/conferences/{guest.invitation.conference_id}")
@@ -83,16 +94,30 @@ def add_routes(table: RouteTable) -> None:
     tag = "invitations"
     organiser = conference(Role.ORGANISER)
     base = "/api/conferences/{conference_id}/invitations"
-    table.get(base, api_list, organiser,
-              doc=ApiDoc("Invitations of a conference", tag, response=InvitationOut,
-                         list_response=True))
-    table.post(base, api_create, organiser,
-               doc=ApiDoc("Invite a site (the link is shown once)", tag, InvitationCreate,
-                          NewInvitationOut, 201))
-    table.delete(base + "/{invitation_id}", api_revoke, organiser,
-                 doc=ApiDoc("Withdraw an invitation and end its guest sessions", tag,
-                            response=InvitationOut))
+    table.get(
+        base,
+        api_list,
+        organiser,
+        doc=ApiDoc("Invitations of a conference", tag, response=InvitationOut, list_response=True),
+    )
+    table.post(
+        base,
+        api_create,
+        organiser,
+        doc=ApiDoc(
+            "Invite a site (the link is shown once)", tag, InvitationCreate, NewInvitationOut, 201
+        ),
+    )
+    table.delete(
+        base + "/{invitation_id}",
+        api_revoke,
+        organiser,
+        doc=ApiDoc(
+            "Withdraw an invitation and end its guest sessions", tag, response=InvitationOut
+        ),
+    )
     table.post("/conferences/{conference_id}/invitations", form_create, organiser)
-    table.post("/conferences/{conference_id}/invitations/{invitation_id}/revoke", form_revoke,
-               organiser)
+    table.post(
+        "/conferences/{conference_id}/invitations/{invitation_id}/revoke", form_revoke, organiser
+    )
     table.get("/join/{token}", join, PUBLIC, name="join")
