@@ -46,8 +46,11 @@ async def test_anonymous_visitors_choose_a_language_by_cookie(client: Client) ->
     token = await client.get("/login")
     html = await token.text()
     csrf = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    chosen = await client.post("/language", data={"csrf_token": csrf, "locale": "vi",
-                                                  "next": "/login"}, allow_redirects=False)
+    chosen = await client.post(
+        "/language",
+        data={"csrf_token": csrf, "locale": "vi", "next": "/login"},
+        allow_redirects=False,
+    )
     assert chosen.status == 303 and chosen.headers["Location"] == "/login"
     assert '<html lang="vi">' in await (await client.get("/login")).text()
     refused = await client.post("/language", data={"csrf_token": csrf, "locale": "xx"})
