@@ -13,6 +13,7 @@ from server import health, openapi
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.accounts.passwords import Passwords
+from server.accounts.reaper import SessionReaper
 from server.accounts.throttle import LoginThrottle
 from server.admin import pages as admin_pages
 from server.conferences import api as conferences_api
@@ -87,7 +88,10 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         app[DATABASE] = database
         if migrate:
             await database.upgrade()
+        reaper = SessionReaper(database, app[THROTTLE])
+        reaper.start()
         yield
+        await reaper.close()
         await database.close()
 
     app.cleanup_ctx.append(database_ctx)

@@ -63,6 +63,7 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("POST", "/login", EVERYONE),
     ("POST", "/language", EVERYONE),
     ("GET", "/account", ANY_USER),
+    ("POST", "/account/profile", ANY_USER),
     ("POST", "/account/tokens", ANY_USER),
     ("POST", "/account/tokens/{token_id}/revoke", ANY_USER),
     ("GET", "/admin/users", ADMIN),

@@ -224,3 +224,54 @@ async def test_language_is_chosen_per_user(client: Client) -> None:
     assert (await ok.json())["locale"] == "lo"
     page = await client.get("/")
     assert '<html lang="lo">' in await page.text()
+
+
+async def test_expired_sessions_are_reaped_and_stale_failures_forgotten(
+    client: Client, other_client: Client, demo: Database
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from server.accounts.reaper import SessionReaper
+    from server.accounts.throttle import LoginThrottle
+
+    await sign_in(client, ORGANISER)
+    await sign_in(other_client, "secretary@concord.example")
+    async with demo.session() as db, db.begin():
+        first = await db.scalar(select(func.min(LoginSession.id)))
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        await db.execute(
+            update(LoginSession).where(LoginSession.id == first).values(expires_at=past)
+        )
+    now = [0.0]
+    throttle = LoginThrottle(window_seconds=60, clock=lambda: now[0])
+    throttle.failed("someone@example.org", "127.0.0.1")
+    reaper = SessionReaper(demo, throttle)
+    assert await reaper.reap_once() == 1
+    assert await count(demo, LoginSession) == 1
+    assert len(throttle) == 2
+    now[0] = 61.0
+    await reaper.reap_once()
+    assert len(throttle) == 0
+    reaper.start()
+    await reaper.close()
+    await reaper.close()  # safe twice
+
+
+async def test_time_zone_is_chosen_per_user(client: Client) -> None:
+    csrf = await sign_in(client, ORGANISER)
+    headers = {"X-CSRF-Token": csrf}
+    bad = await client.patch("/api/me", json={"time_zone": "Mars/Olympus"}, headers=headers)
+    assert bad.status == 422 and (await bad.json())["code"] == "invalid_time_zone"
+    empty = await client.patch("/api/me", json={}, headers=headers)
+    assert empty.status == 422 and (await empty.json())["code"] == "empty"
+    token = await csrf_of_page(client, "/account")
+    saved = await client.post(
+        "/account/profile", data={"csrf_token": token, "time_zone": "Europe/Paris"}
+    )
+    assert saved.status == 200
+    me = await (await client.get("/api/session")).json()
+    assert me["time_zone"] == "Europe/Paris" and me["locale"] == "vi"
+    page = await (await client.get("/conferences/1")).text()
+    assert "(Europe/Paris)" in page and "04:00" in page, "09:00 in Ha Noi is 04:00 in Paris (CEST)"

@@ -23,8 +23,9 @@ from server.routing import PUBLIC, SIGNED_IN, USERS, ApiDoc, RouteTable, roles
 from server.web import identity, int_param, json_body, json_response, remote
 
 
-def session_info(who: Identity, locale: str) -> SessionInfo:
+def session_info(who: Identity, locale: str, time_zone: str | None = None) -> SessionInfo:
     return SessionInfo(
+        time_zone=time_zone or who.time_zone,
         user_id=who.user_id,
         email=who.email,
         display_name=who.display_name,
@@ -65,6 +66,7 @@ async def sign_in(request: web.Request) -> web.Response:
         )
     who = Identity(
         via="cookie",
+        time_zone=done.user.time_zone,
         user_id=done.user.id,
         email=done.user.email,
         display_name=done.user.display_name,
@@ -92,8 +94,11 @@ async def sign_out(request: web.Request) -> web.Response:
 async def update_profile(request: web.Request) -> web.Response:
     body = await json_body(request, ProfileUpdate)
     async with request.app[DATABASE].session() as db, db.begin():
-        await ops.set_locale(db, identity(request), body.locale)
-    return json_response(session_info(identity(request), body.locale))
+        changed = await ops.update_profile(
+            db, identity(request), locale=body.locale, time_zone=body.time_zone
+        )
+    locale = changed.get("locale", request[LOCALE])
+    return json_response(session_info(identity(request), locale, changed.get("time_zone")))
 
 
 async def list_tokens(request: web.Request) -> web.Response:

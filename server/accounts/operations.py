@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import available_timezones
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -125,16 +126,32 @@ async def sign_out(db: AsyncSession, actor: Identity, remote: str = "") -> None:
         audit.record(db, actor, "user.signed_out", "login_session", actor.session_id, remote=remote)
 
 
-async def set_locale(db: AsyncSession, actor: Identity, locale: str) -> None:
-    if locale not in LOCALES:
-        raise InvalidInput(
-            f"unknown language {locale!r}; choose one of {', '.join(LOCALES)}",
-            code="invalid_locale",
-        )
+async def update_profile(
+    db: AsyncSession, actor: Identity, *, locale: str | None = None, time_zone: str | None = None
+) -> dict[str, str]:
+    """Change the caller's language and/or time zone; returns what changed."""
     if actor.user_id is None:
         raise InvalidInput("guests choose their language in the browser", code="guest")
-    await db.execute(update(User).where(User.id == actor.user_id).values(locale=locale))
-    audit.record(db, actor, "user.locale_changed", "user", actor.user_id, detail={"locale": locale})
+    changes: dict[str, str] = {}
+    if locale is not None:
+        if locale not in LOCALES:
+            raise InvalidInput(
+                f"unknown language {locale!r}; choose one of {', '.join(LOCALES)}",
+                code="invalid_locale",
+            )
+        changes["locale"] = locale
+    if time_zone is not None:
+        if time_zone not in available_timezones():
+            raise InvalidInput(
+                f"unknown time zone {time_zone!r}; use an IANA name such as Asia/Vientiane",
+                code="invalid_time_zone",
+            )
+        changes["time_zone"] = time_zone
+    if not changes:
+        raise InvalidInput("nothing to change: give locale and/or time_zone", code="empty")
+    await db.execute(update(User).where(User.id == actor.user_id).values(**changes))
+    audit.record(db, actor, "user.profile_changed", "user", actor.user_id, detail=changes)
+    return changes
 
 
 @dataclass(frozen=True)

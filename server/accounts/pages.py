@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from aiohttp import web
 
 from server.accounts import operations as ops
 from server.accounts.cookies import clear_session_cookie, set_session_cookie
-from server.accounts.schemas import LoginForm, TokenCreate
+from server.accounts.schemas import LoginForm, ProfileUpdate, TokenCreate
 from server.errors import DomainError, InvalidInput
 from server.i18n import LOCALES
 from server.keys import CONFIG, DATABASE, PASSWORDS, THROTTLE
@@ -56,10 +58,26 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def account_page(request: web.Request) -> web.Response:
+async def _account(
+    request: web.Request, new_token: str | None = None, status: int = 200
+) -> web.Response:
     async with request.app[DATABASE].session() as db:
         tokens = await ops.list_api_tokens(db, identity(request))
-    return render(request, "account.html", {"tokens": tokens, "new_token": None})
+    context = {"tokens": tokens, "new_token": new_token, "zones": sorted(available_timezones())}
+    return render(request, "account.html", context, status)
+
+
+async def account_page(request: web.Request) -> web.Response:
+    return await _account(request)
+
+
+async def update_profile(request: web.Request) -> web.StreamResponse:
+    body = await form_body(request, ProfileUpdate)
+    async with request.app[DATABASE].session() as db, db.begin():
+        await ops.update_profile(
+            db, identity(request), locale=body.locale, time_zone=body.time_zone
+        )
+    raise redirect("/account")
 
 
 async def choose_language(request: web.Request) -> web.StreamResponse:
@@ -69,7 +87,7 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     response = redirect(safe_next(str(form.get("next", "/"))))
     if who.user_id is not None:
         async with request.app[DATABASE].session() as db, db.begin():
-            await ops.set_locale(db, who, locale)
+            await ops.update_profile(db, who, locale=locale)
     elif locale not in LOCALES:
         raise InvalidInput(f"unknown language {locale!r}", code="invalid_locale")
     response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="Lax", httponly=True)
@@ -80,8 +98,7 @@ async def create_token(request: web.Request) -> web.Response:
     body = await form_body(request, TokenCreate)
     async with request.app[DATABASE].session() as db, db.begin():
         made = await ops.create_api_token(db, identity(request), body.name, remote(request))
-        tokens = await ops.list_api_tokens(db, identity(request))
-    return render(request, "account.html", {"tokens": tokens, "new_token": made.token}, 201)
+    return await _account(request, made.token, 201)
 
 
 async def revoke_token(request: web.Request) -> web.StreamResponse:
@@ -98,5 +115,6 @@ def add_routes(table: RouteTable) -> None:
     table.post("/logout", logout, SIGNED_IN, name="logout")
     table.post("/language", choose_language, PUBLIC, name="language")
     table.get("/account", account_page, USERS, name="account")
+    table.post("/account/profile", update_profile, USERS)
     table.post("/account/tokens", create_token, USERS)
     table.post("/account/tokens/{token_id}/revoke", revoke_token, USERS)

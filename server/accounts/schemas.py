@@ -28,6 +28,7 @@ class SessionInfo(BaseModel):
     display_name: str
     roles: list[Role]
     locale: str
+    time_zone: str
     via: str
     csrf_token: str | None = Field(
         description="Send back in the X-CSRF-Token header with every cookie-authenticated write"
@@ -37,7 +38,8 @@ class SessionInfo(BaseModel):
 
 
 class ProfileUpdate(Strict):
-    locale: str = Field(pattern="^(en|vi|lo)$")
+    locale: str | None = Field(default=None, pattern="^(en|vi|lo)$")
+    time_zone: str | None = Field(default=None, max_length=64, examples=["Asia/Vientiane"])
 
 
 class UserCreate(Strict):

@@ -60,3 +60,11 @@ class LoginThrottle:
 
     def succeeded(self, email: str) -> None:
         self._failures.pop(f"e:{email.lower()}", None)
+
+    def prune(self) -> None:
+        """Forget failures older than the window (keys no one tries again would stay forever)."""
+        for key in list(self._failures):
+            self._recent(key)
+
+    def __len__(self) -> int:
+        return len(self._failures)
