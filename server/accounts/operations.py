@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import available_timezones
 from dataclasses import dataclass
+from zoneinfo import available_timezones
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
