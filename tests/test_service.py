@@ -196,3 +196,58 @@ def test_cli_upgrades_and_adds_users(tmp_path: Path) -> None:
         env=env,
     )
     assert bad_role.returncode == 2 and "invalid choice: 'king'" in bad_role.stderr
+
+
+REDIS_URL = os.environ.get("CONCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def _redis_reachable() -> None:
+    import redis.asyncio
+
+    client = redis.asyncio.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except (OSError, redis.exceptions.RedisError) as exc:
+        from tests.conftest import _unavailable
+
+        _unavailable("Redis", f"{type(exc).__name__}: {exc}")
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_socket_messages_travel_through_redis_when_configured(
+    aiohttp_client: Any, config: Config, demo: Database
+) -> None:
+    from dataclasses import replace
+
+    await _redis_reachable()
+    client = await aiohttp_client(create_app(replace(config, redis_url=REDIS_URL)))
+    health = await (await client.get("/healthz")).json()
+    assert health["redis"] == {"status": "ok"}
+    await sign_in(client, "secretary@concord.example")
+    cookie = "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
+    welcomed: list[dict[str, Any]] = []
+    sio = socketio.AsyncClient(reconnection=False)
+    sio.on("welcome", welcomed.append)
+    await sio.connect(
+        str(client.make_url("/")), headers={"Cookie": cookie}, transports=["websocket"]
+    )
+    for _ in range(50):
+        if welcomed:
+            break
+        await sio.sleep(0.05)
+    await sio.disconnect()
+    assert welcomed and welcomed[0]["roles"] == ["secretary"], "delivered via Redis pub/sub"
+
+
+async def test_healthz_is_503_when_redis_is_configured_but_down(
+    aiohttp_client: Any, config: Config, demo: Database
+) -> None:
+    from dataclasses import replace
+
+    app = create_app(replace(config, redis_url="redis://127.0.0.1:1/0"))
+    client = await aiohttp_client(app)
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["redis"]["status"].startswith("unreachable")
