@@ -1,0 +1,295 @@
+"""Every place Concord reaches into aiortc's (and aioice's) internals, in one module.
+
+aiortc has no public API for forwarding encoded RTP (its maintainers declined one, aiortc
+issues #449 and #627), so the bridge room hooks into it here, per object, never by patching
+classes. ``tests/rooms/test_aiortc_hooks.py`` pins the behaviour these hooks rely on, and
+aiortc is pinned exactly in pyproject.toml; upgrading it means re-reading this module.
+
+- ``tap_receiver``: a publisher's incoming RTP goes to a callback instead of aiortc's jitter
+  buffer and decoder. RTCP receiver statistics, RTX unwrapping, NACK generation and REMB
+  feedback, which the publisher needs, are kept; the decoder thread is stopped unused.
+- ``ForwardingSender``: drives an ``RTCRtpSender`` whose track never yields a frame (so no
+  encoder is ever built) and injects rewritten RTP into its transport, keeping the counters
+  its RTCP sender reports use, answering NACKs from its own history (as RTX when negotiated)
+  and handing keyframe requests (PLI/FIR) to a callback instead of the absent encoder.
+- ``restrict_ice_addresses``: the host addresses ICE may gather come from the configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aioice import Connection
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
+from aiortc.rtp import RtpPacket, wrap_rtx
+
+from rooms.rtp import NTP_NOW, uint16
+
+PacketCallback = Callable[[RtpPacket], Awaitable[None]]
+HISTORY_SIZE = 512  # packets kept per sender to answer NACKs (~1.5 s of 600 kbps video)
+_HEADER = struct.Struct("!BBHLL")
+
+
+def _private(obj: object, owner: type, name: str) -> Any:
+    return getattr(obj, f"_{owner.__name__}__{name}")
+
+
+def _set_private(obj: object, owner: type, name: str, value: object) -> None:
+    setattr(obj, f"_{owner.__name__}__{name}", value)
+
+
+# --- receiving -----------------------------------------------------------------------------
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> None:
+    """Send the receiver's RTP to ``on_packet`` (after RTX unwrap), never to a decoder."""
+    R = RTCRtpReceiver
+    original_receive = receiver.receive
+
+    async def receive(parameters: Any) -> None:
+        await original_receive(parameters)
+        # The decoder thread idles until a frame arrives; none will, so stop it now.
+        _private(receiver, R, "stop_decoder")()
+
+    async def handle_rtp_packet(packet: RtpPacket, arrival_time_ms: int) -> None:
+        if not receiver._enabled:
+            return
+        estimator = _private(receiver, R, "remote_bitrate_estimator")
+        rtcp_ssrc = _private(receiver, R, "rtcp_ssrc")
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            if rtcp_ssrc is not None and remb is not None:
+                await receiver._send_rtcp(_remb(rtcp_ssrc, remb))
+        codecs: dict[int, RTCRtpCodecParameters] = _private(receiver, R, "codecs")
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        streams = _private(receiver, R, "remote_streams")
+        if packet.ssrc not in streams:
+            from aiortc.rtcrtpreceiver import StreamStatistics
+
+            streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        streams[packet.ssrc].add(packet)
+        if codec.mimeType.lower().endswith("/rtx"):
+            original_ssrc = _private(receiver, R, "rtx_ssrc").get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or apt not in codecs:
+                return
+            from aiortc.rtp import unwrap_rtx
+
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+        nacks = _private(receiver, R, "nack_generator")
+        if nacks is not None and nacks.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+        await on_packet(packet)
+
+    receiver.receive = receive  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
+
+
+def _remb(rtcp_ssrc: int, remb: tuple[int, list[int]]) -> Any:
+    from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
+
+    return RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb))
+
+
+async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Send a Picture Loss Indication for ``media_ssrc`` to the publisher."""
+    await receiver._send_rtcp_pli(media_ssrc)
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+class HoldTrack(MediaStreamTrack):
+    """A track that never yields a frame: its sender's encoding loop waits here for ever."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._stopped = asyncio.Event()
+
+    async def recv(self) -> Any:
+        await self._stopped.wait()
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        self._stopped.set()
+        super().stop()
+
+
+class ForwardingSender:
+    """Injects forwarded RTP into one ``RTCRtpSender`` of a site's peer connection.
+
+    Attach before negotiation; ``ready`` is set once the sender has started (its payload
+    type, SSRC and header extension IDs are known).
+    """
+
+    def __init__(self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
+        self.sender = sender
+        self.ready = asyncio.Event()
+        self.payload_type = 0
+        self.clock_rate = 90000
+        self.ssrc: int = sender._ssrc
+        self._rtx: tuple[int, int] | None = None  # (payload type, ssrc)
+        self._rtx_sequence = 0
+        self._extensions: Any = None
+        self.mid: str | None = None
+        self._history: dict[int, bytes] = {}
+        self._octets = 0
+        self._packets = 0
+        original_send = sender.send
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            await original_send(parameters)
+            self._configure(parameters)
+
+        sender.send = send  # type: ignore[method-assign]
+        sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+        sender._retransmit = self._retransmit  # type: ignore[method-assign]
+
+    def _configure(self, parameters: RTCRtpSendParameters) -> None:
+        S = RTCRtpSender
+        codec = parameters.codecs[0]
+        self.payload_type = int(codec.payloadType or 0)
+        self.clock_rate = codec.clockRate
+        rtx_pt = _private(self.sender, S, "rtx_payload_type")
+        if rtx_pt is not None:
+            self._rtx = (rtx_pt, self.sender._rtx_ssrc)
+            self._rtx_sequence = _private(self.sender, S, "rtx_sequence_number")
+        self._extensions = _private(self.sender, S, "rtp_header_extensions_map")
+        self.mid = _private(self.sender, S, "mid")
+        self.ready.set()
+
+    def header_extensions(self, packet: RtpPacket) -> bytes:
+        """The header extension block for ``packet`` with this sender's IDs and MID."""
+        packet.extensions.mid = self.mid
+        profile, value = self._extensions.set(packet.extensions)
+        if not value:
+            return b""
+        return struct.pack("!HH", profile, len(value) >> 2) + value
+
+    async def send(
+        self, packet: RtpPacket, sequence: int, timestamp: int, extensions: bytes
+    ) -> None:
+        """Send ``packet`` as this sender's, with the given sequence number and timestamp."""
+        first = 0x80 | (0x10 if extensions else 0) | len(packet.csrc)
+        header = _HEADER.pack(
+            first, (packet.marker << 7) | self.payload_type, sequence, timestamp, self.ssrc
+        )
+        if packet.csrc:
+            header += b"".join(struct.pack("!L", c) for c in packet.csrc)
+        data = header + extensions + packet.payload
+        self._history[sequence % HISTORY_SIZE] = data
+        S = RTCRtpSender
+        self._packets += 1
+        self._octets += len(packet.payload)
+        # What the sender's RTCP loop puts in its sender reports.
+        _set_private(self.sender, S, "ntp_timestamp", NTP_NOW())
+        _set_private(self.sender, S, "rtp_timestamp", timestamp)
+        _set_private(self.sender, S, "packet_count", self._packets)
+        _set_private(self.sender, S, "octet_count", self._octets)
+        try:
+            await self.sender.transport._send_rtp(data)
+        except ConnectionError:
+            pass
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        sequence = sequence_number
+        data = self._history.get(sequence % HISTORY_SIZE)
+        if data is None or struct.unpack_from("!H", data, 2)[0] != sequence:
+            return
+        if self._rtx is not None:
+            packet = RtpPacket.parse(data, self._extensions)
+            packet = wrap_rtx(
+                packet,
+                payload_type=self._rtx[0],
+                sequence_number=self._rtx_sequence,
+                ssrc=self._rtx[1],
+            )
+            self._rtx_sequence = uint16(self._rtx_sequence + 1)
+            data = packet.serialize(self._extensions)
+        try:
+            await self.sender.transport._send_rtp(data)
+        except ConnectionError:
+            pass
+
+    @property
+    def packets_sent(self) -> int:
+        return self._packets
+
+
+# --- ICE -----------------------------------------------------------------------------------
+
+
+def restrict_ice_addresses(pc: RTCPeerConnection, addresses: Sequence[str]) -> None:
+    """Make every ICE gatherer of ``pc`` gather host candidates on ``addresses`` only.
+
+    Call after the transceivers exist (after setRemoteDescription for an answerer, after
+    addTransceiver for an offerer) and before setLocalDescription. An empty list leaves
+    aioice's default (every interface).
+    """
+    if not addresses:
+        return
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.sender.transport
+        if dtls is not None:
+            _restrict(dtls.transport.iceGatherer._connection, list(addresses))
+    sctp = pc.sctp
+    if sctp is not None:
+        _restrict(sctp.transport.transport.iceGatherer._connection, list(addresses))
+
+
+def _restrict(connection: Connection, addresses: list[str]) -> None:
+    async def gather_candidates() -> None:
+        if connection._local_candidates_start:
+            return
+        connection._local_candidates_start = True
+        for component in connection._components:
+            connection._local_candidates += await connection.get_component_candidates(
+                component=component, addresses=addresses
+            )
+        connection._local_candidates_end = True
+
+    connection.gather_candidates = gather_candidates  # type: ignore[method-assign]
+
+
+def on_close(pc: RTCPeerConnection, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` once the peer connection reaches failed or closed."""
+
+    @pc.on("connectionstatechange")
+    async def changed() -> None:
+        if pc.connectionState in ("failed", "closed"):
+            await callback()
+
+
+# --- codecs --------------------------------------------------------------------------------
+
+
+def keep_codec(transceiver: Any, mime_type: str) -> bool:
+    """Keep only ``mime_type`` (and its RTX) among a transceiver's negotiated codecs.
+
+    aiortc creates an answerer's transceivers inside setRemoteDescription, too late for
+    ``setCodecPreferences``; this narrows the result before the answer is created. Returns
+    False when the remote side did not offer the codec at all.
+    """
+    codecs = transceiver._codecs
+    kept = [c for c in codecs if c.mimeType.lower() == mime_type.lower()]
+    if not kept:
+        return False
+    pts = {c.payloadType for c in kept}
+    kept += [
+        c for c in codecs if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") in pts
+    ]
+    transceiver._codecs = kept
+    return True

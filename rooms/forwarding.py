@@ -1,0 +1,191 @@
+"""Forwarding encoded RTP: sources (what a site publishes) and slots (what a site receives).
+
+A ``Source`` is one published track (a site's camera, microphone or screen). A ``Slot`` is one
+receiving track of a site ("floor video", "hall audio"...) whose source can change at any time
+without renegotiation: the slot keeps its own SSRC, sequence numbers and timestamps, rewrites
+each forwarded packet into them, and for video switches only at a key frame of the new source
+(which it asks for), so the picture never breaks up. Nothing here decodes or encodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from aiortc.rtp import RtpPacket
+
+from rooms.aiortc_hooks import ForwardingSender
+from rooms.rtp import is_vp8_keyframe, uint16, uint32
+
+log = logging.getLogger(__name__)
+
+KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between PLIs sent to one publisher's track
+
+
+class Source:
+    """One published track; fans its packets out to the slots showing it."""
+
+    def __init__(
+        self,
+        site_id: str,
+        name: str,
+        kind: str,
+        send_pli: Callable[[int], object],
+        keyframe_interval: float = KEYFRAME_REQUEST_INTERVAL,
+    ) -> None:
+        self.site_id = site_id
+        self.name = name  # camera, microphone, screen
+        self.kind = kind
+        self.slots: set[Slot] = set()
+        self.media_ssrc: int | None = None
+        self.packets = 0
+        self.keyframes = 0
+        self.keyframe_requests_sent = 0
+        self.audio_level: int | None = None  # -dBov of the last packet (0 loudest, 127 silent)
+        self.last_packet_at = 0.0
+        self._send_pli = send_pli
+        self._interval = keyframe_interval
+        self._last_request = -1e9
+        self._deferred: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    async def on_packet(self, packet: RtpPacket) -> None:
+        self.media_ssrc = packet.ssrc
+        self.packets += 1
+        self.last_packet_at = time.monotonic()
+        keyframe = self.kind == "video" and is_vp8_keyframe(packet.payload)
+        if keyframe:
+            self.keyframes += 1
+        elif self.kind == "audio" and packet.extensions.audio_level is not None:
+            self.audio_level = packet.extensions.audio_level[1]
+        for slot in list(self.slots):
+            await slot.push(self, packet, keyframe)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a key frame, at most once per interval (later ones coalesce)."""
+        if self.kind != "video" or self._closed:
+            return
+        now = time.monotonic()
+        wait = self._last_request + self._interval - now
+        if wait <= 0:
+            self._send_now()
+        elif self._deferred is None:
+            self._deferred = asyncio.get_running_loop().call_later(wait, self._send_now)
+
+    def _send_now(self) -> None:
+        self._deferred = None
+        if self._closed or self.media_ssrc is None:
+            # Nothing received yet: the first packets will do, ask again shortly.
+            if not self._closed and self._deferred is None:
+                self._deferred = asyncio.get_running_loop().call_later(
+                    self._interval, self._send_now
+                )
+            return
+        self._last_request = time.monotonic()
+        self.keyframe_requests_sent += 1
+        self._send_pli(self.media_ssrc)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
+        for slot in list(self.slots):
+            slot.source_closed(self)
+
+
+class Slot:
+    """A receiving track of one site, fed from a switchable source."""
+
+    def __init__(self, site_id: str, name: str, kind: str, sender: ForwardingSender) -> None:
+        self.site_id = site_id
+        self.name = name
+        self.kind = kind
+        self.sender = sender
+        self.source: Source | None = None
+        self.pending: Source | None = None  # video: switching to it at its next key frame
+        self.forwarded = 0
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._last_seq = random.randrange(0, 32768)
+        self._last_ts = random.randrange(0, 1 << 32)
+        self._last_sent_at: float | None = None
+        self._rebase_next = True
+
+    @property
+    def showing(self) -> Source | None:
+        """The source the site will see: the pending one once switched, else the current."""
+        return self.pending or self.source
+
+    def switch(self, source: Source | None) -> None:
+        """Show ``source`` from now on (None: nothing). Video waits for a key frame."""
+        if source is self.showing:
+            return
+        if self.pending is not None:
+            self.pending.slots.discard(self)
+            self.pending = None
+        if source is None:
+            self._detach()
+            return
+        source.slots.add(self)
+        if self.kind == "video":
+            self.pending = source
+            source.request_keyframe()
+        else:
+            self._detach()
+            self.source = source
+            self._rebase_next = True
+
+    def request_keyframe(self) -> None:
+        """The site lost picture (PLI/FIR): ask whoever feeds this slot."""
+        target = self.pending or self.source
+        if target is not None:
+            target.request_keyframe()
+
+    async def push(self, source: Source, packet: RtpPacket, keyframe: bool) -> None:
+        if source is self.pending:
+            if not keyframe:
+                return
+            self._detach()
+            self.source, self.pending = source, None
+            self._rebase(packet)
+        elif source is not self.source:
+            return
+        elif self._rebase_next:
+            self._rebase(packet)
+        if not self.sender.ready.is_set():
+            return
+        sequence = uint16(packet.sequence_number + self._seq_offset)
+        timestamp = uint32(packet.timestamp + self._ts_offset)
+        self._last_seq, self._last_ts = sequence, timestamp
+        self._last_sent_at = time.monotonic()
+        self.forwarded += 1
+        await self.sender.send(packet, sequence, timestamp, self.sender.header_extensions(packet))
+
+    def _rebase(self, packet: RtpPacket) -> None:
+        """Continue this slot's numbering from ``packet`` on (a new source, or the first)."""
+        self._rebase_next = False
+        elapsed = 0.02 if self._last_sent_at is None else time.monotonic() - self._last_sent_at
+        ticks = max(1, int(elapsed * self.sender.clock_rate))
+        self._seq_offset = uint16(self._last_seq + 1 - packet.sequence_number)
+        self._ts_offset = uint32(self._last_ts + ticks - packet.timestamp)
+
+    def _detach(self) -> None:
+        if self.source is not None:
+            self.source.slots.discard(self)
+            self.source = None
+
+    def source_closed(self, source: Source) -> None:
+        if self.pending is source:
+            self.pending = None
+        if self.source is source:
+            self.source = None
+        source.slots.discard(self)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.switch(None)

@@ -1,0 +1,133 @@
+"""One site's peer connection: what it publishes (sources) and what it receives (slots).
+
+The site always offers; its offer carries a layout naming each m-line by MID: published
+tracks ("camera", "microphone", "screen") and receiving slots ("hall.video", "floor.audio"...).
+The answer is complete (aiortc has no trickle ICE) and fixes VP8 and Opus for every track.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from rooms import aiortc_hooks as hooks
+from rooms.forwarding import Slot, Source
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = {"camera": "video", "microphone": "audio", "screen": "video"}
+CODECS = {"video": "video/VP8", "audio": "audio/opus"}
+
+
+class NegotiationError(Exception):
+    """The site's offer cannot be answered; the message says why."""
+
+
+class SitePeer:
+    """Owns one RTCPeerConnection; ``close()`` is safe to call twice."""
+
+    def __init__(
+        self,
+        site_id: str,
+        *,
+        ice_addresses: Sequence[str],
+        on_keyframe_request: Callable[[Slot], None] | None = None,
+        on_closed: Callable[[SitePeer], Awaitable[None]] | None = None,
+    ) -> None:
+        self.site_id = site_id
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.sources: dict[str, Source] = {}
+        self.slots: dict[str, Slot] = {}
+        self._ice_addresses = list(ice_addresses)
+        self._on_closed = on_closed
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+        @self.pc.on("connectionstatechange")
+        async def changed() -> None:
+            if self.pc.connectionState in ("failed", "closed") and not self._closed:
+                await self.close()
+
+    @property
+    def state(self) -> str:
+        return str(self.pc.connectionState)
+
+    async def answer(self, offer_sdp: str, layout: Mapping[str, str]) -> str:
+        """Answer the site's offer; ``layout`` maps each MID to a track or slot name."""
+        if self.pc.signalingState != "stable" or self.pc.remoteDescription is not None:
+            raise NegotiationError("this connection was already negotiated; open a new one")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        except Exception as exc:  # aiortc raises ValueError and others for bad SDP
+            raise NegotiationError(f"the offer is not valid SDP: {exc}") from None
+        transceivers = {t.mid: t for t in self.pc.getTransceivers()}
+        unknown = set(layout) - set(transceivers)
+        if unknown:
+            raise NegotiationError(f"the layout names MIDs the offer lacks: {sorted(unknown)}")
+        for mid, transceiver in transceivers.items():
+            name = layout.get(mid or "")
+            if name is None:
+                raise NegotiationError(f"the layout does not say what m-line {mid} is")
+            kind = transceiver.kind
+            if not hooks.keep_codec(transceiver, CODECS[kind]):
+                raise NegotiationError(f"m-line {mid} does not offer {CODECS[kind]}")
+            if name in PUBLISHED:
+                if PUBLISHED[name] != kind or name in self.sources:
+                    raise NegotiationError(f"m-line {mid} cannot be the {name}")
+                self._publish(name, transceiver)
+            else:
+                if name in self.slots:
+                    raise NegotiationError(f"slot {name} appears twice")
+                self._subscribe(name, transceiver)
+        hooks.restrict_ice_addresses(self.pc, self._ice_addresses)
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        return str(self.pc.localDescription.sdp)
+
+    def _publish(self, name: str, transceiver: object) -> None:
+        receiver = transceiver.receiver  # type: ignore[attr-defined]
+        transceiver.direction = "recvonly"  # type: ignore[attr-defined]
+
+        def send_pli(media_ssrc: int) -> None:
+            self._spawn(hooks.request_keyframe(receiver, media_ssrc))
+
+        source = Source(self.site_id, name, PUBLISHED[name], send_pli)
+        hooks.tap_receiver(receiver, source.on_packet)
+        self.sources[name] = source
+
+    def _subscribe(self, name: str, transceiver: object) -> None:
+        kind: str = transceiver.kind  # type: ignore[attr-defined]
+        sender = transceiver.sender  # type: ignore[attr-defined]
+        sender.replaceTrack(hooks.HoldTrack(kind))
+        transceiver.direction = "sendonly"  # type: ignore[attr-defined]
+        slot: Slot | None = None
+
+        def keyframe_requested() -> None:
+            if slot is not None:
+                slot.request_keyframe()
+
+        forwarding = hooks.ForwardingSender(sender, keyframe_requested)
+        slot = Slot(self.site_id, name, kind, forwarding)
+        self.slots[name] = slot
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for slot in self.slots.values():
+            slot.close()
+        for source in self.sources.values():
+            source.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.pc.close()
+        if self._on_closed is not None:
+            await self._on_closed(self)

@@ -1,0 +1,233 @@
+"""A synthetic site: an aiortc peer that publishes a test pattern and a tone, and counts what
+it receives. Tests, ``concord simulate-sites`` and the benchmark use it; it speaks to a room
+through the same offer/answer layout as the browser client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import math
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import numpy as np
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+
+from rooms import aiortc_hooks as hooks
+
+VIDEO_CLOCK = 90000
+AUDIO_RATE = 48000
+AUDIO_SAMPLES = 960  # 20 ms
+STAMP_BITS = 40  # the wall-clock milliseconds drawn into each frame as a bar code
+STAMP_ROWS = 8
+
+
+class PatternTrack(MediaStreamTrack):
+    """Moving colour bars with the send time drawn in as a bar code (see ``read_stamp``)."""
+
+    kind = "video"
+
+    def __init__(self, width: int = 640, height: int = 360, fps: int = 30, hue: int = 0) -> None:
+        super().__init__()
+        self.width, self.height, self.fps = width, height, fps
+        self._hue = hue
+        self._start: float | None = None
+        self._count = 0
+        x = np.arange(width, dtype=np.int32)
+        self._base = ((x[None, :] * 255 // max(1, width)) + hue) % 256
+
+    async def recv(self) -> av.VideoFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._count / self.fps
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        shift = (self._count * 4) % self.width
+        luma = np.roll(self._base, shift, axis=1).astype(np.uint8)
+        image = np.repeat(luma, self.height, axis=0)
+        rgb = np.stack([image, np.roll(image, 85, axis=1), np.roll(image, 170, axis=1)], axis=2)
+        draw_stamp(rgb, int(time.time() * 1000))
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = int(self._count * VIDEO_CLOCK / self.fps)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._count += 1
+        return frame
+
+
+def draw_stamp(rgb: np.ndarray, millis: int) -> None:
+    """Draw ``millis`` as STAMP_BITS black/white cells across the top rows."""
+    width = rgb.shape[1]
+    cell = width // STAMP_BITS
+    for bit in range(STAMP_BITS):
+        value = 255 if (millis >> (STAMP_BITS - 1 - bit)) & 1 else 0
+        rgb[:STAMP_ROWS, bit * cell : (bit + 1) * cell, :] = value
+
+
+def read_stamp(frame: av.VideoFrame) -> int:
+    """The milliseconds drawn by ``draw_stamp`` (survives VP8 compression)."""
+    gray = frame.to_ndarray(format="gray")
+    cell = gray.shape[1] // STAMP_BITS
+    value = 0
+    for bit in range(STAMP_BITS):
+        mean = gray[1 : STAMP_ROWS - 1, bit * cell + 2 : (bit + 1) * cell - 2].mean()
+        value = (value << 1) | (1 if mean > 127 else 0)
+    return value
+
+
+class ToneTrack(MediaStreamTrack):
+    """A continuous sine tone at ``frequency`` Hz, 48 kHz mono, in 20 ms frames."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float = 440.0, amplitude: float = 0.3) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self._amplitude = amplitude
+        self._start: float | None = None
+        self._samples = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._samples / AUDIO_RATE
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        t = (np.arange(AUDIO_SAMPLES) + self._samples) / AUDIO_RATE
+        wave = self._amplitude * np.sin(2 * math.pi * self.frequency * t)
+        samples = (wave * 32767).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = self._samples
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        self._samples += AUDIO_SAMPLES
+        return frame
+
+
+@dataclass
+class Received:
+    """What one receiving slot of a synthetic site got."""
+
+    kind: str
+    frames: int = 0
+    first_at: float | None = None
+    last_at: float | None = None
+    errors: int = 0
+    stamps: list[tuple[int, int]] = field(default_factory=list)  # (sent ms, received ms)
+    samples: list[np.ndarray] = field(default_factory=list)
+    keep_samples: int = 0  # audio: keep this many recent frames for frequency analysis
+
+    def fps(self, window: float | None = None) -> float:
+        if self.first_at is None or self.last_at is None or self.frames < 2:
+            return 0.0
+        return (self.frames - 1) / max(1e-6, self.last_at - self.first_at)
+
+
+class SyntheticSite:
+    """An aiortc site: ``offer()``, hand the answer to ``accept()``, then read ``received``."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        camera: PatternTrack | None = None,
+        microphone: ToneTrack | None = None,
+        slots: Sequence[tuple[str, str]] = (),
+        ice_addresses: Sequence[str] = ("127.0.0.1",),
+        read_stamps: bool = False,
+        decode: bool = True,
+    ) -> None:
+        self.name = name
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.layout: dict[str, str] = {}
+        self.received: dict[str, Received] = {}
+        self._pending: list[tuple[str, str]] = []
+        self._ice_addresses = list(ice_addresses)
+        self._read_stamps = read_stamps
+        self._decode = decode
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        for name_, track in (("camera", camera), ("microphone", microphone)):
+            if track is not None:
+                transceiver = self.pc.addTransceiver(track, direction="sendonly")
+                _prefer(transceiver, track.kind)
+                self._pending.append((name_, ""))
+        for slot, kind in slots:
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            _prefer(transceiver, kind)
+            self._pending.append((slot, kind))
+            self.received[slot] = Received(kind)
+
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            mid = next(t.mid for t in self.pc.getTransceivers() if t.receiver.track is track)
+            slot = self.layout.get(mid or "")
+            if slot in self.received:
+                self._spawn(self._consume(track, self.received[slot]))
+
+    async def offer(self) -> tuple[str, dict[str, str]]:
+        hooks.restrict_ice_addresses(self.pc, self._ice_addresses)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        for transceiver, (name, _) in zip(self.pc.getTransceivers(), self._pending, strict=True):
+            self.layout[str(transceiver.mid)] = name
+        return str(self.pc.localDescription.sdp), dict(self.layout)
+
+    async def accept(self, answer_sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+
+    async def _consume(self, track: MediaStreamTrack, into: Received) -> None:
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                frame = await track.recv()
+                now = time.monotonic()
+                into.frames += 1
+                into.first_at = into.first_at or now
+                into.last_at = now
+                if isinstance(frame, av.VideoFrame) and self._read_stamps:
+                    into.stamps.append((read_stamp(frame), int(time.time() * 1000)))
+                elif isinstance(frame, av.AudioFrame) and into.keep_samples:
+                    into.samples.append(frame.to_ndarray().reshape(-1))
+                    del into.samples[: -into.keep_samples]
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        await self.pc.close()
+
+
+def _prefer(transceiver: object, kind: str) -> None:
+    """setCodecPreferences: VP8 (with RTX) for video, Opus for audio, like the browser client."""
+    wanted = "video/vp8" if kind == "video" else "audio/opus"
+    codecs = RTCRtpSender.getCapabilities(kind).codecs
+    chosen = [c for c in codecs if c.mimeType.lower() == wanted]
+    chosen += [c for c in codecs if c.mimeType.lower().endswith("/rtx")]
+    transceiver.setCodecPreferences(chosen)  # type: ignore[attr-defined]
+
+
+def dominant_frequency(samples: np.ndarray, rate: int = AUDIO_RATE) -> float:
+    """The strongest frequency in ``samples`` (interleaved channels are fine for a tone)."""
+    data = samples.astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(data * np.hanning(len(data))))
+    freqs = np.fft.rfftfreq(len(data), 1 / rate)
+    return float(freqs[int(np.argmax(spectrum[1:])) + 1])
