@@ -293,3 +293,9 @@ def keep_codec(transceiver: Any, mime_type: str) -> bool:
     ]
     transceiver._codecs = kept
     return True
+
+
+def packets_lost(receiver: RTCRtpReceiver) -> int:
+    """Packets lost on the way to ``receiver``, from its RTCP receiver statistics."""
+    streams = _private(receiver, RTCRtpReceiver, "remote_streams")
+    return sum(max(0, stream.packets_lost) for stream in streams.values())

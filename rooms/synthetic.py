@@ -18,6 +18,7 @@ import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
     RTCRtpSender,
@@ -151,7 +152,11 @@ class SyntheticSite:
         decode: bool = True,
     ) -> None:
         self.name = name
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # max-bundle: with aiortc's default (balanced), an answerer's second audio or video
+        # m-line keeps a transport of its own that is never started (pinned in the tests).
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self.layout: dict[str, str] = {}
         self.received: dict[str, Received] = {}
         self._pending: list[tuple[str, str]] = []
@@ -199,8 +204,16 @@ class SyntheticSite:
                 if isinstance(frame, av.VideoFrame) and self._read_stamps:
                     into.stamps.append((read_stamp(frame), int(time.time() * 1000)))
                 elif isinstance(frame, av.AudioFrame) and into.keep_samples:
-                    into.samples.append(frame.to_ndarray().reshape(-1))
+                    channels = len(frame.layout.channels)
+                    into.samples.append(frame.to_ndarray().reshape(-1, channels)[:, 0])
                     del into.samples[: -into.keep_samples]
+
+    def packets_lost(self) -> int:
+        return sum(
+            hooks.packets_lost(t.receiver)
+            for t in self.pc.getTransceivers()
+            if t.receiver.track is not None
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -226,7 +239,7 @@ def _prefer(transceiver: object, kind: str) -> None:
 
 
 def dominant_frequency(samples: np.ndarray, rate: int = AUDIO_RATE) -> float:
-    """The strongest frequency in ``samples`` (interleaved channels are fine for a tone)."""
+    """The strongest frequency in ``samples`` (one channel)."""
     data = samples.astype(np.float64)
     spectrum = np.abs(np.fft.rfft(data * np.hanning(len(data))))
     freqs = np.fft.rfftfreq(len(data), 1 / rate)

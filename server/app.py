@@ -27,12 +27,16 @@ from server.keys import (
     CATALOGUES,
     CONFIG,
     DATABASE,
+    LIVE_ROOMS,
     PASSWORDS,
     ROUTES,
     SIGNER,
     SOCKETS,
     THROTTLE,
 )
+from server.live import pages as live_pages
+from server.live.namespace import RoomNamespace
+from server.live.registry import LiveRooms
 from server.middleware import errors, guard
 from server.routing import PUBLIC, RouteTable, Rule
 from server.signalling import create_socket_server
@@ -54,6 +58,7 @@ FEATURES = (
     conferences_api,
     conferences_pages,
     invitations_views,
+    live_pages,
 )
 
 
@@ -97,11 +102,22 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
 
     sockets = create_socket_server(config, lambda: app[DATABASE])
+    room_namespace = RoomNamespace(config, lambda: app[DATABASE], lambda: app[LIVE_ROOMS])
+    sockets.register_namespace(room_namespace)
     sockets.attach(app)
     app[SOCKETS] = sockets
     for route in app.router.routes():
         if route.resource is not None and route.resource.canonical.startswith("/socket.io"):
             rules[route] = SOCKET_RULE
+
+    async def live_ctx(app: web.Application) -> AsyncIterator[None]:
+        rooms = LiveRooms(app[DATABASE], list(config.ice_host_addresses), room_namespace.publish)
+        app[LIVE_ROOMS] = rooms
+        rooms.start()
+        yield
+        await rooms.close()
+
+    app.cleanup_ctx.append(live_ctx)
 
     async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
         yield

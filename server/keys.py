@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from server.config import Config
     from server.db import Database
     from server.i18n import Catalogues
+    from server.live.registry import LiveRooms
     from server.routing import RouteTable, Rule
     from server.signing import Signer
 
@@ -28,6 +29,7 @@ THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
 PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
+LIVE_ROOMS: web.AppKey[LiveRooms] = web.AppKey("live_rooms")
 
 # Request-scoped values, set by server.middleware.guard.
 IDENTITY: web.RequestKey[Identity] = web.RequestKey("identity")

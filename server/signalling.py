@@ -47,6 +47,9 @@ def _welcome(who: Identity) -> dict[str, Any]:
     }
 
 
+MAX_MESSAGE_BYTES = 256 * 1024
+
+
 def create_socket_server(config: Config, database: Callable[[], Database]) -> socketio.AsyncServer:
     manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
     server = socketio.AsyncServer(
@@ -55,6 +58,7 @@ def create_socket_server(config: Config, database: Callable[[], Database]) -> so
         cors_allowed_origins=[config.public_url],
         logger=False,
         engineio_logger=False,
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
     )
     server.register_namespace(Signalling(database))
     return server

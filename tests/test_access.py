@@ -41,6 +41,7 @@ ADMIN = frozenset({"admin"})
 # are members; the guest is invited to it; the demo delegate belongs to conference 2 only.
 CONF1 = frozenset({"admin", "organiser", "technician", "interpreter", "secretary", "guest"})
 CONF1_ORGANISERS = frozenset({"admin", "organiser"})
+CONF1_CHAIRS = frozenset({"admin", "organiser", "technician"})
 
 C = "/api/conferences/{conference_id}"
 ROUTES: list[tuple[str, str, frozenset[str]]] = [
@@ -70,6 +71,8 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("POST", "/admin/users", ADMIN),
     ("GET", "/", SIGNED_IN),
     ("GET", "/conferences/{conference_id}", CONF1),
+    ("GET", "/conferences/{conference_id}/room", CONF1_CHAIRS | {"guest"}),
+    ("GET", "/conferences/{conference_id}/console", CONF1_CHAIRS),
     ("POST", "/conferences/{conference_id}/invitations", CONF1_ORGANISERS),
     ("POST", "/conferences/{conference_id}/invitations/{invitation_id}/revoke", CONF1_ORGANISERS),
     ("GET", "/join/{token}", EVERYONE),

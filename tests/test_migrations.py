@@ -30,7 +30,7 @@ async def test_upgrade_from_empty_reaches_head_and_matches_models(config: Config
         async with database.engine.connect() as conn:
             assert await conn.run_sync(_tables) == set()
         await database.upgrade()
-        assert await database.current_revision() == "0001"
+        assert await database.current_revision() == "0002"
         async with database.engine.connect() as conn:
             tables = await conn.run_sync(_tables)
             assert {
@@ -47,6 +47,7 @@ async def test_upgrade_from_empty_reaches_head_and_matches_models(config: Config
                 "api_tokens",
                 "login_sessions",
                 "audit_log",
+                "room_events",
             } <= tables
             assert await conn.run_sync(_diff) == [], "models and migrations disagree"
         await database.upgrade()  # a second run is a no-op

@@ -16,6 +16,7 @@ from server.models.conferences import (
     Site,
 )
 from server.models.invitations import Invitation
+from server.models.live import RoomEventRecord
 
 __all__ = [
     "AgendaSession",
@@ -33,6 +34,7 @@ __all__ = [
     "Invitation",
     "LoginSession",
     "Role",
+    "RoomEventRecord",
     "Site",
     "User",
     "UserRole",

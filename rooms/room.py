@@ -1,0 +1,417 @@
+"""A bridge room: the sites of one live conference, its lobby, its floor, and who sees what.
+
+Every site receives the main hall (video + audio), the floor holder (video + audio) and the
+presentation when there is one; consoles (chair, technicians) receive every site as a grid.
+Routing is recomputed after every change and applied by switching slots, never by
+renegotiating. The room reports what happens as ``RoomEvent``s to the callback it was given;
+it knows nothing of the control plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rooms.floor import Floor, FloorError, Order
+from rooms.forwarding import Source
+from rooms.site import NegotiationError, SitePeer
+
+log = logging.getLogger(__name__)
+
+SITE_SLOTS = {
+    "hall.video": "video",
+    "hall.audio": "audio",
+    "floor.video": "video",
+    "floor.audio": "audio",
+    "presentation.video": "video",
+}
+SPEAKING_LEVEL = 50  # -dBov: an audio level below this (louder) counts as speech
+SPEAKER_SILENCE = 1.0  # seconds without packets before a source stops counting
+TICK = 0.25
+
+Admission = Literal["lobby", "admitted", "refused", "removed", "left"]
+Link = Literal["offline", "connected", "reconnecting"]
+
+
+class RoomError(Exception):
+    """An action the room refuses; ``code`` is stable, the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    name: str
+    precedence: int = 100
+    main_hall: bool = False
+
+
+@dataclass
+class RoomEvent:
+    type: str
+    site_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclass
+class SiteState:
+    site_id: str
+    info: SiteInfo
+    admission: Admission = "left"
+    link: Link = "offline"
+    muted: bool = False
+    peer: SitePeer | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "site_id": self.site_id,
+            "name": self.info.name,
+            "main_hall": self.info.main_hall,
+            "admission": self.admission,
+            "link": self.link,
+            "muted": self.muted,
+        }
+
+
+class BridgeRoom:
+    """One conference's bridge room. ``close()`` is safe to call twice."""
+
+    def __init__(
+        self,
+        room_id: str,
+        sites: Mapping[str, SiteInfo],
+        *,
+        ice_addresses: Sequence[str],
+        on_event: Callable[[RoomEvent], None],
+        floor_order: Order = "precedence",
+    ) -> None:
+        self.room_id = room_id
+        self.sites = {site_id: SiteState(site_id, info) for site_id, info in sites.items()}
+        self.floor = Floor(floor_order)
+        self.locked = False
+        self.presenter: str | None = None
+        self.speaker: str | None = None
+        self.consoles: dict[str, SitePeer] = {}
+        self._ice_addresses = list(ice_addresses)
+        self._on_event = on_event
+        self._ticker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._ticker is None and not self._closed:
+            self._ticker = asyncio.create_task(self._tick(), name=f"room-{self.room_id}")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
+        for peer in peers:
+            await peer.close()
+
+    # --- lobby and admission -----------------------------------------------------------------
+
+    def state(self, site_id: str) -> SiteState:
+        try:
+            return self.sites[site_id]
+        except KeyError:
+            raise RoomError("unknown_site", f"site {site_id} is not part of this room") from None
+
+    def arrive(self, site_id: str) -> Admission:
+        """A site opened its page: admitted sites stay admitted, others wait in the lobby."""
+        site = self.state(site_id)
+        if site.admission == "admitted":
+            return site.admission
+        if self.locked:
+            raise RoomError("room_locked", "the room is locked; ask the organiser to open it")
+        site.admission = "lobby"
+        self._emit("lobby.arrived", site_id)
+        return site.admission
+
+    def admit(self, site_id: str) -> None:
+        site = self.state(site_id)
+        if site.admission not in ("lobby", "admitted"):
+            raise RoomError("not_in_lobby", f"{site.info.name} is not waiting in the lobby")
+        if site.admission == "lobby":
+            site.admission = "admitted"
+            self._emit("lobby.admitted", site_id)
+
+    def refuse(self, site_id: str) -> None:
+        site = self.state(site_id)
+        if site.admission != "lobby":
+            raise RoomError("not_in_lobby", f"{site.info.name} is not waiting in the lobby")
+        site.admission = "refused"
+        self._emit("lobby.refused", site_id)
+
+    async def remove(self, site_id: str) -> None:
+        site = self.state(site_id)
+        site.admission = "removed"
+        await self._drop(site)
+        self._emit("site.removed", site_id)
+
+    async def leave(self, site_id: str) -> None:
+        site = self.state(site_id)
+        site.admission = "left"
+        await self._drop(site)
+        self._emit("site.left", site_id)
+
+    def lock(self, locked: bool) -> None:
+        self.locked = locked
+        self._emit("room.locked" if locked else "room.unlocked")
+
+    def mute(self, site_id: str, muted: bool) -> None:
+        site = self.state(site_id)
+        site.muted = muted
+        self._emit("site.muted" if muted else "site.unmuted", site_id)
+        self._route()
+
+    async def _drop(self, site: SiteState) -> None:
+        was_holder = self.floor.holder == site.site_id
+        self.floor.forget(site.site_id)
+        if was_holder:
+            self._emit("floor.released", site.site_id, reason="left")
+        if self.presenter == site.site_id:
+            self.presenter = None
+        peer, site.peer = site.peer, None
+        site.link = "offline"
+        if peer is not None:
+            await peer.close()
+        self._route()
+
+    # --- media ---------------------------------------------------------------------------------
+
+    async def connect_site(self, site_id: str, offer_sdp: str, layout: Mapping[str, str]) -> str:
+        """Answer an admitted site's offer; a reconnecting site's old connection is replaced."""
+        site = self.state(site_id)
+        if site.admission != "admitted":
+            raise RoomError("not_admitted", "wait in the lobby until the chair admits this site")
+        wrong = [
+            name
+            for name in layout.values()
+            if name not in SITE_SLOTS and name not in ("camera", "microphone", "screen")
+        ]
+        if wrong:
+            raise RoomError("bad_layout", f"a site cannot receive {wrong[0]!r}")
+        old, site.peer = site.peer, None
+        if old is not None:
+            await old.close()
+        peer = SitePeer(site_id, ice_addresses=self._ice_addresses, on_closed=self._peer_closed)
+        try:
+            answer = await peer.answer(offer_sdp, layout)
+        except NegotiationError as exc:
+            await peer.close()
+            raise RoomError("bad_offer", str(exc)) from None
+        site.peer = peer
+
+        @peer.pc.on("connectionstatechange")
+        def changed() -> None:
+            if peer.pc.connectionState == "connected" and site.peer is peer:
+                site.link = "connected"
+                self._emit("site.connected", site_id)
+                self._route()
+
+        return answer
+
+    async def connect_console(
+        self, console_id: str, offer_sdp: str, layout: Mapping[str, str]
+    ) -> str:
+        """Answer a chair's or technician's console: grid slots "grid.N.video" and site slots."""
+        wrong = [n for n in layout.values() if n not in SITE_SLOTS and not _is_grid(n)]
+        if wrong:
+            raise RoomError("bad_layout", f"a console cannot receive {wrong[0]!r}")
+        old = self.consoles.pop(console_id, None)
+        if old is not None:
+            await old.close()
+        peer = SitePeer(
+            console_id, ice_addresses=self._ice_addresses, on_closed=self._console_closed
+        )
+        try:
+            answer = await peer.answer(offer_sdp, layout)
+        except NegotiationError as exc:
+            await peer.close()
+            raise RoomError("bad_offer", str(exc)) from None
+        self.consoles[console_id] = peer
+        peer.pc.on("connectionstatechange", lambda: self._route())
+        return answer
+
+    async def _peer_closed(self, peer: SitePeer) -> None:
+        site = self.sites.get(peer.site_id)
+        if site is None or site.peer is not peer:
+            return
+        site.peer = None
+        if site.admission == "admitted" and not self._closed:
+            site.link = "reconnecting"
+            self._emit("site.reconnecting", site.site_id)
+        self._route()
+
+    async def _console_closed(self, peer: SitePeer) -> None:
+        if self.consoles.get(peer.site_id) is peer:
+            del self.consoles[peer.site_id]
+
+    # --- floor and presentation ----------------------------------------------------------------
+
+    def request_floor(self, site_id: str) -> int:
+        site = self.state(site_id)
+        if site.admission != "admitted":
+            raise RoomError("not_admitted", "only admitted sites may ask for the floor")
+        try:
+            position = self.floor.request(site_id, site.info.precedence)
+        except FloorError as exc:
+            raise RoomError("floor", str(exc)) from None
+        self._emit("floor.requested", site_id, position=position)
+        return position
+
+    def withdraw_floor(self, site_id: str) -> None:
+        if self.floor.withdraw(site_id):
+            self._emit("floor.withdrawn", site_id)
+
+    def grant_floor(self, site_id: str, limit_seconds: int | None = None) -> None:
+        site = self.state(site_id)
+        if site.admission != "admitted":
+            raise RoomError("not_admitted", f"{site.info.name} is not admitted")
+        previous = self.floor.holder
+        try:
+            self.floor.grant(site_id, limit_seconds)
+        except FloorError as exc:
+            raise RoomError("floor", str(exc)) from None
+        if previous and previous != site_id:
+            self._emit("floor.released", previous, reason="next speaker")
+        self._emit("floor.granted", site_id, limit_seconds=limit_seconds)
+        self._route()
+
+    def release_floor(self, reason: str = "chair") -> None:
+        holder = self.floor.release()
+        if holder is not None:
+            self._emit("floor.released", holder, reason=reason)
+            self._route()
+
+    def present(self, site_id: str | None) -> None:
+        """Show ``site_id``'s screen share as the presentation (None: stop)."""
+        if site_id is not None:
+            peer = self.state(site_id).peer
+            if peer is None or "screen" not in peer.sources:
+                raise RoomError("no_screen", "this site is not sharing a screen")
+        self.presenter = site_id
+        self._emit("presentation.started" if site_id else "presentation.stopped", site_id)
+        self._route()
+
+    # --- routing -------------------------------------------------------------------------------
+
+    def _source(self, site_id: str | None, name: str) -> Source | None:
+        if site_id is None:
+            return None
+        site = self.sites.get(site_id)
+        if site is None or site.peer is None or site.admission != "admitted":
+            return None
+        if name == "microphone" and site.muted:
+            return None
+        return site.peer.sources.get(name)
+
+    def _main_hall(self) -> str | None:
+        return next((s.site_id for s in self.sites.values() if s.info.main_hall), None)
+
+    def routes(self) -> dict[str, Source | None]:
+        """What each site slot shows now (before removing a site's own media)."""
+        hall, holder = self._main_hall(), self.floor.holder
+        return {
+            "hall.video": self._source(hall, "camera"),
+            "hall.audio": self._source(hall, "microphone"),
+            "floor.video": self._source(holder, "camera"),
+            "floor.audio": self._source(holder, "microphone"),
+            "presentation.video": self._source(self.presenter, "screen"),
+        }
+
+    def _route(self) -> None:
+        if self._closed:
+            return
+        routes = self.routes()
+        grid = self._grid()
+        peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
+        for peer in peers:
+            for name, slot in peer.slots.items():
+                source = grid.get(name) if _is_grid(name) else routes.get(name)
+                if source is not None and source.site_id == peer.site_id:
+                    source = None  # nobody is sent their own picture or voice
+                slot.switch(source)
+
+    def _grid(self) -> dict[str, Source | None]:
+        return {
+            f"grid.{index}.video": self._source(site_id, "camera")
+            for index, site_id in enumerate(self.grid_order())
+        }
+
+    def grid_order(self) -> list[str]:
+        """Admitted sites in the order consoles show them: main hall, then by precedence."""
+        ordered = sorted(
+            (s for s in self.sites.values() if s.admission == "admitted"),
+            key=lambda s: (not s.info.main_hall, s.info.precedence, s.info.name),
+        )
+        return [s.site_id for s in ordered]
+
+    # --- ticking: speaking time and active speaker ---------------------------------------------
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            remaining = self.floor.remaining()
+            if remaining is not None and remaining <= 0:
+                self.release_floor(reason="time limit")
+            self._update_speaker()
+
+    def _update_speaker(self) -> None:
+        now = time.monotonic()
+        loudest: tuple[int, str] | None = None
+        for site_id, source in self._audible():
+            level = source.audio_level
+            fresh = now - source.last_packet_at < SPEAKER_SILENCE
+            if level is not None and fresh and level < SPEAKING_LEVEL:
+                if loudest is None or level < loudest[0]:
+                    loudest = (level, site_id)
+        speaker = loudest[1] if loudest else None
+        if speaker != self.speaker:
+            self.speaker = speaker
+            self._emit("speaker.changed", speaker)
+
+    def _audible(self) -> list[tuple[str, Source]]:
+        routes = self.routes()
+        return [(s.site_id, s) for s in (routes["hall.audio"], routes["floor.audio"]) if s]
+
+    # --- reporting -----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "room_id": self.room_id,
+            "locked": self.locked,
+            "sites": [s.public() for s in self.sites.values()],
+            "floor": self.floor.snapshot(),
+            "presenter": self.presenter,
+            "speaker": self.speaker,
+            "grid": self.grid_order(),
+        }
+
+    def _emit(self, kind: str, site_id: str | None = None, **data: Any) -> None:
+        try:
+            self._on_event(RoomEvent(kind, site_id, data))
+        except Exception:  # a broken subscriber must not break the room
+            log.exception("room event handler failed for %s", kind)
+
+
+def _is_grid(name: str) -> bool:
+    parts = name.split(".")
+    return len(parts) == 3 and parts[0] == "grid" and parts[1].isdigit() and parts[2] == "video"

@@ -1,0 +1,352 @@
+"""The ``/room`` socket.io namespace: docs/signalling.md, server side.
+
+Each handler validates its payload, checks who may do it, calls the room, and answers with an
+acknowledgement ``{"ok": true, ...}`` or ``{"ok": false, "code", "detail"}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from pydantic import ValidationError
+
+from rooms.room import BridgeRoom, RoomError, RoomEvent
+from server.accounts.identity import Identity
+from server.accounts.sessions import SESSION_COOKIE, identity_from_session_token
+from server.conferences.access import conference_roles
+from server.config import Config
+from server.db import Database
+from server.errors import NotFound
+from server.live import schemas
+from server.live.registry import LiveRooms, public_state
+from server.models import Role
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/room"
+CHAIR_ROLES = frozenset({Role.ORGANISER, Role.TECHNICIAN})
+Answer = dict[str, Any]
+
+
+class Refused(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+class Bucket:
+    """Token bucket: ``rate`` events per second, bursts of ``burst``."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class Member:
+    identity: Identity
+    conference_id: int | None = None
+    as_: str = ""
+    site_id: int | None = None
+    can_chair: bool = False
+    events: Bucket = field(default_factory=lambda: Bucket(20, 40))
+    chats: Bucket = field(default_factory=lambda: Bucket(2, 4))
+
+    @property
+    def name(self) -> str:
+        return self.identity.display_name or self.identity.actor
+
+
+def conference_room(conference_id: int) -> str:
+    return f"conference:{conference_id}"
+
+
+def site_room(conference_id: int, site_id: int) -> str:
+    return f"site:{conference_id}:{site_id}"
+
+
+class RoomNamespace(socketio.AsyncNamespace):
+    def __init__(
+        self, config: Config, database: Callable[[], Database], rooms: Callable[[], LiveRooms]
+    ) -> None:
+        super().__init__(NAMESPACE)
+        self._config = config
+        self._database = database
+        self._rooms = rooms
+        self._members: dict[str, Member] = {}
+        self._handlers: dict[str, Callable[[str, Member, Any], Awaitable[Answer]]] = {
+            "join": self._join,
+            "offer": self._offer,
+            "leave": self._leave,
+            "floor.request": self._floor_request,
+            "floor.withdraw": self._floor_withdraw,
+            "chat": self._chat,
+            "admit": self._admit,
+            "refuse": self._refuse,
+            "remove": self._remove,
+            "rejoin": self._rejoin,
+            "mute": self._mute,
+            "lock": self._lock,
+            "floor.grant": self._floor_grant,
+            "floor.release": self._floor_release,
+            "present": self._present,
+        }
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = environ["aiohttp.request"].cookies.get(SESSION_COOKIE, "")
+        async with self._database().session() as db:
+            who = await identity_from_session_token(db, token) if token else None
+        if who is None or not who.signed_in:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": "unauthorized", "detail": "sign in before connecting"}
+            )
+        self._members[sid] = Member(who)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        member = self._members.pop(sid, None)
+        if member is None or member.conference_id is None or member.as_ != "console":
+            return
+        room = self._rooms().get(member.conference_id)
+        peer = room.consoles.pop(f"console:{sid}", None) if room else None
+        if peer is not None:
+            await peer.close()
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, data = args[0], args[1] if len(args) > 1 else None
+        handler = self._handlers.get(event)
+        member = self._members.get(sid)
+        if handler is None or member is None:
+            return _refusal("invalid", f"unknown event {event!r}")
+        if not member.events.take():
+            return _refusal("rate_limited", "too many messages; slow down")
+        try:
+            return await handler(sid, member, {} if data is None else data)
+        except Refused as exc:
+            return _refusal(exc.code, exc.detail)
+        except RoomError as exc:
+            return _refusal(exc.code, exc.message)
+        except ValidationError as exc:
+            problem = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "(payload)"
+            return _refusal("invalid", f"{where}: {problem['msg']}")
+        except Exception:
+            log.exception("room event %s failed", event)
+            return _refusal("internal_error", "something went wrong on our side")
+
+    def _room(self, member: Member) -> BridgeRoom:
+        room = self._rooms().get(member.conference_id) if member.conference_id else None
+        if room is None:
+            raise Refused("not_joined", "join a conference first")
+        return room
+
+    def _chair(self, member: Member) -> BridgeRoom:
+        room = self._room(member)
+        if not member.can_chair:
+            raise Refused("forbidden", "only the conference's organisers and technicians may")
+        return room
+
+    def _site(self, member: Member) -> tuple[BridgeRoom, int]:
+        room = self._room(member)
+        if member.as_ != "site" or member.site_id is None:
+            raise Refused("forbidden", "only a site may do this")
+        return room, member.site_id
+
+    # --- joining and media ---------------------------------------------------------------------
+
+    async def _join(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.Join.model_validate(data)
+        if member.conference_id is not None:
+            raise Refused("invalid", "this connection has already joined")
+        who = member.identity
+        async with self._database().session() as db:
+            try:
+                held = await conference_roles(db, who, body.conference_id)
+            except NotFound:
+                raise Refused("forbidden", f"there is no conference {body.conference_id}") from None
+        can_chair = bool(held & CHAIR_ROLES) and who.guest is None
+        site_id = body.site_id
+        if body.as_ == "console":
+            if not can_chair:
+                raise Refused("forbidden", "the console is for organisers and technicians")
+            site_id = None
+        elif who.guest is not None:
+            if who.guest.conference_id != body.conference_id:
+                raise Refused("forbidden", "this invitation is for another conference")
+            if site_id not in (None, who.guest.site_id):
+                raise Refused("forbidden", "this invitation is for another site")
+            site_id = who.guest.site_id
+        elif not can_chair or site_id is None:
+            raise Refused("forbidden", "sites join through their invitation link")
+        room = await self._rooms().room(body.conference_id)
+        admission = "admitted"
+        if site_id is not None:
+            admission = room.arrive(str(site_id))
+            if can_chair and admission == "lobby":
+                room.admit(str(site_id))
+                admission = "admitted"
+            await self.enter_room(sid, site_room(body.conference_id, site_id))
+        member.conference_id, member.as_ = body.conference_id, body.as_
+        member.site_id, member.can_chair = site_id, can_chair
+        await self.enter_room(sid, conference_room(body.conference_id))
+        return {
+            "ok": True,
+            "as": body.as_,
+            "site_id": site_id,
+            "admission": admission,
+            "can_chair": can_chair,
+            "ice_servers": [s.as_dict() for s in self._config.ice_servers],
+            "room": public_state(body.conference_id, room.snapshot()),
+        }
+
+    async def _offer(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.Offer.model_validate(data)
+        room = self._room(member)
+        if member.as_ == "console":
+            sdp = await room.connect_console(f"console:{sid}", body.sdp, body.layout)
+        else:
+            room, site_id = self._site(member)
+            sdp = await room.connect_site(str(site_id), body.sdp, body.layout)
+        return {"ok": True, "sdp": sdp}
+
+    async def _leave(self, sid: str, member: Member, data: Any) -> Answer:
+        schemas.Empty.model_validate(data)
+        room = self._room(member)
+        if member.as_ == "site" and member.site_id is not None:
+            await room.leave(str(member.site_id))
+        await self.on_disconnect(sid)
+        self._members[sid] = Member(member.identity)
+        return {"ok": True}
+
+    # --- floor and chat ------------------------------------------------------------------------
+
+    async def _floor_request(self, sid: str, member: Member, data: Any) -> Answer:
+        schemas.Empty.model_validate(data)
+        room, site_id = self._site(member)
+        return {"ok": True, "position": room.request_floor(str(site_id))}
+
+    async def _floor_withdraw(self, sid: str, member: Member, data: Any) -> Answer:
+        schemas.Empty.model_validate(data)
+        room, site_id = self._site(member)
+        room.withdraw_floor(str(site_id))
+        return {"ok": True}
+
+    async def _chat(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.Chat.model_validate(data)
+        self._room(member)
+        if not member.chats.take():
+            raise Refused("rate_limited", "at most two chat messages a second")
+        event = RoomEvent(
+            "chat", str(member.site_id) if member.site_id else None, {"text": body.text}
+        )
+        assert member.conference_id is not None
+        self._rooms().record(member.conference_id, event, member.identity.actor)
+        await self.emit(
+            "chat",
+            {
+                "from": member.name,
+                "site_id": member.site_id,
+                "text": body.text,
+                "at": event.at.isoformat(),
+            },
+            room=conference_room(member.conference_id),
+        )
+        return {"ok": True}
+
+    # --- chair actions -------------------------------------------------------------------------
+
+    async def _admit(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.SiteRef.model_validate(data)
+        self._chair(member).admit(str(body.site_id))
+        return {"ok": True}
+
+    async def _refuse(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.SiteRef.model_validate(data)
+        self._chair(member).refuse(str(body.site_id))
+        return {"ok": True}
+
+    async def _remove(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.SiteRef.model_validate(data)
+        await self._chair(member).remove(str(body.site_id))
+        return {"ok": True}
+
+    async def _rejoin(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.SiteRef.model_validate(data)
+        room = self._chair(member)
+        room.state(str(body.site_id))
+        assert member.conference_id is not None
+        await self.emit(
+            "rejoin", {"site_id": body.site_id}, room=site_room(member.conference_id, body.site_id)
+        )
+        return {"ok": True}
+
+    async def _mute(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.Mute.model_validate(data)
+        self._chair(member).mute(str(body.site_id), body.muted)
+        return {"ok": True}
+
+    async def _lock(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.Lock.model_validate(data)
+        self._chair(member).lock(body.locked)
+        return {"ok": True}
+
+    async def _floor_grant(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.Grant.model_validate(data)
+        self._chair(member).grant_floor(str(body.site_id), body.limit_seconds)
+        return {"ok": True}
+
+    async def _floor_release(self, sid: str, member: Member, data: Any) -> Answer:
+        schemas.Empty.model_validate(data)
+        self._chair(member).release_floor()
+        return {"ok": True}
+
+    async def _present(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.Present.model_validate(data)
+        site = str(body.site_id) if body.site_id is not None else None
+        self._chair(member).present(site)
+        return {"ok": True}
+
+    # --- from the room to its clients ----------------------------------------------------------
+
+    async def publish(self, conference_id: int, event: RoomEvent, state: dict[str, Any]) -> None:
+        everyone = conference_room(conference_id)
+        site_id = int(event.site_id) if event.site_id and event.site_id.isdigit() else None
+        await self.emit(
+            "room.event",
+            {
+                "type": event.type,
+                "site_id": site_id,
+                "data": event.data,
+                "at": event.at.isoformat(),
+            },
+            room=everyone,
+        )
+        await self.emit("room.state", state, room=everyone)
+        direct = {
+            "lobby.admitted": "admitted",
+            "lobby.refused": "refused",
+            "site.removed": "removed",
+        }.get(event.type)
+        if direct and site_id is not None:
+            await self.emit(direct, {"site_id": site_id}, room=site_room(conference_id, site_id))
+
+
+def _refusal(code: str, detail: str) -> Answer:
+    return {"ok": False, "code": code, "detail": detail}

@@ -1,0 +1,77 @@
+"""The bridge room's pages: a site's page and the chair's console."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.conferences.access import conference_roles
+from server.conferences.queries import conference_detail
+from server.errors import Forbidden, InvalidInput
+from server.keys import CONFIG, DATABASE
+from server.live.namespace import CHAIR_ROLES
+from server.models import Role
+from server.routing import RouteTable, conference
+from server.web import identity, int_param, render
+
+
+async def site_page(request: web.Request) -> web.Response:
+    """A site's view of the room: the guest's own site, or any site for a chair (?site=ID)."""
+    conference_id = int_param(request, "conference_id")
+    who = identity(request)
+    async with request.app[DATABASE].session() as db:
+        found = await conference_detail(db, conference_id)
+        held = await conference_roles(db, who, conference_id)
+    sites = {site.id: site for site in found.sites}
+    if who.guest is not None:
+        site_id = who.guest.site_id
+    elif held & CHAIR_ROLES:
+        raw = request.query.get("site")
+        main_hall = next((s.id for s in found.sites if s.is_main_hall), None)
+        if raw is None:
+            site_id = main_hall or next(iter(sites), 0)
+        elif raw.isdigit():
+            site_id = int(raw)
+        else:
+            raise InvalidInput(f"site must be a number, got {raw!r}", code="bad_site")
+    else:
+        raise Forbidden("sites join through their invitation link", code="not_a_site")
+    if site_id not in sites:
+        raise InvalidInput(f"conference {conference_id} has no site {site_id}", code="bad_site")
+    join = {"conference_id": conference_id, "as": "site", "site_id": site_id}
+    return render(
+        request,
+        "room_site.html",
+        {
+            "conference": found,
+            "site": sites[site_id],
+            "join": join,
+            "ice_servers": [s.as_dict() for s in request.app[CONFIG].ice_servers],
+        },
+    )
+
+
+async def console_page(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    async with request.app[DATABASE].session() as db:
+        found = await conference_detail(db, conference_id)
+    join = {"conference_id": conference_id, "as": "console", "site_id": None}
+    return render(
+        request,
+        "room_console.html",
+        {
+            "conference": found,
+            "sites": found.sites,
+            "join": join,
+            "ice_servers": [s.as_dict() for s in request.app[CONFIG].ice_servers],
+        },
+    )
+
+
+def add_routes(table: RouteTable) -> None:
+    table.get("/conferences/{conference_id}/room", site_page, conference(), name="room")
+    table.get(
+        "/conferences/{conference_id}/console",
+        console_page,
+        conference(Role.ORGANISER, Role.TECHNICIAN),
+        name="console",
+    )

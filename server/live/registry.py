@@ -1,0 +1,170 @@
+"""The live rooms of this node: one ``BridgeRoom`` per conference, created on first use.
+
+Room events are queued, stored in ``room_events`` (the minutes read them later) and pushed to
+the room's clients by one pump task, so the order clients and the database see is the order
+the room produced. Owned by the application: ``close()`` ends every room and the pump.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from rooms.room import BridgeRoom, RoomEvent, SiteInfo
+from server.db import Database
+from server.models import Conference, Delegation, RoomEventRecord, Site
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[int, RoomEvent, dict[str, Any]], Awaitable[None]]
+NO_DELEGATION_PRECEDENCE = 1000
+
+
+def room_key(conference_id: int) -> str:
+    return f"conference-{conference_id}"
+
+
+def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The room's snapshot as docs/signalling.md describes it (site ids as numbers)."""
+
+    def number(value: str | None) -> int | None:
+        return int(value) if value is not None and value.isdigit() else None
+
+    floor = dict(snapshot["floor"])
+    floor["holder"] = number(floor["holder"])
+    floor["queue"] = [number(s) for s in floor["queue"]]
+    return {
+        "conference_id": conference_id,
+        "locked": snapshot["locked"],
+        "sites": [{**s, "site_id": number(s["site_id"])} for s in snapshot["sites"]],
+        "floor": floor,
+        "presenter": number(snapshot["presenter"]),
+        "speaker": number(snapshot["speaker"]),
+        "grid": [number(s) for s in snapshot["grid"]],
+    }
+
+
+class LiveRooms:
+    def __init__(self, database: Database, ice_addresses: list[str], publish: Publish) -> None:
+        self._database = database
+        self._ice_addresses = ice_addresses
+        self._publish = publish
+        self._rooms: dict[int, BridgeRoom] = {}
+        self._creating: dict[int, asyncio.Lock] = {}
+        self._queue: asyncio.Queue[tuple[int, RoomEvent, str]] = asyncio.Queue()
+        self._pump: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._run(), name="live-room-events")
+
+    def get(self, conference_id: int) -> BridgeRoom | None:
+        return self._rooms.get(conference_id)
+
+    async def room(self, conference_id: int) -> BridgeRoom:
+        """The conference's room, created from its sites and delegations on first use."""
+        existing = self._rooms.get(conference_id)
+        if existing is not None:
+            return existing
+        lock = self._creating.setdefault(conference_id, asyncio.Lock())
+        async with lock:
+            existing = self._rooms.get(conference_id)
+            if existing is not None:
+                return existing
+            sites = await self._sites(conference_id)
+
+            def on_event(event: RoomEvent) -> None:
+                self._queue.put_nowait((conference_id, event, ""))
+
+            room = BridgeRoom(
+                room_key(conference_id),
+                sites,
+                ice_addresses=self._ice_addresses,
+                on_event=on_event,
+            )
+            room.start()
+            self._rooms[conference_id] = room
+            return room
+
+    def record(self, conference_id: int, event: RoomEvent, actor: str) -> None:
+        """Store an event the control plane adds (who admitted, who chatted...)."""
+        self._queue.put_nowait((conference_id, event, actor))
+
+    async def _sites(self, conference_id: int) -> dict[str, SiteInfo]:
+        async with self._database.session() as db:
+            sites = list(await db.scalars(select(Site).where(Site.conference_id == conference_id)))
+            delegations = list(
+                await db.scalars(
+                    select(Delegation).where(Delegation.conference_id == conference_id)
+                )
+            )
+        precedence = {d.site_id: d.precedence for d in delegations if d.site_id is not None}
+        return {
+            str(site.id): SiteInfo(
+                name=site.name,
+                precedence=0
+                if site.is_main_hall
+                else precedence.get(site.id, NO_DELEGATION_PRECEDENCE),
+                main_hall=site.is_main_hall,
+            )
+            for site in sites
+        }
+
+    async def _run(self) -> None:
+        while True:
+            conference_id, event, actor = await self._queue.get()
+            try:
+                await self._store(conference_id, event, actor)
+            except Exception:
+                log.exception("could not store room event %s", event.type)
+            room = self._rooms.get(conference_id)
+            if room is None:
+                continue
+            try:
+                await self._publish(
+                    conference_id, event, public_state(conference_id, room.snapshot())
+                )
+            except Exception:
+                log.exception("could not publish room event %s", event.type)
+
+    async def _store(self, conference_id: int, event: RoomEvent, actor: str) -> None:
+        site_id = int(event.site_id) if event.site_id and event.site_id.isdigit() else None
+        async with self._database.session() as db, db.begin():
+            db.add(
+                RoomEventRecord(
+                    conference_id=conference_id,
+                    at=event.at,
+                    type=event.type,
+                    site_id=site_id,
+                    actor=actor,
+                    data=event.data,
+                )
+            )
+
+    async def conference_exists(self, conference_id: int) -> bool:
+        async with self._database.session() as db:
+            return bool(
+                await db.scalar(select(Conference.id).where(Conference.id == conference_id))
+            )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for room in list(self._rooms.values()):
+            await room.close()
+        self._rooms.clear()
+        # Let queued events reach the database before stopping the pump.
+        if self._pump is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._queue.join(), 2.0)
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump

@@ -1,0 +1,52 @@
+"""Payloads of the ``/room`` socket.io namespace (docs/signalling.md), validated on arrival."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Join(Payload):
+    conference_id: int
+    as_: Literal["site", "console"] = Field(alias="as")
+    site_id: int | None = None
+
+
+class Offer(Payload):
+    sdp: str = Field(min_length=10, max_length=200_000)
+    layout: dict[str, str] = Field(max_length=128)
+
+
+class Empty(Payload):
+    pass
+
+
+class SiteRef(Payload):
+    site_id: int
+
+
+class Mute(Payload):
+    site_id: int
+    muted: bool
+
+
+class Lock(Payload):
+    locked: bool
+
+
+class Grant(Payload):
+    site_id: int
+    limit_seconds: int | None = Field(default=None, ge=10, le=3600)
+
+
+class Present(Payload):
+    site_id: int | None
+
+
+class Chat(Payload):
+    text: str = Field(min_length=1, max_length=1000)

@@ -1,0 +1,26 @@
+"""What happened in a bridge room, kept for the minutes and the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base
+
+
+class RoomEventRecord(Base):
+    """One room event (lobby, admission, floor, presentation, speaker...) with its time."""
+
+    __tablename__ = "room_events"
+    __table_args__ = (Index("ix_room_events_conference_at", "conference_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime]
+    type: Mapped[str] = mapped_column(String(40))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
