@@ -63,7 +63,10 @@ class Source:
         elif self.kind == "audio" and packet.extensions.audio_level is not None:
             self.audio_level = packet.extensions.audio_level[1]
         for slot in list(self.slots):
-            await slot.push(self, packet, keyframe)
+            try:
+                await slot.push(self, packet, keyframe)
+            except Exception:  # one broken subscriber must not close the publisher's transport
+                log.exception("forwarding to %s/%s failed", slot.site_id, slot.name)
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a key frame, at most once per interval (later ones coalesce)."""
@@ -128,13 +131,16 @@ class Slot:
         if self.pending is not None:
             self.pending.slots.discard(self)
             self.pending = None
+        if source is self.source:
+            return  # switched back before the other source's key frame: nothing to do
         if source is None:
             self._detach()
             return
         source.slots.add(self)
         if self.kind == "video":
             self.pending = source
-            source.request_keyframe()
+            if self.sender.ready.is_set():  # otherwise the site peer asks once it is
+                source.request_keyframe()
         else:
             self._detach()
             self.source = source
@@ -147,6 +153,8 @@ class Slot:
             target.request_keyframe()
 
     async def push(self, source: Source, packet: RtpPacket, keyframe: bool) -> None:
+        if not self.sender.ready.is_set():
+            return  # not negotiated yet: a switch waits for a key frame it can send whole
         if source is self.pending:
             if not keyframe:
                 return
@@ -157,8 +165,6 @@ class Slot:
             return
         elif self._rebase_next:
             self._rebase(packet)
-        if not self.sender.ready.is_set():
-            return
         sequence = uint16(packet.sequence_number + self._seq_offset)
         timestamp = uint32(packet.timestamp + self._ts_offset)
         self._last_seq, self._last_ts = sequence, timestamp

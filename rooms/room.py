@@ -33,6 +33,7 @@ SITE_SLOTS = {
 }
 SPEAKING_LEVEL = 50  # -dBov: an audio level below this (louder) counts as speech
 SPEAKER_SILENCE = 1.0  # seconds without packets before a source stops counting
+SPEAKER_HOLD = 0.75  # seconds a new voice must stay the loudest before the speaker changes
 TICK = 0.25
 
 Admission = Literal["lobby", "admitted", "refused", "removed", "left"]
@@ -101,6 +102,7 @@ class BridgeRoom:
         self.locked = False
         self.presenter: str | None = None
         self.speaker: str | None = None
+        self._speaker_candidate: tuple[str | None, float] | None = None
         self.consoles: dict[str, SitePeer] = {}
         self._ice_addresses = list(ice_addresses)
         self._on_event = on_event
@@ -383,10 +385,16 @@ class BridgeRoom:
             if level is not None and fresh and level < SPEAKING_LEVEL:
                 if loudest is None or level < loudest[0]:
                     loudest = (level, site_id)
-        speaker = loudest[1] if loudest else None
-        if speaker != self.speaker:
-            self.speaker = speaker
-            self._emit("speaker.changed", speaker)
+        candidate = loudest[1] if loudest else None
+        if candidate == self.speaker:
+            self._speaker_candidate = None
+            return
+        if self._speaker_candidate is None or self._speaker_candidate[0] != candidate:
+            self._speaker_candidate = (candidate, now)
+            return
+        if now - self._speaker_candidate[1] >= SPEAKER_HOLD:
+            self.speaker, self._speaker_candidate = candidate, None
+            self._emit("speaker.changed", candidate)
 
     def _audible(self) -> list[tuple[str, Source]]:
         routes = self.routes()

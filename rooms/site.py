@@ -117,6 +117,13 @@ class SitePeer:
         slot = Slot(self.site_id, name, kind, forwarding)
         self.slots[name] = slot
 
+        async def first_keyframe() -> None:
+            # A key frame asked for before the sender could send would be lost: ask again.
+            await forwarding.ready.wait()
+            slot.request_keyframe()
+
+        self._spawn(first_keyframe())
+
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)

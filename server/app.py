@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
 VENDOR_DIR = ROOT / "node_modules"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-# socket.io authenticates in its connect handler and guards its own writes with the sid.
+# socket.io authenticates in its connect handler (cookie or API token) and guards its own
+# writes with the session id.
 SOCKET_RULE = Rule("public", csrf=False)
 FEATURES = (
     health,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,7 +50,30 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="asked for when omitted and a terminal is attached")
     add.add_argument("--name", default="", help="display name")
     add.add_argument("--locale", default="en", choices=["en", "vi", "lo"])
+    simulate = commands.add_parser(
+        "simulate-sites", help="join N synthetic sites to a conference (test pattern and tone)"
+    )
+    simulate.add_argument("--conference", type=int, required=True, help="conference number")
+    simulate.add_argument("--sites", type=_positive, required=True, help="how many sites")
+    simulate.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    simulate.add_argument("--url", help="the server's base URL (default: CONCORD_PUBLIC_URL)")
+    simulate.add_argument(
+        "--token",
+        default=os.environ.get("CONCORD_API_TOKEN"),
+        help="API token of an organiser/technician: admit the sites "
+        "automatically (default: CONCORD_API_TOKEN)",
+    )
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 500:
+        raise argparse.ArgumentTypeError("give between 1 and 500 sites")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_demo(config))
         if args.command == "user":
             return asyncio.run(_add_user(config, args))
+        if args.command == "simulate-sites":
+            return asyncio.run(_simulate(config, args))
     except DomainError as exc:
         print(f"concord: {exc.message}", file=sys.stderr)
         return 1
@@ -112,6 +138,34 @@ async def _demo(config: Config) -> int:
     finally:
         await database.close()
     print(report.summary())
+    return 0
+
+
+async def _simulate(config: Config, args: argparse.Namespace) -> int:
+    from server.live.simulate import SimulationError
+    from server.live.simulate_cli import SimulateError, failed, simulate
+
+    if args.duration <= 0:
+        print("concord: --duration must be positive", file=sys.stderr)
+        return 2
+    try:
+        reports = await simulate(
+            config,
+            args.conference,
+            args.sites,
+            args.duration,
+            args.url or config.public_url,
+            args.token,
+        )
+    except (SimulateError, SimulationError) as exc:
+        print(f"concord: {exc}", file=sys.stderr)
+        return 1
+    for report in reports:
+        print(report.line())
+    silent = failed(reports)
+    if silent:
+        print(f"concord: no video or no audio at: {', '.join(silent)}", file=sys.stderr)
+        return 1
     return 0
 
 

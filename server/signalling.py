@@ -1,8 +1,8 @@
-"""socket.io signalling: the server side of docs/signalling.md.
+"""socket.io: the server, and its ``/`` namespace (docs/signalling.md).
 
-Connections authenticate with the same session cookie as pages (or a Bearer token in the
-``auth`` payload for scripts); anonymous connections are refused. Room events arrive with the
-bridge-room work; for now a connection is told who it is.
+Connections authenticate with the same session cookie as pages, or with a personal API token
+in the ``auth`` payload (``{"token": "cnc_..."}``) for scripts; anonymous ones are refused.
+The bridge room's namespace is ``server.live.namespace``.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
-from aiohttp import web
 
 from server.accounts.identity import Identity
-from server.accounts.sessions import SESSION_COOKIE, identity_from_session_token
+from server.accounts.sessions import identity_for_socket
 from server.config import Config
 from server.db import Database
 
@@ -25,11 +24,9 @@ class Signalling(socketio.AsyncNamespace):
         self._database = database  # resolved per connection: the engine starts with the app
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        request: web.Request = environ["aiohttp.request"]
-        token = request.cookies.get(SESSION_COOKIE, "")
         async with self._database().session() as db:
-            who = await identity_from_session_token(db, token) if token else None
-        if who is None or not who.signed_in:
+            who = await identity_for_socket(db, environ, auth)
+        if not who.signed_in:
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "unauthorized", "detail": "sign in before connecting"}
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -44,6 +45,18 @@ async def identity_from_request(db: AsyncSession, request: web.Request) -> Ident
     if cookie:
         return await identity_from_session_token(db, cookie)
     return ANONYMOUS
+
+
+async def identity_for_socket(db: AsyncSession, environ: dict[str, Any], auth: Any) -> Identity:
+    """Who opens a socket.io connection: an API token in ``auth``, else the session cookie."""
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+        try:
+            return await _from_api_token(db, auth["token"])
+        except Unauthorized:
+            return ANONYMOUS
+    request: web.Request = environ["aiohttp.request"]
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return await identity_from_session_token(db, token) if token else ANONYMOUS
 
 
 async def _from_api_token(db: AsyncSession, token: str) -> Identity:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rooms.room import BridgeRoom, RoomError, RoomEvent
 from server.accounts.identity import Identity
-from server.accounts.sessions import SESSION_COOKIE, identity_from_session_token
+from server.accounts.sessions import identity_for_socket
 from server.conferences.access import conference_roles
 from server.config import Config
 from server.db import Database
@@ -109,10 +109,9 @@ class RoomNamespace(socketio.AsyncNamespace):
     # --- plumbing ------------------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        token = environ["aiohttp.request"].cookies.get(SESSION_COOKIE, "")
         async with self._database().session() as db:
-            who = await identity_from_session_token(db, token) if token else None
-        if who is None or not who.signed_in:
+            who = await identity_for_socket(db, environ, auth)
+        if not who.signed_in:
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "unauthorized", "detail": "sign in before connecting"}
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]
         "presenter": number(snapshot["presenter"]),
         "speaker": number(snapshot["speaker"]),
         "grid": [number(s) for s in snapshot["grid"]],
+        "server_time": time.time(),
     }
 
 

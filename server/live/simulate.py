@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -159,18 +158,28 @@ class SimulatedSite:
 
 
 async def run_sites(sites: Sequence[SimulatedSite], duration: float) -> list[SiteReport]:
-    """Start every site, connect media once admitted, run for ``duration`` seconds."""
+    """Start every site, connect media once admitted; report after ``duration`` seconds.
+
+    The clock starts at once: a site still in the lobby at the end reports nothing received.
+    """
 
     async def one(site: SimulatedSite) -> None:
         await site.start()
         await site.admitted.wait()
         await site.connect_media()
 
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + duration
+    joining = [asyncio.ensure_future(one(site)) for site in sites]
     try:
-        await asyncio.gather(*(one(s) for s in sites))
-        deadline = time.monotonic() + duration
-        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        return [s.report() for s in sites]
+        done, _ = await asyncio.wait(joining, timeout=duration)
+        for task in done:
+            task.result()  # a refused invitation or join is an error, not a silent zero
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        return [site.report() for site in sites]
     finally:
+        for task in joining:
+            task.cancel()
+        await asyncio.gather(*joining, return_exceptions=True)
         for site in sites:
             await site.close()

@@ -1,0 +1,231 @@
+// The browser side of docs/signalling.md, namespace /room. No DOM code here: pages build on it.
+//
+// Every client → server event is an async method that resolves with the server's answer
+// (`{ok: true, ...}`) or throws a ProtocolError carrying the stable `code` and the `detail`
+// when the answer is `{ok: false}`, when no answer arrives in time (code "timeout") or when
+// the socket is not connected (code "disconnected"). Payloads are passed as documented and not
+// validated here: the server validates them (server/live/schemas.py).
+//
+// Server → client events (room.state, room.event, admitted, refused, removed, rejoin, chat)
+// and a few local ones are delivered through `on(event, handler)`:
+//   "connect", "disconnect" (reason), "connect_error" (ProtocolError),
+//   "joined" (the join answer; also after every automatic re-join when the socket reconnects:
+//   a new socket.io connection is a new server-side session, so the client joins again with
+//   the same payload, and the site keeps its admission and floor place server-side).
+
+import { io } from "/vendor/socket.io/socket.io.esm.min.js";
+
+export const NAMESPACE = "/room";
+export const SERVER_EVENTS = Object.freeze([
+  "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat",
+]);
+const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
+const DEFAULT_TIMEOUT_MS = 10000;
+const OFFER_TIMEOUT_MS = 30000; // the server gathers its ICE candidates before answering
+
+export class ProtocolError extends Error {
+  constructor(code, detail, event = null) {
+    super(event ? `${event}: ${code}: ${detail}` : `${code}: ${detail}`);
+    this.name = "ProtocolError";
+    this.code = code;
+    this.detail = detail;
+    this.event = event;
+  }
+}
+
+export class RoomClient {
+  /** @param {{socket?: object, timeoutMs?: number}} options  `socket` is for tests only. */
+  constructor({ socket = null, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+    this.timeoutMs = timeoutMs;
+    this.socket = socket || io(NAMESPACE, {
+      transports: ["websocket"],
+      withCredentials: true,
+      autoConnect: false,
+    });
+    this.joinPayload = null; // remembered for the automatic re-join after a reconnection
+    this.joined = null; // the last join answer
+    this._listeners = new Map();
+    this._connectedOnce = false;
+    for (const event of SERVER_EVENTS) {
+      this.socket.on(event, (payload) => {
+        // Note when a state arrived, so countdowns can use the server's clock (server_time).
+        if (event === "room.state" && payload) payload.received_at = Date.now() / 1000;
+        this._dispatch(event, payload);
+      });
+    }
+    this.socket.on("connect", () => this._onConnect());
+    this.socket.on("disconnect", (reason) => this._dispatch("disconnect", reason));
+    this.socket.on("connect_error", (err) => {
+      const data = err && err.data ? err.data : {};
+      this._dispatch("connect_error",
+        new ProtocolError(data.code || "connect_error", data.detail || String(err && err.message)));
+    });
+  }
+
+  get connected() {
+    return this.socket.connected;
+  }
+
+  /** Subscribe to a server or lifecycle event; returns a function that unsubscribes. */
+  on(event, handler) {
+    if (!SERVER_EVENTS.includes(event) && !LIFECYCLE_EVENTS.includes(event)) {
+      throw new Error(`unknown event ${event}`);
+    }
+    if (!this._listeners.has(event)) this._listeners.set(event, new Set());
+    this._listeners.get(event).add(handler);
+    return () => this._listeners.get(event).delete(handler);
+  }
+
+  _dispatch(event, payload) {
+    for (const handler of this._listeners.get(event) || []) {
+      try {
+        handler(payload);
+      } catch (err) {
+        console.error(`handler for ${event} failed`, err);
+      }
+    }
+  }
+
+  /** Open the connection. Resolves once connected; rejects with the server's refusal. */
+  connect() {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const off = [
+        this.on("connect", () => { off.forEach((f) => f()); resolve(); }),
+        this.on("connect_error", (err) => { off.forEach((f) => f()); reject(err); }),
+      ];
+      this.socket.connect();
+    });
+  }
+
+  _onConnect() {
+    const again = this._connectedOnce;
+    this._connectedOnce = true;
+    this._dispatch("connect");
+    if (again && this.joinPayload) {
+      this.request("join", this.joinPayload)
+        .then((answer) => { this.joined = answer; this._dispatch("joined", answer); })
+        .catch((err) => this._dispatch("connect_error", err));
+    }
+  }
+
+  /** Send one event with an acknowledgement; resolves with `{ok: true, ...}` or throws. */
+  async request(event, payload = {}, timeoutMs = this.timeoutMs) {
+    if (!this.socket.connected) {
+      // socket.io would buffer the event and flush it on reconnection before our re-join,
+      // where the server would answer not_joined: fail now and let the caller retry.
+      throw new ProtocolError("disconnected", "not connected to the server", event);
+    }
+    let answer;
+    try {
+      answer = await this.socket.timeout(timeoutMs).emitWithAck(event, payload);
+    } catch (err) {
+      throw new ProtocolError("timeout", `no answer within ${timeoutMs} ms`, event);
+    }
+    if (!answer || answer.ok !== true) {
+      throw new ProtocolError((answer && answer.code) || "invalid_answer",
+        (answer && answer.detail) || "the server's answer is not {ok: ...}", event);
+    }
+    return answer;
+  }
+
+  // --- joining -------------------------------------------------------------------------------
+
+  /**
+   * `join` {conference_id: int, as: "site" | "console", site_id: int | null}
+   * → {ok, as, site_id, admission: "lobby" | "admitted", can_chair, ice_servers, room: RoomState}
+   */
+  async join(payload) {
+    const answer = await this.request("join", payload);
+    this.joinPayload = payload;
+    this.joined = answer;
+    this._dispatch("joined", answer);
+    return answer;
+  }
+
+  /** `leave` {} → {ok}. The client stops re-joining after a reconnection. */
+  async leave() {
+    this.joinPayload = null;
+    return this.request("leave", {});
+  }
+
+  // --- media ---------------------------------------------------------------------------------
+
+  /**
+   * `offer` {sdp: str, layout: {mid: name}} → {ok, sdp} (the answer). Only once admitted;
+   * a new offer replaces the previous peer connection.
+   */
+  async offer(sdp, layout) {
+    return this.request("offer", { sdp, layout }, OFFER_TIMEOUT_MS);
+  }
+
+  // --- floor, chat ---------------------------------------------------------------------------
+
+  /** `floor.request` {} → {ok, position: int} (a site). */
+  async requestFloor() {
+    return this.request("floor.request", {});
+  }
+
+  /** `floor.withdraw` {} → {ok} (a site). */
+  async withdrawFloor() {
+    return this.request("floor.withdraw", {});
+  }
+
+  /** `chat` {text: str} (1–1000 characters) → {ok} (anyone joined; at most 2 per second). */
+  async chat(text) {
+    return this.request("chat", { text });
+  }
+
+  // --- chair actions (organisers and technicians) --------------------------------------------
+
+  /** `admit` {site_id: int} → {ok} */
+  async admit(siteId) {
+    return this.request("admit", { site_id: siteId });
+  }
+
+  /** `refuse` {site_id: int} → {ok} */
+  async refuse(siteId) {
+    return this.request("refuse", { site_id: siteId });
+  }
+
+  /** `remove` {site_id: int} → {ok} */
+  async remove(siteId) {
+    return this.request("remove", { site_id: siteId });
+  }
+
+  /** `rejoin` {site_id: int} → {ok}: the site is told to offer again. */
+  async askRejoin(siteId) {
+    return this.request("rejoin", { site_id: siteId });
+  }
+
+  /** `mute` {site_id: int, muted: bool} → {ok} */
+  async mute(siteId, muted) {
+    return this.request("mute", { site_id: siteId, muted: Boolean(muted) });
+  }
+
+  /** `lock` {locked: bool} → {ok} */
+  async lock(locked) {
+    return this.request("lock", { locked: Boolean(locked) });
+  }
+
+  /** `floor.grant` {site_id: int, limit_seconds: int | null} (10–3600) → {ok} */
+  async grantFloor(siteId, limitSeconds = null) {
+    return this.request("floor.grant", { site_id: siteId, limit_seconds: limitSeconds });
+  }
+
+  /** `floor.release` {} → {ok}: ends the current turn. */
+  async releaseFloor() {
+    return this.request("floor.release", {});
+  }
+
+  /** `present` {site_id: int | null} → {ok}: shows a site's screen, or stops with null. */
+  async present(siteId) {
+    return this.request("present", { site_id: siteId });
+  }
+
+  /** Close the socket (no more automatic re-joins). */
+  close() {
+    this.joinPayload = null;
+    this.socket.disconnect();
+  }
+}

@@ -1,0 +1,162 @@
+// DOM helpers shared by the site page (site.js) and the chair console (console.js).
+//
+// Pages receive their configuration and their translated strings from the template as JSON
+// blocks (#concord-config, #concord-strings-common, #concord-strings). UI text is looked up by
+// its English msgid, which is also the fallback when a string is missing from the blocks.
+
+function readJson(id) {
+  const node = document.getElementById(id);
+  return node ? JSON.parse(node.textContent) : {};
+}
+
+export const config = readJson("concord-config");
+// Strings shared by both pages come from room_common_strings.html; the page adds its own.
+const strings = { ...readJson("concord-strings-common"), ...readJson("concord-strings") };
+const locale = document.documentElement.lang || undefined;
+
+/** The translation of `key`, with `%(name)s` placeholders filled from `params`. */
+export function t(key, params = {}) {
+  const text = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+  return text.replace(/%\((\w+)\)s/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
+export const $ = (id) => document.getElementById(id);
+
+/** Create an element with attributes (`text` sets textContent) and children. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "text") el.textContent = value;
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) if (child) el.append(child);
+  return el;
+}
+
+/** Site ids may arrive as numbers or strings: compare them as strings. */
+export const sameId = (a, b) => a !== null && a !== undefined && String(a) === String(b);
+
+export function siteName(state, siteId) {
+  const site = state && (state.sites || []).find((s) => sameId(s.site_id, siteId));
+  return site ? site.name : t("Site %(id)s", { id: siteId });
+}
+
+const timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** An ISO-8601 UTC timestamp shown in the viewer's local time. */
+export function localTime(iso) {
+  const date = iso ? new Date(iso) : new Date();
+  return Number.isNaN(date.getTime()) ? String(iso) : timeFormat.format(date);
+}
+
+/**
+ * Seconds left in the floor holder's turn, or null without a limit. Reckoned on the server's
+ * clock (state.server_time plus the time since the state arrived), not the browser's.
+ */
+export function remainingSeconds(state, nowMs = Date.now()) {
+  const floor = state && state.floor;
+  if (!floor || floor.holder === null || floor.holder === undefined) return null;
+  if (!floor.limit_seconds || !floor.granted_at) return null;
+  const serverNow = state.server_time !== undefined && state.received_at !== undefined
+    ? state.server_time + (nowMs / 1000 - state.received_at)
+    : nowMs / 1000;
+  return Math.max(0, floor.granted_at + floor.limit_seconds - serverNow);
+}
+
+export function formatDuration(seconds) {
+  const whole = Math.ceil(seconds);
+  const minutes = Math.floor(whole / 60);
+  return `${minutes}:${String(whole % 60).padStart(2, "0")}`;
+}
+
+/**
+ * Show a received track in `el`. Media elements that will not start without a user gesture
+ * (autoplay policy) reveal the #enable-sound button, whose click starts them all.
+ */
+export function attachTrack(el, track) {
+  el.srcObject = new MediaStream([track]);
+  play(el);
+}
+
+const blocked = new Set();
+
+export function play(el) {
+  const started = el.play();
+  if (started && started.catch) {
+    started.catch((err) => {
+      if (err && err.name === "NotAllowedError") {
+        blocked.add(el);
+        const button = $("enable-sound");
+        if (button) button.hidden = false;
+      }
+    });
+  }
+}
+
+export function setupSoundButton() {
+  const button = $("enable-sound");
+  if (!button) return;
+  button.addEventListener("click", () => {
+    for (const el of blocked) el.play().catch(() => {});
+    blocked.clear();
+    button.hidden = true;
+  });
+}
+
+/** The chat panel: #chat-log, #chat-form, #chat-input, #chat-error. */
+export function setupChat(client) {
+  const log = $("chat-log");
+  const form = $("chat-form");
+  const input = $("chat-input");
+  client.on("chat", (message) => {
+    log.append(h("li", {},
+      h("time", { datetime: message.at, text: localTime(message.at) }), " ",
+      h("strong", { text: message.from }), " ",
+      h("span", { text: message.text })));
+    while (log.children.length > 300) log.firstElementChild.remove();
+    log.scrollTop = log.scrollHeight;
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    try {
+      await client.chat(text);
+      input.value = "";
+      $("chat-error").textContent = "";
+    } catch (err) {
+      $("chat-error").textContent = errorText(err);
+    }
+  });
+}
+
+/** A readable message for a ProtocolError (its stable code translated, then the detail). */
+export function errorText(err) {
+  const code = err && err.code ? err.code : "error";
+  const known = {
+    rate_limited: t("Too many requests: wait a moment and try again."),
+    disconnected: t("Not connected to the server."),
+    timeout: t("The server did not answer in time."),
+    forbidden: t("You are not allowed to do this."),
+    room_locked: t("The room is locked."),
+    not_live: t("The conference is not live."),
+    floor: t("The floor cannot be changed this way now."),
+    no_screen: t("This site is not sharing its screen."),
+  };
+  return known[code] || t("Error: %(detail)s", { detail: (err && (err.detail || err.message)) || code });
+}
+
+/** Connection indicator #connection: data-state is offline, connecting, connected, reconnecting. */
+export function showConnection(state) {
+  const el = $("connection");
+  if (!el || el.dataset.state === state) return;
+  el.dataset.state = state;
+  el.textContent = {
+    offline: t("Not connected"),
+    connecting: t("Connecting…"),
+    connected: t("Connected"),
+    reconnecting: t("Reconnecting…"),
+  }[state] || state;
+}
