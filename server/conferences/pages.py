@@ -30,6 +30,8 @@ async def render_conference(
         can_invite = Role.ORGANISER in held
         invitations = await list_invitations(db, conference_id) if can_invite else []
     context = {
+        "can_chair": bool(held & {Role.ORGANISER, Role.TECHNICIAN}) and who.guest is None,
+        "guest_site": who.guest.site_id if who.guest else None,
         "conference": found,
         "can_invite": can_invite,
         "invitations": invitations,
