@@ -9,6 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from rooms.floor import Order
 from server import health, openapi
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
@@ -112,7 +113,10 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
             rules[route] = SOCKET_RULE
 
     async def live_ctx(app: web.Application) -> AsyncIterator[None]:
-        rooms = LiveRooms(app[DATABASE], list(config.ice_host_addresses), room_namespace.publish)
+        order: Order = "time" if config.floor_order == "time" else "precedence"
+        rooms = LiveRooms(
+            app[DATABASE], list(config.ice_host_addresses), room_namespace.publish, order
+        )
         app[LIVE_ROOMS] = rooms
         rooms.start()
         yield

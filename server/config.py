@@ -38,6 +38,7 @@ SETTINGS = {
     "session_hours": "CONCORD_SESSION_HOURS",
     "argon2_time_cost": "CONCORD_ARGON2_TIME_COST",
     "argon2_memory_kib": "CONCORD_ARGON2_MEMORY_KIB",
+    "floor_order": "CONCORD_FLOOR_ORDER",
 }
 
 
@@ -83,6 +84,8 @@ class Config:
     # argon2id cost: the defaults are argon2-cffi's (RFC 9106 "low memory" profile).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # The floor queue: by delegation precedence, then request time; or by request time alone.
+    floor_order: str = "precedence"
 
     @property
     def secure_cookies(self) -> bool:
@@ -152,6 +155,9 @@ def load_config(
     session_hours = integer("session_hours", 12, 1, 24 * 30)
     argon2_time_cost = integer("argon2_time_cost", 3, 1, 20)
     argon2_memory_kib = integer("argon2_memory_kib", 65536, 8, 4 * 1024 * 1024)
+    floor_order = text("floor_order", "precedence") or "precedence"
+    if floor_order not in ("precedence", "time"):
+        problems.append(f"floor order {floor_order!r} must be 'precedence' or 'time'")
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -195,6 +201,7 @@ def load_config(
         session_hours=session_hours,
         argon2_time_cost=argon2_time_cost,
         argon2_memory_kib=argon2_memory_kib,
+        floor_order=floor_order,
     )
 
 

@@ -66,6 +66,7 @@ def test_environment_overrides_the_toml_file(tmp_path: Path) -> None:
         ({"CONCORD_ICE_SERVERS": "turn:turn.example"}, "a TURN server needs 'username'"),
         ({"CONCORD_ICE_SERVERS": "[{bad json"}, "CONCORD_ICE_SERVERS is not valid JSON"),
         ({"CONCORD_PUBLIC_URL": "concord.example"}, "must be an absolute http:// or https://"),
+        ({"CONCORD_FLOOR_ORDER": "loudest"}, "floor order 'loudest' must be 'precedence' or"),
     ],
 )
 def test_bad_settings_are_named(tmp_path: Path, env: dict[str, str], message: str) -> None:

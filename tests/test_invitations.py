@@ -37,7 +37,7 @@ async def test_a_guest_gets_exactly_the_invitations_rights(
     made = await invite(client, csrf, role="technician", label="Champasak technician")
     assert made["url"].startswith("http://127.0.0.1:8080/join/")
     opened = await other_client.get(join_path(made["url"]), allow_redirects=False)
-    assert opened.status == 303 and opened.headers["Location"] == "/conferences/1"
+    assert opened.status == 303 and opened.headers["Location"] == "/conferences/1/room"
 
     me = await (await other_client.get("/api/session")).json()
     assert me["via"] == "guest" and me["roles"] == ["technician"]

@@ -85,7 +85,8 @@ async def join(request: web.Request) -> web.StreamResponse:
             remote=remote(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
-    response = redirect(f"/conferences/{guest.invitation.conference_id}")
+    # Straight to the site's page: device check, then the lobby.
+    response = redirect(f"/conferences/{guest.invitation.conference_id}/room")
     set_session_cookie(request, response, guest.token)
     raise response
 

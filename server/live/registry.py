@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from rooms.floor import Order
 from rooms.room import BridgeRoom, RoomEvent, SiteInfo
 from server.db import Database
 from server.models import Conference, Delegation, RoomEventRecord, Site
@@ -52,8 +53,15 @@ def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]
 
 
 class LiveRooms:
-    def __init__(self, database: Database, ice_addresses: list[str], publish: Publish) -> None:
+    def __init__(
+        self,
+        database: Database,
+        ice_addresses: list[str],
+        publish: Publish,
+        floor_order: Order = "precedence",
+    ) -> None:
         self._database = database
+        self._floor_order: Order = floor_order
         self._ice_addresses = ice_addresses
         self._publish = publish
         self._rooms: dict[int, BridgeRoom] = {}

@@ -88,7 +88,8 @@ class SimulatedSite:
         async with self._http.get(self.base_url + self.join_path, allow_redirects=False) as r:
             if r.status != 303:
                 raise SimulationError(f"{self.name}: the invitation link answered {r.status}")
-            self.conference_id = int(r.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+            # /conferences/<id>/room
+            self.conference_id = int(r.headers["Location"].split("/")[2])
         cookies = "; ".join(f"{c.key}={c.value}" for c in self._http.cookie_jar)
         await self.sio.connect(
             self.base_url,
