@@ -146,6 +146,7 @@ class SyntheticSite:
         *,
         camera: PatternTrack | None = None,
         microphone: ToneTrack | None = None,
+        screen: PatternTrack | None = None,
         slots: Sequence[tuple[str, str]] = (),
         ice_addresses: Sequence[str] = ("127.0.0.1",),
         read_stamps: bool = False,
@@ -165,7 +166,8 @@ class SyntheticSite:
         self._decode = decode
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        for name_, track in (("camera", camera), ("microphone", microphone)):
+        published = (("camera", camera), ("microphone", microphone), ("screen", screen))
+        for name_, track in published:
             if track is not None:
                 transceiver = self.pc.addTransceiver(track, direction="sendonly")
                 _prefer(transceiver, track.kind)
