@@ -264,15 +264,6 @@ def _restrict(connection: Connection, addresses: list[str]) -> None:
     connection.gather_candidates = gather_candidates  # type: ignore[method-assign]
 
 
-def on_close(pc: RTCPeerConnection, callback: Callable[[], Awaitable[None]]) -> None:
-    """Run ``callback`` once the peer connection reaches failed or closed."""
-
-    @pc.on("connectionstatechange")
-    async def changed() -> None:
-        if pc.connectionState in ("failed", "closed"):
-            await callback()
-
-
 # --- codecs --------------------------------------------------------------------------------
 
 

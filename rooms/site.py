@@ -34,7 +34,6 @@ class SitePeer:
         site_id: str,
         *,
         ice_addresses: Sequence[str],
-        on_keyframe_request: Callable[[Slot], None] | None = None,
         on_closed: Callable[[SitePeer], Awaitable[None]] | None = None,
     ) -> None:
         self.site_id = site_id

@@ -145,57 +145,25 @@ def test_cli_upgrades_and_adds_users(tmp_path: Path) -> None:
         "CONCORD_ARGON2_TIME_COST": "1",
     }
     assert run_cli("db", "upgrade", env=env).returncode == 0
+    add = ("user", "add", "--password", "long-enough-1", "--email")
     added = run_cli(
-        "user",
-        "add",
-        "--email",
-        "chair@concord.example",
-        "--role",
-        "organiser",
-        "--role",
-        "secretary",
-        "--password",
-        "long-enough-1",
-        env=env,
+        *add, "chair@concord.example", "--role", "organiser", "--role", "secretary", env=env
     )
     assert added.returncode == 0, added.stderr
     assert "created user chair@concord.example (organiser, secretary)" in added.stdout
-    again = run_cli(
-        "user",
-        "add",
-        "--email",
-        "chair@concord.example",
-        "--role",
-        "organiser",
-        "--password",
-        "long-enough-1",
-        env=env,
-    )
-    assert again.returncode == 1 and "already exists" in again.stderr
-    weak = run_cli(
-        "user",
-        "add",
-        "--email",
-        "x@concord.example",
-        "--role",
-        "organiser",
-        "--password",
-        "short",
-        env=env,
-    )
-    assert weak.returncode == 1 and "at least 10 characters" in weak.stderr
-    bad_role = run_cli(
-        "user",
-        "add",
-        "--email",
-        "x@concord.example",
-        "--role",
-        "king",
-        "--password",
-        "long-enough-1",
-        env=env,
-    )
-    assert bad_role.returncode == 2 and "invalid choice: 'king'" in bad_role.stderr
+    refusals = [
+        (["chair@concord.example", "--role", "organiser"], 1, "already exists"),
+        (
+            ["x@concord.example", "--role", "organiser", "--password", "short"],
+            1,
+            "at least 10 characters",
+        ),
+        (["x@concord.example", "--role", "king"], 2, "invalid choice: 'king'"),
+        (["not-an-email", "--role", "organiser"], 1, "is not an e-mail address"),
+    ]
+    for args, code, message in refusals:
+        done = run_cli(*add, *args, env=env)
+        assert (done.returncode, message in done.stderr) == (code, True), (args, done.stderr)
 
 
 REDIS_URL = os.environ.get("CONCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

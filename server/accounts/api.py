@@ -6,6 +6,7 @@ from aiohttp import web
 
 from server.accounts import operations as ops
 from server.accounts.cookies import clear_session_cookie, set_session_cookie
+from server.accounts.cookies import sign_in as sign_in_request
 from server.accounts.identity import Identity
 from server.accounts.schemas import (
     LoginRequest,
@@ -17,7 +18,7 @@ from server.accounts.schemas import (
     UserCreate,
     UserOut,
 )
-from server.keys import CONFIG, DATABASE, LOCALE, PASSWORDS, THROTTLE
+from server.keys import DATABASE, LOCALE, PASSWORDS
 from server.models import Role, User
 from server.routing import PUBLIC, SIGNED_IN, USERS, ApiDoc, RouteTable, roles
 from server.web import identity, int_param, json_body, json_response, remote
@@ -52,18 +53,7 @@ def user_out(user: User) -> UserOut:
 
 async def sign_in(request: web.Request) -> web.Response:
     body = await json_body(request, LoginRequest)
-    config = request.app[CONFIG]
-    async with request.app[DATABASE].session() as db, db.begin():
-        done = await ops.sign_in(
-            db,
-            request.app[PASSWORDS],
-            request.app[THROTTLE],
-            email=body.email,
-            password=body.password,
-            remote=remote(request),
-            user_agent=request.headers.get("User-Agent", ""),
-            hours=config.session_hours,
-        )
+    done = await sign_in_request(request, body.email, body.password)
     who = Identity(
         via="cookie",
         time_zone=done.user.time_zone,

@@ -1,11 +1,12 @@
-"""Setting and clearing the session cookie with the attributes the deployment calls for."""
+"""Signing a browser in and out: the session cookie, with the attributes the deployment needs."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from server.accounts import operations as ops
 from server.accounts.sessions import SESSION_COOKIE
-from server.keys import CONFIG
+from server.keys import CONFIG, DATABASE, PASSWORDS, THROTTLE
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -23,3 +24,18 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, token
 
 def clear_session_cookie(response: web.StreamResponse) -> None:
     response.del_cookie(SESSION_COOKIE, path="/")
+
+
+async def sign_in(request: web.Request, email: str, password: str) -> ops.SignedIn:
+    """Check the password (throttled) and open a login session for this request's browser."""
+    async with request.app[DATABASE].session() as db, db.begin():
+        return await ops.sign_in(
+            db,
+            request.app[PASSWORDS],
+            request.app[THROTTLE],
+            email=email,
+            password=password,
+            remote=request.remote or "",
+            user_agent=request.headers.get("User-Agent", ""),
+            hours=request.app[CONFIG].session_hours,
+        )

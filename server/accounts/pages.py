@@ -7,11 +7,11 @@ from zoneinfo import available_timezones
 from aiohttp import web
 
 from server.accounts import operations as ops
-from server.accounts.cookies import clear_session_cookie, set_session_cookie
+from server.accounts.cookies import clear_session_cookie, set_session_cookie, sign_in
 from server.accounts.schemas import LoginForm, ProfileUpdate, TokenCreate
 from server.errors import DomainError, InvalidInput
 from server.i18n import LOCALES
-from server.keys import CONFIG, DATABASE, PASSWORDS, THROTTLE
+from server.keys import DATABASE
 from server.middleware import LANG_COOKIE
 from server.routing import PUBLIC, SIGNED_IN, USERS, RouteTable
 from server.web import form_body, identity, int_param, redirect, remote, render, safe_next
@@ -29,17 +29,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     next_page = safe_next(str(form.get("next", "/")))
     try:
         body = await form_body(request, LoginForm)
-        async with request.app[DATABASE].session() as db, db.begin():
-            done = await ops.sign_in(
-                db,
-                request.app[PASSWORDS],
-                request.app[THROTTLE],
-                email=body.email,
-                password=body.password,
-                remote=remote(request),
-                user_agent=request.headers.get("User-Agent", ""),
-                hours=request.app[CONFIG].session_hours,
-            )
+        done = await sign_in(request, body.email, body.password)
     except DomainError as error:
         context = {"next": next_page, "email": str(form.get("email", "")), "error": error}
         response = render(request, "login.html", context, status=error.status)

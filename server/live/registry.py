@@ -19,7 +19,7 @@ from sqlalchemy import select
 from rooms.floor import Order
 from rooms.room import BridgeRoom, RoomEvent, SiteInfo
 from server.db import Database
-from server.models import Conference, Delegation, RoomEventRecord, Site
+from server.models import Delegation, RoomEventRecord, Site
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +155,6 @@ class LiveRooms:
                     actor=actor,
                     data=event.data,
                 )
-            )
-
-    async def conference_exists(self, conference_id: int) -> bool:
-        async with self._database.session() as db:
-            return bool(
-                await db.scalar(select(Conference.id).where(Conference.id == conference_id))
             )
 
     async def close(self) -> None:
