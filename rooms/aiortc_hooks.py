@@ -33,6 +33,10 @@ from rooms.rtp import NTP_NOW, uint16
 PacketCallback = Callable[[RtpPacket], Awaitable[None]]
 HISTORY_SIZE = 512  # packets kept per sender to answer NACKs (~1.5 s of 600 kbps video)
 _HEADER = struct.Struct("!BBHLL")
+_SR_NTP = "_RTCRtpSender__ntp_timestamp"
+_SR_RTP = "_RTCRtpSender__rtp_timestamp"
+_SR_PACKETS = "_RTCRtpSender__packet_count"
+_SR_OCTETS = "_RTCRtpSender__octet_count"
 
 
 def _private(obj: object, owner: type, name: str) -> Any:
@@ -148,6 +152,7 @@ class ForwardingSender:
         self._history: dict[int, bytes] = {}
         self._octets = 0
         self._packets = 0
+        self._sender_state = vars(sender)
         original_send = sender.send
 
         async def send(parameters: RTCRtpSendParameters) -> None:
@@ -191,14 +196,15 @@ class ForwardingSender:
             header += b"".join(struct.pack("!L", c) for c in packet.csrc)
         data = header + extensions + packet.payload
         self._history[sequence % HISTORY_SIZE] = data
-        S = RTCRtpSender
         self._packets += 1
         self._octets += len(packet.payload)
-        # What the sender's RTCP loop puts in its sender reports.
-        _set_private(self.sender, S, "ntp_timestamp", NTP_NOW())
-        _set_private(self.sender, S, "rtp_timestamp", timestamp)
-        _set_private(self.sender, S, "packet_count", self._packets)
-        _set_private(self.sender, S, "octet_count", self._octets)
+        # What the sender's RTCP loop puts in its sender reports (the same attributes its own
+        # encoding loop would set; names precomputed, this runs for every packet).
+        state = self._sender_state
+        state[_SR_NTP] = NTP_NOW()
+        state[_SR_RTP] = timestamp
+        state[_SR_PACKETS] = self._packets
+        state[_SR_OCTETS] = self._octets
         try:
             await self.sender.transport._send_rtp(data)
         except ConnectionError:
