@@ -36,7 +36,7 @@ SPEAKER_SILENCE = 1.0  # seconds without packets before a source stops counting
 SPEAKER_HOLD = 0.75  # seconds a new voice must stay the loudest before the speaker changes
 TICK = 0.25
 
-Admission = Literal["lobby", "admitted", "refused", "removed", "left"]
+Admission = Literal["absent", "lobby", "admitted", "refused", "removed", "left"]
 Link = Literal["offline", "connected", "reconnecting"]
 
 
@@ -68,7 +68,7 @@ class RoomEvent:
 class SiteState:
     site_id: str
     info: SiteInfo
-    admission: Admission = "left"
+    admission: Admission = "absent"  # has not arrived (yet)
     link: Link = "offline"
     muted: bool = False
     peer: SitePeer | None = None

@@ -67,7 +67,7 @@ const RELEASE_REASONS = {
 };
 const LINK_TEXT = { offline: N_("offline"), connected: N_("connected"), reconnecting: N_("reconnecting") };
 const ADMISSION_TEXT = {
-  lobby: N_("in the lobby"), admitted: N_("admitted"), refused: N_("refused"),
+  absent: N_("not arrived"), lobby: N_("in the lobby"), admitted: N_("admitted"), refused: N_("refused"),
   removed: N_("removed"), left: N_("left"),
 };
 

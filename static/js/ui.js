@@ -141,7 +141,7 @@ export function errorText(err) {
     timeout: t("The server did not answer in time."),
     forbidden: t("You are not allowed to do this."),
     room_locked: t("The room is locked."),
-    not_live: t("The conference is not live."),
+    not_in_lobby: t("This site is not waiting in the lobby."),
     floor: t("The floor cannot be changed this way now."),
     no_screen: t("This site is not sharing its screen."),
   };

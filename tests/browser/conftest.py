@@ -12,6 +12,11 @@ Fixtures:
   profile directory.
 - ``page`` (function): a new tab on a signed-out browser (cookies cleared before each test);
   a screenshot is written to ``test-output/browser/FAILED-<test>.png`` when the test fails.
+- ``browser`` (package): a second Chromium in the namespace, launched (not persistent), for tests
+  that need several isolated browser contexts (each with its own cookie jar).
+- ``new_context`` (function): ``new_context("site-4")`` opens a fresh context of ``browser``
+  (base URL set, signed out); every page of it is screenshotted to
+  ``test-output/browser/FAILED-<test>-<name>.png`` when the test fails; all closed after the test.
 - ``screenshot``: ``screenshot(page, "name")`` writes ``test-output/browser/name.png``.
 
 The tests are skipped, with the reason shown, when the machine cannot run them (not root, no
@@ -41,12 +46,12 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -251,39 +256,78 @@ def concord_server(
 
 
 @pytest.fixture(scope="package")
-def browser_context(
-    netns: Namespace, concord_server: Server, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[BrowserContext]:
-    """The one headless Chromium, running in the namespace, on a fresh profile."""
+def playwright() -> Iterator[Playwright]:
+    """The one sync Playwright driver, shared by every browser of this package."""
     from playwright.sync_api import sync_playwright
 
-    wrapper_dir = tmp_path_factory.mktemp("chromium-wrapper")
-    wrapper = wrapper_dir / "chromium"
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="package")
+def chromium_wrapper(netns: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A script that runs the system Chromium inside the namespace (Playwright's executable)."""
+    wrapper = tmp_path_factory.mktemp("chromium-wrapper") / "chromium"
     wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {netns.name} {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    # No proxy settings reach Chromium: it must only ever talk to 127.0.0.1.
-    env: dict[str, str | float | bool] = {
-        k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")
-    }
+    return wrapper
 
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(profile),
-            executable_path=str(wrapper),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            env=env,
-            base_url=concord_server.url,
-            viewport={"width": 1280, "height": 800},
-            locale="en-GB",
-            timeout=30_000,
-        )
-        context.set_default_timeout(10_000)
-        try:
-            yield context
-        finally:
-            context.close()
+
+def _browser_env() -> dict[str, str | float | bool]:
+    # No proxy settings reach Chromium: it must only ever talk to 127.0.0.1.
+    return {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+
+
+CONTEXT_OPTIONS: dict[str, Any] = {
+    "viewport": {"width": 1280, "height": 800},
+    "locale": "en-GB",
+}
+
+
+@pytest.fixture(scope="package")
+def browser_context(
+    playwright: Playwright,
+    chromium_wrapper: Path,
+    concord_server: Server,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[BrowserContext]:
+    """The one headless Chromium, running in the namespace, on a fresh profile."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    context = playwright.chromium.launch_persistent_context(
+        user_data_dir=str(profile),
+        executable_path=str(chromium_wrapper),
+        args=CHROMIUM_ARGS,
+        headless=True,
+        env=_browser_env(),
+        base_url=concord_server.url,
+        timeout=30_000,
+        **CONTEXT_OPTIONS,
+    )
+    context.set_default_timeout(10_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="package")
+def browser(
+    playwright: Playwright, chromium_wrapper: Path, concord_server: Server
+) -> Iterator[Browser]:
+    """A second headless Chromium in the namespace, for tests that need several isolated
+    contexts (separate cookie jars): ``browser.new_context()``. Playwright launches it on a
+    fresh temporary profile of its own."""
+    launched = playwright.chromium.launch(
+        executable_path=str(chromium_wrapper),
+        args=CHROMIUM_ARGS,
+        headless=True,
+        env=_browser_env(),
+        timeout=30_000,
+    )
+    try:
+        yield launched
+    finally:
+        launched.close()
 
 
 Screenshot = Callable[..., Path]
@@ -322,3 +366,41 @@ def page(
                 pass
     finally:
         tab.close()
+
+
+NewContext = Callable[[str], "BrowserContext"]
+
+
+@pytest.fixture
+def new_context(
+    request: pytest.FixtureRequest,
+    browser: Browser,
+    concord_server: Server,
+    screenshot: Screenshot,
+) -> Iterator[NewContext]:
+    """A factory of isolated, signed-out browser contexts, closed after the test."""
+    opened: list[tuple[str, BrowserContext]] = []
+
+    def make(name: str) -> BrowserContext:
+        context = browser.new_context(base_url=concord_server.url, **CONTEXT_OPTIONS)
+        context.set_default_timeout(10_000)
+        opened.append((name, context))
+        return context
+
+    try:
+        yield make
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            for name, context in opened:
+                for i, tab in enumerate(context.pages):
+                    suffix = f"-{i}" if i else ""
+                    try:
+                        screenshot(tab, f"FAILED-{request.node.name}-{name}{suffix}")
+                    except Exception:  # the page may be gone; the failure itself is what matters
+                        pass
+    finally:
+        for _, context in opened:
+            try:
+                context.close()
+            except Exception:  # already closed with its browser
+                pass
