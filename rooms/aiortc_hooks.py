@@ -149,6 +149,7 @@ class ForwardingSender:
         self._rtx_sequence = 0
         self._extensions: Any = None
         self.mid: str | None = None
+        self.extension_ids: tuple[tuple[str, object], ...] = ()
         self._history: dict[int, bytes] = {}
         self._octets = 0
         self._packets = 0
@@ -173,16 +174,26 @@ class ForwardingSender:
             self._rtx = (rtx_pt, self.sender._rtx_ssrc)
             self._rtx_sequence = _private(self.sender, S, "rtx_sequence_number")
         self._extensions = _private(self.sender, S, "rtp_header_extensions_map")
+        ids = vars(_private(self._extensions, type(self._extensions), "ids"))
+        self.extension_ids = tuple(sorted(ids.items()))
         self.mid = _private(self.sender, S, "mid")
         self.ready.set()
 
-    def header_extensions(self, packet: RtpPacket) -> bytes:
-        """The header extension block for ``packet`` with this sender's IDs and MID."""
+    def header_extensions(self, packet: RtpPacket, cache: dict[object, bytes]) -> bytes:
+        """The header extension block for ``packet`` with this sender's IDs and MID.
+
+        Sites that offered alike share MIDs and extension IDs, so one block serves many
+        senders: ``cache`` (one per forwarded packet) keeps the blocks already built.
+        """
+        key = (self.mid, self.extension_ids)
+        block = cache.get(key)
+        if block is not None:
+            return block
         packet.extensions.mid = self.mid
         profile, value = self._extensions.set(packet.extensions)
-        if not value:
-            return b""
-        return struct.pack("!HH", profile, len(value) >> 2) + value
+        block = struct.pack("!HH", profile, len(value) >> 2) + value if value else b""
+        cache[key] = block
+        return block
 
     async def send(
         self, packet: RtpPacket, sequence: int, timestamp: int, extensions: bytes

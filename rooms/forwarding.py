@@ -62,9 +62,10 @@ class Source:
             self.keyframes += 1
         elif self.kind == "audio" and packet.extensions.audio_level is not None:
             self.audio_level = packet.extensions.audio_level[1]
+        blocks: dict[object, bytes] = {}  # header-extension blocks built for this packet
         for slot in list(self.slots):
             try:
-                await slot.push(self, packet, keyframe)
+                await slot.push(self, packet, keyframe, blocks)
             except Exception:  # one broken subscriber must not close the publisher's transport
                 log.exception("forwarding to %s/%s failed", slot.site_id, slot.name)
 
@@ -152,7 +153,9 @@ class Slot:
         if target is not None:
             target.request_keyframe()
 
-    async def push(self, source: Source, packet: RtpPacket, keyframe: bool) -> None:
+    async def push(
+        self, source: Source, packet: RtpPacket, keyframe: bool, blocks: dict[object, bytes]
+    ) -> None:
         if not self.sender.ready.is_set():
             return  # not negotiated yet: a switch waits for a key frame it can send whole
         if source is self.pending:
@@ -170,7 +173,8 @@ class Slot:
         self._last_seq, self._last_ts = sequence, timestamp
         self._last_sent_at = time.monotonic()
         self.forwarded += 1
-        await self.sender.send(packet, sequence, timestamp, self.sender.header_extensions(packet))
+        extensions = self.sender.header_extensions(packet, blocks)
+        await self.sender.send(packet, sequence, timestamp, extensions)
 
     def _rebase(self, packet: RtpPacket) -> None:
         """Continue this slot's numbering from ``packet`` on (a new source, or the first)."""
