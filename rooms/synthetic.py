@@ -78,7 +78,9 @@ def draw_stamp(rgb: np.ndarray, millis: int) -> None:
 
 
 def read_stamp(frame: av.VideoFrame) -> int:
-    """The milliseconds drawn by ``draw_stamp`` (survives VP8 compression)."""
+    """The milliseconds drawn by ``draw_stamp`` (survives VP8 compression): the low STAMP_BITS
+    bits of the send time only (wall-clock ms have needed more than 40 bits since 2004); see
+    ``unwrap_stamp``."""
     gray = frame.to_ndarray(format="gray")
     cell = gray.shape[1] // STAMP_BITS
     value = 0
@@ -86,6 +88,12 @@ def read_stamp(frame: av.VideoFrame) -> int:
         mean = gray[1 : STAMP_ROWS - 1, bit * cell + 2 : (bit + 1) * cell - 2].mean()
         value = (value << 1) | (1 if mean > 127 else 0)
     return value
+
+
+def unwrap_stamp(stamp: int, now_ms: int) -> int:
+    """The full wall-clock ms of a ``read_stamp`` value read at ``now_ms`` (it was sent less
+    than 2**STAMP_BITS ms, about 35 years, before)."""
+    return now_ms - ((now_ms - stamp) % (1 << STAMP_BITS))
 
 
 class ToneTrack(MediaStreamTrack):
@@ -204,7 +212,8 @@ class SyntheticSite:
                 into.first_at = into.first_at or now
                 into.last_at = now
                 if isinstance(frame, av.VideoFrame) and self._read_stamps:
-                    into.stamps.append((read_stamp(frame), int(time.time() * 1000)))
+                    now_ms = int(time.time() * 1000)
+                    into.stamps.append((unwrap_stamp(read_stamp(frame), now_ms), now_ms))
                 elif isinstance(frame, av.AudioFrame) and into.keep_samples:
                     channels = len(frame.layout.channels)
                     into.samples.append(frame.to_ndarray().reshape(-1, channels)[:, 0])
