@@ -23,7 +23,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aioice import Connection
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+)
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import RtpPacket, wrap_rtx
@@ -279,6 +286,20 @@ def _restrict(connection: Connection, addresses: list[str]) -> None:
         connection._local_candidates_end = True
 
     connection.gather_candidates = gather_candidates  # type: ignore[method-assign]
+
+
+# --- peer connections ---------------------------------------------------------------------
+
+
+def new_peer_connection() -> RTCPeerConnection:
+    """A peer connection as Concord uses them: no STUN/TURN of its own, max-bundle.
+
+    max-bundle: with aiortc's default ("balanced"), an answerer's second audio or video m-line
+    keeps a transport of its own that is never started (pinned in tests/rooms).
+    """
+    return RTCPeerConnection(
+        RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    )
 
 
 # --- codecs --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 
 from rooms import aiortc_hooks as hooks
 from rooms.forwarding import Slot, Source
@@ -37,11 +37,7 @@ class SitePeer:
         on_closed: Callable[[SitePeer], Awaitable[None]] | None = None,
     ) -> None:
         self.site_id = site_id
-        # max-bundle: with aiortc's default (balanced), an answerer's second audio or video
-        # m-line keeps a transport of its own that is never started (pinned in the tests).
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
+        self.pc = hooks.new_peer_connection()
         self.sources: dict[str, Source] = {}
         self.slots: dict[str, Slot] = {}
         self._ice_addresses = list(ice_addresses)

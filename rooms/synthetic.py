@@ -18,9 +18,6 @@ import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
 )
@@ -161,11 +158,7 @@ class SyntheticSite:
         decode: bool = True,
     ) -> None:
         self.name = name
-        # max-bundle: with aiortc's default (balanced), an answerer's second audio or video
-        # m-line keeps a transport of its own that is never started (pinned in the tests).
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
+        self.pc = hooks.new_peer_connection()
         self.layout: dict[str, str] = {}
         self.received: dict[str, Received] = {}
         self._pending: list[tuple[str, str]] = []

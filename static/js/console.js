@@ -5,8 +5,8 @@
 import { RoomClient } from "./protocol.js";
 import { MediaLink, consoleSlots } from "./media.js";
 import {
-  $, attachTrack, config, errorText, formatDuration, h, localTime, play, remainingSeconds,
-  sameId, setupChat, setupSoundButton, showConnection, siteName, t,
+  $, attachTrack, config, errorText, formatDuration, h, localTime, play,
+  sameId, setupChat, setupSoundButton, showConnection, showFloorTimer, siteName, t,
 } from "./ui.js";
 
 const N_ = (text) => text; // marks UI text translated later with t() (the template lists it)
@@ -286,12 +286,7 @@ function updateTile(tile, site, gridIndex) {
 }
 
 function updateTimer() {
-  const timer = $("floor-timer");
-  const left = state ? remainingSeconds(state) : null;
-  timer.hidden = left === null;
-  if (left === null) return;
-  timer.textContent = t("Time left: %(time)s", { time: formatDuration(left) });
-  timer.classList.toggle("ending", left <= 30);
+  showFloorTimer($("floor-timer"), state);
 }
 
 function eventText(event) {

@@ -7,8 +7,8 @@
 import { RoomClient } from "./protocol.js";
 import { MediaLink, SITE_SLOTS } from "./media.js";
 import {
-  $, attachTrack, config, errorText, formatDuration, remainingSeconds, sameId, setupChat,
-  setupSoundButton, showConnection, siteName, t,
+  $, attachTrack, config, errorText, sameId, setupChat,
+  setupSoundButton, showConnection, showFloorTimer, siteName, t,
 } from "./ui.js";
 
 const root = $("room-site");
@@ -249,12 +249,7 @@ function onState(room) {
 }
 
 function updateTimer() {
-  const timer = $("floor-timer");
-  const left = state ? remainingSeconds(state) : null;
-  timer.hidden = left === null;
-  if (left === null) return;
-  timer.textContent = t("Time left: %(time)s", { time: formatDuration(left) });
-  timer.classList.toggle("ending", left <= 30);
+  showFloorTimer($("floor-timer"), state);
 }
 
 /** #connection from the peer connection's state and the room's view of this site's link. */

@@ -65,6 +65,15 @@ export function remainingSeconds(state, nowMs = Date.now()) {
   return Math.max(0, floor.granted_at + floor.limit_seconds - serverNow);
 }
 
+/** The floor holder's countdown in `timer` (hidden without a limit; marked in the last 30 s). */
+export function showFloorTimer(timer, state) {
+  const left = state ? remainingSeconds(state) : null;
+  timer.hidden = left === null;
+  if (left === null) return;
+  timer.textContent = t("Time left: %(time)s", { time: formatDuration(left) });
+  timer.classList.toggle("ending", left <= 30);
+}
+
 export function formatDuration(seconds) {
   const whole = Math.ceil(seconds);
   const minutes = Math.floor(whole / 60);
