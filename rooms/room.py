@@ -16,13 +16,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from rooms.booths import BoothInfo, Interpretation, InterpretationError
+from rooms.channels import Channels
 from rooms.floor import Floor, FloorError, Order
 from rooms.forwarding import Source
 from rooms.site import NegotiationError, SitePeer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SITE_SLOTS = {
     "hall.video": "video",
@@ -30,7 +33,9 @@ SITE_SLOTS = {
     "floor.video": "video",
     "floor.audio": "audio",
     "presentation.video": "video",
+    "interpretation.audio": "audio",
 }
+INTERPRETER_SLOTS = {"source.audio", "hall.video", "floor.video"}
 SPEAKING_LEVEL = 50  # -dBov: an audio level below this (louder) counts as speech
 SPEAKER_SILENCE = 1.0  # seconds without packets before a source stops counting
 SPEAKER_HOLD = 0.75  # seconds a new voice must stay the loudest before the speaker changes
@@ -95,6 +100,7 @@ class BridgeRoom:
         ice_addresses: Sequence[str],
         on_event: Callable[[RoomEvent], None],
         floor_order: Order = "precedence",
+        booths: Mapping[str, BoothInfo] | None = None,
     ) -> None:
         self.room_id = room_id
         self.sites = {site_id: SiteState(site_id, info) for site_id, info in sites.items()}
@@ -104,6 +110,7 @@ class BridgeRoom:
         self.speaker: str | None = None
         self._speaker_candidate: tuple[str | None, float] | None = None
         self.consoles: dict[str, SitePeer] = {}
+        self.channels = Channels(Interpretation(booths or {}))
         self._ice_addresses = list(ice_addresses)
         self._on_event = on_event
         self._ticker: asyncio.Task[None] | None = None
@@ -124,6 +131,7 @@ class BridgeRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
         peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
+        peers += [peer for _, peer in self.channels.interpreters.values()]
         for peer in peers:
             await peer.close()
 
@@ -266,6 +274,60 @@ class BridgeRoom:
         if self.consoles.get(peer.site_id) is peer:
             del self.consoles[peer.site_id]
 
+    # --- interpretation ------------------------------------------------------------------------
+
+    async def connect_interpreter(
+        self, interpreter: str, language: str, offer_sdp: str, layout: Mapping[str, str]
+    ) -> str:
+        """An interpreter's console: publishes "microphone", hears "source.audio"."""
+        booth = self._interpreting(lambda: self.channels.interpretation.booth(language))
+        if interpreter not in booth.info.interpreters:
+            raise RoomError("not_in_booth", f"only the {language} booth's interpreters work in it")
+        wrong = [n for n in layout.values() if n not in INTERPRETER_SLOTS | {"microphone"}]
+        if wrong:
+            raise RoomError("bad_layout", f"an interpreter cannot use {wrong[0]!r}")
+        peer = SitePeer(interpreter, ice_addresses=self._ice_addresses)
+        try:
+            answer = await peer.answer(offer_sdp, layout)
+        except NegotiationError as exc:
+            await peer.close()
+            raise RoomError("bad_offer", str(exc)) from None
+        old = self.channels.interpreters.get(interpreter)
+        self.channels.interpreters[interpreter] = (language, peer)
+        if old is not None:
+            await old[1].close()
+        peer.pc.on("connectionstatechange", lambda: self._route())
+        return answer
+
+    def interpret(self, action: str, interpreter: str, language: str) -> None:
+        """on_air, off_air, request (a handover) or accept (one) in ``language``'s booth."""
+        booths = self.channels.interpretation
+        act = {
+            "on_air": booths.go_on_air,
+            "off_air": booths.go_off_air,
+            "request": booths.request_handover,
+            "accept": booths.accept_handover,
+        }[action]
+        for kind, data in self._interpreting(lambda: act(interpreter, language)):
+            self._emit(kind, None, **data)
+        self._route()
+
+    def set_floor_language(self, language: str | None) -> None:
+        for kind, data in self.channels.interpretation.set_floor_language(language):
+            self._emit(kind, None, **data)
+        self._route()
+
+    def choose_language(self, listener: str, language: str | None) -> None:
+        """A site or console listens to ``language``'s booth (None: the floor only)."""
+        self._interpreting(lambda: self.channels.choose(listener, language))
+        self._route()
+
+    def _interpreting(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except InterpretationError as exc:
+            raise RoomError(exc.code, exc.message) from None
+
     # --- floor and presentation ----------------------------------------------------------------
 
     def request_floor(self, site_id: str) -> int:
@@ -344,10 +406,19 @@ class BridgeRoom:
             return
         routes = self.routes()
         grid = self._grid()
+        floor_voice = routes["floor.audio"] or routes["hall.audio"]
         peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
-        for peer in peers:
+        interpreters = [peer for _, peer in self.channels.interpreters.values()]
+        for peer in peers + interpreters:
             for name, slot in peer.slots.items():
-                source = grid.get(name) if _is_grid(name) else routes.get(name)
+                if _is_grid(name):
+                    source = grid.get(name)
+                elif name == "interpretation.audio":
+                    source = self.channels.listener_source(peer.site_id)
+                elif name == "source.audio":
+                    source = self.channels.booth_source(peer.site_id, floor_voice)
+                else:
+                    source = routes.get(name)
                 if source is not None and source.site_id == peer.site_id:
                     source = None  # nobody is sent their own picture or voice
                 slot.switch(source)
