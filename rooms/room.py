@@ -482,6 +482,7 @@ class BridgeRoom:
             "presenter": self.presenter,
             "speaker": self.speaker,
             "grid": self.grid_order(),
+            "interpretation": self.channels.interpretation.snapshot(),
         }
 
     def _emit(self, kind: str, site_id: str | None = None, **data: Any) -> None:

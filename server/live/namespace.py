@@ -23,7 +23,7 @@ from server.config import Config
 from server.db import Database
 from server.errors import NotFound
 from server.live import schemas
-from server.live.registry import LiveRooms, public_state
+from server.live.registry import LiveRooms, interpreter_id, public_state
 from server.models import Role
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class Member:
     conference_id: int | None = None
     as_: str = ""
     site_id: int | None = None
+    language: str | None = None  # an interpreter's booth
     can_chair: bool = False
     events: Bucket = field(default_factory=lambda: Bucket(20, 40))
     chats: Bucket = field(default_factory=lambda: Bucket(2, 4))
@@ -103,6 +104,12 @@ class RoomNamespace(socketio.AsyncNamespace):
             "lock": self._lock,
             "floor.grant": self._floor_grant,
             "floor.release": self._floor_release,
+            "language": self._language,
+            "floor.language": self._floor_language,
+            "booth.on_air": self._booth("on_air"),
+            "booth.off_air": self._booth("off_air"),
+            "booth.handover_request": self._booth("request"),
+            "booth.handover_accept": self._booth("accept"),
             "present": self._present,
         }
 
@@ -182,7 +189,13 @@ class RoomNamespace(socketio.AsyncNamespace):
                 raise Refused("forbidden", f"there is no conference {body.conference_id}") from None
         can_chair = bool(held & CHAIR_ROLES) and who.guest is None
         site_id = body.site_id
-        if body.as_ == "console":
+        if body.as_ == "interpreter":
+            room = await self._rooms().room(body.conference_id)
+            booth = room.channels.interpretation.booths.get(body.language or "")
+            if booth is None or interpreter_id(who.user_id) not in booth.info.interpreters:
+                raise Refused("forbidden", "only this booth's interpreters may work in it")
+            member.language, site_id = body.language, None
+        elif body.as_ == "console":
             if not can_chair:
                 raise Refused("forbidden", "the console is for organisers and technicians")
             site_id = None
@@ -220,6 +233,11 @@ class RoomNamespace(socketio.AsyncNamespace):
         room = self._room(member)
         if member.as_ == "console":
             sdp = await room.connect_console(f"console:{sid}", body.sdp, body.layout)
+        elif member.as_ == "interpreter":
+            assert member.language is not None
+            sdp = await room.connect_interpreter(
+                interpreter_id(member.identity.user_id), member.language, body.sdp, body.layout
+            )
         else:
             room, site_id = self._site(member)
             sdp = await room.connect_site(str(site_id), body.sdp, body.layout)
@@ -268,6 +286,32 @@ class RoomNamespace(socketio.AsyncNamespace):
             room=conference_room(member.conference_id),
         )
         return {"ok": True}
+
+    # --- interpretation ------------------------------------------------------------------------
+
+    async def _language(self, sid: str, member: Member, data: Any) -> Answer:
+        """A site or console chooses the booth it listens to (null: the floor only)."""
+        body = schemas.Language.model_validate(data)
+        room = self._room(member)
+        listener = str(member.site_id) if member.as_ == "site" else f"console:{sid}"
+        room.choose_language(listener, body.language)
+        return {"ok": True}
+
+    async def _floor_language(self, sid: str, member: Member, data: Any) -> Answer:
+        body = schemas.Language.model_validate(data)
+        self._chair(member).set_floor_language(body.language)
+        return {"ok": True}
+
+    def _booth(self, action: str) -> Callable[[str, Member, Any], Awaitable[Answer]]:
+        async def handle(sid: str, member: Member, data: Any) -> Answer:
+            schemas.Empty.model_validate(data)
+            room = self._room(member)
+            if member.as_ != "interpreter" or member.language is None:
+                raise Refused("forbidden", "only an interpreter in a booth may do this")
+            room.interpret(action, interpreter_id(member.identity.user_id), member.language)
+            return {"ok": True}
+
+        return handle
 
     # --- chair actions -------------------------------------------------------------------------
 

@@ -16,15 +16,20 @@ from typing import Any
 
 from sqlalchemy import select
 
+from rooms.booths import BoothInfo
 from rooms.floor import Order
 from rooms.room import BridgeRoom, RoomEvent, SiteInfo
 from server.db import Database
-from server.models import Delegation, RoomEventRecord, Site
+from server.models import Delegation, InterpreterAssignment, RoomEventRecord, Site
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[int, RoomEvent, dict[str, Any]], Awaitable[None]]
 NO_DELEGATION_PRECEDENCE = 1000
+
+
+def interpreter_id(user_id: int | None) -> str:
+    return f"interpreter:{user_id}"
 
 
 def room_key(conference_id: int) -> str:
@@ -49,6 +54,7 @@ def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]
         "speaker": number(snapshot["speaker"]),
         "grid": [number(s) for s in snapshot["grid"]],
         "server_time": time.time(),
+        "interpretation": snapshot["interpretation"],
     }
 
 
@@ -88,6 +94,7 @@ class LiveRooms:
             if existing is not None:
                 return existing
             sites = await self._sites(conference_id)
+            booths = await self._booths(conference_id)
 
             def on_event(event: RoomEvent) -> None:
                 self._queue.put_nowait((conference_id, event, ""))
@@ -97,6 +104,7 @@ class LiveRooms:
                 sites,
                 ice_addresses=self._ice_addresses,
                 on_event=on_event,
+                booths=booths,
             )
             room.start()
             self._rooms[conference_id] = room
@@ -124,6 +132,31 @@ class LiveRooms:
                 main_hall=site.is_main_hall,
             )
             for site in sites
+        }
+
+    async def _booths(self, conference_id: int) -> dict[str, BoothInfo]:
+        """One booth per target language, staffed by its assigned interpreters (at most 3)."""
+        async with self._database.session() as db:
+            rows = list(
+                await db.scalars(
+                    select(InterpreterAssignment)
+                    .where(
+                        InterpreterAssignment.conference_id == conference_id,
+                        InterpreterAssignment.user_id.is_not(None),
+                    )
+                    .order_by(InterpreterAssignment.id)
+                )
+            )
+        staff: dict[str, list[str]] = {}
+        sources: dict[str, set[str]] = {}
+        for row in rows:
+            names = staff.setdefault(row.target_language, [])
+            if len(names) < 3 and interpreter_id(row.user_id) not in names:
+                names.append(interpreter_id(row.user_id))
+            sources.setdefault(row.target_language, set()).update(row.source_languages)
+        return {
+            language: BoothInfo(language, frozenset(sources[language]), tuple(names))
+            for language, names in staff.items()
         }
 
     async def _run(self) -> None:

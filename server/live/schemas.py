@@ -13,8 +13,9 @@ class Payload(BaseModel):
 
 class Join(Payload):
     conference_id: int
-    as_: Literal["site", "console"] = Field(alias="as")
+    as_: Literal["site", "console", "interpreter"] = Field(alias="as")
     site_id: int | None = None
+    language: str | None = Field(default=None, max_length=16)  # an interpreter's booth
 
 
 class Offer(Payload):
@@ -50,3 +51,7 @@ class Present(Payload):
 
 class Chat(Payload):
     text: str = Field(min_length=1, max_length=1000)
+
+
+class Language(Payload):
+    language: str | None = Field(max_length=16)
