@@ -30,7 +30,6 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtpPacket
 
 from bench.codecs import pin_encoder, sender_private
@@ -43,7 +42,7 @@ from rooms.synthetic import (
     Received,
     SyntheticSite,
     ToneTrack,
-    read_stamp,
+    consume,
 )
 
 LOOPBACK = ["127.0.0.1"]
@@ -264,7 +263,7 @@ class Probe:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            task = asyncio.ensure_future(self._consume(track, self.direct[track.kind]))
+            task = asyncio.ensure_future(consume(track, self.direct[track.kind], read_stamps=True))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -297,17 +296,6 @@ class Probe:
                 "p95_ms": percentile(paired, 95),
             },
         }
-
-    async def _consume(self, track: MediaStreamTrack, into: Received) -> None:
-        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
-            while True:
-                frame = await track.recv()
-                now = time.monotonic()
-                into.frames += 1
-                into.first_at = into.first_at or now
-                into.last_at = now
-                if isinstance(frame, av.VideoFrame):
-                    into.stamps.append((read_stamp(frame), int(time.time() * 1000)))
 
     async def close(self) -> None:
         for task in list(self._tasks):

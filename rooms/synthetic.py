@@ -197,20 +197,7 @@ class SyntheticSite:
         await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
 
     async def _consume(self, track: MediaStreamTrack, into: Received) -> None:
-        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
-            while True:
-                frame = await track.recv()
-                now = time.monotonic()
-                into.frames += 1
-                into.first_at = into.first_at or now
-                into.last_at = now
-                if isinstance(frame, av.VideoFrame) and self._read_stamps:
-                    now_ms = int(time.time() * 1000)
-                    into.stamps.append((unwrap_stamp(read_stamp(frame), now_ms), now_ms))
-                elif isinstance(frame, av.AudioFrame) and into.keep_samples:
-                    channels = len(frame.layout.channels)
-                    into.samples.append(frame.to_ndarray().reshape(-1, channels)[:, 0])
-                    del into.samples[: -into.keep_samples]
+        await consume(track, into, read_stamps=self._read_stamps)
 
     def packets_lost(self) -> int:
         return sum(
@@ -231,6 +218,24 @@ class SyntheticSite:
         for task in list(self._tasks):
             task.cancel()
         await self.pc.close()
+
+
+async def consume(track: MediaStreamTrack, into: Received, *, read_stamps: bool = False) -> None:
+    """Count (and, as asked, keep stamps or samples of) what a received track decodes."""
+    with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+        while True:
+            frame = await track.recv()
+            now = time.monotonic()
+            into.frames += 1
+            into.first_at = into.first_at or now
+            into.last_at = now
+            if isinstance(frame, av.VideoFrame) and read_stamps:
+                now_ms = int(time.time() * 1000)
+                into.stamps.append((unwrap_stamp(read_stamp(frame), now_ms), now_ms))
+            elif isinstance(frame, av.AudioFrame) and into.keep_samples:
+                channels = len(frame.layout.channels)
+                into.samples.append(frame.to_ndarray().reshape(-1, channels)[:, 0])
+                del into.samples[: -into.keep_samples]
 
 
 def _prefer(transceiver: object, kind: str) -> None:
