@@ -30,6 +30,11 @@ class BoothInfo:
     works_from: frozenset[str]  # the languages its interpreters interpret from
     interpreters: tuple[str, ...]  # who may work in it (1 to 3)
     video: bool = False  # a sign-language booth
+    names: tuple[str, ...] = ()  # the interpreters' names, in the same order
+
+    def name_of(self, interpreter: str) -> str:
+        index = self.interpreters.index(interpreter)
+        return self.names[index] if index < len(self.names) else interpreter
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Heard:
 
 
 FLOOR = Heard("floor")
+SOURCE_CHOICES = ("auto", "floor")  # or a booth's language: relay from that booth
 
 
 class Interpretation:
@@ -61,6 +67,7 @@ class Interpretation:
                 raise ValueError(f"booth {language} needs 1 to 3 interpreters")
         self.booths = {language: Booth(info) for language, info in booths.items()}
         self.floor_language = floor_language
+        self.sources: dict[str, str] = {}  # interpreter → "floor" or a relay booth ("auto": absent)
 
     # --- interpreters -------------------------------------------------------------------------
 
@@ -89,13 +96,48 @@ class Interpretation:
         booth.on_air = interpreter
         return [("booth.on_air", {"language": language, "interpreter": interpreter})]
 
-    def go_off_air(self, interpreter: str, language: str) -> list[Event]:
+    def go_off_air(
+        self, interpreter: str, language: str, reason: str = "interpreter"
+    ) -> list[Event]:
         booth = self._check(interpreter, language)
+        events: list[Event] = []
+        if booth.handover_to == interpreter:  # a partner who asked, then went away
+            booth.handover_to = None
+            events.append(("booth.handover_withdrawn", {"language": language, "to": interpreter}))
         if booth.on_air != interpreter:
-            return []
+            return events
         booth.on_air = None
         booth.handover_to = None
-        return [("booth.off_air", {"language": language, "interpreter": interpreter})]
+        data = {"language": language, "interpreter": interpreter, "reason": reason}
+        return [*events, ("booth.off_air", data)]
+
+    def set_present(self, interpreter: str, language: str, present: bool) -> list[Event]:
+        """An interpreter arrives in or leaves the booth; leaving takes them off air."""
+        booth = self._check(interpreter, language)
+        if present == (interpreter in booth.present):
+            return []
+        events: list[Event] = []
+        if present:
+            booth.present.add(interpreter)
+        else:
+            booth.present.discard(interpreter)
+            events += self.go_off_air(interpreter, language, reason="disconnected")
+        data = {"language": language, "interpreter": interpreter, "present": present}
+        return [("booth.presence", data), *events]
+
+    def choose_source(self, interpreter: str, language: str, source: str) -> list[Event]:
+        """What the interpreter hears: "auto", "floor", or a booth's language (relay)."""
+        self._check(interpreter, language)
+        if source == language:
+            raise InterpretationError("own_booth", "a booth cannot relay from itself")
+        if source not in SOURCE_CHOICES:
+            self.booth(source)  # raises no_booth
+        if source == "auto":
+            self.sources.pop(interpreter, None)
+        else:
+            self.sources[interpreter] = source
+        data = {"language": language, "interpreter": interpreter, "source": source}
+        return [("booth.source", data)]
 
     def request_handover(self, interpreter: str, language: str) -> list[Event]:
         booth = self._check(interpreter, language)
@@ -124,11 +166,11 @@ class Interpretation:
 
     # --- the floor language -------------------------------------------------------------------
 
-    def set_floor_language(self, language: str | None) -> list[Event]:
+    def set_floor_language(self, language: str | None, by: str = "chair") -> list[Event]:
         if language == self.floor_language:
             return []
         self.floor_language = language
-        events: list[Event] = [("floor.language", {"language": language})]
+        events: list[Event] = [("floor.language", {"language": language, "by": by})]
         for target in self.booths:
             events.append(("booth.route", {"language": target, **self._route(target)}))
         return events
@@ -172,7 +214,20 @@ class Interpretation:
                 return Heard("booth", other.info.language, other.on_air)
         return FLOOR  # no relay available: the floor is better than silence
 
-    def snapshot(self) -> dict[str, Any]:
+    def interpreter_hears(self, interpreter: str, language: str) -> Heard:
+        """The booth's choice ("auto"), or the interpreter's own: the floor or a relay booth."""
+        chosen = self.sources.get(interpreter)
+        if chosen is None:
+            return self.booth_hears(language)
+        if chosen == "floor":
+            return FLOOR
+        relay = self.booths[chosen]
+        if relay.on_air is None or self.switched_out(chosen):
+            return FLOOR  # nobody to relay from: the floor is better than silence
+        return Heard("booth", chosen, relay.on_air)
+
+    def snapshot(self, listeners: Mapping[str, int] | None = None) -> dict[str, Any]:
+        counts = listeners or {}
         return {
             "floor_language": self.floor_language,
             "booths": [
@@ -184,6 +239,11 @@ class Interpretation:
                     "handover_to": b.handover_to,
                     "switched_out": self.switched_out(b.info.language),
                     "hears": self.booth_hears(b.info.language).language or "floor",
+                    "interpreters": [
+                        {"id": i, "name": b.info.name_of(i), "present": i in b.present}
+                        for i in b.info.interpreters
+                    ],
+                    "listeners": counts.get(b.info.language, 0),
                 }
                 for b in self.booths.values()
             ],

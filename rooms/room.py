@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from rooms.booths import BoothInfo, Interpretation, InterpretationError
-from rooms.channels import Channels
+from rooms.channels import LISTENER_SLOTS, Channels
 from rooms.floor import Floor, FloorError, Order
 from rooms.forwarding import Source
 from rooms.site import NegotiationError, SitePeer
+from rooms.speaker import ActiveSpeaker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,11 +35,8 @@ SITE_SLOTS = {
     "floor.audio": "audio",
     "presentation.video": "video",
     "interpretation.audio": "audio",
+    "sign.video": "video",
 }
-INTERPRETER_SLOTS = {"source.audio", "hall.video", "floor.video"}
-SPEAKING_LEVEL = 50  # -dBov: an audio level below this (louder) counts as speech
-SPEAKER_SILENCE = 1.0  # seconds without packets before a source stops counting
-SPEAKER_HOLD = 0.75  # seconds a new voice must stay the loudest before the speaker changes
 TICK = 0.25
 
 Admission = Literal["absent", "lobby", "admitted", "refused", "removed", "left"]
@@ -59,6 +57,7 @@ class SiteInfo:
     name: str
     precedence: int = 100
     main_hall: bool = False
+    language: str | None = None  # the delegation's registered language: sets the floor's
 
 
 @dataclass
@@ -107,8 +106,7 @@ class BridgeRoom:
         self.floor = Floor(floor_order)
         self.locked = False
         self.presenter: str | None = None
-        self.speaker: str | None = None
-        self._speaker_candidate: tuple[str | None, float] | None = None
+        self._speaker = ActiveSpeaker()
         self.consoles: dict[str, SitePeer] = {}
         self.channels = Channels(Interpretation(booths or {}))
         self._ice_addresses = list(ice_addresses)
@@ -131,8 +129,7 @@ class BridgeRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
         peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
-        peers += [peer for _, peer in self.channels.interpreters.values()]
-        for peer in peers:
+        for peer in peers + self.channels.peers():
             await peer.close()
 
     # --- lobby and admission -----------------------------------------------------------------
@@ -273,29 +270,21 @@ class BridgeRoom:
     async def _console_closed(self, peer: SitePeer) -> None:
         if self.consoles.get(peer.site_id) is peer:
             del self.consoles[peer.site_id]
+            self.channels.forget(peer.site_id)
 
     # --- interpretation ------------------------------------------------------------------------
 
     async def connect_interpreter(
         self, interpreter: str, language: str, offer_sdp: str, layout: Mapping[str, str]
     ) -> str:
-        """An interpreter's console: publishes "microphone", hears "source.audio"."""
-        booth = self._interpreting(lambda: self.channels.interpretation.booth(language))
-        if interpreter not in booth.info.interpreters:
-            raise RoomError("not_in_booth", f"only the {language} booth's interpreters work in it")
-        wrong = [n for n in layout.values() if n not in INTERPRETER_SLOTS | {"microphone"}]
-        if wrong:
-            raise RoomError("bad_layout", f"an interpreter cannot use {wrong[0]!r}")
-        peer = SitePeer(interpreter, ice_addresses=self._ice_addresses)
+        """An interpreter's console: publishes "microphone" (and "camera" in a sign-language
+        booth), hears "source.audio", may watch "hall.video" and "floor.video"."""
         try:
-            answer = await peer.answer(offer_sdp, layout)
-        except NegotiationError as exc:
-            await peer.close()
-            raise RoomError("bad_offer", str(exc)) from None
-        old = self.channels.interpreters.get(interpreter)
-        self.channels.interpreters[interpreter] = (language, peer)
-        if old is not None:
-            await old[1].close()
+            answer, peer = await self.channels.connect(
+                interpreter, language, offer_sdp, layout, self._ice_addresses
+            )
+        except InterpretationError as exc:
+            raise RoomError(exc.code, exc.message) from None
         peer.pc.on("connectionstatechange", lambda: self._route())
         return answer
 
@@ -308,18 +297,33 @@ class BridgeRoom:
             "request": booths.request_handover,
             "accept": booths.accept_handover,
         }[action]
-        for kind, data in self._interpreting(lambda: act(interpreter, language)):
-            self._emit(kind, None, **data)
-        self._route()
+        self._apply(lambda: act(interpreter, language))
 
-    def set_floor_language(self, language: str | None) -> None:
-        for kind, data in self.channels.interpretation.set_floor_language(language):
-            self._emit(kind, None, **data)
-        self._route()
+    def interpreter_present(self, interpreter: str, language: str, present: bool) -> None:
+        """An interpreter's console opened or closed: leaving takes them off air at once."""
+        booths = self.channels.interpretation
+        self._apply(lambda: booths.set_present(interpreter, language, present))
 
-    def choose_language(self, listener: str, language: str | None) -> None:
-        """A site or console listens to ``language``'s booth (None: the floor only)."""
-        self._interpreting(lambda: self.channels.choose(listener, language))
+    def choose_booth_source(self, interpreter: str, language: str, source: str) -> str:
+        """An interpreter hears "auto", "floor" or a relay booth; returns what they hear now."""
+        booths = self.channels.interpretation
+        self._apply(lambda: booths.choose_source(interpreter, language, source))
+        return booths.interpreter_hears(interpreter, language).language or "floor"
+
+    def set_floor_language(self, language: str | None, by: str = "chair") -> None:
+        self._apply(lambda: self.channels.interpretation.set_floor_language(language, by))
+
+    def choose_language(self, listener: str, language: str | None) -> str:
+        """A site or console listens to ``language``'s booth (None: the floor only); returns
+        "booth" or "floor" (nobody on air, or the booth is switched out)."""
+        heard = self._interpreting(lambda: self.channels.choose(listener, language))
+        self._emit("listener.language", _site_or_none(listener), language=language)
+        self._route()
+        return heard.kind
+
+    def _apply(self, call: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None:
+        for kind, data in self._interpreting(call):
+            self._emit(kind, None, **data)
         self._route()
 
     def _interpreting(self, call: Callable[[], T]) -> T:
@@ -357,12 +361,17 @@ class BridgeRoom:
         if previous and previous != site_id:
             self._emit("floor.released", previous, reason="next speaker")
         self._emit("floor.granted", site_id, limit_seconds=limit_seconds)
+        if site.info.language:
+            self.set_floor_language(site.info.language, by="speaker")
         self._route()
 
     def release_floor(self, reason: str = "chair") -> None:
         holder = self.floor.release()
         if holder is not None:
             self._emit("floor.released", holder, reason=reason)
+            hall = self.sites.get(self._main_hall() or "")
+            if hall is not None and hall.info.language:  # the chair's hall speaks again
+                self.set_floor_language(hall.info.language, by="speaker")
             self._route()
 
     def present(self, site_id: str | None) -> None:
@@ -387,6 +396,10 @@ class BridgeRoom:
             return None
         return site.peer.sources.get(name)
 
+    @property
+    def speaker(self) -> str | None:
+        return self._speaker.speaker
+
     def _main_hall(self) -> str | None:
         return next((s.site_id for s in self.sites.values() if s.info.main_hall), None)
 
@@ -408,15 +421,12 @@ class BridgeRoom:
         grid = self._grid()
         floor_voice = routes["floor.audio"] or routes["hall.audio"]
         peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
-        interpreters = [peer for _, peer in self.channels.interpreters.values()]
-        for peer in peers + interpreters:
+        for peer in peers + self.channels.peers():
             for name, slot in peer.slots.items():
                 if _is_grid(name):
                     source = grid.get(name)
-                elif name == "interpretation.audio":
-                    source = self.channels.listener_source(peer.site_id)
-                elif name == "source.audio":
-                    source = self.channels.booth_source(peer.site_id, floor_voice)
+                elif name in LISTENER_SLOTS or name == "source.audio":
+                    source = self.channels.slot_source(peer.site_id, name, floor_voice)
                 else:
                     source = routes.get(name)
                 if source is not None and source.site_id == peer.site_id:
@@ -448,24 +458,8 @@ class BridgeRoom:
             self._update_speaker()
 
     def _update_speaker(self) -> None:
-        now = time.monotonic()
-        loudest: tuple[int, str] | None = None
-        for site_id, source in self._audible():
-            level = source.audio_level
-            fresh = now - source.last_packet_at < SPEAKER_SILENCE
-            if level is not None and fresh and level < SPEAKING_LEVEL:
-                if loudest is None or level < loudest[0]:
-                    loudest = (level, site_id)
-        candidate = loudest[1] if loudest else None
-        if candidate == self.speaker:
-            self._speaker_candidate = None
-            return
-        if self._speaker_candidate is None or self._speaker_candidate[0] != candidate:
-            self._speaker_candidate = (candidate, now)
-            return
-        if now - self._speaker_candidate[1] >= SPEAKER_HOLD:
-            self.speaker, self._speaker_candidate = candidate, None
-            self._emit("speaker.changed", candidate)
+        if self._speaker.update(self._audible(), time.monotonic()):
+            self._emit("speaker.changed", self.speaker)
 
     def _audible(self) -> list[tuple[str, Source]]:
         routes = self.routes()
@@ -482,7 +476,7 @@ class BridgeRoom:
             "presenter": self.presenter,
             "speaker": self.speaker,
             "grid": self.grid_order(),
-            "interpretation": self.channels.interpretation.snapshot(),
+            "interpretation": self.channels.snapshot(),
         }
 
     def _emit(self, kind: str, site_id: str | None = None, **data: Any) -> None:
@@ -490,6 +484,10 @@ class BridgeRoom:
             self._on_event(RoomEvent(kind, site_id, data))
         except Exception:  # a broken subscriber must not break the room
             log.exception("room event handler failed for %s", kind)
+
+
+def _site_or_none(peer_id: str) -> str | None:
+    return peer_id if peer_id.isdigit() else None
 
 
 def _is_grid(name: str) -> bool:

@@ -38,6 +38,12 @@ USERS: list[dict[str, Any]] = [
         "locale": "lo",
     },
     {
+        "email": "interpreter.lo2@concord.example",
+        "name": "Phiên dịch viên tiếng Lào (ca 2)",
+        "roles": ["interpreter"],
+        "locale": "lo",
+    },
+    {
         "email": "interpreter.vi@concord.example",
         "name": "Phiên dịch viên tiếng Việt",
         "roles": ["interpreter"],
@@ -160,6 +166,7 @@ MOU: dict[str, Any] = {
     ],
     "interpreters": [
         ("interpreter.lo@concord.example", "Phiên dịch viên tiếng Lào", "lo", ["vi"]),
+        ("interpreter.lo2@concord.example", "Phiên dịch viên tiếng Lào (ca 2)", "lo", ["vi"]),
         ("interpreter.vi@concord.example", "Phiên dịch viên tiếng Việt", "vi", ["lo"]),
     ],
     "members": [

@@ -7,22 +7,21 @@ acknowledgement ``{"ok": true, ...}`` or ``{"ok": false, "code", "detail"}``.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
 from pydantic import ValidationError
 
 from rooms.room import BridgeRoom, RoomError, RoomEvent
-from server.accounts.identity import Identity
 from server.accounts.sessions import identity_for_socket
 from server.conferences.access import conference_roles
 from server.config import Config
 from server.db import Database
 from server.errors import NotFound
 from server.live import schemas
+from server.live.interpreting import Interpreting
+from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
 from server.live.registry import LiveRooms, interpreter_id, public_state
 from server.models import Role
 
@@ -30,54 +29,6 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/room"
 CHAIR_ROLES = frozenset({Role.ORGANISER, Role.TECHNICIAN})
-Answer = dict[str, Any]
-
-
-class Refused(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code, self.detail = code, detail
-
-
-class Bucket:
-    """Token bucket: ``rate`` events per second, bursts of ``burst``."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-@dataclass
-class Member:
-    identity: Identity
-    conference_id: int | None = None
-    as_: str = ""
-    site_id: int | None = None
-    language: str | None = None  # an interpreter's booth
-    can_chair: bool = False
-    events: Bucket = field(default_factory=lambda: Bucket(20, 40))
-    chats: Bucket = field(default_factory=lambda: Bucket(2, 4))
-
-    @property
-    def name(self) -> str:
-        return self.identity.display_name or self.identity.actor
-
-
-def conference_room(conference_id: int) -> str:
-    return f"conference:{conference_id}"
-
-
-def site_room(conference_id: int, site_id: int) -> str:
-    return f"site:{conference_id}:{site_id}"
 
 
 class RoomNamespace(socketio.AsyncNamespace):
@@ -88,7 +39,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         self._config = config
         self._database = database
         self._rooms = rooms
-        self._members: dict[str, Member] = {}
+        self.members: dict[str, Member] = {}
+        self._interpreting = Interpreting(self)
         self._handlers: dict[str, Callable[[str, Member, Any], Awaitable[Answer]]] = {
             "join": self._join,
             "offer": self._offer,
@@ -104,13 +56,8 @@ class RoomNamespace(socketio.AsyncNamespace):
             "lock": self._lock,
             "floor.grant": self._floor_grant,
             "floor.release": self._floor_release,
-            "language": self._language,
-            "floor.language": self._floor_language,
-            "booth.on_air": self._booth("on_air"),
-            "booth.off_air": self._booth("off_air"),
-            "booth.handover_request": self._booth("request"),
-            "booth.handover_accept": self._booth("accept"),
             "present": self._present,
+            **self._interpreting.handlers(),
         }
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -122,55 +69,64 @@ class RoomNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "unauthorized", "detail": "sign in before connecting"}
             )
-        self._members[sid] = Member(who)
+        self.members[sid] = Member(who)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        member = self._members.pop(sid, None)
-        if member is None or member.conference_id is None or member.as_ != "console":
+        member = self.members.pop(sid, None)
+        if member is None or member.conference_id is None:
             return
         room = self._rooms().get(member.conference_id)
-        peer = room.consoles.pop(f"console:{sid}", None) if room else None
-        if peer is not None:
-            await peer.close()
+        if room is None:
+            return
+        if member.as_ == "interpreter":
+            self._interpreting.departed(sid, member, room)
+        elif member.as_ == "console":
+            room.channels.forget(f"console:{sid}")
+            peer = room.consoles.pop(f"console:{sid}", None)
+            if peer is not None:
+                await peer.close()
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid, data = args[0], args[1] if len(args) > 1 else None
         handler = self._handlers.get(event)
-        member = self._members.get(sid)
+        member = self.members.get(sid)
         if handler is None or member is None:
-            return _refusal("invalid", f"unknown event {event!r}")
+            return refusal("invalid", f"unknown event {event!r}")
         if not member.events.take():
-            return _refusal("rate_limited", "too many messages; slow down")
+            return refusal("rate_limited", "too many messages; slow down")
         try:
             return await handler(sid, member, {} if data is None else data)
         except Refused as exc:
-            return _refusal(exc.code, exc.detail)
+            return refusal(exc.code, exc.detail)
         except RoomError as exc:
-            return _refusal(exc.code, exc.message)
+            return refusal(exc.code, exc.message)
         except ValidationError as exc:
             problem = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in problem["loc"]) or "(payload)"
-            return _refusal("invalid", f"{where}: {problem['msg']}")
+            return refusal("invalid", f"{where}: {problem['msg']}")
         except Exception:
             log.exception("room event %s failed", event)
-            return _refusal("internal_error", "something went wrong on our side")
+            return refusal("internal_error", "something went wrong on our side")
 
-    def _room(self, member: Member) -> BridgeRoom:
+    def database(self) -> Database:
+        return self._database()
+
+    def room_of(self, member: Member) -> BridgeRoom:
         room = self._rooms().get(member.conference_id) if member.conference_id else None
         if room is None:
             raise Refused("not_joined", "join a conference first")
         return room
 
-    def _chair(self, member: Member) -> BridgeRoom:
-        room = self._room(member)
+    def chair_room(self, member: Member) -> BridgeRoom:
+        room = self.room_of(member)
         if not member.can_chair:
             raise Refused("forbidden", "only the conference's organisers and technicians may")
         return room
 
     def _site(self, member: Member) -> tuple[BridgeRoom, int]:
-        room = self._room(member)
+        room = self.room_of(member)
         if member.as_ != "site" or member.site_id is None:
             raise Refused("forbidden", "only a site may do this")
         return room, member.site_id
@@ -218,6 +174,11 @@ class RoomNamespace(socketio.AsyncNamespace):
         member.conference_id, member.as_ = body.conference_id, body.as_
         member.site_id, member.can_chair = site_id, can_chair
         await self.enter_room(sid, conference_room(body.conference_id))
+        listening = None
+        if body.as_ == "interpreter":
+            await self._interpreting.arrived(sid, member, room)
+        else:
+            listening = await self._interpreting.listening(member)
         return {
             "ok": True,
             "as": body.as_,
@@ -226,11 +187,12 @@ class RoomNamespace(socketio.AsyncNamespace):
             "can_chair": can_chair,
             "ice_servers": [s.as_dict() for s in self._config.ice_servers],
             "room": public_state(body.conference_id, room.snapshot()),
+            "listening": listening,
         }
 
     async def _offer(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.Offer.model_validate(data)
-        room = self._room(member)
+        room = self.room_of(member)
         if member.as_ == "console":
             sdp = await room.connect_console(f"console:{sid}", body.sdp, body.layout)
         elif member.as_ == "interpreter":
@@ -245,11 +207,11 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     async def _leave(self, sid: str, member: Member, data: Any) -> Answer:
         schemas.Empty.model_validate(data)
-        room = self._room(member)
+        room = self.room_of(member)
         if member.as_ == "site" and member.site_id is not None:
             await room.leave(str(member.site_id))
         await self.on_disconnect(sid)
-        self._members[sid] = Member(member.identity)
+        self.members[sid] = Member(member.identity)
         return {"ok": True}
 
     # --- floor and chat ------------------------------------------------------------------------
@@ -267,7 +229,7 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     async def _chat(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.Chat.model_validate(data)
-        self._room(member)
+        self.room_of(member)
         if not member.chats.take():
             raise Refused("rate_limited", "at most two chat messages a second")
         event = RoomEvent(
@@ -287,52 +249,26 @@ class RoomNamespace(socketio.AsyncNamespace):
         )
         return {"ok": True}
 
-    # --- interpretation ------------------------------------------------------------------------
-
-    async def _language(self, sid: str, member: Member, data: Any) -> Answer:
-        """A site or console chooses the booth it listens to (null: the floor only)."""
-        body = schemas.Language.model_validate(data)
-        room = self._room(member)
-        listener = str(member.site_id) if member.as_ == "site" else f"console:{sid}"
-        room.choose_language(listener, body.language)
-        return {"ok": True}
-
-    async def _floor_language(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Language.model_validate(data)
-        self._chair(member).set_floor_language(body.language)
-        return {"ok": True}
-
-    def _booth(self, action: str) -> Callable[[str, Member, Any], Awaitable[Answer]]:
-        async def handle(sid: str, member: Member, data: Any) -> Answer:
-            schemas.Empty.model_validate(data)
-            room = self._room(member)
-            if member.as_ != "interpreter" or member.language is None:
-                raise Refused("forbidden", "only an interpreter in a booth may do this")
-            room.interpret(action, interpreter_id(member.identity.user_id), member.language)
-            return {"ok": True}
-
-        return handle
-
     # --- chair actions -------------------------------------------------------------------------
 
     async def _admit(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.SiteRef.model_validate(data)
-        self._chair(member).admit(str(body.site_id))
+        self.chair_room(member).admit(str(body.site_id))
         return {"ok": True}
 
     async def _refuse(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.SiteRef.model_validate(data)
-        self._chair(member).refuse(str(body.site_id))
+        self.chair_room(member).refuse(str(body.site_id))
         return {"ok": True}
 
     async def _remove(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.SiteRef.model_validate(data)
-        await self._chair(member).remove(str(body.site_id))
+        await self.chair_room(member).remove(str(body.site_id))
         return {"ok": True}
 
     async def _rejoin(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.SiteRef.model_validate(data)
-        room = self._chair(member)
+        room = self.chair_room(member)
         room.state(str(body.site_id))
         assert member.conference_id is not None
         await self.emit(
@@ -342,28 +278,28 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     async def _mute(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.Mute.model_validate(data)
-        self._chair(member).mute(str(body.site_id), body.muted)
+        self.chair_room(member).mute(str(body.site_id), body.muted)
         return {"ok": True}
 
     async def _lock(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.Lock.model_validate(data)
-        self._chair(member).lock(body.locked)
+        self.chair_room(member).lock(body.locked)
         return {"ok": True}
 
     async def _floor_grant(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.Grant.model_validate(data)
-        self._chair(member).grant_floor(str(body.site_id), body.limit_seconds)
+        self.chair_room(member).grant_floor(str(body.site_id), body.limit_seconds)
         return {"ok": True}
 
     async def _floor_release(self, sid: str, member: Member, data: Any) -> Answer:
         schemas.Empty.model_validate(data)
-        self._chair(member).release_floor()
+        self.chair_room(member).release_floor()
         return {"ok": True}
 
     async def _present(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.Present.model_validate(data)
         site = str(body.site_id) if body.site_id is not None else None
-        self._chair(member).present(site)
+        self.chair_room(member).present(site)
         return {"ok": True}
 
     # --- from the room to its clients ----------------------------------------------------------
@@ -389,7 +325,3 @@ class RoomNamespace(socketio.AsyncNamespace):
         }.get(event.type)
         if direct and site_id is not None:
             await self.emit(direct, {"site_id": site_id}, room=site_room(conference_id, site_id))
-
-
-def _refusal(code: str, detail: str) -> Answer:
-    return {"ok": False, "code": code, "detail": detail}

@@ -20,7 +20,14 @@ from rooms.booths import BoothInfo
 from rooms.floor import Order
 from rooms.room import BridgeRoom, RoomEvent, SiteInfo
 from server.db import Database
-from server.models import Delegation, InterpreterAssignment, RoomEventRecord, Site
+from server.models import (
+    ConferenceLanguage,
+    Delegation,
+    DelegationMember,
+    InterpreterAssignment,
+    RoomEventRecord,
+    Site,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +129,24 @@ class LiveRooms:
                     select(Delegation).where(Delegation.conference_id == conference_id)
                 )
             )
+            members = list(
+                await db.scalars(
+                    select(DelegationMember)
+                    .join(Delegation)
+                    .where(
+                        Delegation.conference_id == conference_id, DelegationMember.language != ""
+                    )
+                    .order_by(DelegationMember.role != "head", DelegationMember.precedence)
+                )
+            )
         precedence = {d.site_id: d.precedence for d in delegations if d.site_id is not None}
+        # A site speaks its delegation head's registered language (or its first member's).
+        site_of = {d.id: d.site_id for d in delegations}
+        language: dict[int, str] = {}
+        for member in members:
+            site_id = site_of.get(member.delegation_id)
+            if site_id is not None:
+                language.setdefault(site_id, member.language)
         return {
             str(site.id): SiteInfo(
                 name=site.name,
@@ -130,6 +154,7 @@ class LiveRooms:
                 if site.is_main_hall
                 else precedence.get(site.id, NO_DELEGATION_PRECEDENCE),
                 main_hall=site.is_main_hall,
+                language=language.get(site.id),
             )
             for site in sites
         }
@@ -147,15 +172,29 @@ class LiveRooms:
                     .order_by(InterpreterAssignment.id)
                 )
             )
-        staff: dict[str, list[str]] = {}
+            signed = set(
+                await db.scalars(
+                    select(ConferenceLanguage.code).where(
+                        ConferenceLanguage.conference_id == conference_id,
+                        ConferenceLanguage.is_sign_language,
+                    )
+                )
+            )
+        staff: dict[str, dict[str, str]] = {}  # language → interpreter id → name
         sources: dict[str, set[str]] = {}
         for row in rows:
-            names = staff.setdefault(row.target_language, [])
-            if len(names) < 3 and interpreter_id(row.user_id) not in names:
-                names.append(interpreter_id(row.user_id))
+            names = staff.setdefault(row.target_language, {})
+            if len(names) < 3:
+                names.setdefault(interpreter_id(row.user_id), row.interpreter_name)
             sources.setdefault(row.target_language, set()).update(row.source_languages)
         return {
-            language: BoothInfo(language, frozenset(sources[language]), tuple(names))
+            language: BoothInfo(
+                language,
+                frozenset(sources[language]),
+                tuple(names),
+                video=language in signed,
+                names=tuple(names.values()),
+            )
             for language, names in staff.items()
         }
 

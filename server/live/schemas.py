@@ -55,3 +55,12 @@ class Chat(Payload):
 
 class Language(Payload):
     language: str | None = Field(max_length=16)
+
+
+class Listening(Payload):
+    language: str | None = Field(max_length=16)
+    floor_level: int | None = Field(default=None, ge=0, le=100)  # % of floor under the booth
+
+
+class BoothSource(Payload):
+    source: str = Field(min_length=1, max_length=16)  # "auto", "floor" or a booth's language

@@ -89,6 +89,7 @@ class ConferenceLanguage(Base):
     code: Mapped[str] = mapped_column(String(16))  # BCP 47: vi, lo, en, ...
     is_floor: Mapped[bool] = mapped_column(default=True)  # may be spoken on the floor
     is_interpreted: Mapped[bool] = mapped_column(default=True)  # has a booth (target language)
+    is_sign_language: Mapped[bool] = mapped_column(default=False)  # a video booth
 
 
 class AgendaSession(Base):

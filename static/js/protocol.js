@@ -6,7 +6,8 @@
 // the socket is not connected (code "disconnected"). Payloads are passed as documented and not
 // validated here: the server validates them (server/live/schemas.py).
 //
-// Server → client events (room.state, room.event, admitted, refused, removed, rejoin, chat)
+// Server → client events (room.state, room.event, admitted, refused, removed, rejoin, chat,
+// booth.chat)
 // and a few local ones are delivered through `on(event, handler)`:
 //   "connect", "disconnect" (reason), "connect_error" (ProtocolError),
 //   "joined" (the join answer; also after every automatic re-join when the socket reconnects:
@@ -17,7 +18,7 @@ import { io } from "/vendor/socket.io/socket.io.esm.min.js";
 
 export const NAMESPACE = "/room";
 export const SERVER_EVENTS = Object.freeze([
-  "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat",
+  "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat", "booth.chat",
 ]);
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;
@@ -132,8 +133,10 @@ export class RoomClient {
   // --- joining -------------------------------------------------------------------------------
 
   /**
-   * `join` {conference_id: int, as: "site" | "console", site_id: int | null}
-   * → {ok, as, site_id, admission: "lobby" | "admitted", can_chair, ice_servers, room: RoomState}
+   * `join` {conference_id: int, as: "site" | "console" | "interpreter", site_id: int | null,
+   *         language?: str (an interpreter's booth)}
+   * → {ok, as, site_id, admission: "lobby" | "admitted", can_chair, ice_servers, room: RoomState,
+   *    listening: {language, floor_level}}
    */
   async join(payload) {
     const answer = await this.request("join", payload);
@@ -221,6 +224,58 @@ export class RoomClient {
   /** `present` {site_id: int | null} → {ok}: shows a site's screen, or stops with null. */
   async present(siteId) {
     return this.request("present", { site_id: siteId });
+  }
+
+  // --- interpretation -------------------------------------------------------------------------
+
+  /**
+   * `language` {language: str | null, floor_level?: int 0–100} → {ok, hears: "booth" | "floor"}
+   * (a site or console): what its interpretation.audio slot carries; remembered for the user.
+   */
+  async chooseLanguage(language, floorLevel = undefined) {
+    const payload = { language };
+    if (floorLevel !== undefined) payload.floor_level = Math.round(floorLevel);
+    return this.request("language", payload);
+  }
+
+  /** `booth.on_air` {} → {ok} (an interpreter). */
+  async goOnAir() {
+    return this.request("booth.on_air", {});
+  }
+
+  /** `booth.off_air` {} → {ok} (an interpreter). */
+  async goOffAir() {
+    return this.request("booth.off_air", {});
+  }
+
+  /** `booth.handover_request` {} → {ok} (the partner who is not on air). */
+  async requestHandover() {
+    return this.request("booth.handover_request", {});
+  }
+
+  /** `booth.handover_accept` {} → {ok} (the interpreter on air). */
+  async acceptHandover() {
+    return this.request("booth.handover_accept", {});
+  }
+
+  /** `booth.source` {source: "auto" | "floor" | language} → {ok, hears} (an interpreter). */
+  async chooseBoothSource(source) {
+    return this.request("booth.source", { source });
+  }
+
+  /** `booth.chat` {text} → {ok}: to the partners in the same booth only. */
+  async boothChat(text) {
+    return this.request("booth.chat", { text });
+  }
+
+  /** `floor.language` {language: str | null} → {ok} (the chair or technician). */
+  async setFloorLanguage(language) {
+    return this.request("floor.language", { language });
+  }
+
+  /** `booths.status` {} → {ok, booths: [BoothStatus]} (the chair or technician). */
+  async boothsStatus() {
+    return this.request("booths.status", {});
   }
 
   /** Close the socket (no more automatic re-joins). */

@@ -12,12 +12,13 @@ import pytest
 
 from rooms.booths import BoothInfo
 from rooms.room import BridgeRoom, RoomError, RoomEvent, SiteInfo
-from rooms.synthetic import SyntheticSite, ToneTrack, dominant_frequency
+from rooms.synthetic import PatternTrack, SyntheticSite, ToneTrack, dominant_frequency
 
 SITES = {"1": SiteInfo("Quang Ngai hall", 0, True), "2": SiteInfo("Champasak hall", 1)}
 BOOTHS = {
     "lo": BoothInfo("lo", frozenset({"vi"}), ("lo-a", "lo-b")),
     "en": BoothInfo("en", frozenset({"lo"}), ("en-a",)),  # relays from the Lao booth
+    "vsl": BoothInfo("vsl", frozenset({"vi"}), ("sign-a",), video=True),  # sign language
 }
 
 
@@ -123,4 +124,71 @@ async def test_listeners_interpreters_handover_relay_and_switch_out(
     await asyncio.sleep(0.5)
     assert interpretation.frames <= stopped + 2, "no interpretation while switched out"
     assert abs(tone(listener, "hall.audio", 10) - 440) < 20
-    assert any(e.type == "floor.language" and e.data == {"language": "lo"} for e in events)
+    assert any(
+        e.type == "floor.language" and e.data == {"language": "lo", "by": "chair"} for e in events
+    )
+
+
+async def test_interpreters_choose_their_source_sign_language_is_pinned_and_leaving_is_off_air(
+    room: tuple[BridgeRoom, list[RoomEvent], list[SyntheticSite]],
+) -> None:
+    bridge, events, made = room
+    bridge.set_floor_language("vi")
+    for site_id, hz, slots in (
+        ("1", 440, []),
+        ("2", 300, [("interpretation.audio", "audio"), ("sign.video", "video")]),
+    ):
+        bridge.arrive(site_id)
+        bridge.admit(site_id)
+        client = SyntheticSite(site_id, microphone=ToneTrack(hz), slots=slots)
+        made.append(client)
+        sdp, layout = await client.offer()
+        await client.accept(await bridge.connect_site(site_id, sdp, layout))
+    listener = made[1]
+    clients: dict[str, SyntheticSite] = {}
+    for name, language, hz in (("lo-a", "lo", 660), ("en-a", "en", 880), ("sign-a", "vsl", 0)):
+        camera = PatternTrack() if name == "sign-a" else None
+        client = SyntheticSite(
+            name, camera=camera, microphone=ToneTrack(hz or 500), slots=[("source.audio", "audio")]
+        )
+        made.append(client)
+        clients[name] = client
+        client.received["source.audio"].keep_samples = 50
+        sdp, layout = await client.offer()
+        await client.accept(await bridge.connect_interpreter(name, language, sdp, layout))
+        bridge.interpreter_present(name, language, True)
+        bridge.interpret("on_air", name, language)
+
+    # A spoken-language booth may not publish video.
+    with pytest.raises(RoomError) as refused:
+        camera_offer = SyntheticSite("x", camera=PatternTrack(), microphone=ToneTrack(1000))
+        made.append(camera_offer)
+        sdp, layout = await camera_offer.offer()
+        await bridge.connect_interpreter("lo-a", "lo", sdp, layout)
+    assert refused.value.code == "bad_layout"
+
+    # The English interpreter relays from Lao (auto), then chooses the floor itself.
+    english = clients["en-a"]
+    await until(lambda: len(english.received["source.audio"].samples) >= 10)
+    await until(lambda: abs(tone(english, "source.audio") - 660) < 20)
+    assert bridge.choose_booth_source("en-a", "en", "floor") == "floor"
+    await until(lambda: abs(tone(english, "source.audio", 5) - 440) < 20)
+
+    # Every site can pin the sign-language interpreter's video.
+    await until(lambda: listener.received["sign.video"].frames >= 3)
+
+    # The Lao interpreter's console closes: off air at once, listeners fall back to the floor.
+    assert bridge.choose_language("2", "lo") == "booth"
+    interpretation = listener.received["interpretation.audio"]
+    await until(lambda: interpretation.frames >= 10)
+    bridge.interpreter_present("lo-a", "lo", False)
+    assert bridge.channels.interpretation.listener_hears("lo").kind == "floor"
+    await asyncio.sleep(0.3)
+    stopped = interpretation.frames
+    await asyncio.sleep(0.4)
+    assert interpretation.frames <= stopped + 2
+    off = [e for e in events if e.type == "booth.off_air"]
+    assert off[-1].data == {"language": "lo", "interpreter": "lo-a", "reason": "disconnected"}
+    status = {row["language"]: row for row in bridge.channels.status()}
+    assert status["lo"]["on_air"] is None and status["lo"]["listeners"] == 1
+    assert status["en"]["on_air"] == "en-a" and status["en"]["level"] is not None

@@ -1,0 +1,66 @@
+"""Who is connected to the ``/room`` namespace, and the small pieces its handlers share."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.accounts.identity import Identity
+
+Answer = dict[str, Any]
+
+
+class Refused(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+class Bucket:
+    """Token bucket: ``rate`` events per second, bursts of ``burst``."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class Member:
+    identity: Identity
+    conference_id: int | None = None
+    as_: str = ""
+    site_id: int | None = None
+    language: str | None = None  # an interpreter's booth
+    can_chair: bool = False
+    events: Bucket = field(default_factory=lambda: Bucket(20, 40))
+    chats: Bucket = field(default_factory=lambda: Bucket(2, 4))
+
+    @property
+    def name(self) -> str:
+        return self.identity.display_name or self.identity.actor
+
+
+def conference_room(conference_id: int) -> str:
+    return f"conference:{conference_id}"
+
+
+def site_room(conference_id: int, site_id: int) -> str:
+    return f"site:{conference_id}:{site_id}"
+
+
+def booth_room(conference_id: int, language: str) -> str:
+    return f"booth:{conference_id}:{language}"
+
+
+def refusal(code: str, detail: str) -> Answer:
+    return {"ok": False, "code": code, "detail": detail}
