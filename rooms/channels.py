@@ -140,7 +140,7 @@ class Channels:
                     "on_air_name": booth.info.name_of(booth.on_air) if booth.on_air else None,
                     "present": sorted(booth.present),
                     "listeners": counts.get(language, 0),
-                    "level": voice.audio_level if fresh and voice is not None else None,
+                    "level": voice.peak_level if fresh and voice is not None else None,
                     "hears": self.interpretation.booth_hears(language).language or "floor",
                     "switched_out": self.interpretation.switched_out(language),
                 }

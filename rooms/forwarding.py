@@ -46,6 +46,7 @@ class Source:
         self.keyframes = 0
         self.keyframe_requests_sent = 0
         self.audio_level: int | None = None  # -dBov of the last packet (0 loudest, 127 silent)
+        self._peak: tuple[int, int, int] = (127, 127, -1)  # (last second's, this one's, second)
         self.last_packet_at = 0.0
         self._send_pli = send_pli
         self._interval = keyframe_interval
@@ -61,13 +62,29 @@ class Source:
         if keyframe:
             self.keyframes += 1
         elif self.kind == "audio" and packet.extensions.audio_level is not None:
-            self.audio_level = packet.extensions.audio_level[1]
+            level = self.audio_level = packet.extensions.audio_level[1]
+            previous, current, second = self._peak
+            now = int(self.last_packet_at)
+            if now != second:
+                previous, current, second = (current if now == second + 1 else 127), 127, now
+            self._peak = (previous, min(current, level), second)
         blocks: dict[object, bytes] = {}  # header-extension blocks built for this packet
         for slot in list(self.slots):
             try:
                 await slot.push(self, packet, keyframe, blocks)
             except Exception:  # one broken subscriber must not close the publisher's transport
                 log.exception("forwarding to %s/%s failed", slot.site_id, slot.name)
+
+    @property
+    def peak_level(self) -> int | None:
+        """The loudest level (-dBov) of the last one to two seconds: a meter polled once a
+        second would otherwise read single packets and miss beeps and syllables."""
+        if self.audio_level is None or time.monotonic() - self.last_packet_at >= 2:
+            return None
+        previous, current, second = self._peak
+        if int(time.monotonic()) > second + 1:
+            return None
+        return min(previous, current)
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a key frame, at most once per interval (later ones coalesce)."""

@@ -310,20 +310,28 @@ class BridgeRoom:
         self._apply(lambda: booths.choose_source(interpreter, language, source))
         return booths.interpreter_hears(interpreter, language).language or "floor"
 
-    def set_floor_language(self, language: str | None, by: str = "chair") -> None:
-        self._apply(lambda: self.channels.interpretation.set_floor_language(language, by))
+    def set_floor_language(
+        self, language: str | None, by: str = "chair", speaker: str | None = None
+    ) -> None:
+        """Tag the floor's language; ``speaker`` is the site whose turn set it (by="speaker")."""
+        self._apply(lambda: self.channels.interpretation.set_floor_language(language, by), speaker)
 
     def choose_language(self, listener: str, language: str | None) -> str:
         """A site or console listens to ``language``'s booth (None: the floor only); returns
         "booth" or "floor" (nobody on air, or the booth is switched out)."""
+        unchanged = listener in self.channels.languages
+        unchanged = unchanged and self.channels.languages[listener] == language
         heard = self._interpreting(lambda: self.channels.choose(listener, language))
-        self._emit("listener.language", _site_or_none(listener), language=language)
-        self._route()
+        if not unchanged:  # (a new floor level alone is the listener's own business)
+            self._emit("listener.language", _site_or_none(listener), language=language)
+            self._route()
         return heard.kind
 
-    def _apply(self, call: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None:
+    def _apply(
+        self, call: Callable[[], list[tuple[str, dict[str, Any]]]], site_id: str | None = None
+    ) -> None:
         for kind, data in self._interpreting(call):
-            self._emit(kind, None, **data)
+            self._emit(kind, site_id if kind == "floor.language" else None, **data)
         self._route()
 
     def _interpreting(self, call: Callable[[], T]) -> T:
@@ -362,7 +370,7 @@ class BridgeRoom:
             self._emit("floor.released", previous, reason="next speaker")
         self._emit("floor.granted", site_id, limit_seconds=limit_seconds)
         if site.info.language:
-            self.set_floor_language(site.info.language, by="speaker")
+            self.set_floor_language(site.info.language, by="speaker", speaker=site_id)
         self._route()
 
     def release_floor(self, reason: str = "chair") -> None:
@@ -371,7 +379,7 @@ class BridgeRoom:
             self._emit("floor.released", holder, reason=reason)
             hall = self.sites.get(self._main_hall() or "")
             if hall is not None and hall.info.language:  # the chair's hall speaks again
-                self.set_floor_language(hall.info.language, by="speaker")
+                self.set_floor_language(hall.info.language, by="speaker", speaker=hall.site_id)
             self._route()
 
     def present(self, site_id: str | None) -> None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations
 
@@ -42,8 +43,28 @@ def _in_zone(
     return format_datetime(local, pattern, locale=context["locale"])
 
 
+@jinja2.pass_context
+def _language_names(context: Any, codes: list[str]) -> dict[str, dict[str, str | None]]:
+    """{code: {"name": in the viewer's language, "native": in itself}} from CLDR (Babel):
+    browsers lack names for some languages (Chromium has no Lao data)."""
+    viewer = Locale.parse(context["locale"])
+    names: dict[str, dict[str, str | None]] = {}
+    for code in codes:
+        try:
+            own = Locale.parse(code.replace("-", "_"))
+        except (ValueError, UnknownLocaleError):
+            names[code] = {"name": viewer.languages.get(code, code), "native": None}
+            continue
+        names[code] = {
+            "name": own.get_display_name(viewer) or code,
+            "native": own.get_display_name(own),
+        }
+    return names
+
+
 def setup_environment(env: jinja2.Environment) -> None:
     env.globals["_"] = _gettext
+    env.globals["language_names"] = _language_names
     env.filters["in_zone"] = _in_zone
 
 

@@ -73,6 +73,8 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/conferences/{conference_id}", CONF1),
     ("GET", "/conferences/{conference_id}/room", CONF1_CHAIRS | {"guest"}),
     ("GET", "/conferences/{conference_id}/console", CONF1_CHAIRS),
+    # Only the interpreters assigned to that booth (admins have the role but no booth).
+    ("GET", "/conferences/{conference_id}/booth/{language}", frozenset({"interpreter"})),
     ("POST", "/conferences/{conference_id}/invitations", CONF1_ORGANISERS),
     ("POST", "/conferences/{conference_id}/invitations/{invitation_id}/revoke", CONF1_ORGANISERS),
     ("GET", "/join/{token}", EVERYONE),
@@ -95,6 +97,7 @@ PARAMS = {
     "invitation_id": "999999",
     "token": "not-a-token",
     "filename": "css/concord.css",
+    "language": "lo",
 }
 
 

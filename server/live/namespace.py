@@ -188,6 +188,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "ice_servers": [s.as_dict() for s in self._config.ice_servers],
             "room": public_state(body.conference_id, room.snapshot()),
             "listening": listening,
+            "interpreter": interpreter_id(who.user_id) if body.as_ == "interpreter" else None,
         }
 
     async def _offer(self, sid: str, member: Member, data: Any) -> Answer:

@@ -1,15 +1,16 @@
-"""The bridge room's pages: a site's page and the chair's console."""
+"""The bridge room's pages: a site's page, the chair's console and an interpreter's booth."""
 
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy import select
 
 from server.conferences.access import conference_roles
 from server.conferences.queries import conference_detail
 from server.errors import Forbidden, InvalidInput
 from server.keys import CONFIG, DATABASE
 from server.live.namespace import CHAIR_ROLES
-from server.models import Role
+from server.models import InterpreterAssignment, Role
 from server.routing import RouteTable, conference
 from server.web import identity, int_param, render
 
@@ -67,6 +68,43 @@ async def console_page(request: web.Request) -> web.Response:
     )
 
 
+async def booth_page(request: web.Request) -> web.Response:
+    """An interpreter's console: only the interpreters assigned to this booth may open it."""
+    conference_id = int_param(request, "conference_id")
+    language = request.match_info["language"]
+    who = identity(request)
+    async with request.app[DATABASE].session() as db:
+        found = await conference_detail(db, conference_id)
+        staff = list(
+            await db.scalars(
+                select(InterpreterAssignment)
+                .where(InterpreterAssignment.conference_id == conference_id)
+                .order_by(InterpreterAssignment.id)
+            )
+        )
+    mine = [a for a in staff if a.target_language == language and a.user_id == who.user_id]
+    if who.user_id is None or not mine:
+        raise Forbidden(
+            f"only the interpreters of the {language!r} booth may open it", code="not_in_booth"
+        )
+    partners = [a for a in staff if a.target_language == language and a.user_id != who.user_id]
+    other_booths = sorted({a.target_language for a in staff} - {language})
+    join = {"conference_id": conference_id, "as": "interpreter", "language": language}
+    return render(
+        request,
+        "room_booth.html",
+        {
+            "conference": found,
+            "language": language,
+            "assignment": mine[0],
+            "partners": partners,
+            "other_booths": other_booths,
+            "join": join,
+            "ice_servers": [s.as_dict() for s in request.app[CONFIG].ice_servers],
+        },
+    )
+
+
 def add_routes(table: RouteTable) -> None:
     table.get("/conferences/{conference_id}/room", site_page, conference(), name="room")
     table.get(
@@ -74,4 +112,10 @@ def add_routes(table: RouteTable) -> None:
         console_page,
         conference(Role.ORGANISER, Role.TECHNICIAN),
         name="console",
+    )
+    table.get(
+        "/conferences/{conference_id}/booth/{language}",
+        booth_page,
+        conference(Role.INTERPRETER),
+        name="booth",
     )

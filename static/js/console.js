@@ -1,9 +1,11 @@
 // The chair console (server/templates/room_console.html): lobby, site grid, floor queue and
-// timer, room lock and the event timeline. It joins as "console" as soon as the page opens and
-// receives every site's picture in a grid slot, plus the hall's sound and the floor.
+// timer, room lock, interpretation (booths_panel.js) and the event timeline. It joins as
+// "console" as soon as the page opens and receives every site's picture in a grid slot, plus
+// the hall's sound and the floor.
 
 import { RoomClient } from "./protocol.js";
 import { MediaLink, consoleSlots } from "./media.js";
+import { BoothsPanel } from "./booths_panel.js";
 import {
   $, attachTrack, config, errorText, formatDuration, h, localTime, play,
   sameId, setupChat, setupSoundButton, showConnection, showFloorTimer, siteName, t,
@@ -28,6 +30,11 @@ for (let i = 0; i < siteCount; i += 1) {
 let link = null;
 let state = null;
 let canChair = false;
+const booths = new BoothsPanel({
+  client,
+  floorLanguages: config.floor_languages || [],
+  onError: (text) => { $("console-error").textContent = text; },
+});
 
 window.concord = {
   client,
@@ -36,6 +43,7 @@ window.concord = {
   get link() { return link; },
   get state() { return state; },
   get canChair() { return canChair; },
+  booths,
 };
 
 const EVENT_TEXT = {
@@ -292,7 +300,8 @@ function updateTimer() {
 function eventText(event) {
   const data = event.data || {};
   const site = event.site_id !== null && event.site_id !== undefined ? siteName(state, event.site_id) : "";
-  let text;
+  let text = booths.eventText(event);
+  if (text !== null) return text;
   if (event.type === "speaker.changed" && !site) text = t("Nobody is speaking");
   else if (event.type === "chat" && !site) text = t("A chat message from a console");
   else if (EVENT_TEXT[event.type]) text = t(EVENT_TEXT[event.type], { site });
@@ -307,13 +316,15 @@ function eventText(event) {
 }
 
 function addEvent(event) {
+  const text = eventText(event);
+  if (!text) return; // nothing new to say (a booth route that did not change)
   const list = $("timeline");
   // The active speaker can change several times a second: keep only the latest of a run.
   const newest = list.firstElementChild;
   if (event.type === "speaker.changed" && newest && newest.dataset.type === event.type) newest.remove();
-  list.prepend(h("li", { "data-type": event.type },
+  list.prepend(h("li", { "data-type": event.type, "data-reason": (event.data || {}).reason },
     h("time", { datetime: event.at, text: localTime(event.at) }), " ",
-    h("span", { text: eventText(event) })));
+    h("span", { text })));
   while (list.children.length > 500) list.lastElementChild.remove();
 }
 

@@ -13,6 +13,8 @@ export const SITE_SLOTS = Object.freeze([
   { name: "floor.video", kind: "video" },
   { name: "floor.audio", kind: "audio" },
   { name: "presentation.video", kind: "video" },
+  { name: "interpretation.audio", kind: "audio" },
+  { name: "sign.video", kind: "video" },
 ]);
 
 /** What a console receives: one grid tile per site, plus the hall's and the floor's sound. */
@@ -23,6 +25,24 @@ export function consoleSlots(siteCount) {
   slots.push({ name: "floor.video", kind: "video" });
   slots.push({ name: "floor.audio", kind: "audio" });
   return slots;
+}
+
+/**
+ * What an interpreter's console publishes and receives (docs/signalling.md, "Interpretation"):
+ * its microphone (and its camera in a sign-language booth); what it interprets from
+ * (`source.audio`: the floor or a relay booth) and the main hall's and the floor's pictures.
+ */
+export function interpreterSlots({ video = false } = {}) {
+  const publish = [{ name: "microphone", kind: "audio" }];
+  if (video) publish.push({ name: "camera", kind: "video" });
+  return {
+    publish,
+    receive: [
+      { name: "source.audio", kind: "audio" },
+      { name: "hall.video", kind: "video" },
+      { name: "floor.video", kind: "video" },
+    ],
+  };
 }
 
 const ICE_GATHERING_TIMEOUT_MS = 8000; // an unreachable STUN server must not block joining

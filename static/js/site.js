@@ -6,6 +6,7 @@
 
 import { RoomClient } from "./protocol.js";
 import { MediaLink, SITE_SLOTS } from "./media.js";
+import { ListenerPanel } from "./listener_panel.js";
 import {
   $, attachTrack, config, errorText, sameId, setupChat,
   setupSoundButton, showConnection, showFloorTimer, siteName, t,
@@ -19,6 +20,8 @@ const elements = {
   "floor.video": $("floor-video"),
   "floor.audio": $("floor-audio"),
   "presentation.video": $("presentation-video"),
+  "interpretation.audio": $("interpretation-audio"),
+  "sign.video": $("sign-video"),
 };
 const VIEWS = ["check", "lobby", "room", "ended"];
 
@@ -29,6 +32,7 @@ let state = null; // the last RoomState
 let mySiteId = config.join ? config.join.site_id : null;
 let admission = null;
 let iceServers = config.ice_servers || [];
+const listener = new ListenerPanel({ client, elements });
 
 // For tests and for the curious: the live objects behind the page.
 window.concord = {
@@ -40,6 +44,7 @@ window.concord = {
   get state() { return state; },
   get admission() { return admission; },
   get view() { return root.dataset.view; },
+  listener,
 };
 
 function show(view) {
@@ -123,6 +128,7 @@ function updateToggles() {
 async function join() {
   $("join-button").disabled = true;
   if (audioContext) audioContext.resume().catch(() => {});
+  listener.resume();
   $("lobby-status").textContent = t("Connecting…");
   show("lobby");
   showConnection("connecting");
@@ -139,6 +145,7 @@ function onJoined(answer) {
   if (answer.site_id !== null && answer.site_id !== undefined) mySiteId = answer.site_id;
   if (answer.ice_servers) iceServers = answer.ice_servers;
   admission = answer.admission;
+  listener.onJoined(answer);
   onState(answer.room);
   if (admission === "admitted") {
     enterRoom();
@@ -151,6 +158,7 @@ function onJoined(answer) {
 function enterRoom() {
   admission = "admitted";
   show("room");
+  listener.onAdmitted();
   if (link) {
     link.restart("rejoined"); // a re-join after a reconnection: the server wants a new offer
     return;
@@ -163,7 +171,11 @@ function enterRoom() {
       { name: "microphone", kind: "audio", track: localTrack("audio") },
     ],
     receive: SITE_SLOTS,
-    onTrack: (slot, track) => { if (elements[slot]) attachTrack(elements[slot], track); },
+    onTrack: (slot, track) => {
+      if (!elements[slot]) return;
+      attachTrack(elements[slot], track);
+      listener.onTrack(slot);
+    },
     onState: (linkState, detail) => {
       if (linkState === "failed") $("room-error").textContent = errorText(detail);
       updateConnection();
@@ -176,6 +188,7 @@ function enterRoom() {
 function end(reason, message) {
   if (link) link.close();
   link = null;
+  listener.admitted = false;
   if (reason !== "error") admission = reason;
   root.dataset.reason = reason;
   $("ended-message").textContent = message;
@@ -215,6 +228,7 @@ function me() {
 function onState(room) {
   if (!room) return;
   state = room;
+  listener.onState(room);
   const mine = me();
   $("chair-muted").hidden = !(mine && mine.muted);
   const hall = (room.sites || []).find((s) => s.main_hall);
@@ -313,10 +327,12 @@ $("screen-toggle").addEventListener("click", toggleScreen);
 $("floor-button").addEventListener("click", toggleFloor);
 $("leave-button").addEventListener("click", leave);
 setupSoundButton();
+$("enable-sound").addEventListener("click", () => listener.resume());
 setupChat(client);
 setInterval(updateTimer, 500);
 
-// M: microphone, V: camera, F: request / withdraw the floor (not while typing in a field).
+// M: microphone, V: camera, F: request / withdraw the floor, L: the language (not while typing
+// in a field).
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
   if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
@@ -326,6 +342,7 @@ document.addEventListener("keydown", (event) => {
   if (key === "m") toggleTrack("audio");
   else if (key === "v") toggleTrack("video");
   else if (key === "f" && view === "room") toggleFloor();
+  else if (key === "l" && view === "room") listener.focus();
   else return;
   event.preventDefault();
 });

@@ -14,6 +14,27 @@ export const config = readJson("concord-config");
 const strings = { ...readJson("concord-strings-common"), ...readJson("concord-strings") };
 const locale = document.documentElement.lang || undefined;
 
+/**
+ * A language's name in the page's language ("lo" → "Lao"): from the server's CLDR names
+ * (config.language_names, the conference's languages), else the browser's, else the code.
+ */
+export function languageName(code) {
+  if (!code) return "";
+  const known = (config.language_names || {})[code];
+  if (known && known.name) return known.name;
+  try {
+    return new Intl.DisplayNames(locale ? [locale] : undefined, { type: "language" }).of(code) || code;
+  } catch (err) {
+    return code; // not a valid language tag, or an old browser
+  }
+}
+
+/** A language's name in itself ("lo" → "ລາວ"), so a delegation finds its own in any UI. */
+export function nativeName(code) {
+  const known = (config.language_names || {})[code];
+  return known && known.native ? known.native : null;
+}
+
 /** The translation of `key`, with `%(name)s` placeholders filled from `params`. */
 export function t(key, params = {}) {
   const text = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;

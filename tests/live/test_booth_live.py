@@ -113,8 +113,8 @@ async def test_the_floor_language_follows_the_speaker_and_listeners_are_remember
     assert (await chair.call("floor.grant", {"site_id": 2}))["ok"]
     await until(lambda: chair.states[-1]["interpretation"]["floor_language"] == "lo", 5)
     assert lao(chair.states[-1])["switched_out"]
-    by = [e["data"] for e in chair.events if e["type"] == "floor.language"]
-    assert by[-1] == {"language": "lo", "by": "speaker"}
+    by = [e for e in chair.events if e["type"] == "floor.language"]
+    assert by[-1]["data"] == {"language": "lo", "by": "speaker"} and by[-1]["site_id"] == 2
     # The turn ends: the Vietnamese main hall speaks again.
     assert (await chair.call("floor.release"))["ok"]
     await until(lambda: chair.states[-1]["interpretation"]["floor_language"] == "vi", 5)
