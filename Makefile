@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run install install-test node chromium test test-fast lint format bench clean
+.PHONY: run install install-test node chromium system-libs test test-fast lint format bench clean
 
-run: install node
+run: install node system-libs
 	$(BIN)/concord db upgrade
 	$(BIN)/concord demo
 	@echo "Sign in at http://$(HOST):$(PORT)/login with one of the demo users above."
@@ -42,8 +42,19 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "warning: /usr/bin/chromium is missing and cannot be installed here; browser tests will be skipped"; fi
 
+# Debian libraries the server uses at run time: Pango for WeasyPrint (permit decisions as PDF),
+# libmagic (the type of uploaded files), DejaVu fonts (Vietnamese and Lao glyphs in the PDF).
+DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libmagic1 fonts-dejavu-core
+system-libs:
+	@missing=$$(for p in $(DEBIAN_LIBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "warning: missing Debian packages:" $$missing "(PDF decisions and upload checks need them)"; fi
+
 # pytest's exit code 5 ("no tests ran") must fail, not pass silently.
-test: install-test node chromium
+test: install-test node chromium system-libs
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 

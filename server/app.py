@@ -19,6 +19,8 @@ from server.accounts.throttle import LoginThrottle
 from server.admin import pages as admin_pages
 from server.conferences import api as conferences_api
 from server.conferences import pages as conferences_pages
+from server.conferences import parts_api as conference_parts_api
+from server.conferences import sessions_api as conference_sessions_api
 from server.config import Config
 from server.db import Database
 from server.i18n import Catalogues
@@ -39,6 +41,8 @@ from server.live import pages as live_pages
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
 from server.middleware import errors, guard
+from server.permits import api as permits_api
+from server.permits import pages as permits_pages
 from server.routing import PUBLIC, RouteTable, Rule
 from server.signalling import create_socket_server
 from server.signing import Signer
@@ -58,9 +62,13 @@ FEATURES = (
     accounts_pages,
     admin_pages,
     conferences_api,
+    conference_sessions_api,
+    conference_parts_api,
     conferences_pages,
     invitations_views,
     live_pages,
+    permits_api,
+    permits_pages,
 )
 
 

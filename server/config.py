@@ -7,6 +7,7 @@ came from, so an operator fixes a broken configuration in one pass.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import json
 import os
@@ -17,11 +18,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "CONCORD_"
 SECRET_KEY_FILE = "secret_key"
 ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
 LOOPBACK_ONLY = ("127.0.0.1",)
+# Viet Nam's public-service days off in 2026 that fall on weekdays: New Year; Tết (14–22 Feb,
+# the weekdays 16–20); Hùng Kings (26 Apr, a Sunday, moved to Monday 27); 30 Apr and 1 May;
+# National Day (1–2 Sep). Operators set each year's list with CONCORD_PERMIT_HOLIDAYS.
+VN_HOLIDAYS_2026 = tuple(
+    dt.date.fromisoformat(day)
+    for day in (
+        "2026-01-01",
+        "2026-02-16",
+        "2026-02-17",
+        "2026-02-18",
+        "2026-02-19",
+        "2026-02-20",
+        "2026-04-27",
+        "2026-04-30",
+        "2026-05-01",
+        "2026-09-01",
+        "2026-09-02",
+    )
+)
 
 # Setting name -> environment variable. The TOML file uses the setting names as keys.
 SETTINGS = {
@@ -39,6 +60,11 @@ SETTINGS = {
     "argon2_time_cost": "CONCORD_ARGON2_TIME_COST",
     "argon2_memory_kib": "CONCORD_ARGON2_MEMORY_KIB",
     "floor_order": "CONCORD_FLOOR_ORDER",
+    "permit_deadline_working_days": "CONCORD_PERMIT_DEADLINE_WORKING_DAYS",
+    "permit_holidays": "CONCORD_PERMIT_HOLIDAYS",
+    "permit_time_zone": "CONCORD_PERMIT_TIME_ZONE",
+    "permit_attachment_max_bytes": "CONCORD_PERMIT_ATTACHMENT_MAX_BYTES",
+    "permit_authority": "CONCORD_PERMIT_AUTHORITY",
 }
 
 
@@ -86,6 +112,13 @@ class Config:
     argon2_memory_kib: int = 65536
     # The floor queue: by delegation precedence, then request time; or by request time alone.
     floor_order: str = "precedence"
+    # The conference permit: the statutory deadline in working days, the days off besides
+    # weekends, the zone whose calendar counts, the largest attachment, who decides.
+    permit_deadline_working_days: int = 15
+    permit_holidays: tuple[dt.date, ...] = VN_HOLIDAYS_2026
+    permit_time_zone: str = "Asia/Ho_Chi_Minh"
+    permit_attachment_max_bytes: int = 10 * 1024 * 1024
+    permit_authority: str = "Department of Foreign Affairs"
 
     @property
     def secure_cookies(self) -> bool:
@@ -158,6 +191,15 @@ def load_config(
     floor_order = text("floor_order", "precedence") or "precedence"
     if floor_order not in ("precedence", "time"):
         problems.append(f"floor order {floor_order!r} must be 'precedence' or 'time'")
+    permit_days = integer("permit_deadline_working_days", 15, 1, 365)
+    permit_holidays = _dates(raw.get("permit_holidays"), problems)
+    permit_zone = text("permit_time_zone", "Asia/Ho_Chi_Minh") or "Asia/Ho_Chi_Minh"
+    try:
+        ZoneInfo(permit_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"permit time zone {permit_zone!r} is not an IANA time zone")
+    permit_max_bytes = integer("permit_attachment_max_bytes", 10 * 1024 * 1024, 1024, 1024**3)
+    permit_authority = text("permit_authority", None) or "Department of Foreign Affairs"
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -202,6 +244,11 @@ def load_config(
         argon2_time_cost=argon2_time_cost,
         argon2_memory_kib=argon2_memory_kib,
         floor_order=floor_order,
+        permit_deadline_working_days=permit_days,
+        permit_holidays=permit_holidays,
+        permit_time_zone=permit_zone,
+        permit_attachment_max_bytes=permit_max_bytes,
+        permit_authority=permit_authority,
     )
 
 
@@ -282,6 +329,30 @@ def _ice_servers(item: tuple[Any, str] | None, problems: list[str]) -> tuple[Ice
             continue
         servers.append(IceServer(tuple(url_list), username, credential))
     return tuple(servers)
+
+
+def _dates(item: tuple[Any, str] | None, problems: list[str]) -> tuple[dt.date, ...]:
+    """Holidays: ISO dates, comma-separated in the environment or a TOML list of dates."""
+    if item is None:
+        return VN_HOLIDAYS_2026
+    value, where = item
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple):
+        problems.append(f"{where} must be a comma-separated list of dates (YYYY-MM-DD)")
+        return VN_HOLIDAYS_2026
+    days: set[dt.date] = set()
+    for entry in entries:
+        if isinstance(entry, dt.date) and not isinstance(entry, dt.datetime):
+            days.add(entry)
+            continue
+        text = str(entry).strip()
+        if not text:
+            continue
+        try:
+            days.add(dt.date.fromisoformat(text))
+        except ValueError:
+            problems.append(f"{where}: {text!r} is not a date (YYYY-MM-DD)")
+    return tuple(sorted(days))
 
 
 def _stored_secret(data_dir: Path) -> str:

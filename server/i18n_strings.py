@@ -21,11 +21,13 @@ NAVIGATION = (
     N_("Conferences"),
     N_("My account"),
     N_("Users"),
+    N_("Permits"),
 )
 
 # server.errors: the ``title`` of each DomainError, and the one set in server.middleware.
 ERROR_TITLES = (
     N_("Bad request"),
+    N_("Scheduling conflict"),
     N_("Invalid input"),
     N_("Sign-in required"),
     N_("Forbidden"),

@@ -75,6 +75,8 @@ def navigation(who: Identity) -> list[tuple[str, str]]:
     items = [("/", "Conferences")]
     if who.user_id is not None:
         items.append(("/account", "My account"))
+    if who.roles & {Role.ORGANISER, Role.APPROVER, Role.ADMIN}:
+        items.append(("/permits", "Permits"))
     if Role.ADMIN in who.roles:
         items.append(("/admin/users", "Users"))
     return items

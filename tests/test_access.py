@@ -43,7 +43,14 @@ CONF1 = frozenset({"admin", "organiser", "technician", "interpreter", "secretary
 CONF1_ORGANISERS = frozenset({"admin", "organiser"})
 CONF1_CHAIRS = frozenset({"admin", "organiser", "technician"})
 
+# Permit applications: the route admits these roles; each application then admits only its
+# conference's organisers and (once submitted) approvers.
+PERMITS = frozenset({"admin", "organiser", "approver"})
+PERMIT_APPLICANTS = frozenset({"admin", "organiser"})
+APPROVERS = frozenset({"admin", "approver"})
+
 C = "/api/conferences/{conference_id}"
+P = "/api/permits/{application_id}"
 ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/healthz", EVERYONE),
     ("GET", "/api/openapi.json", EVERYONE),
@@ -57,6 +64,30 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("POST", "/api/users", ADMIN),
     ("GET", "/api/conferences", SIGNED_IN),
     ("GET", C, CONF1),
+    ("POST", "/api/conferences", frozenset({"admin", "organiser"})),
+    ("PATCH", C, CONF1_ORGANISERS),
+    ("DELETE", C, CONF1_ORGANISERS),  # conference 1 has ended: refused with 409, not deleted
+    (
+        "POST",
+        C + "/status",
+        frozenset({"admin", "organiser", "approver", "technician", "secretary"}),
+    ),
+    ("GET", C + "/sessions", CONF1),
+    ("POST", C + "/sessions", CONF1_ORGANISERS),
+    ("GET", C + "/sessions/{session_id}", CONF1),
+    ("PATCH", C + "/sessions/{session_id}", CONF1_ORGANISERS),
+    ("DELETE", C + "/sessions/{session_id}", CONF1_ORGANISERS),
+    ("GET", C + "/occurrences", CONF1),
+    ("GET", "/api/venues", frozenset({"admin", "organiser"})),
+    ("POST", C + "/sites", CONF1_ORGANISERS),
+    ("PATCH", C + "/sites/{site_id}", CONF1_ORGANISERS),
+    ("DELETE", C + "/sites/{site_id}", CONF1_ORGANISERS),
+    ("POST", C + "/delegations", CONF1_ORGANISERS),
+    ("PATCH", C + "/delegations/{delegation_id}", CONF1_ORGANISERS),
+    ("DELETE", C + "/delegations/{delegation_id}", CONF1_ORGANISERS),
+    ("POST", C + "/interpreters", CONF1_ORGANISERS),
+    ("PATCH", C + "/interpreters/{assignment_id}", CONF1_ORGANISERS),
+    ("DELETE", C + "/interpreters/{assignment_id}", CONF1_ORGANISERS),
     ("GET", C + "/invitations", CONF1_ORGANISERS),
     ("POST", C + "/invitations", CONF1_ORGANISERS),
     ("DELETE", C + "/invitations/{invitation_id}", CONF1_ORGANISERS),
@@ -78,6 +109,33 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("POST", "/conferences/{conference_id}/invitations", CONF1_ORGANISERS),
     ("POST", "/conferences/{conference_id}/invitations/{invitation_id}/revoke", CONF1_ORGANISERS),
     ("GET", "/join/{token}", EVERYONE),
+    # Permits: organisers apply (for their own conferences), approvers decide.
+    ("GET", "/api/permits", PERMITS),
+    ("GET", "/api/permits/report", PERMITS),
+    ("POST", C + "/permits", CONF1_ORGANISERS),
+    ("GET", P, PERMITS),
+    ("PATCH", P, PERMIT_APPLICANTS),
+    ("POST", P + "/submit", PERMIT_APPLICANTS),
+    ("POST", P + "/withdraw", PERMIT_APPLICANTS),
+    ("POST", P + "/decision", APPROVERS),
+    ("POST", P + "/attachments", PERMIT_APPLICANTS),
+    ("GET", P + "/attachments/{attachment_id}", PERMITS),
+    ("DELETE", P + "/attachments/{attachment_id}", PERMIT_APPLICANTS),
+    ("GET", P + "/decision.pdf", PERMITS),
+    ("GET", "/conferences/{conference_id}/permit", CONF1_ORGANISERS),
+    ("POST", "/conferences/{conference_id}/permit", CONF1_ORGANISERS),
+    ("GET", "/permits", PERMITS),
+    ("GET", "/permits/report", PERMITS),
+    ("GET", "/permits/{application_id}", PERMITS),
+    ("POST", "/permits/{application_id}", PERMIT_APPLICANTS),
+    ("POST", "/permits/{application_id}/submit", PERMIT_APPLICANTS),
+    ("POST", "/permits/{application_id}/withdraw", PERMIT_APPLICANTS),
+    ("POST", "/permits/{application_id}/decision", APPROVERS),
+    ("POST", "/permits/{application_id}/attachments", PERMIT_APPLICANTS),
+    ("GET", "/permits/{application_id}/attachments/{attachment_id}", PERMITS),
+    ("POST", "/permits/{application_id}/attachments/{attachment_id}/remove", PERMIT_APPLICANTS),
+    ("GET", "/permits/{application_id}/decision", PERMITS),
+    ("GET", "/permits/{application_id}/decision.pdf", PERMITS),
     ("GET", "/static/{filename}", EVERYONE),
     ("HEAD", "/static/{filename}", EVERYONE),
     ("GET", "/vendor/socket.io/{filename}", EVERYONE),
@@ -95,9 +153,15 @@ PARAMS = {
     "conference_id": "1",
     "token_id": "999999",
     "invitation_id": "999999",
+    "session_id": "999999",
+    "site_id": "999999",
+    "delegation_id": "999999",
+    "assignment_id": "999999",
     "token": "not-a-token",
     "filename": "css/concord.css",
     "language": "lo",
+    "application_id": "999999",
+    "attachment_id": "999999",
 }
 
 

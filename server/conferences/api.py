@@ -1,43 +1,172 @@
-"""JSON API for reading conferences."""
+"""JSON API for conferences: list (filtered, paginated), read, create, change, delete, and the
+lifecycle step (``POST …/status``)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from server.conferences.queries import conference_detail, conferences_for
+from server.conferences import operations as ops
+from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, StatusChange
+from server.conferences.queries import ConferenceFilter, conference_detail, find_conferences
 from server.conferences.schemas import ConferenceOut, ConferenceSummary
+from server.conferences.timing import field_error, parse_instant
 from server.keys import DATABASE
-from server.routing import SIGNED_IN, ApiDoc, RouteTable, conference
-from server.web import identity, int_param, json_response
+from server.models import ConferenceStatus, Role
+from server.routing import SIGNED_IN, ApiDoc, RouteTable, conference, roles
+from server.web import identity, int_param, json_body, json_response, remote
+
+MAX_PAGE = 200
+
+
+def _filter(request: web.Request) -> ConferenceFilter:
+    query = request.query
+    statuses = []
+    for raw in query.getall("status", []):
+        for name in filter(None, raw.split(",")):
+            try:
+                statuses.append(ConferenceStatus(name.strip()))
+            except ValueError:
+                known = ", ".join(s.value for s in ConferenceStatus)
+                raise field_error("status", f"{name!r} is not a status ({known})") from None
+    numbers = {}
+    for name, default, top in (("limit", 50, MAX_PAGE), ("offset", 0, 10**9)):
+        raw = query.get(name, str(default))
+        if not raw.isdigit() or not (name == "offset" or 1 <= int(raw) <= top):
+            raise field_error(name, f"{name} must be a whole number from 1 to {top}")
+        numbers[name] = int(raw)
+    return ConferenceFilter(
+        statuses=tuple(statuses),
+        starts_from=parse_instant(query["from"], "from") if "from" in query else None,
+        until=parse_instant(query["to"], "to") if "to" in query else None,
+        limit=numbers["limit"],
+        offset=numbers["offset"],
+    )
 
 
 async def list_conferences(request: web.Request) -> web.Response:
+    wanted = _filter(request)
     async with request.app[DATABASE].session() as db:
-        rows = await conferences_for(db, identity(request))
-        return json_response([ConferenceSummary.model_validate(c) for c in rows])
+        rows, total = await find_conferences(db, identity(request), wanted)
+    response = json_response([ConferenceSummary.model_validate(c) for c in rows])
+    response.headers["X-Total-Count"] = str(total)
+    if wanted.offset + len(rows) < total:
+        following = request.rel_url.update_query(offset=wanted.offset + wanted.limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return response
+
+
+async def _detail(request: web.Request, conference_id: int, status: int = 200) -> web.Response:
+    async with request.app[DATABASE].session() as db:
+        found = await conference_detail(db, conference_id)
+        return json_response(ConferenceOut.model_validate(found), status=status)
 
 
 async def get_conference(request: web.Request) -> web.Response:
-    async with request.app[DATABASE].session() as db:
-        found = await conference_detail(db, int_param(request, "conference_id"))
-        return json_response(ConferenceOut.model_validate(found))
+    return await _detail(request, int_param(request, "conference_id"))
+
+
+async def create_conference(request: web.Request) -> web.Response:
+    body = await json_body(request, ConferenceCreate)
+    async with request.app[DATABASE].session() as db, db.begin():
+        made = await ops.create_conference(db, identity(request), body, remote(request))
+    return await _detail(request, made.id, 201)
+
+
+async def update_conference(request: web.Request) -> web.Response:
+    body = await json_body(request, ConferenceUpdate)
+    conference_id = int_param(request, "conference_id")
+    async with request.app[DATABASE].session() as db, db.begin():
+        await ops.update_conference(db, identity(request), conference_id, body, remote(request))
+    return await _detail(request, conference_id)
+
+
+async def delete_conference(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    async with request.app[DATABASE].session() as db, db.begin():
+        kept = await ops.delete_conference(db, identity(request), conference_id, remote(request))
+    if kept is None:
+        return web.Response(status=204)
+    return await _detail(request, conference_id)
+
+
+async def change_status(request: web.Request) -> web.Response:
+    body = await json_body(request, StatusChange)
+    conference_id = int_param(request, "conference_id")
+    async with request.app[DATABASE].session() as db, db.begin():
+        await ops.change_status(
+            db, identity(request), conference_id, body.status, body.comment, remote(request)
+        )
+    return await _detail(request, conference_id)
 
 
 def add_routes(table: RouteTable) -> None:
     tag = "conferences"
+    organiser = conference(Role.ORGANISER)
+    one = "/api/conferences/{conference_id}"
     table.get(
         "/api/conferences",
         list_conferences,
         SIGNED_IN,
         doc=ApiDoc(
-            "Conferences you have a part in", tag, response=ConferenceSummary, list_response=True
+            "Conferences you have a part in, newest first. Query: status (repeat or comma"
+            " separated), from and to (ISO dates: conferences overlapping them), limit (1-200,"
+            " default 50), offset. X-Total-Count gives the number matching; Link the next page",
+            tag,
+            response=ConferenceSummary,
+            list_response=True,
+        ),
+    )
+    table.post(
+        "/api/conferences",
+        create_conference,
+        roles(Role.ORGANISER),
+        doc=ApiDoc(
+            "Plan a new conference (a draft; you are its organiser)",
+            tag,
+            ConferenceCreate,
+            ConferenceOut,
+            201,
         ),
     )
     table.get(
-        "/api/conferences/{conference_id}",
+        one,
         get_conference,
         conference(),
         doc=ApiDoc(
             "One conference with its agenda, sites and delegations", tag, response=ConferenceOut
+        ),
+    )
+    table.patch(
+        one,
+        update_conference,
+        organiser,
+        doc=ApiDoc(
+            "Change a conference (title, translations, kind, zone, dates, languages)",
+            tag,
+            ConferenceUpdate,
+            ConferenceOut,
+        ),
+    )
+    table.delete(
+        one,
+        delete_conference,
+        organiser,
+        doc=ApiDoc(
+            "Delete a draft (204); a conference past its draft is cancelled instead (200)",
+            tag,
+            response=ConferenceOut,
+        ),
+    )
+    table.post(
+        one + "/status",
+        change_status,
+        # The step decides who may: organisers, approvers (approve), technicians (live,
+        # ended), secretaries (archive); see server.conferences.lifecycle.
+        roles(Role.ORGANISER, Role.APPROVER, Role.TECHNICIAN, Role.SECRETARY),
+        doc=ApiDoc(
+            "Move the conference to its next status (409 lists the allowed ones)",
+            tag,
+            StatusChange,
+            ConferenceOut,
         ),
     )

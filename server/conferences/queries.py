@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.accounts.identity import Identity
 from server.errors import NotFound
-from server.models import Conference, ConferenceMember, Delegation
+from server.models import (
+    AgendaSession,
+    Conference,
+    ConferenceMember,
+    ConferenceStatus,
+    Delegation,
+)
 
 
 async def conferences_for(db: AsyncSession, who: Identity) -> list[Conference]:
@@ -32,7 +41,7 @@ async def conference_detail(db: AsyncSession, conference_id: int) -> Conference:
         .where(Conference.id == conference_id)
         .options(
             selectinload(Conference.languages),
-            selectinload(Conference.sessions),
+            selectinload(Conference.sessions).selectinload(AgendaSession.sites),
             selectinload(Conference.sites),
             selectinload(Conference.delegations).selectinload(Delegation.members),
             selectinload(Conference.interpreters),
@@ -41,3 +50,41 @@ async def conference_detail(db: AsyncSession, conference_id: int) -> Conference:
     if conference is None:
         raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
     return conference
+
+
+@dataclass(frozen=True)
+class ConferenceFilter:
+    """``GET /api/conferences``: statuses, and the dates the conference must overlap."""
+
+    statuses: tuple[ConferenceStatus, ...] = ()
+    starts_from: dt.datetime | None = None  # the conference ends after this
+    until: dt.datetime | None = None  # the conference starts before this
+    limit: int = 50
+    offset: int = 0
+
+
+async def find_conferences(
+    db: AsyncSession, who: Identity, wanted: ConferenceFilter
+) -> tuple[list[Conference], int]:
+    """One page of the conferences this person has a part in, by start (newest first), and
+    how many match in all. Indexed: status and start, organiser, membership by user."""
+    query = select(Conference)
+    if who.guest is not None:
+        query = query.where(Conference.id == who.guest.conference_id)
+    elif not who.is_admin:
+        member_of = select(ConferenceMember.conference_id).where(
+            ConferenceMember.user_id == who.user_id
+        )
+        query = query.where(
+            or_(Conference.organiser_id == who.user_id, Conference.id.in_(member_of))
+        )
+    if wanted.statuses:
+        query = query.where(Conference.status.in_([s.value for s in wanted.statuses]))
+    if wanted.starts_from is not None:
+        query = query.where(Conference.ends_at > wanted.starts_from)
+    if wanted.until is not None:
+        query = query.where(Conference.starts_at < wanted.until)
+    total = await db.scalar(select(func.count()).select_from(query.subquery()))
+    page = query.order_by(Conference.starts_at.desc(), Conference.id.desc())
+    rows = await db.scalars(page.limit(wanted.limit).offset(wanted.offset))
+    return list(rows), int(total or 0)

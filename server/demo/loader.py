@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
 from server.accounts.passwords import Passwords
+from server.conferences.bookings import rebook
 from server.db import Database
 from server.demo.data import CONFERENCES, USERS, demo_password
 from server.models import (
@@ -58,6 +59,7 @@ async def load_demo(database: Database, passwords: Passwords) -> DemoReport:
             conference = _conference(spec, users)
             db.add(conference)
             await db.flush()
+            await rebook(db, conference.id)  # its sites, chairs and interpreters are booked
             audit.record(
                 db,
                 None,

@@ -5,6 +5,8 @@ from server.models.audit import AuditEntry
 from server.models.base import Base, utcnow
 from server.models.conferences import (
     AgendaSession,
+    Booking,
+    BookingKind,
     Conference,
     ConferenceKind,
     ConferenceLanguage,
@@ -13,16 +15,27 @@ from server.models.conferences import (
     Delegation,
     DelegationMember,
     InterpreterAssignment,
+    SessionStatus,
     Site,
+    Venue,
 )
 from server.models.invitations import Invitation
 from server.models.live import RoomEventRecord
+from server.models.permits import (
+    PermitApplication,
+    PermitAttachment,
+    PermitParticipant,
+    PermitStatus,
+    PermitStep,
+)
 
 __all__ = [
     "AgendaSession",
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Booking",
+    "BookingKind",
     "Conference",
     "ConferenceKind",
     "ConferenceLanguage",
@@ -33,10 +46,17 @@ __all__ = [
     "InterpreterAssignment",
     "Invitation",
     "LoginSession",
+    "PermitApplication",
+    "PermitAttachment",
+    "PermitParticipant",
+    "PermitStatus",
+    "PermitStep",
     "Role",
     "RoomEventRecord",
+    "SessionStatus",
     "Site",
     "User",
     "UserRole",
+    "Venue",
     "utcnow",
 ]

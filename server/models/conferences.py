@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, utcnow
@@ -28,9 +29,18 @@ class ConferenceStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class SessionStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"  # kept (with its UID and SEQUENCE) so calendars get a CANCEL
+
+
 class Conference(Base):
     __tablename__ = "conferences"
-    __table_args__ = (Index("ix_conferences_starts_at", "starts_at"),)
+    __table_args__ = (
+        Index("ix_conferences_starts_at", "starts_at"),
+        Index("ix_conferences_status_starts_at", "status", "starts_at"),
+        Index("ix_conferences_organiser", "organiser_id", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -92,11 +102,37 @@ class ConferenceLanguage(Base):
     is_sign_language: Mapped[bool] = mapped_column(default=False)  # a video booth
 
 
+def new_uid() -> str:
+    """A session's iCalendar UID: stable for its whole life, unique across every calendar."""
+    return f"{uuid.uuid4()}@concord"
+
+
+session_sites = Table(
+    "session_sites",
+    Base.metadata,
+    Column("session_id", ForeignKey("agenda_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_session_sites_site", "site_id"),
+)
+
+
 class AgendaSession(Base):
-    """One item of the agenda: planned in an IANA zone, stored in UTC."""
+    """One item of the agenda: planned in an IANA zone, stored in UTC.
+
+    A series carries ``rrule`` (and ``exdates``, the UTC starts of removed occurrences). A
+    moved or otherwise changed occurrence of a series is a row of its own with ``series_id``
+    and ``recurrence_id`` (the start the rule gave it) and the series' ``uid``. ``sequence``
+    is the iCalendar SEQUENCE: +1 on every change of time, place, title or cancellation.
+    No sites listed means every site of the conference takes part.
+    """
 
     __tablename__ = "agenda_sessions"
-    __table_args__ = (Index("ix_agenda_sessions_span", "starts_at", "ends_at"),)
+    __table_args__ = (
+        Index("ix_agenda_sessions_span", "starts_at", "ends_at"),
+        Index("ix_agenda_sessions_conference", "conference_id", "starts_at"),
+        Index("ix_agenda_sessions_uid", "uid"),
+        UniqueConstraint("series_id", "recurrence_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
@@ -107,13 +143,46 @@ class AgendaSession(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     chair_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     speakers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Target languages interpreted in this session; empty: every booth of the conference.
+    interpreted_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    uid: Mapped[str] = mapped_column(String(255), default=new_uid)
+    sequence: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(12), default=SessionStatus.CONFIRMED.value)
+    rrule: Mapped[str | None] = mapped_column(String(500))
+    exdates: Mapped[list[str]] = mapped_column(JSON, default=list)  # ISO 8601, UTC
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_sessions.id", ondelete="CASCADE")
+    )
+    recurrence_id: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    sites: Mapped[list[Site]] = relationship(secondary=session_sites, order_by="Site.id")
+
+
+class Venue(Base):
+    """A physical hall that may be a site of several conferences.
+
+    Sites are per conference; two sites with the same venue are the same room and cannot
+    take part in overlapping sessions.
+    """
+
+    __tablename__ = "venues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(300), default="")
+    time_zone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Site(Base):
     """A bridge point: a hall that joins the bridge room (the main hall is one of them)."""
 
     __tablename__ = "sites"
-    __table_args__ = (UniqueConstraint("conference_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("conference_id", "name"),
+        Index("ix_sites_venue", "venue_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
@@ -125,6 +194,7 @@ class Site(Base):
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     equipment: Mapped[str] = mapped_column(Text, default="")
     is_main_hall: Mapped[bool] = mapped_column(default=False)
+    venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id", ondelete="SET NULL"))
 
 
 class Delegation(Base):
@@ -173,3 +243,35 @@ class InterpreterAssignment(Base):
     source_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     shift_starts_at: Mapped[dt.datetime | None]
     shift_ends_at: Mapped[dt.datetime | None]
+
+
+class BookingKind(enum.StrEnum):
+    VENUE = "venue"  # a site's venue (shared by conferences)
+    SITE = "site"  # a site with no venue (only its own conference can double-book it)
+    INTERPRETER = "interpreter"  # a user, in their booth shift
+    CHAIR = "chair"  # a user chairing
+
+
+class Booking(Base):
+    """One occurrence of a session holding one resource: what the conflict check reads.
+
+    Derived data, rebuilt for a whole conference by every operation that changes what it
+    books (``server.conferences.bookings``); a series is stored occurrence by occurrence, so
+    overlaps are one indexed range query whatever the number of conferences.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ix_bookings_resource", "kind", "resource_id", "starts_at"),
+        Index("ix_bookings_conference", "conference_id"),
+        Index("ix_bookings_session", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    resource_id: Mapped[int]
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    occurrence: Mapped[dt.datetime]  # the occurrence's RECURRENCE-ID (its start by the rule)
+    session_id: Mapped[int] = mapped_column(ForeignKey("agenda_sessions.id", ondelete="CASCADE"))
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))

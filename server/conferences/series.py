@@ -1,0 +1,137 @@
+"""Sessions as calendar events: a series (RRULE, EXDATEs, moved occurrences) is checked and
+expanded by ``server.calendar`` so that what Concord books is what calendars will show.
+
+A series must end inside its conference: its rule needs COUNT or UNTIL, and its last
+occurrence must end by the conference's end. That bounds every series, so its occurrences
+can all be stored (``bookings``) and the conflict check stays one indexed query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from server.calendar.ics import CalendarEvent, Recurrence, expand
+from server.calendar.recurrence import is_occurrence, series_last_start
+from server.calendar.rrules import rule_of
+from server.conferences.timing import field_error, from_iso_list
+from server.models import AgendaSession, Conference, SessionStatus
+
+#: The most occurrences one series may have (a weekly meeting for about ten years).
+MAX_OCCURRENCES = 520
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One concrete occurrence: ``row`` is the session whose details apply (the series, or
+    the moved occurrence's own row), ``recurrence_id`` the start the rule gave it."""
+
+    row: AgendaSession
+    series: AgendaSession
+    recurrence_id: dt.datetime
+    start: dt.datetime
+    end: dt.datetime
+
+
+def event_of(series: AgendaSession, overrides: list[AgendaSession]) -> CalendarEvent:
+    """The calendar event of a session (with its moved occurrences if it is a series)."""
+    recurrence = None
+    if series.rrule:
+        recurrence = Recurrence(series.rrule, tuple(from_iso_list(series.exdates)))
+    return CalendarEvent(
+        uid=series.uid,
+        summary=series.title,
+        start=series.starts_at,
+        end=series.ends_at,
+        time_zone=series.time_zone,
+        sequence=series.sequence,
+        recurrence=recurrence,
+        overrides=tuple(
+            CalendarEvent(
+                uid=series.uid,
+                summary=o.title,
+                start=o.starts_at,
+                end=o.ends_at,
+                time_zone=o.time_zone,
+                sequence=o.sequence,
+                recurrence_id=o.recurrence_id,
+            )
+            for o in overrides
+            if o.status != SessionStatus.CANCELLED
+        )
+        if recurrence
+        else (),
+    )
+
+
+def check_series(
+    conference: Conference, series: AgendaSession, overrides: list[AgendaSession]
+) -> None:
+    """Refuse (422, naming the field) a rule or exception the calendar layer would not accept,
+    or a series that runs past its conference."""
+    try:
+        event = event_of(series, overrides)
+    except ValueError as exc:
+        raise field_error("rrule", str(exc), "bad_recurrence") from None
+    if event.recurrence is None:
+        return
+    rule = rule_of(event.recurrence.rule)
+    if rule.count is None and rule.until is None:
+        raise field_error(
+            "rrule",
+            "a series needs COUNT or UNTIL: it must end by the end of its conference",
+            "open_ended_series",
+        )
+    zone = ZoneInfo(series.time_zone)
+    last_start = series_last_start(event.recurrence.rule, series.starts_at, zone)
+    if last_start + (series.ends_at - series.starts_at) > conference.ends_at:
+        raise field_error(
+            "rrule",
+            f"the series runs until {last_start.astimezone(zone):%Y-%m-%d %H:%M %Z},"
+            f" after the end of the conference ({_local(conference.ends_at, conference)})",
+            "outside_conference",
+        )
+    for index, exdate in enumerate(event.recurrence.exdates):
+        if not is_occurrence(event.recurrence.rule, series.starts_at, zone, exdate):
+            raise field_error(
+                f"exdates.{index}",
+                f"{exdate.astimezone(zone):%Y-%m-%d %H:%M} is not an occurrence of the series",
+                "not_an_occurrence",
+            )
+    if len(occurrences(conference, series, overrides)) > MAX_OCCURRENCES:
+        raise field_error(
+            "rrule", f"a series has at most {MAX_OCCURRENCES} occurrences", "series_too_long"
+        )
+
+
+def is_occurrence_of(series: AgendaSession, instant: dt.datetime) -> bool:
+    """Whether ``instant`` is a start the series' rule gives (EXDATEs included)."""
+    assert series.rrule is not None
+    return is_occurrence(series.rrule, series.starts_at, ZoneInfo(series.time_zone), instant)
+
+
+def occurrences(
+    conference: Conference,
+    series: AgendaSession,
+    overrides: list[AgendaSession],
+    window: tuple[dt.datetime, dt.datetime] | None = None,
+) -> list[Occurrence]:
+    """The occurrences of a session in ``window`` (default: the conference's span)."""
+    if series.status == SessionStatus.CANCELLED:
+        return []
+    start, end = window or (conference.starts_at, conference.ends_at)
+    by_rid = {o.recurrence_id: o for o in overrides}
+    found = []
+    for occurrence in expand(event_of(series, overrides), start, end, max_occurrences=5000):
+        row = series
+        if occurrence.moved:
+            row = by_rid[occurrence.recurrence_id]
+        found.append(
+            Occurrence(row, series, occurrence.recurrence_id, occurrence.start, occurrence.end)
+        )
+    return found
+
+
+def _local(instant: dt.datetime, conference: Conference) -> str:
+    return f"{instant.astimezone(ZoneInfo(conference.time_zone)):%Y-%m-%d %H:%M %Z}"

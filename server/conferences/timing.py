@@ -1,0 +1,86 @@
+"""Times as organisers give them: IANA zones, local wall-clock times, and their UTC instants.
+
+A time arrives either aware (``2025-03-30T09:00:00+02:00``, ``…Z``) or naive with the zone
+it was planned in (``2025-03-30T09:00:00`` + ``Europe/Paris``). A naive time that does not
+exist in its zone (the hour skipped when clocks go forward) or that happens twice (the hour
+repeated when they go back) is refused, naming the field: guessing would put a meeting an
+hour off. Everything is stored in UTC, to the second (iCalendar has no fractions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server.calendar.ics import iana_zone
+from server.errors import InvalidInput
+
+
+def field_error(field: str, message: str, code: str = "invalid_input") -> InvalidInput:
+    """A 422 naming one field, in the shape the API uses for validation errors."""
+    return InvalidInput(
+        f"{field}: {message}", code=code, errors=[{"field": field, "message": message}]
+    )
+
+
+def check_zone(name: str, field: str = "time_zone") -> ZoneInfo:
+    """The zone of an IANA name (``Asia/Vientiane``); anything else is refused."""
+    if not isinstance(name, str) or iana_zone(name) != name:
+        raise field_error(
+            field,
+            f"{name!r} is not an IANA time zone (for example Asia/Ho_Chi_Minh, Europe/Paris)",
+            "bad_time_zone",
+        )
+    return ZoneInfo(name)
+
+
+def to_utc(value: dt.datetime, zone: ZoneInfo, field: str) -> dt.datetime:
+    """The UTC instant of ``value``: aware as given, or naive read as wall-clock in ``zone``."""
+    if value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(microsecond=0)
+    first = value.replace(tzinfo=zone, fold=0)
+    second = value.replace(tzinfo=zone, fold=1)
+    back = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    if back != value:
+        raise field_error(
+            field,
+            f"{value:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks go forward then",
+            "nonexistent_local_time",
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise field_error(
+            field,
+            f"{value:%Y-%m-%d %H:%M} happens twice in {zone.key} (the clocks go back then);"
+            f" give it with its UTC offset, {_offset(first)} or {_offset(second)}",
+            "ambiguous_local_time",
+        )
+    return first.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def _offset(value: dt.datetime) -> str:
+    return value.isoformat(timespec="minutes")
+
+
+def local_iso(instant: dt.datetime, zone_name: str) -> str:
+    """``instant`` as an ISO 8601 local time with its offset in ``zone_name``."""
+    return instant.astimezone(ZoneInfo(zone_name)).isoformat()
+
+
+def parse_instant(raw: str, field: str) -> dt.datetime:
+    """An aware instant from a query parameter (``2025-03-30T08:00:00Z``) or a date (UTC)."""
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise field_error(field, f"{raw!r} is not an ISO 8601 date or time") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def iso_list(values: list[dt.datetime]) -> list[str]:
+    return [v.astimezone(dt.UTC).isoformat() for v in sorted(set(values))]
+
+
+def from_iso_list(values: list[Any]) -> list[dt.datetime]:
+    return [dt.datetime.fromisoformat(str(v)).astimezone(dt.UTC) for v in values]

@@ -1,0 +1,70 @@
+"""The statutory clock of an application: when it started, when it is due, how long it took.
+
+The deadline is counted in working days from the (re)submission. When the approver asks for
+changes the clock stops, and the resubmission starts it again from zero: as for Vietnamese
+administrative procedures, the time limit runs from the receipt of a complete dossier. The
+processing time of a decided application is therefore counted from its last (re)submission.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from server.config import Config
+from server.models import PermitApplication, PermitStatus
+from server.permits.schemas import ClockOut
+from server.permits.workdays import WorkingCalendar
+
+RUNNING = frozenset({PermitStatus.SUBMITTED, PermitStatus.RESUBMITTED})
+DECIDED = frozenset({PermitStatus.APPROVED, PermitStatus.REJECTED})
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """The rules of the procedure: the authority's calendar and the statutory deadline."""
+
+    calendar: WorkingCalendar
+    deadline_days: int
+    authority: str = ""
+
+    @classmethod
+    def from_config(cls, config: Config) -> Procedure:
+        calendar = WorkingCalendar.of(config.permit_holidays, config.permit_time_zone)
+        return cls(calendar, config.permit_deadline_working_days, config.permit_authority)
+
+    def due_on(self, received: dt.datetime) -> dt.date:
+        return self.calendar.deadline(self.calendar.local_date(received), self.deadline_days)
+
+    def today(self, now: dt.datetime) -> dt.date:
+        return self.calendar.local_date(now)
+
+    def clock(self, application: PermitApplication, now: dt.datetime) -> ClockOut:
+        status = PermitStatus(application.status)
+        started = application.clock_started_at
+        received = self.calendar.local_date(started) if started else None
+        due = application.due_on
+        left: int | None = None
+        overdue = False
+        processing: int | None = None
+        on_time: bool | None = None
+        if status in RUNNING and received and due:
+            today = self.today(now)
+            overdue = today > due
+            if overdue:  # at least one day late, even on the weekend right after the due date
+                left = -max(1, self.calendar.between(due, today))
+            else:
+                left = self.calendar.between(today, due)
+        elif status in DECIDED and received and due and application.decided_at:
+            decided = self.calendar.local_date(application.decided_at)
+            processing = self.calendar.between(received, decided)
+            on_time = decided <= due
+        return ClockOut(
+            deadline_working_days=self.deadline_days,
+            received_on=received if status in RUNNING | DECIDED else None,
+            due_on=due if status in RUNNING | DECIDED else None,
+            working_days_left=left,
+            overdue=overdue,
+            processing_working_days=processing,
+            decided_on_time=on_time,
+        )

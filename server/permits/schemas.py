@@ -1,0 +1,214 @@
+"""JSON shapes of the permit API; they validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from babel import Locale
+from babel.numbers import is_currency
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from server.i18n_strings import N_
+from server.models import ConferenceKind, PermitStatus
+
+# Babel's territories less the numeric regions and the non-countries (EU, UN, unknown...).
+NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "ZZ"})
+COUNTRIES = frozenset(
+    code
+    for code in Locale("en").territories
+    if isinstance(code, str) and len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
+)
+MAX_PARTICIPANT_ROWS = 50
+# The pages show these with _() at run time (statuses and steps with spaces for underscores,
+# the report's periods), so they are marked here for extraction.
+LABELS = (
+    N_("draft"),
+    N_("created"),
+    N_("submitted"),
+    N_("changes requested"),
+    N_("resubmitted"),
+    N_("approved"),
+    N_("rejected"),
+    N_("withdrawn"),
+    N_("month"),
+    N_("quarter"),
+    N_("year"),
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Participants(Strict):
+    """Foreign participants from one organisation."""
+
+    country: str = Field(description="ISO 3166-1 alpha-2", examples=["LA"])
+    organisation: str = Field(min_length=1, max_length=300)
+    number: int = Field(ge=1, le=100_000, description="How many people")
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = value.upper()
+        if code not in COUNTRIES:
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        return code
+
+
+class ApplicationFields(Strict):
+    """Everything an application says about the conference."""
+
+    purpose: str = Field(min_length=1, max_length=4000)
+    format: ConferenceKind
+    starts_on: dt.date
+    ends_on: dt.date
+    participants: list[Participants] = Field(default_factory=list, max_length=MAX_PARTICIPANT_ROWS)
+    content: str = Field(min_length=1, max_length=20_000, description="Programme and topics")
+    funding_source: str = Field(min_length=1, max_length=300)
+    funding_amount: Decimal = Field(ge=0, le=Decimal("99999999999999"), decimal_places=2)
+    funding_currency: str = Field(description="ISO 4217", examples=["VND", "USD"])
+
+    @field_validator("funding_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.upper()
+        if len(code) != 3 or not is_currency(code):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        return code
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ApplicationFields:
+        if self.ends_on < self.starts_on:
+            raise ValueError(
+                f"the conference ends ({self.ends_on}) before it starts ({self.starts_on})"
+            )
+        return self
+
+
+class ApplicationPatch(Strict):
+    """Change some fields of a draft (or of an application sent back for changes)."""
+
+    purpose: str | None = Field(default=None, min_length=1, max_length=4000)
+    format: ConferenceKind | None = None
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    participants: list[Participants] | None = Field(
+        default=None, max_length=MAX_PARTICIPANT_ROWS, description="Replaces the whole list"
+    )
+    content: str | None = Field(default=None, min_length=1, max_length=20_000)
+    funding_source: str | None = Field(default=None, min_length=1, max_length=300)
+    funding_amount: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    funding_currency: str | None = None
+
+
+class StepComment(Strict):
+    comment: str = Field(default="", max_length=4000)
+
+
+Outcome = Literal["approve", "reject", "request_changes"]
+
+
+class DecisionIn(Strict):
+    outcome: Outcome
+    comment: str = Field(
+        default="",
+        max_length=4000,
+        description="Required when rejecting or asking for changes: the reasons",
+    )
+
+
+class ParticipantsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    country: str
+    organisation: str
+    number: int
+
+
+class AttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: dt.datetime
+
+
+class StepOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: dt.datetime
+    action: str
+    from_status: PermitStatus | None
+    to_status: PermitStatus
+    actor: str
+    comment: str
+
+
+class ClockOut(BaseModel):
+    """Where the application stands against the statutory deadline (working days)."""
+
+    deadline_working_days: int
+    received_on: dt.date | None = Field(description="Date of the (re)submission that counts")
+    due_on: dt.date | None
+    working_days_left: int | None = Field(description="Negative when overdue; none when stopped")
+    overdue: bool
+    processing_working_days: int | None = Field(description="Once decided")
+    decided_on_time: bool | None
+
+
+class ApplicationSummary(BaseModel):
+    id: int
+    conference_id: int
+    conference_title: str
+    status: PermitStatus
+    applicant: str
+    starts_on: dt.date
+    ends_on: dt.date
+    created_at: dt.datetime
+    clock: ClockOut
+
+
+class ApplicationOut(ApplicationSummary):
+    purpose: str
+    format: ConferenceKind
+    participants: list[ParticipantsOut]
+    content: str
+    funding_source: str
+    funding_amount: Decimal
+    funding_currency: str
+    decided_at: dt.datetime | None
+    decision_number: str | None
+    attachments: list[AttachmentOut]
+    steps: list[StepOut]
+
+
+Period = Literal["month", "quarter", "year"]
+
+
+class ReportRow(BaseModel):
+    period: str = Field(examples=["2026-03", "2026-Q1", "2026"])
+    submitted: int = Field(description="Applications first submitted in the period")
+    decided: int = Field(description="Applications decided in the period")
+    approved: int
+    rejected: int
+    median_working_days: float | None
+    p90_working_days: float | None
+    on_time_share: float | None = Field(description="Decided within the deadline, 0 to 1")
+    change_vs_deadline: float | None = Field(
+        description="(median - deadline) / deadline: -0.3 is 30% faster than the law asks"
+    )
+
+
+class ReportOut(BaseModel):
+    period: Period
+    start: dt.date
+    end: dt.date
+    deadline_working_days: int
+    rows: list[ReportRow]
+    total: ReportRow
