@@ -10,9 +10,17 @@ through an aiortc ``MediaRelay`` server (decode once, re-encode per site) until 
 ``python -m bench`` (``make bench``) runs everything; ``--quick`` a ~2 minute subset;
 ``--help`` for the rest. Output goes to ``bench/results/``.
 
+The interpretation scenario (issue 4), ``python -m bench interpretation``: 3 booths × 40
+listeners plus the main hall to 40 sites, the server pinned to one core; server CPU, µs per
+forwarded packet, loss and the latency the server adds from interpreter to listener, against
+a direct interpreter→listener path in the same window (``interpretation`` says what is
+modelled and how).
+
 Modules: ``measure`` (/proc readings, percentiles, fits), ``node`` (the child-process entry
-point and its small HTTP RPC), ``servers`` (the SFU bench server around ``rooms.BridgeRoom``
-and the MediaRelay baseline), ``clients`` (publisher, probe, count-only sites), ``run`` (the
-orchestrator), ``micro`` (stage-by-stage timing of the forwarding send path), ``report``
-(JSON, Markdown, PNG).
+point and its small HTTP RPC), ``servers`` (the SFU bench server around ``rooms.BridgeRoom``,
+with booths for the interpretation scenario, and the MediaRelay baseline), ``clients``
+(publisher, probe, count-only sites), ``run`` (the orchestrator), ``micro`` (stage-by-stage
+timing of the forwarding send path), ``report`` (JSON, Markdown, PNG); for interpretation,
+``listeners`` (interpreters stamping their packets, listeners reading RTP headers at the
+socket), ``interpretation`` (the scenario and its orchestrator) and ``interpretation_report``.
 """

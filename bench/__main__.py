@@ -1,4 +1,8 @@
-"""``python -m bench``: run the benchmark, write bench/results/, print the Markdown table."""
+"""``python -m bench``: run the benchmark, write bench/results/, print the Markdown table.
+
+``python -m bench interpretation [options]`` runs the interpretation scenario alone (the full
+run ends with it, unless ``--no-interpretation``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import report
+from bench import interpretation, report
 from bench.run import Options, default_sizes, log, run
 
 
@@ -19,7 +23,8 @@ def _sizes(text: str) -> list[int]:
     return values
 
 
-def parse(argv: list[str]) -> Options:
+def parse(argv: list[str]) -> tuple[Options, bool]:
+    """The options of the main-hall benchmark, and whether the interpretation scenario runs."""
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Concord media-plane benchmark: the SFU in rooms/ against aiortc's "
@@ -47,6 +52,11 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--video-kbps", type=int, default=600)
     parser.add_argument("--audio-kbps", type=int, default=32)
     parser.add_argument("--out", type=Path, help="output folder (default bench/results)")
+    parser.add_argument(
+        "--no-interpretation",
+        action="store_true",
+        help="skip the interpretation scenario (run alone: python -m bench interpretation)",
+    )
     args = parser.parse_args(argv)
     sizes, relay_sizes = default_sizes(args.quick)
     opts = Options(
@@ -63,11 +73,14 @@ def parse(argv: list[str]) -> Options:
     )
     if args.out:
         opts.out_dir = args.out
-    return opts
+    return opts, not args.no_interpretation
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["interpretation"]:
+        return interpretation.main(argv[1:])
+    opts, interpreting = parse(argv)
     results = asyncio.run(run(opts))
     config = asdict(opts)
     config["out_dir"] = str(opts.out_dir)
@@ -79,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     for kind, path in paths.items():
         log(f"{kind}: {path}")
     print(report.markdown(results))
+    if interpreting:
+        log("interpretation scenario (issue 4)")
+        scenario = interpretation.Scenario(out_dir=opts.out_dir)
+        if opts.window < scenario.window:  # --quick or a short --window: shorter here too
+            scenario.rounds, scenario.window = 2, opts.window
+        print(interpretation.markdown(interpretation.measure(scenario)))
     return 0
 
 

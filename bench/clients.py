@@ -322,7 +322,10 @@ class StreamCounter:
         self._last_frame_ts: int | None = None
 
     async def on_packet(self, packet: RtpPacket) -> None:
-        seq = packet.sequence_number
+        self.count(packet.sequence_number, packet.marker, packet.timestamp)
+
+    def count(self, seq: int, marker: int, timestamp: int) -> None:
+        """One received packet, from its RTP header."""
         if self.first is None:
             self.first = self.highest = seq
         else:
@@ -337,8 +340,8 @@ class StreamCounter:
         self._recent_set.add(seq)
         self.packets += 1
         self.highest = max(self.highest, seq)
-        if packet.marker and packet.timestamp != self._last_frame_ts:
-            self._last_frame_ts = packet.timestamp
+        if marker and timestamp != self._last_frame_ts:
+            self._last_frame_ts = timestamp
             self.frames += 1
 
     def snapshot(self) -> dict[str, int]:

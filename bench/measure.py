@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Sequence
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -27,6 +28,12 @@ def cpu_split(pid: int) -> tuple[float, float]:
     return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
 
 
+def run_queue_wait(pid: int) -> float:
+    """Seconds the main thread of ``pid`` was ready to run but waited for a CPU (schedstat)."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[1]) / 1e9
+
+
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/statm") as f:
         return int(f.read().split()[1]) * PAGE_SIZE
@@ -41,6 +48,20 @@ def machine_jiffies() -> tuple[int, int, int]:
     total = sum(values[:8])  # guest time is already counted in user
     steal = values[7] if len(values) > 7 else 0
     return total - idle, total, steal
+
+
+def cpus_allowed(pid: int) -> str:
+    """The CPUs process ``pid`` may run on, as /proc says it ("1", "0-1")."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Cpus_allowed_list:"):
+                return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def monotonic_us() -> int:
+    """CLOCK_MONOTONIC in µs: one clock for every process of the machine."""
+    return time.monotonic_ns() // 1000
 
 
 def cpu_model() -> str:

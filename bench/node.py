@@ -2,6 +2,9 @@
 
 ``python -m bench.node ROLE [json-options]`` builds the role's object, serves it on an
 ephemeral port of 127.0.0.1 and prints ``READY <port>`` on stdout (its only stdout line).
+The option ``cpus`` (a list of CPU numbers) pins the process, all its threads, to those CPUs;
+``nice`` gives it a session of its own at that priority (negative: ahead of other processes;
+needs root).
 ``POST /<name>`` with a JSON object calls ``rpc_<name>(**object)`` and answers its JSON result;
 ``POST /shutdown`` closes the object and ends the process. Logs go to stderr.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import traceback
 from typing import Any
@@ -52,6 +56,18 @@ def _build(role: str, options: dict[str, Any]) -> Any:
         from bench.clients import SitesWorker
 
         return SitesWorker(**options)
+    if role == "booths":
+        from bench.servers import BoothServer
+
+        return BoothServer(**options)
+    if role == "interpreters":
+        from bench.listeners import Interpreters
+
+        return Interpreters(**options)
+    if role == "listeners":
+        from bench.listeners import ListenersWorker
+
+        return ListenersWorker(**options)
     raise SystemExit(f"unknown role {role!r}")
 
 
@@ -93,6 +109,19 @@ async def serve(role: str, options: dict[str, Any]) -> None:
         await runner.cleanup()
 
 
+def prioritise(nice: int) -> None:
+    """Run at ``nice`` (negative needs root). With autogroups (sched_autogroup_enabled), the
+    kernel first shares a CPU between sessions, and a nice value counts only inside its
+    session: the process gets a session of its own, and that session the same nice."""
+    os.setsid()
+    os.nice(nice)
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(nice))
+    except OSError:
+        pass  # no autogroups: the nice value is enough
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.WARNING,
@@ -101,6 +130,12 @@ def main() -> None:
     )
     role = sys.argv[1]
     options = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    cpus = options.pop("cpus", None)
+    if cpus:  # before any thread starts, so that every thread inherits it
+        os.sched_setaffinity(0, cpus)
+    nice = options.pop("nice", 0)
+    if nice:
+        prioritise(nice)
     asyncio.run(serve(role, options))
 
 

@@ -122,7 +122,7 @@ class Child:
             self.session = None
 
 
-def _cpu(pid: int) -> float | None:
+def cpu_or_none(pid: int) -> float | None:
     try:
         return cpu_seconds(pid)
     except OSError:
@@ -171,7 +171,7 @@ class Load:
         self.workers = []
 
 
-async def _until(what: str, check: Any, within: float, interval: float = 0.25) -> float:
+async def until(what: str, check: Any, within: float, interval: float = 0.25) -> float:
     start = time.monotonic()
     while True:
         if await check():
@@ -197,9 +197,9 @@ async def _snapshot(server: Child, load: Load, publisher: Child, probe: Child) -
         "publisher": pub,
         "machine": machine_jiffies(),
         "cpu": {
-            "publisher": _cpu(publisher.pid),
-            "probe": _cpu(probe.pid),
-            "workers": [_cpu(w.pid) for w, _ in load.workers],
+            "publisher": cpu_or_none(publisher.pid),
+            "probe": cpu_or_none(probe.pid),
+            "workers": [cpu_or_none(w.pid) for w, _ in load.workers],
         },
     }
 
@@ -303,7 +303,7 @@ def _point(
     }
 
 
-def _server_rates(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+def server_rates(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
     seconds = after["mono"] - before["mono"]
     cpu = (after["server_cpu"] - before["server_cpu"]) / seconds
     forwarded = (after["server"]["forwarded"] - before["server"]["forwarded"]) / seconds
@@ -315,11 +315,11 @@ def _server_rates(before: dict[str, Any], after: dict[str, Any]) -> dict[str, fl
     }
 
 
-def _robust_cpu(point: dict[str, Any], snapshots: list[dict[str, Any]]) -> None:
+def robust_cpu(point: dict[str, Any], snapshots: list[dict[str, Any]]) -> None:
     """Server CPU and forwarded rate as medians over the sub-windows (a noisy neighbour's
     burst in one of them moves the median less than the mean); the whole-window means are
     kept beside them."""
-    subs = [_server_rates(a, b) for a, b in itertools.pairwise(snapshots)]
+    subs = [server_rates(a, b) for a, b in itertools.pairwise(snapshots)]
     point["subwindows"] = subs
     for key in ("server_cpu", "server_user", "server_system", "forwarded_pps"):
         point[f"{key}_window_mean"] = point[key]
@@ -362,7 +362,7 @@ async def _measure_server(
         async def probe_sees_video() -> bool:
             return (await probe.call("frames"))["bridge"] > 5
 
-        await _until(f"{kind}: the probe decodes the main hall", probe_sees_video, 30)
+        await until(f"{kind}: the probe decodes the main hall", probe_sees_video, 30)
         for n in sizes:
             started = time.monotonic()
             await load.grow(server, n)
@@ -376,7 +376,7 @@ async def _measure_server(
                 )
 
             try:
-                await _until(f"{kind}: {n} sites receive media", every_site_receives, 60, 0.5)
+                await until(f"{kind}: {n} sites receive media", every_site_receives, 60, 0.5)
             except RuntimeError as exc:
                 log(f"{exc} (measuring anyway)")
             await asyncio.sleep(opts.settle)
@@ -389,7 +389,7 @@ async def _measure_server(
                 "window", t0=int(before["wall"] * 1000), t1=int(after["wall"] * 1000)
             )
             point = {"n": n, "join_s": joined} | _point(before, after, latency)
-            _robust_cpu(point, snapshots)
+            robust_cpu(point, snapshots)
             points.append(point)
             log(_progress(kind, point))
             if kind == "relay":
@@ -447,14 +447,14 @@ async def _run_micro(opts: Options) -> dict[str, Any] | None:
     return json.loads(out.decode().strip().splitlines()[-1])
 
 
-def _clear_logs(log_dir: Path) -> None:
+def clear_logs(log_dir: Path, pattern: str = "*.log") -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
-    for old in log_dir.glob("*.log"):
+    for old in log_dir.glob(pattern):
         old.unlink()
 
 
 async def run(opts: Options) -> dict[str, Any]:
-    _clear_logs(opts.log_dir)
+    clear_logs(opts.log_dir)
     started = time.time()
     results: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

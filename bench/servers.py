@@ -3,6 +3,8 @@
 - ``SfuServer``: Concord's media plane as shipped, a ``rooms.room.BridgeRoom`` whose sites
   join, are admitted and connect through ``connect_site``; the room routes the main hall's
   camera and microphone to every site's ``hall.video``/``hall.audio`` slot, forwarding RTP.
+- ``BoothServer``: the same room with interpretation booths, for the interpretation scenario
+  (``bench.interpretation``): interpreters, listeners choosing a language, on/off air.
 - ``RelayServer``: the baseline DESIGN.md rejects, kept here only to be measured: aiortc's
   ``MediaRelay`` decodes the main hall once and every site's sender re-encodes it (VP8 at the
   publisher's bitrate, Opus at its bitrate, so both servers carry the same load).
@@ -12,7 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
 import logging
+import pstats
+import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aiortc import (
@@ -27,7 +34,9 @@ from aiortc.mediastreams import MediaStreamError
 
 from bench.codecs import pin_encoder, sender_private
 from rooms import aiortc_hooks as hooks
+from rooms.booths import BoothInfo
 from rooms.room import BridgeRoom, RoomEvent, SiteInfo
+from rooms.site import SitePeer
 
 log = logging.getLogger("bench.servers")
 LOOPBACK = ["127.0.0.1"]
@@ -42,12 +51,21 @@ def site_ids(count: int) -> list[str]:
 class SfuServer:
     """A bridge room with a main hall, a probe and up to MAX_SITES count-only sites."""
 
-    def __init__(self) -> None:
+    def __init__(self, booths: Mapping[str, BoothInfo] | None = None) -> None:
         sites = {"hall": SiteInfo("Main hall", main_hall=True), "probe": SiteInfo("Probe")}
         sites |= {site_id: SiteInfo(site_id) for site_id in site_ids(MAX_SITES)}
         self.events: dict[str, int] = {}
-        self.room = BridgeRoom("bench", sites, ice_addresses=LOOPBACK, on_event=self._event)
+        self.room = BridgeRoom(
+            "bench", sites, ice_addresses=LOOPBACK, on_event=self._event, booths=booths
+        )
         self.room.start()
+
+    def peers(self) -> list[SitePeer]:
+        """Every peer of the room: sites, consoles and interpreters."""
+        room = self.room
+        peers = [site.peer for site in room.sites.values() if site.peer is not None]
+        interpreters = room.channels.interpreters.values()  # interpreter → (language, peer)
+        return peers + list(room.consoles.values()) + [peer for _, peer in interpreters]
 
     def _event(self, event: RoomEvent) -> None:
         self.events[event.type] = self.events.get(event.type, 0) + 1
@@ -61,17 +79,18 @@ class SfuServer:
         await self.room.leave(site_id)
 
     async def rpc_stats(self) -> dict[str, Any]:
-        forwarded = received = keyframe_requests = connected = 0
-        for site in self.room.sites.values():
-            if site.peer is None:
-                continue
-            connected += site.peer.state == "connected"
-            forwarded += sum(slot.forwarded for slot in site.peer.slots.values())
-            for source in site.peer.sources.values():
+        received = keyframe_requests = connected = 0
+        by_slot: dict[str, int] = {}  # packets forwarded, by slot name
+        for peer in self.peers():
+            connected += peer.state == "connected"
+            for name, slot in peer.slots.items():
+                by_slot[name] = by_slot.get(name, 0) + slot.forwarded
+            for source in peer.sources.values():
                 received += source.packets
                 keyframe_requests += source.keyframe_requests_sent
         return {
-            "forwarded": forwarded,
+            "forwarded": sum(by_slot.values()),
+            "forwarded_by_slot": by_slot,
             "received": received,
             "keyframe_requests": keyframe_requests,
             "connected": connected,
@@ -80,6 +99,97 @@ class SfuServer:
 
     async def close(self) -> None:
         await self.room.close()
+
+
+class BoothServer(SfuServer):
+    """The SFU with interpretation booths (issue 4): ``booths`` maps each booth's language to
+    its interpreters; each booth works from every other language. Sites join as in
+    ``SfuServer`` and may choose a language; listeners join as consoles that receive
+    ``interpretation.audio`` only; interpreters join their booth."""
+
+    def __init__(self, booths: dict[str, list[str]]) -> None:
+        infos = {
+            language: BoothInfo(language, frozenset(set(booths) - {language}), tuple(ids))
+            for language, ids in booths.items()
+        }
+        super().__init__(booths=infos)
+
+    async def rpc_join(
+        self, site_id: str, sdp: str, layout: dict[str, str], language: str | None = None
+    ) -> dict[str, Any]:
+        answer = await super().rpc_join(site_id, sdp, layout)
+        if language is not None:
+            self.room.choose_language(site_id, language)
+        return answer
+
+    async def rpc_listen(
+        self, listener: str, sdp: str, layout: dict[str, str], language: str
+    ) -> dict[str, Any]:
+        answer = await self.room.connect_console(listener, sdp, layout)
+        self.room.choose_language(listener, language)
+        return {"sdp": answer}
+
+    async def rpc_interpreter(
+        self, interpreter: str, language: str, sdp: str, layout: dict[str, str]
+    ) -> dict[str, Any]:
+        return {"sdp": await self.room.connect_interpreter(interpreter, language, sdp, layout)}
+
+    async def rpc_interpret(self, action: str, interpreter: str, language: str) -> None:
+        self.room.interpret(action, interpreter, language)
+
+    async def rpc_profile(self, seconds: float, top: int = 25) -> dict[str, Any]:
+        """cProfile of this process's event loop for ``seconds`` (slows it down meanwhile)."""
+        return await profile(seconds, top)
+
+
+async def profile(seconds: float, top: int) -> dict[str, Any]:
+    """The functions (by own time) and packages (own time summed) of the main thread, in
+    CPU time of that thread: time the thread waits for its CPU is charged to nobody."""
+    profiler = cProfile.Profile(time.thread_time)
+    profiler.enable()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        profiler.disable()
+    rows = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(tt for _, _, tt, _, _ in rows.values()) or 1.0
+    packages: dict[str, float] = {}
+    functions = []
+    for (path, line, name), (_, calls, own, cumulative, _) in rows.items():
+        package = _package(path)
+        packages[package] = packages.get(package, 0.0) + own
+        where = f"{package}:{Path(path).name}:{line}" if line else package
+        functions.append(
+            {
+                "function": f"{where} {name}",
+                "calls": calls,
+                "own_s": own,
+                "cumulative_s": cumulative,
+            }
+        )
+    functions.sort(key=lambda row: -row["own_s"])
+    return {
+        "seconds": seconds,
+        "profiled_s": total,
+        "packages": sorted(
+            ({"package": k, "own_s": v, "share": v / total} for k, v in packages.items()),
+            key=lambda row: -row["own_s"],
+        ),
+        "functions": functions[:top],
+    }
+
+
+def _package(path: str) -> str:
+    """Who owns a profiled function: a package under site-packages, rooms/bench, or Python."""
+    parts = Path(path).parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].split(".")[0]
+    for own in ("rooms", "bench"):
+        if own in parts:
+            return own
+    if path.startswith("<") or path == "~":
+        return "builtins"
+    return "stdlib:" + Path(path).stem
 
 
 class RelayServer:
