@@ -17,6 +17,8 @@ from server.accounts.passwords import Passwords
 from server.accounts.reaper import SessionReaper
 from server.accounts.throttle import LoginThrottle
 from server.admin import pages as admin_pages
+from server.calendars import api as calendars_api
+from server.calendars.feeds import FeedCache
 from server.conferences import api as conferences_api
 from server.conferences import pages as conferences_pages
 from server.conferences import parts_api as conference_parts_api
@@ -30,6 +32,7 @@ from server.keys import (
     CATALOGUES,
     CONFIG,
     DATABASE,
+    FEED_CACHE,
     LIVE_ROOMS,
     PASSWORDS,
     ROUTES,
@@ -64,6 +67,7 @@ FEATURES = (
     conferences_api,
     conference_sessions_api,
     conference_parts_api,
+    calendars_api,
     conferences_pages,
     invitations_views,
     live_pages,
@@ -80,6 +84,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[PASSWORDS] = Passwords.from_config(config)
     app[THROTTLE] = LoginThrottle()
     app[SIGNER] = Signer(config.secret_key)
+    app[FEED_CACHE] = FeedCache()
 
     env = aiohttp_jinja2.setup(
         app,

@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,12 @@ SETTINGS = {
     "permit_time_zone": "CONCORD_PERMIT_TIME_ZONE",
     "permit_attachment_max_bytes": "CONCORD_PERMIT_ATTACHMENT_MAX_BYTES",
     "permit_authority": "CONCORD_PERMIT_AUTHORITY",
+    "smtp_host": "CONCORD_SMTP_HOST",
+    "smtp_port": "CONCORD_SMTP_PORT",
+    "smtp_username": "CONCORD_SMTP_USERNAME",
+    "smtp_password": "CONCORD_SMTP_PASSWORD",
+    "smtp_security": "CONCORD_SMTP_SECURITY",
+    "smtp_from": "CONCORD_SMTP_FROM",
 }
 
 
@@ -119,6 +125,13 @@ class Config:
     permit_time_zone: str = "Asia/Ho_Chi_Minh"
     permit_attachment_max_bytes: int = 10 * 1024 * 1024
     permit_authority: str = "Department of Foreign Affairs"
+    # Calendar invitations by e-mail; no host: invitations are only downloadable.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "starttls"  # "starttls", "tls" (implicit, port 465) or "none"
+    smtp_from: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -200,6 +213,7 @@ def load_config(
         problems.append(f"permit time zone {permit_zone!r} is not an IANA time zone")
     permit_max_bytes = integer("permit_attachment_max_bytes", 10 * 1024 * 1024, 1024, 1024**3)
     permit_authority = text("permit_authority", None) or "Department of Foreign Affairs"
+    smtp = _smtp(text, integer, problems)
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -249,7 +263,39 @@ def load_config(
         permit_time_zone=permit_zone,
         permit_attachment_max_bytes=permit_max_bytes,
         permit_authority=permit_authority,
+        **smtp,
     )
+
+
+def _smtp(
+    text: Callable[[str, str | None], str | None],
+    integer: Callable[[str, int, int, int], int],
+    problems: list[str],
+) -> dict[str, Any]:
+    """The SMTP settings (calendar invitations), checked together."""
+    host = text("smtp_host", None) or None
+    security = text("smtp_security", "starttls") or "starttls"
+    if security not in ("starttls", "tls", "none"):
+        problems.append(f"SMTP security {security!r} must be 'starttls', 'tls' or 'none'")
+    port = integer("smtp_port", 465 if security == "tls" else 587, 1, 65535)
+    username = text("smtp_username", None) or None
+    password = text("smtp_password", None) or None
+    if (username is None) != (password is None):
+        problems.append("SMTP username and password go together: set both or neither")
+    sender = text("smtp_from", "") or ""
+    if host and "@" not in sender:
+        problems.append(
+            "CONCORD_SMTP_FROM must be an e-mail address (the invitations' sender)"
+            " when CONCORD_SMTP_HOST is set"
+        )
+    return {
+        "smtp_host": host,
+        "smtp_port": port,
+        "smtp_username": username,
+        "smtp_password": password,
+        "smtp_security": security,
+        "smtp_from": sender,
+    }
 
 
 def _url_host(host: str) -> str:

@@ -1,22 +1,78 @@
-"""Browser pages: the home page (your conferences) and one conference."""
+"""Browser pages: the home page (your conferences, filtered), one conference, and (through
+their own modules) the editor, the sessions' forms, the timetable and the calendar."""
 
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy import func, select
 
+from server.conferences import (
+    calendar_pages,
+    editor_pages,
+    interpreter_pages,
+    session_pages,
+    timetable_pages,
+)
 from server.conferences.access import conference_roles
-from server.conferences.queries import conference_detail, conferences_for
+from server.conferences.queries import ConferenceFilter, conference_detail, find_conferences
+from server.conferences.timing import parse_instant
+from server.errors import DomainError
 from server.invitations.operations import INVITABLE_ROLES, list_invitations
 from server.keys import DATABASE
-from server.models import Role
+from server.models import ConferenceStatus, Role, Site
 from server.routing import SIGNED_IN, RouteTable, conference
 from server.web import identity, int_param, render
 
+#: The most conferences the home page lists at once.
+HOME_LIMIT = 200
+
+
+def home_filter(query: dict[str, str]) -> tuple[ConferenceFilter, str]:
+    """The list's filter from the query (status, from, to); a problem with it, named."""
+    status, problem = query.get("status", ""), ""
+    statuses: tuple[ConferenceStatus, ...] = ()
+    if status:
+        try:
+            statuses = (ConferenceStatus(status),)
+        except ValueError:
+            problem = f"{status!r} is not a status"
+    bounds = {}
+    for name in ("from", "to"):
+        if query.get(name):
+            try:
+                bounds[name] = parse_instant(query[name], name)
+            except DomainError as error:
+                problem = error.message
+    wanted = ConferenceFilter(
+        statuses=statuses,
+        starts_from=bounds.get("from"),
+        until=bounds.get("to"),
+        limit=HOME_LIMIT,
+    )
+    return wanted, problem
+
 
 async def home(request: web.Request) -> web.Response:
+    wanted, problem = home_filter(dict(request.query))
     async with request.app[DATABASE].session() as db:
-        rows = await conferences_for(db, identity(request))
-    return render(request, "home.html", {"conferences": rows})
+        rows, total = await find_conferences(db, identity(request), wanted)
+        counted = await db.execute(
+            select(Site.conference_id, func.count())
+            .where(Site.conference_id.in_([c.id for c in rows]))
+            .group_by(Site.conference_id)
+        )
+        site_counts = {conference_id: int(n) for conference_id, n in counted.all()}
+    context = {
+        "site_counts": site_counts,
+        "conferences": rows,
+        "total": total,
+        "statuses": [s.value for s in ConferenceStatus],
+        "filters": {name: request.query.get(name, "") for name in ("status", "from", "to")},
+        "filter_problem": problem,
+        "can_create": bool(identity(request).roles & {Role.ORGANISER, Role.ADMIN})
+        and identity(request).guest is None,
+    }
+    return render(request, "home.html", context, 422 if problem else 200)
 
 
 async def render_conference(
@@ -34,6 +90,7 @@ async def render_conference(
         "guest_site": who.guest.site_id if who.guest else None,
         "conference": found,
         "can_invite": can_invite,
+        "can_edit": can_invite,
         "invitations": invitations,
         "new_link": new_link,
         "invitable_roles": INVITABLE_ROLES,
@@ -46,5 +103,10 @@ async def conference_page(request: web.Request) -> web.Response:
 
 
 def add_routes(table: RouteTable) -> None:
+    editor_pages.add_routes(table)  # before /conferences/{conference_id}: it has /new
+    session_pages.add_routes(table)
+    interpreter_pages.add_routes(table)
+    timetable_pages.add_routes(table)
+    calendar_pages.add_routes(table)
     table.get("/", home, SIGNED_IN, name="home")
     table.get("/conferences/{conference_id}", conference_page, conference(), name="conference")

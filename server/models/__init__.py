@@ -3,6 +3,7 @@
 from server.models.accounts import ApiToken, LoginSession, Role, User, UserRole
 from server.models.audit import AuditEntry
 from server.models.base import Base, utcnow
+from server.models.calendars import CalendarDispatch, CalendarFeed
 from server.models.conferences import (
     AgendaSession,
     Booking,
@@ -36,6 +37,8 @@ __all__ = [
     "Base",
     "Booking",
     "BookingKind",
+    "CalendarDispatch",
+    "CalendarFeed",
     "Conference",
     "ConferenceKind",
     "ConferenceLanguage",

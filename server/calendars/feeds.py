@@ -1,0 +1,235 @@
+"""Personal subscription feeds: ``/calendar/<token>.ics``, every session a user is part of.
+
+A feed's token is its only credential: shown once, stored as SHA-256 (like API tokens),
+revoked by its owner (the next fetch answers 410). A user is part of a session as the
+conference's organiser or member (co-organiser, technician, secretary...), as one of its
+interpreters or a delegation member with an account (every session of the conference), as a
+session's chair (that session), or as a site's technician (the sessions of that site).
+
+Rendering 1,000 sessions takes icalendar about half a second, so the bytes are cached per
+user (``FeedCache``, owned by the app) under a *version*: the conferences the user has a part
+in and, from one indexed aggregate over their sessions, the count, the sum of SEQUENCEs and
+the latest change, with the conferences' latest change. Any change to a session moves its
+``updated_at``, so the version moves and the feed is rendered again. Changes outside sessions
+and conferences (a site renamed, a user's name) show within ``FeedCache.max_age``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import func, or_, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import audit
+from server.accounts.identity import Identity
+from server.accounts.secrets import digest, new_token
+from server.calendar.ics import calendar
+from server.calendars.events import Writer, load_conferences, load_people
+from server.errors import Gone, InvalidInput, NotFound
+from server.models import (
+    AgendaSession,
+    CalendarFeed,
+    Conference,
+    ConferenceMember,
+    Delegation,
+    DelegationMember,
+    InterpreterAssignment,
+    Site,
+    User,
+    utcnow,
+)
+
+FEED_TOKEN_PREFIX = "cal_"
+#: What calendar programs are told about refreshing (REFRESH-INTERVAL, Cache-Control).
+REFRESH = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class NewFeed:
+    token: str
+    record: CalendarFeed
+
+
+async def create_feed(db: AsyncSession, actor: Identity, name: str, remote: str = "") -> NewFeed:
+    assert actor.user_id is not None
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("give the feed a name of 1 to 100 characters", code="invalid_name")
+    token = new_token(FEED_TOKEN_PREFIX)
+    row = CalendarFeed(
+        user_id=actor.user_id, name=name, token_hash=digest(token), prefix=token[:10]
+    )
+    db.add(row)
+    await db.flush()
+    audit.record(
+        db,
+        actor,
+        "calendar_feed.created",
+        "calendar_feed",
+        row.id,
+        detail={"name": name},
+        remote=remote,
+    )
+    return NewFeed(token, row)
+
+
+async def list_feeds(db: AsyncSession, actor: Identity) -> list[CalendarFeed]:
+    rows = await db.scalars(
+        select(CalendarFeed).where(CalendarFeed.user_id == actor.user_id).order_by(CalendarFeed.id)
+    )
+    return list(rows)
+
+
+async def revoke_feed(
+    db: AsyncSession, actor: Identity, feed_id: int, remote: str = ""
+) -> CalendarFeed:
+    row = await db.get(CalendarFeed, feed_id)
+    if row is None or row.user_id != actor.user_id:
+        raise NotFound(f"you have no calendar feed {feed_id}", code="feed_not_found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(db, actor, "calendar_feed.revoked", "calendar_feed", row.id, remote=remote)
+    return row
+
+
+async def feed_owner(db: AsyncSession, token: str) -> User:
+    """The active user a feed token belongs to; 404 if unknown, 410 once revoked."""
+    found = (
+        await db.execute(
+            select(CalendarFeed, User)
+            .join(User, User.id == CalendarFeed.user_id)
+            .where(CalendarFeed.token_hash == digest(token))
+        )
+    ).first()
+    if found is None:
+        raise NotFound("there is no such calendar feed", code="feed_not_found")
+    feed, user = found[0], found[1]
+    if feed.revoked_at is not None or not user.active:
+        raise Gone("this calendar feed was revoked", code="feed_revoked")
+    return user
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Where a user has a part: whole conferences, chaired sessions, technician's sites."""
+
+    conferences: frozenset[int]
+    chaired: frozenset[int]
+    sites: frozenset[int]
+    site_conferences: frozenset[int]
+
+    @property
+    def every_conference(self) -> frozenset[int]:
+        return self.conferences | self.site_conferences
+
+    def sessions_of(self, conference: Conference) -> set[int] | None:
+        """The sessions of ``conference`` in the feed (``None``: all of them)."""
+        if conference.id in self.conferences:
+            return None
+        every_site = {s.id for s in conference.sites}
+        chosen = set()
+        for session in conference.sessions:
+            sites = {s.id for s in session.sites} or every_site
+            if session.id in self.chaired or sites & self.sites:
+                chosen.add(session.series_id or session.id)
+        return chosen
+
+
+async def parts_of(db: AsyncSession, user_id: int) -> Parts:
+    whole = union(
+        select(Conference.id).where(Conference.organiser_id == user_id),
+        select(ConferenceMember.conference_id).where(ConferenceMember.user_id == user_id),
+        select(InterpreterAssignment.conference_id).where(InterpreterAssignment.user_id == user_id),
+        select(Delegation.conference_id)
+        .join(DelegationMember, DelegationMember.delegation_id == Delegation.id)
+        .where(DelegationMember.user_id == user_id),
+    )
+    conferences = frozenset(await db.scalars(select(whole.subquery().c[0])))
+    chaired = (
+        await db.execute(
+            select(AgendaSession.id, AgendaSession.conference_id).where(
+                AgendaSession.chair_id == user_id
+            )
+        )
+    ).all()
+    sites = (
+        await db.execute(select(Site.id, Site.conference_id).where(Site.technician_id == user_id))
+    ).all()
+    return Parts(
+        conferences=conferences,
+        chaired=frozenset(r.id for r in chaired),
+        sites=frozenset(r.id for r in sites),
+        site_conferences=frozenset(r.conference_id for r in (*chaired, *sites)),
+    )
+
+
+async def version_of(db: AsyncSession, user_id: int, parts: Parts) -> str:
+    """A cheap fingerprint of everything the user's feed shows (see the module docstring)."""
+    ids = sorted(parts.every_conference)
+    sessions = (
+        await db.execute(
+            select(
+                func.count(AgendaSession.id),
+                func.coalesce(func.sum(AgendaSession.sequence), 0),
+                func.max(AgendaSession.updated_at),
+            ).where(or_(AgendaSession.conference_id.in_(ids), AgendaSession.chair_id == user_id))
+        )
+    ).one()
+    conferences = await db.scalar(
+        select(func.max(Conference.updated_at)).where(Conference.id.in_(ids))
+    )
+    raw = repr((user_id, ids, sorted(parts.chaired), sorted(parts.sites), *sessions, conferences))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass
+class _Entry:
+    version: str
+    body: bytes
+    made: float
+
+
+class FeedCache:
+    """Rendered feeds per user, valid while their version holds (and at most ``max_age``)."""
+
+    def __init__(self, size: int = 512, max_age: float = 600.0) -> None:
+        self.size, self.max_age = size, max_age
+        self._entries: OrderedDict[int, _Entry] = OrderedDict()
+        self.renders = 0
+
+    def get(self, user_id: int, version: str) -> bytes | None:
+        entry = self._entries.get(user_id)
+        if entry is None or entry.version != version:
+            return None
+        if time.monotonic() - entry.made > self.max_age:
+            return None
+        self._entries.move_to_end(user_id)
+        return entry.body
+
+    def put(self, user_id: int, version: str, body: bytes) -> None:
+        self._entries[user_id] = _Entry(version, body, time.monotonic())
+        self._entries.move_to_end(user_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+async def render_feed(db: AsyncSession, user: User, parts: Parts, base_url: str) -> bytes:
+    """The user's feed, rendered (in a worker thread: it is CPU work)."""
+    conferences = await load_conferences(db, parts.every_conference)
+    writer = Writer(base_url, await load_people(db, conferences), room_sites=parts.sites)
+    events = [
+        event
+        for conference in conferences
+        for event in writer.events(conference, parts.sessions_of(conference))
+    ]
+    write = partial(
+        calendar, events, name=f"Concord: {user.display_name}", refresh_interval=REFRESH
+    )
+    return await asyncio.get_running_loop().run_in_executor(None, write)

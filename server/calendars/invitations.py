@@ -1,0 +1,295 @@
+"""Calendar invitations: iTIP REQUEST and CANCEL messages per session, sent by e-mail.
+
+One message carries one UID (a session, or a series with its changed occurrences) to one
+attendee. What was sent is recorded per UID and recipient (``CalendarDispatch``), so the next
+call sends only what changed since: a session whose SEQUENCE (or one of whose changed
+occurrences' SEQUENCE) moved is sent again with the same UID; a cancelled session goes out as
+CANCEL to everyone who had its REQUEST (the conferences code has already raised its
+SEQUENCE); the rest is skipped as unchanged. The plan is made in one read transaction, the
+letters go over one SMTP connection outside any transaction, and what the server accepted is
+recorded (with the audit entry) in one write transaction. If the SMTP server cannot be
+reached nothing is recorded. Two organisers sending at the same moment may both send.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import audit
+from server.accounts.identity import Identity
+from server.calendar.ics import Attendee, CalendarEvent, Method, Role, calendar
+from server.calendars.events import Writer, load_conferences, load_people
+from server.calendars.mail import Letter, Outcome
+from server.errors import Conflict, NotFound
+from server.i18n_strings import N_
+from server.models import AgendaSession, CalendarDispatch, Conference, SessionStatus, User
+
+#: The gettext of a locale (``None``: English), for the letters' text.
+Translate = Callable[[str | None], Callable[[str], str]]
+
+
+def english(locale: str | None) -> Callable[[str], str]:
+    return lambda message: message
+
+
+@dataclass(frozen=True)
+class Planned:
+    session_id: int
+    uid: str
+    sequence: int
+    fingerprint: str
+    letter: Letter
+
+
+@dataclass
+class Plan:
+    conference_id: int
+    letters: list[Planned]
+    skipped: list[dict[str, Any]]
+
+
+def fingerprint(series: AgendaSession, overrides: list[AgendaSession]) -> str:
+    """The SEQUENCEs of a series and its changed occurrences, as one comparable value."""
+    parts = [str(series.sequence), series.status]
+    parts += [f"{o.recurrence_id}={o.sequence}" for o in overrides]
+    return hashlib.sha256(";".join(parts).encode()).hexdigest()[:40]
+
+
+async def _conference(db: AsyncSession, conference_id: int) -> tuple[Conference, dict[int, User]]:
+    found = await load_conferences(db, [conference_id])
+    if not found:
+        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+    conference = found[0]
+    people = await load_people(db, found)
+    if conference.organiser_id not in people:
+        raise Conflict(
+            f"conference {conference_id} has no organiser to send invitations from",
+            code="no_organiser",
+        )
+    return conference, people
+
+
+def _overrides(conference: Conference) -> dict[int, list[AgendaSession]]:
+    found: dict[int, list[AgendaSession]] = {}
+    for session in conference.sessions:
+        if session.series_id is not None and session.status != SessionStatus.CANCELLED:
+            found.setdefault(session.series_id, []).append(session)
+    return found
+
+
+async def invitation(db: AsyncSession, conference_id: int, session_id: int, base_url: str) -> bytes:
+    """The REQUEST of a session (its series if it is a changed occurrence), or its CANCEL."""
+    conference, people = await _conference(db, conference_id)
+    rows = {s.id: s for s in conference.sessions}
+    row = rows.get(session_id)
+    if row is None:
+        raise NotFound(
+            f"conference {conference_id} has no session {session_id}", code="session_not_found"
+        )
+    series = rows[row.series_id] if row.series_id is not None else row
+    event = Writer(base_url, people).event(
+        conference, series, _overrides(conference).get(series.id, [])
+    )
+    if series.status == SessionStatus.CANCELLED:
+        return calendar([event], method="CANCEL")
+    if not event.attendees:
+        raise Conflict(
+            f"session {series.id} has nobody to invite: give it a chair, sites with contacts,"
+            " delegations or interpreters",
+            code="no_attendees",
+        )
+    return calendar([event], method="REQUEST")
+
+
+async def plan(
+    db: AsyncSession,
+    conference_id: int,
+    base_url: str,
+    session_ids: list[int] | None,
+    translate: Translate = english,
+) -> Plan:
+    """The letters to send: written in each recipient's language and zone if they have an
+    account, else in English and the session's zone."""
+    conference, people = await _conference(db, conference_id)
+    accounts = {u.email.lower(): u for u in people.values()}
+    known = {s.id for s in conference.sessions if s.series_id is None}
+    for session_id in session_ids or []:
+        if session_id not in known:
+            raise NotFound(
+                f"conference {conference_id} has no session or series {session_id}",
+                code="session_not_found",
+            )
+    last: dict[str, dict[str, CalendarDispatch]] = {}  # UID -> recipient -> last sent
+    for sent in await db.scalars(
+        select(CalendarDispatch)
+        .where(CalendarDispatch.conference_id == conference_id)
+        .order_by(CalendarDispatch.id)
+    ):
+        last.setdefault(sent.uid, {})[sent.recipient.lower()] = sent
+    writer = Writer(base_url, people)
+    overrides = _overrides(conference)
+    result = Plan(conference_id, [], [])
+    for series in conference.sessions:
+        if series.series_id is not None or (session_ids and series.id not in session_ids):
+            continue
+        changed = overrides.get(series.id, [])
+        event = writer.event(conference, series, changed)
+        mark = fingerprint(series, changed)
+        cancelled = series.status == SessionStatus.CANCELLED
+        method: Method = "CANCEL" if cancelled else "REQUEST"
+        ics = calendar([event], method=method) if event.attendees or cancelled else b""
+        earlier = last.get(event.uid, {})
+        for attendee in event.attendees:
+            before = earlier.get(attendee.email.lower())
+            item = {
+                "session_id": series.id,
+                "uid": event.uid,
+                "sequence": event.sequence,
+                "method": method,
+                "recipient": attendee.email,
+            }
+            if cancelled and (before is None or before.method == "CANCEL"):
+                result.skipped.append({**item, "reason": "never invited or already cancelled"})
+                continue
+            if (
+                not cancelled
+                and before is not None
+                and before.method == "REQUEST"
+                and before.fingerprint == mark
+            ):
+                result.skipped.append({**item, "reason": "unchanged"})
+                continue
+            reader = Reader.of(accounts.get(attendee.email.lower()), translate)
+            letter = _letter(conference, event, attendee.name, attendee.email, method, ics, reader)
+            if before is not None:
+                updated = reader.gettext(N_("Updated"))
+                letter = dataclasses.replace(letter, subject=f"{updated}: {letter.subject}")
+            result.letters.append(Planned(series.id, event.uid, event.sequence, mark, letter))
+        current = {a.email.lower() for a in event.attendees}
+        for recipient, before in earlier.items():
+            if recipient not in current and before.method == "REQUEST":
+                reader = Reader.of(accounts.get(recipient), translate)
+                result.letters.append(_uninvite(conference, series.id, event, before, mark, reader))
+    return result
+
+
+def _uninvite(
+    conference: Conference,
+    session_id: int,
+    event: CalendarEvent,
+    before: CalendarDispatch,
+    mark: str,
+    reader: Reader,
+) -> Planned:
+    """The CANCEL for someone invited earlier who is no longer an attendee (RFC 5546
+    §3.2.5: the organiser cancels the event for that attendee). Its SEQUENCE is above the
+    one they had, even where the change (a new chair, say) left the session's own alone."""
+    sequence = max(event.sequence, before.sequence + 1)
+    gone = dataclasses.replace(
+        event,
+        attendees=(Attendee("", before.recipient, Role.REQ_PARTICIPANT),),
+        sequence=sequence,
+        overrides=(),
+    )
+    ics = calendar([gone], method="CANCEL")
+    letter = _letter(conference, gone, "", before.recipient, "CANCEL", ics, reader)
+    return Planned(session_id, event.uid, sequence, mark, letter)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a letter: their language and time zone."""
+
+    gettext: Callable[[str], str]
+    time_zone: str | None
+
+    @classmethod
+    def of(cls, user: User | None, translate: Translate) -> Reader:
+        if user is None:
+            return cls(translate(None), None)
+        return cls(translate(user.locale), user.time_zone)
+
+
+def _when(event: CalendarEvent, zone_name: str) -> str:
+    zone = ZoneInfo(zone_name)
+    start, end = event.start.astimezone(zone), event.end.astimezone(zone)
+    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} {zone_name}"
+
+
+def _letter(
+    conference: Conference,
+    event: CalendarEvent,
+    name: str,
+    email: str,
+    method: str,
+    ics: bytes,
+    reader: Reader,
+) -> Letter:
+    _ = reader.gettext
+    when = _when(event, event.time_zone)
+    times = [when]
+    if reader.time_zone and reader.time_zone != event.time_zone:
+        times.append(_when(event, reader.time_zone))
+    if event.recurrence is not None:
+        times.append(f"{_(N_('Repeats'))}: {event.recurrence.rule}")
+    verb = _(N_("Cancelled")) if method == "CANCEL" else _(N_("Invitation"))
+    summary = "\n\n".join(
+        [
+            f"{verb}: {event.summary}",
+            "\n".join([conference.title, *times, event.location]),
+            event.description,
+            f"{_(N_('Conference page'))}: {event.url}",
+        ]
+    )
+    return Letter(email, name, f"{verb}: {event.summary} ({when})", summary, method, ics)
+
+
+async def record(
+    db: AsyncSession, actor: Identity, plan: Plan, outcomes: list[Outcome], remote: str = ""
+) -> dict[str, Any]:
+    """Record what the SMTP server accepted, and answer with the summary."""
+    by_letter = {id(p.letter): p for p in plan.letters}
+    sent, failed = [], []
+    for outcome in outcomes:
+        planned = by_letter[id(outcome.letter)]
+        item = {
+            "session_id": planned.session_id,
+            "uid": planned.uid,
+            "sequence": planned.sequence,
+            "method": planned.letter.method,
+            "recipient": planned.letter.recipient,
+        }
+        if outcome.error is not None:
+            failed.append({**item, "error": outcome.error})
+            continue
+        sent.append(item)
+        db.add(
+            CalendarDispatch(
+                conference_id=plan.conference_id,
+                uid=planned.uid,
+                sequence=planned.sequence,
+                fingerprint=planned.fingerprint,
+                recipient=planned.letter.recipient,
+                method=planned.letter.method,
+            )
+        )
+    await db.flush()
+    audit.record(
+        db,
+        actor,
+        "calendar.invitations_sent",
+        "conference",
+        plan.conference_id,
+        conference_id=plan.conference_id,
+        detail={"sent": len(sent), "failed": len(failed), "skipped": len(plan.skipped)},
+        remote=remote,
+    )
+    return {"sent": sent, "skipped": plan.skipped, "failed": failed}

@@ -1,0 +1,324 @@
+"""The conference editor for organisers: the conference itself (title and its translations,
+kind, zone, dates, languages), its lifecycle steps and its sites. Sessions are in
+``session_pages``.
+
+Forms post to these handlers, which parse the form into the API's request models, call the
+operations, and redirect back to the editor; refused input comes back in the same form with the
+problem named next to the field (and, for a scheduling conflict, the colliding sessions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, available_timezones
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.calendar.events import iana_zone
+from server.conferences import lifecycle, parts
+from server.conferences import operations as ops
+from server.conferences.bookings import SchedulingConflict
+from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, SiteIn
+from server.conferences.queries import conference_detail
+from server.errors import DomainError, InvalidInput
+from server.i18n import LOCALES
+from server.keys import DATABASE
+from server.models import Conference, ConferenceKind, ConferenceStatus, Role
+from server.routing import RouteTable, conference, roles
+from server.web import (
+    identity,
+    int_param,
+    redirect,
+    remote,
+    render,
+    safe_next,
+    validation_errors,
+)
+
+M = TypeVar("M", bound=BaseModel)
+Form = MultiDictProxy[str | Any]
+#: Zones offered first in every zone select: the seed's countries and its partners.
+COMMON_ZONES = ("Asia/Ho_Chi_Minh", "Asia/Vientiane", "Asia/Bangkok", "Europe/Paris", "UTC")
+LANGUAGE_ROWS = 2  # empty language rows offered below the conference's own
+
+
+@cache
+def all_zones() -> tuple[str, ...]:
+    """Every IANA zone the operations accept, sorted."""
+    return tuple(sorted(z for z in available_timezones() if iana_zone(z) == z))
+
+
+@dataclass
+class Problem:
+    """A refused form: the message, the fields named, and any scheduling conflicts."""
+
+    message: str
+    fields: dict[str, str] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    form: str = ""  # which form on the page it belongs to
+
+    @classmethod
+    def of(cls, error: DomainError, form: str) -> Problem:
+        named = {str(e.get("field", "")): str(e.get("message", "")) for e in error.errors}
+        conflicts = error.conflicts if isinstance(error, SchedulingConflict) else []
+        return cls(error.message, named, [_readable(c) for c in conflicts], form)
+
+
+def _readable(conflict: dict[str, Any]) -> dict[str, Any]:
+    """A conflict with its times as instants, for the page to show in the viewer's zone."""
+    shown = dict(conflict)
+    for side in ("session", "conflicts_with"):
+        shown[side] = {
+            **conflict[side],
+            "starts_at": dt.datetime.fromisoformat(conflict[side]["starts_at"]),
+            "ends_at": dt.datetime.fromisoformat(conflict[side]["ends_at"]),
+        }
+    return shown
+
+
+def text(form: Form, name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def validated(model: type[M], data: dict[str, Any]) -> M:
+    """The request model, or the API's 422 naming each field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidInput(summary, errors=errors) from None
+
+
+def local_value(instant: dt.datetime | None, zone: str) -> str:
+    """An instant as a ``datetime-local`` input's value in ``zone``."""
+    if instant is None:
+        return ""
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def conference_data(form: Form) -> dict[str, Any]:
+    """The conference form as the API's body: translations and language rows gathered."""
+    translations = {
+        code: {"title": text(form, f"title_{code}")}
+        for code in LOCALES
+        if text(form, f"title_{code}")
+    }
+    languages = []
+    for index in range(int(text(form, "language_rows") or 0)):
+        code = text(form, f"language_{index}")
+        if code:
+            languages.append(
+                {
+                    "code": code,
+                    "is_floor": f"floor_{index}" in form,
+                    "is_interpreted": f"booth_{index}" in form,
+                    "is_sign_language": f"sign_{index}" in form,
+                }
+            )
+    return {
+        "title": text(form, "title"),
+        "description": text(form, "description"),
+        "translations": translations,
+        "kind": text(form, "kind") or ConferenceKind.ONLINE.value,
+        "time_zone": text(form, "time_zone"),
+        "starts_at": text(form, "starts_at") or None,
+        "ends_at": text(form, "ends_at") or None,
+        "languages": languages,
+    }
+
+
+def conference_values(found: Conference | None, form: Form | None) -> dict[str, Any]:
+    """What the conference form shows: the posted values again, else the stored ones."""
+    if form is not None:
+        names = ("title", "description", "kind", "time_zone", "starts_at", "ends_at")
+        posted: dict[str, Any] = {name: text(form, name) for name in names}
+        posted |= {f"title_{code}": text(form, f"title_{code}") for code in LOCALES}
+        posted["languages"] = conference_data(form)["languages"]
+        return posted
+    if found is None:
+        return {"kind": "online", "time_zone": COMMON_ZONES[0], "languages": []}
+    values: dict[str, Any] = {
+        "title": found.title,
+        "description": found.description,
+        "kind": found.kind,
+        "time_zone": found.time_zone,
+        "starts_at": local_value(found.starts_at, found.time_zone),
+        "ends_at": local_value(found.ends_at, found.time_zone),
+        "languages": [
+            {
+                "code": lang.code,
+                "is_floor": lang.is_floor,
+                "is_interpreted": lang.is_interpreted,
+                "is_sign_language": lang.is_sign_language,
+            }
+            for lang in found.languages
+        ],
+    }
+    values |= {
+        f"title_{code}": (found.translations.get(code) or {}).get("title", "") for code in LOCALES
+    }
+    return values
+
+
+async def render_editor(
+    request: web.Request,
+    conference_id: int | None,
+    problem: Problem | None = None,
+    form: Form | None = None,
+    status: int = 200,
+) -> web.Response:
+    """The editor (``conference_id`` None: a new conference), with a refused form shown again."""
+    from server.conferences.interpreter_pages import interpreter_users
+    from server.conferences.session_pages import session_context
+
+    context: dict[str, Any] = {
+        "problem": problem,
+        "zones": all_zones(),
+        "common_zones": COMMON_ZONES,
+        "kinds": [k.value for k in ConferenceKind],
+        "title_locales": LOCALES,
+        "language_rows": LANGUAGE_ROWS,
+        "conference": None,
+        "blank": defaultdict(str),
+    }
+    conference_form = form if problem and problem.form == "conference" else None
+    if conference_id is None:
+        context["values"] = defaultdict(str, conference_values(None, conference_form))
+        return render(request, "conference_new.html", context, status)
+    async with request.app[DATABASE].session() as db:
+        found = await conference_detail(db, conference_id)
+        context |= await session_context(request, db, found, problem, form)
+        context["interpreter_users"] = await interpreter_users(db)
+    context |= {
+        "conference": found,
+        "values": defaultdict(str, conference_values(found, conference_form)),
+        "next_statuses": lifecycle.next_statuses(ConferenceStatus(found.status)),
+        "editable": ConferenceStatus(found.status) in lifecycle.EDITABLE,
+        "posted": defaultdict(str, {n: text(form, n) for n in form} if form and problem else {}),
+    }
+    return render(request, "conference_edit.html", context, status)
+
+
+async def new_page(request: web.Request) -> web.Response:
+    return await render_editor(request, None)
+
+
+async def create(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        body = validated(ConferenceCreate, conference_data(form))
+        async with request.app[DATABASE].session() as db, db.begin():
+            made = await ops.create_conference(db, identity(request), body, remote(request))
+            made_id = made.id
+    except DomainError as error:
+        return await render_editor(
+            request, None, Problem.of(error, "conference"), form, error.status
+        )
+    raise redirect(f"/conferences/{made_id}/edit")
+
+
+async def edit_page(request: web.Request) -> web.Response:
+    return await render_editor(request, int_param(request, "conference_id"))
+
+
+async def update(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    form = await request.post()
+    try:
+        body = validated(ConferenceUpdate, conference_data(form))
+        async with request.app[DATABASE].session() as db, db.begin():
+            await ops.update_conference(db, identity(request), conference_id, body, remote(request))
+    except DomainError as error:
+        return await render_editor(
+            request, conference_id, Problem.of(error, "conference"), form, error.status
+        )
+    raise redirect(f"/conferences/{conference_id}/edit#conference-form")
+
+
+async def change_status(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    form = await request.post()
+    try:
+        wanted = ConferenceStatus(text(form, "status"))
+    except ValueError:
+        problem = Problem(f"{text(form, 'status')!r} is not a status", form="status")
+        return await render_editor(request, conference_id, problem, form, 422)
+    try:
+        async with request.app[DATABASE].session() as db, db.begin():
+            await ops.change_status(
+                db, identity(request), conference_id, wanted, text(form, "comment"), remote(request)
+            )
+    except DomainError as error:
+        return await render_editor(
+            request, conference_id, Problem.of(error, "status"), form, error.status
+        )
+    raise redirect(safe_next(text(form, "next") or f"/conferences/{conference_id}"))
+
+
+async def editor_write(
+    request: web.Request,
+    conference_id: int,
+    section: str,
+    form: Form | None,
+    write: Callable[[AsyncSession], Awaitable[object]],
+) -> web.Response:
+    """Validate and write in one transaction, then back to the editor's ``section``; a refusal
+    shows the editor again with the problem named and the form as it was posted."""
+    try:
+        async with request.app[DATABASE].session() as db, db.begin():
+            await write(db)
+    except DomainError as error:
+        problem = Problem.of(error, section)
+        return await render_editor(request, conference_id, problem, form, error.status)
+    raise redirect(f"/conferences/{conference_id}/edit#{section}s")
+
+
+async def add_site(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    form = await request.post()
+    data: dict[str, Any] = {
+        name: text(form, name)
+        for name in ("name", "location", "time_zone", "contact_name", "contact_email")
+    }
+    data["is_main_hall"] = "is_main_hall" in form
+
+    async def write(db: AsyncSession) -> object:
+        body = validated(SiteIn, data)
+        return await parts.create_site(db, identity(request), conference_id, body, remote(request))
+
+    return await editor_write(request, conference_id, "site", form, write)
+
+
+async def remove_site(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    site_id = int_param(request, "site_id")
+
+    async def write(db: AsyncSession) -> object:
+        await parts.delete_site(db, identity(request), conference_id, site_id, remote(request))
+        return None
+
+    return await editor_write(request, conference_id, "site", None, write)
+
+
+def add_routes(table: RouteTable) -> None:
+    organiser = conference(Role.ORGANISER)
+    edit = "/conferences/{conference_id}/edit"
+    table.get("/conferences/new", new_page, roles(Role.ORGANISER), name="conference_new")
+    table.post("/conferences/new", create, roles(Role.ORGANISER))
+    table.get(edit, edit_page, organiser, name="conference_edit")
+    table.post(edit, update, organiser)
+    # The step decides who may (see lifecycle); the same rule as the API's.
+    stepping = roles(Role.ORGANISER, Role.APPROVER, Role.TECHNICIAN, Role.SECRETARY)
+    table.post("/conferences/{conference_id}/status", change_status, stepping)
+    table.post("/conferences/{conference_id}/sites", add_site, organiser)
+    table.post("/conferences/{conference_id}/sites/{site_id}/remove", remove_site, organiser)

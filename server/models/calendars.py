@@ -1,0 +1,46 @@
+"""Calendars: personal subscription feeds and the record of invitations sent by e-mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base, utcnow
+
+
+class CalendarFeed(Base):
+    """A personal feed: ``/calendar/<token>.ics``; the token is stored as SHA-256 only."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (Index("ix_calendar_feeds_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class CalendarDispatch(Base):
+    """One iTIP message sent to one recipient: what a later send compares with.
+
+    ``fingerprint`` sums up the sequences of the series and of its changed occurrences, so a
+    change to one occurrence (which raises only that occurrence's SEQUENCE) is seen too.
+    """
+
+    __tablename__ = "calendar_dispatches"
+    __table_args__ = (Index("ix_calendar_dispatches_uid", "conference_id", "uid", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(255))
+    sequence: Mapped[int]
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(320))
+    method: Mapped[str] = mapped_column(String(10))  # REQUEST or CANCEL
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,83 @@
+"""A conference's ``.ics``: every session, read back by Concord and by an independent parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from server.calendar.ics import PartStat, Role, Status
+from server.db import Database
+from tests.calendars.helpers import plan, read_both
+from tests.conferences.helpers import PARIS, Api, Client
+
+UTC = dt.UTC
+
+
+async def test_conference_calendar_has_every_session_with_people_place_and_zones(
+    client: Client, demo: Database
+) -> None:
+    api = await Api.signed_in(client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    response = await client.get(f"/api/conferences/{planned.id}/calendar.ics")
+    assert response.status == 200
+    assert response.content_type == "text/calendar"
+    data = await response.read()
+    events, independent = read_both(data)
+    by_title = {e.summary: e for e in events}
+    assert sorted(by_title) == ["Donor call", "Opening", "Pakse review"]
+    sessions = planned.sessions
+    for title, event in by_title.items():
+        assert event.uid == sessions[title]["uid"]
+        assert event.start == dt.datetime.fromisoformat(sessions[title]["starts_at"])
+        assert event.organizer is not None
+        assert event.organizer.email == "organiser@concord.example"
+        assert event.alarms == (1440, 15)
+        assert event.url == f"http://127.0.0.1:8080/conferences/{planned.id}"
+    opening = by_title["Opening"]
+    roles = {a.email: a.role for a in opening.attendees}
+    assert roles == {
+        "secretary@concord.example": Role.CHAIR,
+        "delegate@concord.example": Role.REQ_PARTICIPANT,
+        f"hall.{planned.id}@example.org": Role.REQ_PARTICIPANT,
+        "technician@concord.example": Role.REQ_PARTICIPANT,
+        "interpreter.en@concord.example": Role.REQ_PARTICIPANT,
+    }
+    assert {a.partstat for a in opening.attendees} == {PartStat.NEEDS_ACTION}
+    assert "Quang Ngai hall MoU (Quang Ngai)" in opening.location
+    assert "Champasak hall MoU (Pakse)" in opening.location
+    assert "Welcome by both provinces" in opening.description
+    assert "Asia/Vientiane" in opening.description  # the local time at the Lao site
+    # The Pakse-only series: the hall's people are not invited; the delegation sitting
+    # in Pakse is.
+    series = by_title["Donor call"]
+    emails = {a.email for a in series.attendees}
+    assert "delegate@concord.example" in emails
+    assert f"hall.{planned.id}@example.org" not in emails
+    assert series.recurrence is not None and series.time_zone == PARIS
+    assert series.recurrence.exdates == (dt.datetime(2030, 3, 26, 9, tzinfo=UTC),)
+    [moved] = series.overrides
+    assert moved.recurrence_id == dt.datetime(2030, 4, 2, 8, tzinfo=UTC)
+    assert moved.start == dt.datetime(2030, 4, 2, 12, tzinfo=UTC)  # 14:00 summer time
+    # The independent reader: same UIDs and instants, and Paris with both offsets.
+    assert len(independent.events) == 4
+    read_starts = {(e.uid, e.recurrence_id): e.start for e in independent.events}
+    assert read_starts[(series.uid, None)] == series.start
+    assert read_starts[(series.uid, moved.recurrence_id)] == moved.start
+    paris = independent.zones[PARIS]
+    assert paris.utcoffset(dt.datetime(2030, 3, 19, 10)) == dt.timedelta(hours=1)
+    assert paris.utcoffset(dt.datetime(2030, 4, 2, 14)) == dt.timedelta(hours=2)
+    assert "Asia/Ho_Chi_Minh" in independent.zones
+    assert data.count(b"BEGIN:VALARM") == 2 * 4
+
+
+async def test_cancelled_sessions_stay_in_the_calendar_as_cancelled(
+    client: Client, demo: Database
+) -> None:
+    api = await Api.signed_in(client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    cid = planned.id
+    await api.call("POST", f"/api/conferences/{cid}/status", {"status": "awaiting_approval"})
+    await api.call("DELETE", f"/api/conferences/{cid}/sessions/{planned.sessions['Opening']['id']}")
+    data = await (await client.get(f"/api/conferences/{cid}/calendar.ics")).read()
+    events, _ = read_both(data)
+    opening = next(e for e in events if e.summary == "Opening")
+    assert (opening.status, opening.sequence) == (Status.CANCELLED, 1)

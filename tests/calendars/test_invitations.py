@@ -1,0 +1,234 @@
+"""Invitations by e-mail to a real SMTP server: REQUEST, update, CANCEL, and failures."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.app import create_app
+from server.calendar.ics import parse_calendar
+from server.config import Config
+from server.db import Database
+from server.models import CalendarDispatch
+from tests.calendar.independent import read
+from tests.calendars.conftest import Mailbox, free_port, with_smtp
+from tests.calendars.helpers import plan
+from tests.conferences.helpers import Api, Client
+from tests.conftest import ClientFactory
+
+
+def calendar_parts(message: EmailMessage) -> tuple[EmailMessage, EmailMessage]:
+    """The inline ``text/calendar`` part and the ``.ics`` attachment, after checking the
+    message's structure."""
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.iter_parts()
+    assert isinstance(alternative, EmailMessage) and isinstance(attachment, EmailMessage)
+    assert alternative.get_content_type() == "multipart/alternative"
+    types = [p.get_content_type() for p in alternative.iter_parts()]
+    assert types == ["text/plain", "text/html", "text/calendar"]
+    inline = list(alternative.iter_parts())[2]
+    assert isinstance(inline, EmailMessage)
+    assert inline.get_param("charset") in ("UTF-8", "utf-8")
+    assert attachment.get_filename() in ("invite.ics", "cancel.ics")
+    assert attachment.get_content_type() == "application/ics"
+    return inline, attachment
+
+
+def ics_of(message: EmailMessage) -> tuple[str, bytes]:
+    inline, attachment = calendar_parts(message)
+    data = inline.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    assert attachment.get_payload(decode=True) == data
+    method = inline.get_param("method")
+    assert isinstance(method, str)
+    return method, data
+
+
+async def dispatches(database: Database) -> int:
+    async with database.session() as db:
+        return int(await db.scalar(select(func.count()).select_from(CalendarDispatch)) or 0)
+
+
+async def test_request_update_and_cancel_reach_the_smtp_server(
+    mail_client: Client, demo: Database, mailbox: Mailbox
+) -> None:
+    api = await Api.signed_in(mail_client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    cid = planned.id
+    path = f"/api/conferences/{cid}/calendar-invitations"
+    summary = await api.call("POST", path)
+    assert summary["failed"] == [] and summary["skipped"] == []
+    received = mailbox.take()
+    assert len(received) == len(summary["sent"])
+    opening = planned.sessions["Opening"]
+    to_opening = {s["recipient"] for s in summary["sent"] if s["session_id"] == opening["id"]}
+    assert to_opening == {
+        "secretary@concord.example",
+        "delegate@concord.example",
+        f"hall.{cid}@example.org",
+        "technician@concord.example",
+        "interpreter.en@concord.example",
+    }
+    for recipients, message in received:
+        assert message["From"] == "Concord <concord@concord.example>"
+        method, data = ics_of(message)
+        assert method == "REQUEST"
+        parsed = parse_calendar(data)
+        assert parsed.method == "REQUEST"
+        [event] = parsed.events
+        assert read(data).method == "REQUEST"
+        assert [a.email for a in event.attendees if a.email in recipients] == recipients
+        plain = message.get_body(("plain",))
+        assert plain is not None and event.summary in plain.get_content()
+    series_mail = [m for _, m in received if "Donor call" in str(m["Subject"])]
+    [series_event] = parse_calendar(ics_of(series_mail[0])[1]).events
+    assert series_event.recurrence is not None and len(series_event.overrides) == 1
+    assert await dispatches(demo) == len(received)
+
+    # Nothing changed: nothing is sent.
+    again = await api.call("POST", path)
+    assert again["sent"] == [] and len(again["skipped"]) == len(summary["sent"])
+    assert {s["reason"] for s in again["skipped"]} == {"unchanged"}
+    assert mailbox.take() == []
+
+    # A change of time: the same UID with SEQUENCE 1, to that session's attendees only.
+    await api.call(
+        "PATCH",
+        f"/api/conferences/{cid}/sessions/{opening['id']}",
+        {"starts_at": "2030-03-05T13:00:00", "ends_at": "2030-03-05T14:00:00"},
+    )
+    changed = await api.call("POST", path)
+    assert {(s["session_id"], s["sequence"]) for s in changed["sent"]} == {(opening["id"], 1)}
+    updates = mailbox.take()
+    assert len(updates) == 5
+    prefix: dict[str, str] = {}
+    for recipients, message in updates:
+        prefix[recipients[0]] = str(message["Subject"]).split(": ")[0]
+        [event] = parse_calendar(ics_of(message)[1]).events
+        assert (event.uid, event.sequence) == (opening["uid"], 1)
+    # Each letter is in its recipient's language (no account: English).
+    assert prefix["interpreter.en@concord.example"] == "Updated"
+    assert prefix[f"hall.{cid}@example.org"] == "Updated"
+    assert prefix["secretary@concord.example"] == "Cập nhật"
+
+    # Changing one occurrence of the series re-sends the series.
+    series = planned.sessions["Donor call"]
+    await api.call(
+        "PATCH",
+        f"/api/conferences/{cid}/sessions/{series['id']}",
+        {"title": "Donor call (extended)"},
+        occurrence="2030-04-09T08:00:00Z",
+    )
+    resent = await api.call("POST", path)
+    assert {s["session_id"] for s in resent["sent"]} == {series["id"]}
+    mailbox.take()
+
+    # Cancelled (past its draft): CANCEL with the SEQUENCE the conferences code raised.
+    await api.call("POST", f"/api/conferences/{cid}/status", {"status": "awaiting_approval"})
+    await api.call("DELETE", f"/api/conferences/{cid}/sessions/{opening['id']}")
+    cancelled = await api.call("POST", path)
+    assert {(s["method"], s["sequence"]) for s in cancelled["sent"]} == {("CANCEL", 2)}
+    cancels = mailbox.take()
+    assert len(cancels) == 5
+    for _, message in cancels:
+        method, data = ics_of(message)
+        assert method == "CANCEL"
+        independent = read(data)
+        assert independent.method == "CANCEL"
+        assert [(e.uid, e.sequence, e.status) for e in independent.events] == [
+            (opening["uid"], 2, "CANCELLED")
+        ]
+    # Once cancelled, never again.
+    assert (await api.call("POST", path))["sent"] == []
+
+
+async def test_without_smtp_invitations_are_downloads(client: Client, demo: Database) -> None:
+    api = await Api.signed_in(client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    refused = await api.call(
+        "POST", f"/api/conferences/{planned.id}/calendar-invitations", expect=409
+    )
+    assert refused["code"] == "no_smtp" and "CONCORD_SMTP_HOST" in refused["detail"]
+    opening = planned.sessions["Opening"]
+    response = await client.get(
+        f"/api/conferences/{planned.id}/sessions/{opening['id']}/invitation.ics"
+    )
+    assert response.status == 200 and response.content_type == "text/calendar"
+    data = await response.read()
+    assert read(data).method == "REQUEST"
+    [event] = parse_calendar(data).events
+    assert (event.uid, event.sequence) == (opening["uid"], 0)
+    assert await dispatches(demo) == 0
+
+
+async def test_smtp_down_records_nothing(
+    aiohttp_client: ClientFactory, config: Config, demo: Database
+) -> None:
+    down = with_smtp(config, free_port())  # nobody listens there
+    client = await aiohttp_client(create_app(down))
+    api = await Api.signed_in(client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    failed: dict[str, Any] = await api.call(
+        "POST", f"/api/conferences/{planned.id}/calendar-invitations", expect=502
+    )
+    assert failed["code"] == "smtp_failed"
+    assert "127.0.0.1" in failed["detail"] and "nothing was sent" in failed["detail"]
+    assert await dispatches(demo) == 0
+
+
+async def test_a_refused_recipient_is_reported_and_not_recorded(
+    aiohttp_client: ClientFactory, config: Config, demo: Database
+) -> None:
+    class Picky(Mailbox):
+        async def handle_RCPT(
+            self, server: Any, session: Any, envelope: Any, address: str, options: Any
+        ) -> str:
+            if address.startswith("hall."):
+                return "550 5.1.1 no such mailbox"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    from aiosmtpd.controller import Controller
+
+    picky = Picky()
+    controller = Controller(picky, hostname="127.0.0.1", port=picky.port)
+    controller.start()
+    try:
+        client = await aiohttp_client(create_app(with_smtp(config, picky.port)))
+        api = await Api.signed_in(client, "organiser")
+        planned = await plan(api, demo, title="MoU")
+        summary = await api.call("POST", f"/api/conferences/{planned.id}/calendar-invitations")
+    finally:
+        controller.stop()
+    [failed] = summary["failed"]
+    assert failed["recipient"] == f"hall.{planned.id}@example.org"
+    assert "no such mailbox" in failed["error"]
+    assert await dispatches(demo) == len(summary["sent"]) == len(picky.received)
+
+
+async def test_someone_no_longer_invited_gets_a_cancel(
+    mail_client: Client, demo: Database, mailbox: Mailbox
+) -> None:
+    api = await Api.signed_in(mail_client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    path = f"/api/conferences/{planned.id}/calendar-invitations"
+    opening = planned.sessions["Opening"]
+    await api.call("POST", path, {"session_ids": [opening["id"]]})
+    assert len(mailbox.take()) == 5
+    # The chair is taken off the session (a change that keeps its SEQUENCE).
+    await api.call(
+        "PATCH", f"/api/conferences/{planned.id}/sessions/{opening['id']}", {"chair_id": None}
+    )
+    summary = await api.call("POST", path, {"session_ids": [opening["id"]]})
+    assert [(s["recipient"], s["method"], s["sequence"]) for s in summary["sent"]] == [
+        ("secretary@concord.example", "CANCEL", 1)
+    ]
+    [(recipients, message)] = mailbox.take()
+    assert recipients == ["secretary@concord.example"]
+    method, data = ics_of(message)
+    [event] = parse_calendar(data).events
+    assert method == "CANCEL" and [a.email for a in event.attendees] == recipients
+    assert (await api.call("POST", path))["sent"] != []  # the other sessions, never sent yet
+    assert (await api.call("POST", path))["sent"] == []
