@@ -1,7 +1,8 @@
 """``python -m bench``: run the benchmark, write bench/results/, print the Markdown table.
 
 ``python -m bench interpretation [options]`` runs the interpretation scenario alone (the full
-run ends with it, unless ``--no-interpretation``).
+run ends with it, unless ``--no-interpretation``). ``python -m bench scheduling [options]``
+runs the scheduling API benchmark (issue 5) on its own; the full run does not include it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["interpretation"]:
         return interpretation.main(argv[1:])
+    if argv[:1] == ["scheduling"]:
+        from bench import scheduling
+
+        return scheduling.main(argv[1:])
     opts, interpreting = parse(argv)
     results = asyncio.run(run(opts))
     config = asdict(opts)
