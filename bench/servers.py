@@ -35,7 +35,8 @@ from aiortc.mediastreams import MediaStreamError
 from bench.codecs import pin_encoder, sender_private
 from rooms import aiortc_hooks as hooks
 from rooms.booths import BoothInfo
-from rooms.room import BridgeRoom, RoomEvent, SiteInfo
+from rooms.room import BridgeRoom
+from rooms.roster import RoomEvent, SiteInfo
 from rooms.site import SitePeer
 
 log = logging.getLogger("bench.servers")

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from rooms.booths import BoothInfo, Interpretation, InterpretationError
 from rooms.channels import LISTENER_SLOTS, Channels
 from rooms.floor import Floor, FloorError, Order
 from rooms.forwarding import Source
+from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
 from rooms.site import NegotiationError, SitePeer
 from rooms.speaker import ActiveSpeaker
 
@@ -38,54 +37,6 @@ SITE_SLOTS = {
     "sign.video": "video",
 }
 TICK = 0.25
-
-Admission = Literal["absent", "lobby", "admitted", "refused", "removed", "left"]
-Link = Literal["offline", "connected", "reconnecting"]
-
-
-class RoomError(Exception):
-    """An action the room refuses; ``code`` is stable, the message says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class SiteInfo:
-    name: str
-    precedence: int = 100
-    main_hall: bool = False
-    language: str | None = None  # the delegation's registered language: sets the floor's
-
-
-@dataclass
-class RoomEvent:
-    type: str
-    site_id: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-
-@dataclass
-class SiteState:
-    site_id: str
-    info: SiteInfo
-    admission: Admission = "absent"  # has not arrived (yet)
-    link: Link = "offline"
-    muted: bool = False
-    peer: SitePeer | None = None
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "site_id": self.site_id,
-            "name": self.info.name,
-            "main_hall": self.info.main_hall,
-            "admission": self.admission,
-            "link": self.link,
-            "muted": self.muted,
-        }
 
 
 class BridgeRoom:

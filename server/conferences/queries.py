@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.accounts.identity import Identity
+from server.conferences.bookings import conference_occurrences
+from server.conferences.series import Occurrence
+from server.conferences.timing import field_error
 from server.errors import NotFound
 from server.models import (
     AgendaSession,
@@ -88,3 +91,27 @@ async def find_conferences(
     page = query.order_by(Conference.starts_at.desc(), Conference.id.desc())
     rows = await db.scalars(page.limit(wanted.limit).offset(wanted.offset))
     return list(rows), int(total or 0)
+
+
+#: The longest window of occurrences one request may ask for.
+MAX_WINDOW = dt.timedelta(days=400)
+
+
+async def occurrences_between(
+    db: AsyncSession, conference_id: int, start: dt.datetime | None, end: dt.datetime | None
+) -> list[Occurrence]:
+    """The conference's occurrences overlapping ``[start, end)`` (default: its span)."""
+    found = await db.scalar(
+        select(Conference)
+        .where(Conference.id == conference_id)
+        .options(selectinload(Conference.sessions).selectinload(AgendaSession.sites))
+    )
+    if found is None:
+        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+    start = start or found.starts_at
+    end = end or found.ends_at
+    if end <= start:
+        raise field_error("to", "the window must end after it starts", "bad_window")
+    if end - start > MAX_WINDOW:
+        raise field_error("to", f"ask for at most {MAX_WINDOW.days} days at a time", "bad_window")
+    return conference_occurrences(found, (start, end))

@@ -30,10 +30,10 @@ from sqlalchemy.orm import selectinload
 from server import audit
 from server.accounts.identity import Identity
 from server.calendar.ics import Recurrence
-from server.conferences.bookings import MAX_SESSION, conference_occurrences, rebook
+from server.conferences.bookings import MAX_SESSION, rebook
 from server.conferences.inputs import SessionCreate, SessionUpdate
 from server.conferences.operations import editable_conference
-from server.conferences.series import Occurrence, check_series, is_occurrence_of
+from server.conferences.series import check_series, is_occurrence_of
 from server.conferences.timing import check_zone, field_error, from_iso_list, iso_list, to_utc
 from server.errors import NotFound
 from server.models import (
@@ -485,27 +485,3 @@ async def _remove_occurrence(
         remote=remote,
     )
     return row
-
-
-#: The longest window of occurrences one request may ask for.
-MAX_WINDOW = dt.timedelta(days=400)
-
-
-async def occurrences_between(
-    db: AsyncSession, conference_id: int, start: dt.datetime | None, end: dt.datetime | None
-) -> list[Occurrence]:
-    """The conference's occurrences overlapping ``[start, end)`` (default: its span)."""
-    found = await db.scalar(
-        select(Conference)
-        .where(Conference.id == conference_id)
-        .options(selectinload(Conference.sessions).selectinload(AgendaSession.sites))
-    )
-    if found is None:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
-    start = start or found.starts_at
-    end = end or found.ends_at
-    if end <= start:
-        raise field_error("to", "the window must end after it starts", "bad_window")
-    if end - start > MAX_WINDOW:
-        raise field_error("to", f"ask for at most {MAX_WINDOW.days} days at a time", "bad_window")
-    return conference_occurrences(found, (start, end))

@@ -8,6 +8,7 @@ import datetime as dt
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.conferences import queries
 from server.conferences import sessions as ops
 from server.conferences.inputs import SessionCreate, SessionUpdate
 from server.conferences.schemas import OccurrenceOut, SessionOut
@@ -85,7 +86,7 @@ async def list_occurrences(request: web.Request) -> web.Response:
     conference_id = int_param(request, "conference_id")
     start, end = (_bound(request, name) for name in ("from", "to"))
     async with request.app[DATABASE].session() as db:
-        found = await ops.occurrences_between(db, conference_id, start, end)
+        found = await queries.occurrences_between(db, conference_id, start, end)
     listed: list[BaseModel] = [
         OccurrenceOut(
             session_id=o.row.id,

@@ -13,7 +13,8 @@ from typing import Any
 import socketio
 from pydantic import ValidationError
 
-from rooms.room import BridgeRoom, RoomError, RoomEvent
+from rooms.room import BridgeRoom
+from rooms.roster import RoomError, RoomEvent
 from server.accounts.sessions import identity_for_socket
 from server.conferences.access import conference_roles
 from server.config import Config

@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from rooms.booths import BoothInfo
 from rooms.floor import Order
-from rooms.room import BridgeRoom, RoomEvent, SiteInfo
+from rooms.room import BridgeRoom
+from rooms.roster import RoomEvent, SiteInfo
 from server.db import Database
 from server.models import (
     ConferenceLanguage,

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from rooms.floor import Floor, FloorError
-from rooms.room import BridgeRoom, RoomError, RoomEvent, SiteInfo
+from rooms.room import BridgeRoom
+from rooms.roster import RoomError, RoomEvent, SiteInfo
 
 SITES = {
     "1": SiteInfo("Main hall", 0, main_hall=True),

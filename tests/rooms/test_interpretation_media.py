@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from rooms.booths import BoothInfo
-from rooms.room import BridgeRoom, RoomError, RoomEvent, SiteInfo
+from rooms.room import BridgeRoom
+from rooms.roster import RoomError, RoomEvent, SiteInfo
 from rooms.synthetic import PatternTrack, SyntheticSite, ToneTrack, dominant_frequency
 
 SITES = {"1": SiteInfo("Quang Ngai hall", 0, True), "2": SiteInfo("Champasak hall", 1)}

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from rooms.room import BridgeRoom, RoomEvent, SiteInfo
+from rooms.room import BridgeRoom
+from rooms.roster import RoomEvent, SiteInfo
 from rooms.synthetic import PatternTrack, SyntheticSite, ToneTrack
 
 SITES = {
