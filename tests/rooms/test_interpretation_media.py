@@ -50,22 +50,28 @@ async def room() -> AsyncIterator[tuple[BridgeRoom, list[RoomEvent], list[Synthe
     await bridge.close()
 
 
+async def hall_and_listener(
+    bridge: BridgeRoom, made: list[SyntheticSite], slots: list[tuple[str, str]]
+) -> SyntheticSite:
+    """Vietnamese on the floor; the main hall (440 Hz) and a listening site with ``slots``."""
+    bridge.set_floor_language("vi")
+    for site_id, hz, wanted in (("1", 440, []), ("2", 300, slots)):
+        bridge.arrive(site_id)
+        bridge.admit(site_id)
+        client = SyntheticSite(site_id, microphone=ToneTrack(hz), slots=wanted)
+        made.append(client)
+        sdp, layout = await client.offer()
+        await client.accept(await bridge.connect_site(site_id, sdp, layout))
+    return made[1]
+
+
 async def test_listeners_interpreters_handover_relay_and_switch_out(
     room: tuple[BridgeRoom, list[RoomEvent], list[SyntheticSite]],
 ) -> None:
     bridge, events, made = room
-    bridge.set_floor_language("vi")
-    for site_id, hz, slots in (
-        ("1", 440, []),
-        ("2", 300, [("hall.audio", "audio"), ("interpretation.audio", "audio")]),
-    ):
-        bridge.arrive(site_id)
-        bridge.admit(site_id)
-        client = SyntheticSite(site_id, microphone=ToneTrack(hz), slots=slots)
-        made.append(client)
-        sdp, layout = await client.offer()
-        await client.accept(await bridge.connect_site(site_id, sdp, layout))
-    listener = made[1]
+    listener = await hall_and_listener(
+        bridge, made, [("hall.audio", "audio"), ("interpretation.audio", "audio")]
+    )
     for slot in ("hall.audio", "interpretation.audio"):
         listener.received[slot].keep_samples = 200
     interpreters: dict[str, SyntheticSite] = {}
@@ -134,18 +140,9 @@ async def test_interpreters_choose_their_source_sign_language_is_pinned_and_leav
     room: tuple[BridgeRoom, list[RoomEvent], list[SyntheticSite]],
 ) -> None:
     bridge, events, made = room
-    bridge.set_floor_language("vi")
-    for site_id, hz, slots in (
-        ("1", 440, []),
-        ("2", 300, [("interpretation.audio", "audio"), ("sign.video", "video")]),
-    ):
-        bridge.arrive(site_id)
-        bridge.admit(site_id)
-        client = SyntheticSite(site_id, microphone=ToneTrack(hz), slots=slots)
-        made.append(client)
-        sdp, layout = await client.offer()
-        await client.accept(await bridge.connect_site(site_id, sdp, layout))
-    listener = made[1]
+    listener = await hall_and_listener(
+        bridge, made, [("interpretation.audio", "audio"), ("sign.video", "video")]
+    )
     clients: dict[str, SyntheticSite] = {}
     for name, language, hz in (("lo-a", "lo", 660), ("en-a", "en", 880), ("sign-a", "vsl", 0)):
         camera = PatternTrack() if name == "sign-a" else None
