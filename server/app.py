@@ -17,6 +17,7 @@ from server.accounts.passwords import Passwords
 from server.accounts.reaper import SessionReaper
 from server.accounts.throttle import LoginThrottle
 from server.admin import pages as admin_pages
+from server.calendar.rendered import RenderedEvents
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
 from server.conferences import api as conferences_api
@@ -35,6 +36,7 @@ from server.keys import (
     FEED_CACHE,
     LIVE_ROOMS,
     PASSWORDS,
+    RENDERED_EVENTS,
     ROUTES,
     SIGNER,
     SOCKETS,
@@ -85,6 +87,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[THROTTLE] = LoginThrottle()
     app[SIGNER] = Signer(config.secret_key)
     app[FEED_CACHE] = FeedCache()
+    app[RENDERED_EVENTS] = RenderedEvents()
 
     env = aiohttp_jinja2.setup(
         app,

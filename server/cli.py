@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import os
@@ -115,9 +116,21 @@ def _serve(config: Config) -> int:
     from server.app import create_app
 
     app = create_app(config, migrate=True)
+    app.on_startup.append(_freeze_heap)
     print(f"Concord is serving on {config.public_url}", flush=True)
     web.run_app(app, host=config.host, port=config.port, print=None)
     return 0
+
+
+async def _freeze_heap(app: web.Application) -> None:
+    """Leave what start-up made (modules, mappers, catalogues) out of garbage collection.
+
+    A full collection walks every object in the heap; with start-up's objects in it, each one
+    stalls the event loop for ~60 ms, in the middle of requests and of media forwarding. After
+    ``gc.freeze()`` it takes ~5 ms. Only for the served process: tests create many apps.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _upgrade(config: Config) -> None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from server.accounts.identity import Identity
     from server.accounts.passwords import Passwords
     from server.accounts.throttle import LoginThrottle
+    from server.calendar.rendered import RenderedEvents
     from server.calendars.feeds import FeedCache
     from server.config import Config
     from server.db import Database
@@ -32,6 +33,7 @@ SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
 LIVE_ROOMS: web.AppKey[LiveRooms] = web.AppKey("live_rooms")
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("calendar_feed_cache")
+RENDERED_EVENTS: web.AppKey[RenderedEvents] = web.AppKey("rendered_calendar_events")
 
 # Request-scoped values, set by server.middleware.guard.
 IDENTITY: web.RequestKey[Identity] = web.RequestKey("identity")

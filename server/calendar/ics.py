@@ -51,6 +51,7 @@ from .events import (
 )
 from .ics_parse import ParsedCalendar, parse, parse_calendar
 from .recurrence import Occurrence, expand, series_last_start
+from .rendered import Rendered, RenderedEvents
 
 __all__ = [
     "PRODID",
@@ -63,6 +64,7 @@ __all__ = [
     "PartStat",
     "Person",
     "Recurrence",
+    "RenderedEvents",
     "Role",
     "Status",
     "calendar",
@@ -84,6 +86,7 @@ def calendar(
     name: str | None = None,
     stamp: datetime | None = None,
     refresh_interval: timedelta | None = None,
+    cache: RenderedEvents | None = None,
 ) -> bytes:
     """One VCALENDAR (UTF-8 bytes, CRLF lines, folded at 75 octets) holding ``events``.
 
@@ -113,17 +116,41 @@ def calendar(
         cal.add("refresh-interval", refresh_interval, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", refresh_interval)
     spans: dict[str, list[datetime]] = {}
-    vevents = [
-        _vevent(written, method, now, spans)
-        for event in events
-        for written in (event, *event.overrides)
-    ]
+    bodies = []
+    for event in events:
+        rendered = _rendered(event, method, now, cache)
+        bodies.append(rendered.body)
+        for zone, first, last in rendered.spans:
+            spans.setdefault(zone, []).extend((first, last))
     for tzid in sorted(spans):
         local_years = [instant.astimezone(ZoneInfo(tzid)).year for instant in spans[tzid]]
         cal.add_component(_vtimezone(tzid, min(local_years), max(local_years)))
-    for vevent in vevents:
-        cal.add_component(vevent)
-    return bytes(cal.to_ical())
+    head = bytes(cal.to_ical())
+    if not head.endswith(_END):
+        raise AssertionError("icalendar did not end the calendar with END:VCALENDAR")
+    return b"".join((head[: -len(_END)], *bodies, _END))
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+def _rendered(
+    event: CalendarEvent, method: Method | None, now: datetime, cache: RenderedEvents | None
+) -> Rendered:
+    """The event's VEVENT and its overrides' as icalendar serialises them (from ``cache``)."""
+    key = (event, method, event.dtstamp or now)
+    found = cache.get(key) if cache is not None else None
+    if found is not None:
+        return found
+    spans: dict[str, list[datetime]] = {}
+    body = b"".join(
+        bytes(_vevent(written, method, now, spans).to_ical())
+        for written in (event, *event.overrides)
+    )
+    rendered = Rendered.of(body, spans)
+    if cache is not None:
+        cache.put(key, rendered)
+    return rendered
 
 
 def utc_stamp(stamp: datetime | None) -> datetime:

@@ -24,7 +24,7 @@ from server.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from server.keys import CATALOGUES, CONFIG, DATABASE, FEED_CACHE
+from server.keys import CATALOGUES, CONFIG, DATABASE, FEED_CACHE, RENDERED_EVENTS
 from server.models import Role
 from server.routing import PUBLIC, USERS, ApiDoc, RouteTable, conference
 from server.web import identity, int_param, json_body, json_response, remote
@@ -105,7 +105,7 @@ async def conference_ics(request: web.Request) -> web.Response:
         if not found:
             raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
         events = Writer(base_url, await load_people(db, found)).events(found[0])
-    write = partial(calendar, events, name=found[0].title)
+    write = partial(calendar, events, name=found[0].title, cache=request.app[RENDERED_EVENTS])
     body = await asyncio.get_running_loop().run_in_executor(None, write)
     return _ics(body, f"conference-{conference_id}.ics")
 
@@ -126,7 +126,8 @@ async def feed(request: web.Request) -> web.Response:
             return web.Response(status=304, headers=headers)
         body = cache.get(user.id, version)
         if body is None:
-            body = await feeds.render_feed(db, user, parts, request.app[CONFIG].public_url)
+            base_url, rendered = request.app[CONFIG].public_url, request.app[RENDERED_EVENTS]
+            body = await feeds.render_feed(db, user, parts, base_url, rendered)
             cache.renders += 1
             cache.put(user.id, version, body)
     return _ics(body, "concord.ics", **headers)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from server.calendar.ics import PartStat, Role, Status
 from server.db import Database
+from server.keys import RENDERED_EVENTS
 from tests.calendars.helpers import plan, read_both
 from tests.conferences.helpers import PARIS, Api, Client
 
@@ -81,3 +82,29 @@ async def test_cancelled_sessions_stay_in_the_calendar_as_cancelled(
     events, _ = read_both(data)
     opening = next(e for e in events if e.summary == "Opening")
     assert (opening.status, opening.sequence) == (Status.CANCELLED, 1)
+
+
+async def test_a_changed_session_or_site_shows_at_once_while_the_rest_is_reused(
+    client: Client, demo: Database
+) -> None:
+    """The served ``.ics`` reuses the bytes of unchanged events (``RENDERED_EVENTS``), and a
+    change anywhere in what an event shows (a session's title, a site's name) is never stale."""
+    api = await Api.signed_in(client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    cid, path = planned.id, f"/api/conferences/{planned.id}/calendar.ics"
+    rendered = client.app[RENDERED_EVENTS]
+    first = await (await client.get(path)).read()
+    hits = rendered.hits
+    assert await (await client.get(path)).read() == first
+    assert rendered.hits == hits + 3  # the session, the series (with its moved one), Pakse
+    opening = planned.sessions["Opening"]["id"]
+    await api.call("PATCH", f"/api/conferences/{cid}/sessions/{opening}", {"title": "Welcome"})
+    misses = rendered.misses
+    events, _ = read_both(await (await client.get(path)).read())
+    assert rendered.misses == misses + 1
+    assert sorted(e.summary for e in events) == ["Donor call", "Pakse review", "Welcome"]
+    site = f"/api/conferences/{cid}/sites/{planned.pakse['id']}"
+    await api.call("PATCH", site, {"name": "Champasak provincial hall"})
+    events, _ = read_both(await (await client.get(path)).read())
+    for event in events:
+        assert "Champasak provincial hall (Pakse)" in event.location, event.summary
