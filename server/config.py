@@ -138,6 +138,12 @@ class Config:
         return self.public_url.startswith("https://")
 
     @property
+    def upload_max_bytes(self) -> int:
+        """The body limit of routes that take a file from a browser form (``Rule.uploads``):
+        the largest attachment and room for the form's other fields."""
+        return max(self.max_body_bytes, self.permit_attachment_max_bytes + 256 * 1024)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

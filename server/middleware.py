@@ -78,7 +78,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except DomainError as error:
         return _problem_response(request, error)
     except web.HTTPRequestEntityTooLarge:
-        limit = request.app[CONFIG].max_body_bytes
+        rule = request.app[ACCESS_RULES].get(request.match_info.route)
+        config = request.app[CONFIG]
+        limit = config.upload_max_bytes if rule and rule.uploads else config.max_body_bytes
         return _problem_response(
             request, PayloadTooLarge(f"the request body is larger than the {limit}-byte limit")
         )
@@ -101,13 +103,16 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     match = request.match_info
+    rule = request.app[ACCESS_RULES].get(match.route)
+    if rule is not None and rule.uploads:
+        # Before anything reads the form (the CSRF check may): a clone with a larger limit.
+        request = request.clone(client_max_size=request.app[CONFIG].upload_max_bytes)
     async with request.app[DATABASE].session() as db:
         who = await identity_from_request(db, request)
         request[IDENTITY] = who
         _choose_language(request, who)
         if match.http_exception is not None:
             raise match.http_exception  # unknown route or method, answered in their language
-        rule = request.app[ACCESS_RULES].get(match.route)
         if rule is None:
             raise DomainError(
                 f"route {request.path} declares no access rule", code="no_access_rule"

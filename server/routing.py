@@ -35,6 +35,9 @@ class Rule:
     scope: Scope
     roles: frozenset[Role] = frozenset()
     csrf: bool = True  # state-changing calls made with cookies must carry the CSRF token
+    #: A browser form posts a file here: the body may be ``Config.upload_max_bytes`` instead
+    #: of ``max_body_bytes`` (the handler still checks the file's own limit).
+    uploads: bool = False
 
     def describe(self) -> str:
         names = ",".join(sorted(r.value for r in self.roles))

@@ -1,8 +1,9 @@
 """Who may act in a conference, and in which roles.
 
 A person's roles *in a conference* are: organiser if they own it, the roles of their
-``ConferenceMember`` rows, and for a guest the one role of their invitation. Admins have
-every role everywhere.
+``ConferenceMember`` rows, approver for a user with the approver role once the conference has
+left its draft (they review what is submitted to them and can read it from then on), and for a
+guest the one role of their invitation. Admins have every role everywhere.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.identity import Identity
 from server.errors import Forbidden, NotFound
-from server.models import Conference, ConferenceMember, Role
+from server.models import Conference, ConferenceMember, ConferenceStatus, Role
 
 
 async def conference_roles(
@@ -21,7 +22,7 @@ async def conference_roles(
     """The identity's roles in the conference; raises NotFound if there is no such conference."""
     row = (
         await db.execute(
-            select(Conference.id, Conference.organiser_id).where(Conference.id == conference_id)
+            select(Conference.organiser_id, Conference.status).where(Conference.id == conference_id)
         )
     ).first()
     if row is None:
@@ -45,6 +46,8 @@ async def conference_roles(
     )
     if organiser_id == identity.user_id:
         found.add(Role.ORGANISER)
+    if Role.APPROVER in identity.roles and row.status != ConferenceStatus.DRAFT.value:
+        found.add(Role.APPROVER)
     return frozenset(found)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -20,22 +20,31 @@ from server.models import (
     ConferenceMember,
     ConferenceStatus,
     Delegation,
+    Role,
 )
 
 
 async def conferences_for(db: AsyncSession, who: Identity) -> list[Conference]:
     """The conferences this person has a part in, newest first (admins see all)."""
-    query = select(Conference).order_by(Conference.starts_at.desc(), Conference.id)
-    if who.guest is not None:
-        query = query.where(Conference.id == who.guest.conference_id)
-    elif not who.is_admin:
-        member_of = select(ConferenceMember.conference_id).where(
-            ConferenceMember.user_id == who.user_id
-        )
-        query = query.where(
-            or_(Conference.organiser_id == who.user_id, Conference.id.in_(member_of))
-        )
+    query = visible_to(select(Conference), who).order_by(Conference.starts_at.desc(), Conference.id)
     return list(await db.scalars(query.options(selectinload(Conference.sites))))
+
+
+def visible_to(query: Select[Conference], who: Identity) -> Select[Conference]:
+    """``query`` narrowed to the conferences ``who`` has a part in (see ``access``): a guest's
+    one conference; a user's own and those they are a member of, and for an approver every
+    conference past its draft; every conference for an admin."""
+    if who.guest is not None:
+        return query.where(Conference.id == who.guest.conference_id)
+    if who.is_admin:
+        return query
+    member_of = select(ConferenceMember.conference_id).where(
+        ConferenceMember.user_id == who.user_id
+    )
+    parts = [Conference.organiser_id == who.user_id, Conference.id.in_(member_of)]
+    if Role.APPROVER in who.roles:
+        parts.append(Conference.status != ConferenceStatus.DRAFT.value)
+    return query.where(or_(*parts))
 
 
 async def conference_detail(db: AsyncSession, conference_id: int) -> Conference:
@@ -71,16 +80,7 @@ async def find_conferences(
 ) -> tuple[list[Conference], int]:
     """One page of the conferences this person has a part in, by start (newest first), and
     how many match in all. Indexed: status and start, organiser, membership by user."""
-    query = select(Conference)
-    if who.guest is not None:
-        query = query.where(Conference.id == who.guest.conference_id)
-    elif not who.is_admin:
-        member_of = select(ConferenceMember.conference_id).where(
-            ConferenceMember.user_id == who.user_id
-        )
-        query = query.where(
-            or_(Conference.organiser_id == who.user_id, Conference.id.in_(member_of))
-        )
+    query = visible_to(select(Conference), who)
     if wanted.statuses:
         query = query.where(Conference.status.in_([s.value for s in wanted.statuses]))
     if wanted.starts_from is not None:

@@ -6,6 +6,7 @@ A refused form is shown again with the problem named and what was typed kept.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -109,9 +110,7 @@ def form_context(request: web.Request) -> dict[str, Any]:
         "country_names": country_names,
         "blank_rows": BLANK_ROWS,
         # A browser's form is read whole, so the request's limit applies as well.
-        "upload_limit_mb": round(
-            min(config.permit_attachment_max_bytes, config.max_body_bytes) / 1024 / 1024, 1
-        ),
+        "upload_limit_mb": round(config.permit_attachment_max_bytes / 1024 / 1024, 1),
         "kinds": files.KINDS,
         "accept": ",".join(ext for exts in files.ALLOWED.values() for ext in exts),
     }
@@ -344,7 +343,7 @@ def add_routes(table: RouteTable) -> None:
     table.post(one + "/submit", submit, organisers)
     table.post(one + "/withdraw", withdraw, organisers)
     table.post(one + "/decision", decide, roles(Role.APPROVER))
-    table.post(one + "/attachments", upload, organisers)
+    table.post(one + "/attachments", upload, replace(organisers, uploads=True))
     table.get(one + "/attachments/{attachment_id}", download_attachment, both)
     table.post(one + "/attachments/{attachment_id}/remove", remove_attachment, organisers)
     table.get(one + "/decision", decision_page, both)

@@ -136,6 +136,38 @@ async def test_conferences_are_listed_by_status_and_dates_a_page_at_a_time(
     assert bad.status == 422 and (await bad.json())["errors"][0]["field"] == "status"
     assert (await client.get("/api/conferences", params={"limit": "0"})).status == 422
     assert (await client.get("/api/conferences", params={"from": "soon"})).status == 422
-    # The approver has no part in these drafts.
+    # The approver has no part in these drafts (only in the demo's submitted conferences).
     approver = await persona("approver")
-    assert await approver.call("GET", "/api/conferences") == []
+    seen = await approver.call("GET", "/api/conferences")
+    assert seen and {c["status"] for c in seen}.isdisjoint({"draft"})
+
+
+async def test_an_approver_sees_what_is_submitted_not_drafts(
+    client: Client, persona: Personas
+) -> None:
+    organiser = await Api.signed_in(client, "organiser")
+    approver = await persona("approver")
+    cid = (await organiser.conference(title="Submitted later"))["id"]
+    path = f"/api/conferences/{cid}"
+
+    async def listed() -> set[int]:
+        found = await approver.call("GET", "/api/conferences", status="awaiting_approval")
+        return {c["id"] for c in found}
+
+    assert cid not in await listed()
+    assert (await approver.call("GET", path, expect=403))["code"] == "not_a_participant"
+    await organiser.call("POST", f"{path}/status", {"status": "awaiting_approval"})
+    assert cid in await listed()
+    read = await approver.call("GET", path)
+    assert read["title"] == "Submitted later" and read["status"] == "awaiting_approval"
+    # Reading is all: the plan stays the organiser's.
+    assert (await approver.call("PATCH", path, {"title": "x"}, 403))["code"] == "wrong_role"
+    await approver.call("POST", f"{path}/status", {"status": "approved"})
+    everything = await approver.call("GET", "/api/conferences")
+    assert cid in {c["id"] for c in everything}
+    # Sent back to a draft, it is the organiser's alone again.
+    other = (await organiser.conference(title="Sent back"))["id"]
+    status = f"/api/conferences/{other}/status"
+    await organiser.call("POST", status, {"status": "awaiting_approval"})
+    await approver.call("POST", status, {"status": "draft"})
+    await approver.call("GET", f"/api/conferences/{other}", expect=403)

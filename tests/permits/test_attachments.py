@@ -199,3 +199,34 @@ async def test_the_browser_form_uploads_and_removes(
     )
     assert removed.status == 303
     assert stored_files(config) == [] and await attachment_rows(demo) == 0
+
+
+async def test_the_browser_form_takes_attachments_larger_than_other_requests(
+    aiohttp_client: ClientFactory, config: Config, people: People, demo: Database
+) -> None:
+    """Requests are limited to ``max_body_bytes``; the upload form to the attachment limit."""
+    from tests.conftest import sign_in
+
+    roomy = replace(config, permit_attachment_max_bytes=64 * 1024, max_body_bytes=16 * 1024)
+    client = await aiohttp_client(create_app(roomy))
+    page = (await draft(client, people)).replace("/api", "")
+    csrf = await sign_in(client, "organiser@concord.example")
+    letter = pdf_bytes() + b"%" * 40_000
+
+    form = FormData()
+    form.add_field("csrf_token", csrf)
+    form.add_field("file", letter, filename="letter.pdf")
+    sent = await client.post(page + "/attachments", data=form, allow_redirects=False)
+    assert sent.status == 303, await sent.text()
+    assert len(stored_files(roomy)) == 1 and stored_files(roomy)[0].read_bytes() == letter
+    # Other forms keep the ordinary limit.
+    bulky = await client.post(page, data={"csrf_token": csrf, "content": "x" * 40_000})
+    assert bulky.status == 413
+    # Beyond the form's own limit, the refusal names it, and nothing is stored.
+    form = FormData()
+    form.add_field("csrf_token", csrf)
+    form.add_field("file", letter * 10, filename="huge.pdf")
+    refused = await client.post(page + "/attachments", data=form)
+    assert refused.status == 413
+    assert str(roomy.upload_max_bytes) in await refused.text()
+    assert len(stored_files(roomy)) == 1 and await attachment_rows(demo) == 1
