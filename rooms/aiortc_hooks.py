@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aioice import Connection
@@ -33,7 +35,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
-from aiortc.rtp import RtpPacket, wrap_rtx
+from aiortc.rtp import RtcpRrPacket, RtcpSrPacket, RtpPacket, wrap_rtx
 
 from rooms.rtp import NTP_NOW, uint16
 
@@ -160,6 +162,10 @@ class ForwardingSender:
         self._history: dict[int, bytes] = {}
         self._octets = 0
         self._packets = 0
+        self.nacked = 0  # packets the receiver asked again for (NACK): a sign of downlink loss
+        #: The round trip of the latest receiver report (aiortc's own average moves by 15% a
+        #: report, so it takes ~20 s to follow a change; health wants the current value).
+        self.round_trip: float | None = None
         self._sender_state = vars(sender)
         original_send = sender.send
 
@@ -168,8 +174,23 @@ class ForwardingSender:
             self._configure(parameters)
 
         sender.send = send  # type: ignore[method-assign]
+        self._watch_round_trips(sender)
         sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
+
+    def _watch_round_trips(self, sender: RTCRtpSender) -> None:
+        original = sender._handle_rtcp_packet
+
+        async def handle_rtcp_packet(packet: Any) -> None:
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                lsr = _private(sender, RTCRtpSender, "lsr")
+                sent_at = _private(sender, RTCRtpSender, "lsr_time")
+                for report in packet.reports:
+                    if report.ssrc == sender._ssrc and report.lsr == lsr and report.dlsr:
+                        self.round_trip = time.time() - sent_at - report.dlsr / 65536
+            await original(packet)
+
+        sender._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
 
     def _configure(self, parameters: RTCRtpSendParameters) -> None:
         S = RTCRtpSender
@@ -229,6 +250,7 @@ class ForwardingSender:
             pass
 
     async def _retransmit(self, sequence_number: int) -> None:
+        self.nacked += 1
         sequence = sequence_number
         data = self._history.get(sequence % HISTORY_SIZE)
         if data is None or struct.unpack_from("!H", data, 2)[0] != sequence:
@@ -322,6 +344,31 @@ def keep_codec(transceiver: Any, mime_type: str) -> bool:
     ]
     transceiver._codecs = kept
     return True
+
+
+@dataclass(frozen=True)
+class StreamCounts:
+    """One received media stream's RTCP receiver statistics (RFC 3550 §6.4.1)."""
+
+    received: int
+    lost: int  # cumulative, as in a receiver report: expected minus received
+    jitter: float  # seconds
+
+
+def received_streams(receiver: RTCRtpReceiver) -> list[StreamCounts]:
+    """The receiver's media streams, retransmission (RTX) streams left out.
+
+    aiortc's ``getStats()`` reports every stream of a receiver under one id, so the RTX
+    stream's figures (sparse packets with old timestamps: a jitter that never decays once
+    retransmissions stop) can hide the media stream's.
+    """
+    streams = _private(receiver, RTCRtpReceiver, "remote_streams")
+    rtx = set(_private(receiver, RTCRtpReceiver, "rtx_ssrc"))
+    return [
+        StreamCounts(s.packets_received, s.packets_lost, s.jitter / s._clockrate)
+        for ssrc, s in streams.items()
+        if ssrc not in rtx
+    ]
 
 
 def packets_lost(receiver: RTCRtpReceiver) -> int:

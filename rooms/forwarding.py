@@ -43,6 +43,7 @@ class Source:
         self.slots: set[Slot] = set()
         self.media_ssrc: int | None = None
         self.packets = 0
+        self.frames = 0  # video frames received (RTP marker bits): the frame rate's counter
         self.keyframes = 0
         self.keyframe_requests_sent = 0
         self.audio_level: int | None = None  # -dBov of the last packet (0 loudest, 127 silent)
@@ -57,6 +58,8 @@ class Source:
     async def on_packet(self, packet: RtpPacket) -> None:
         self.media_ssrc = packet.ssrc
         self.packets += 1
+        if packet.marker and self.kind == "video":
+            self.frames += 1
         self.last_packet_at = time.monotonic()
         keyframe = self.kind == "video" and is_vp8_keyframe(packet.payload)
         if keyframe:
@@ -129,7 +132,8 @@ class Slot:
         self.sender = sender
         self.source: Source | None = None
         self.pending: Source | None = None  # video: switching to it at its next key frame
-        self.forwarded = 0
+        self.forwarded = 0  # packets sent from this slot (its sources' RTP), and their payload
+        self.forwarded_bytes = 0
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq = random.randrange(0, 32768)
@@ -190,6 +194,7 @@ class Slot:
         self._last_seq, self._last_ts = sequence, timestamp
         self._last_sent_at = time.monotonic()
         self.forwarded += 1
+        self.forwarded_bytes += len(packet.payload)
         extensions = self.sender.header_extensions(packet, blocks)
         await self.sender.send(packet, sequence, timestamp, extensions)
 

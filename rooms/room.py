@@ -20,6 +20,8 @@ from rooms.booths import BoothInfo, Interpretation, InterpretationError
 from rooms.channels import LISTENER_SLOTS, Channels
 from rooms.floor import Floor, FloorError, Order
 from rooms.forwarding import Source
+from rooms.health import Thresholds
+from rooms.monitor import HealthMonitor, HealthReport, Watched
 from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
 from rooms.site import NegotiationError, SitePeer
 from rooms.speaker import ActiveSpeaker
@@ -51,6 +53,8 @@ class BridgeRoom:
         on_event: Callable[[RoomEvent], None],
         floor_order: Order = "precedence",
         booths: Mapping[str, BoothInfo] | None = None,
+        on_health: Callable[[HealthReport], None] | None = None,
+        health: Thresholds | None = None,
     ) -> None:
         self.room_id = room_id
         self.sites = {site_id: SiteState(site_id, info) for site_id, info in sites.items()}
@@ -63,6 +67,7 @@ class BridgeRoom:
         self._ice_addresses = list(ice_addresses)
         self._on_event = on_event
         self._ticker: asyncio.Task[None] | None = None
+        self.health = HealthMonitor(self.watched, on_health or (lambda _: None), health)
         self._closed = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -70,11 +75,13 @@ class BridgeRoom:
     def start(self) -> None:
         if self._ticker is None and not self._closed:
             self._ticker = asyncio.create_task(self._tick(), name=f"room-{self.room_id}")
+            self.health.start()
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        await self.health.close()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -425,6 +432,23 @@ class BridgeRoom:
         return [(s.site_id, s) for s in (routes["hall.audio"], routes["floor.audio"]) if s]
 
     # --- reporting -----------------------------------------------------------------------------
+
+    def watched(self) -> list[Watched]:
+        """Whom the health monitor watches: admitted sites and interpreters at work."""
+        rows = [
+            Watched(f"site:{s.site_id}", s.info.name, "site", s.peer, muted=s.muted)
+            for s in self.sites.values()
+            if s.admission == "admitted"
+        ]
+        booths = self.channels.interpretation.booths
+        for interpreter, (language, peer) in self.channels.interpreters.items():
+            booth = booths.get(language)
+            name = booth.info.name_of(interpreter) if booth else interpreter
+            on_air = booth is not None and booth.on_air == interpreter
+            rows.append(
+                Watched(interpreter, name, "interpreter", peer, on_air=on_air, booth=language)
+            )
+        return rows
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -29,6 +29,7 @@ class SiteInfo:
     precedence: int = 100
     main_hall: bool = False
     language: str | None = None  # the delegation's registered language: sets the floor's
+    check: str | None = None  # its last pre-conference check: "passed", "failed" (None: none)
 
 
 @dataclass
@@ -56,4 +57,5 @@ class SiteState:
             "admission": self.admission,
             "link": self.link,
             "muted": self.muted,
+            "check": self.info.check,
         }

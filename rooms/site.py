@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from aiortc import RTCSessionDescription
+from aiortc import RTCRtpReceiver, RTCSessionDescription
 
 from rooms import aiortc_hooks as hooks
 from rooms.forwarding import Slot, Source
@@ -39,6 +39,7 @@ class SitePeer:
         self.site_id = site_id
         self.pc = hooks.new_peer_connection()
         self.sources: dict[str, Source] = {}
+        self.receivers: dict[str, RTCRtpReceiver] = {}  # by published track, for statistics
         self.slots: dict[str, Slot] = {}
         self._ice_addresses = list(ice_addresses)
         self._on_closed = on_closed
@@ -96,6 +97,7 @@ class SitePeer:
         source = Source(self.site_id, name, PUBLISHED[name], send_pli)
         hooks.tap_receiver(receiver, source.on_packet)
         self.sources[name] = source
+        self.receivers[name] = receiver
 
     def _subscribe(self, name: str, transceiver: object) -> None:
         kind: str = transceiver.kind  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -34,6 +35,7 @@ from server.keys import (
     CONFIG,
     DATABASE,
     FEED_CACHE,
+    HEALTH_HUB,
     LIVE_ROOMS,
     PASSWORDS,
     RENDERED_EVENTS,
@@ -46,6 +48,9 @@ from server.live import pages as live_pages
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
 from server.middleware import errors, guard
+from server.monitoring import metrics
+from server.monitoring import pages as monitoring_pages
+from server.monitoring.hub import HealthHub
 from server.permits import api as permits_api
 from server.permits import pages as permits_pages
 from server.routing import PUBLIC, RouteTable, Rule
@@ -73,6 +78,8 @@ FEATURES = (
     conferences_pages,
     invitations_views,
     live_pages,
+    metrics,
+    monitoring_pages,
     permits_api,
     permits_pages,
 )
@@ -120,7 +127,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
 
     sockets = create_socket_server(config, lambda: app[DATABASE])
-    room_namespace = RoomNamespace(config, lambda: app[DATABASE], lambda: app[LIVE_ROOMS])
+    room_namespace = RoomNamespace(
+        config, lambda: app[DATABASE], lambda: app[LIVE_ROOMS], lambda: app[HEALTH_HUB]
+    )
     sockets.register_namespace(room_namespace)
     sockets.attach(app)
     app[SOCKETS] = sockets
@@ -130,15 +139,28 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
 
     async def live_ctx(app: web.Application) -> AsyncIterator[None]:
         order: Order = "time" if config.floor_order == "time" else "precedence"
+
+        async def emit(event: str, data: Any, room: str) -> None:
+            await room_namespace.emit(event, data, room=room)
+
+        hub = HealthHub(app[DATABASE], emit, config.health_retention_days)
         rooms = LiveRooms(
-            app[DATABASE], list(config.ice_host_addresses), room_namespace.publish, order
+            app[DATABASE],
+            list(config.ice_host_addresses),
+            room_namespace.publish,
+            order,
+            on_health=hub.report,
+            thresholds=config.health_thresholds,
         )
-        app[LIVE_ROOMS] = rooms
+        app[HEALTH_HUB], app[LIVE_ROOMS] = hub, rooms
+        hub.start()
         rooms.start()
         yield
         await rooms.close()
+        await hub.close()
 
     app.cleanup_ctx.append(live_ctx)
+    metrics.setup(app)
 
     async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
@@ -153,6 +175,9 @@ def _add_static(app: web.Application, rules: dict[web.AbstractRoute, Rule]) -> N
     vendor = VENDOR_DIR / "socket.io-client" / "dist"
     if vendor.is_dir():
         app.router.add_static("/vendor/socket.io/", vendor, name="vendor_socketio")
+    uplot = VENDOR_DIR / "uplot" / "dist"
+    if uplot.is_dir():
+        app.router.add_static("/vendor/uplot/", uplot, name="vendor_uplot")
     for route in app.router.routes():
         canonical = route.resource.canonical if route.resource else ""
         if route.resource is resource or canonical.startswith("/vendor/"):

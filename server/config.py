@@ -20,7 +20,11 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rooms.health import Thresholds
+from server.monitoring import settings as monitoring
+
 ENV_PREFIX = "CONCORD_"
+DEFAULT_THRESHOLDS = Thresholds()
 SECRET_KEY_FILE = "secret_key"
 ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
 LOOPBACK_ONLY = ("127.0.0.1",)
@@ -71,6 +75,7 @@ SETTINGS = {
     "smtp_password": "CONCORD_SMTP_PASSWORD",
     "smtp_security": "CONCORD_SMTP_SECURITY",
     "smtp_from": "CONCORD_SMTP_FROM",
+    **monitoring.SETTINGS,
 }
 
 
@@ -132,6 +137,11 @@ class Config:
     smtp_password: str | None = None
     smtp_security: str = "starttls"  # "starttls", "tls" (implicit, port 465) or "none"
     smtp_from: str = ""
+    # Connection health (server.monitoring.settings): levels, alerts, retention, /metrics.
+    health_thresholds: Thresholds = DEFAULT_THRESHOLDS
+    health_retention_days: int = 90
+    metrics_token: str | None = None
+    metrics_allow: tuple[str, ...] = monitoring.DEFAULT_ALLOW
 
     @property
     def secure_cookies(self) -> bool:
@@ -220,6 +230,7 @@ def load_config(
     permit_max_bytes = integer("permit_attachment_max_bytes", 10 * 1024 * 1024, 1024, 1024**3)
     permit_authority = text("permit_authority", None) or "Department of Foreign Affairs"
     smtp = _smtp(text, integer, problems)
+    health = monitoring.read(raw, text, integer, problems)
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -270,6 +281,7 @@ def load_config(
         permit_attachment_max_bytes=permit_max_bytes,
         permit_authority=permit_authority,
         **smtp,
+        **health,
     )
 
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from server.db import Database
     from server.i18n import Catalogues
     from server.live.registry import LiveRooms
+    from server.monitoring.hub import HealthHub
+    from server.monitoring.metrics import Metrics
     from server.routing import RouteTable, Rule
     from server.signing import Signer
 
@@ -32,6 +34,8 @@ PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
 LIVE_ROOMS: web.AppKey[LiveRooms] = web.AppKey("live_rooms")
+HEALTH_HUB: web.AppKey[HealthHub] = web.AppKey("health_hub")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("calendar_feed_cache")
 RENDERED_EVENTS: web.AppKey[RenderedEvents] = web.AppKey("rendered_calendar_events")
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.web_middlewares import Handler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
+from server.accounts.identity import ANONYMOUS, Identity
 from server.accounts.secrets import new_token, same
 from server.accounts.sessions import identity_from_request
 from server.conferences.access import require_conference_role
@@ -47,10 +47,14 @@ CSRF_COOKIE = "concord_csrf"  # pre-session token for forms shown before signing
 CSRF_HEADER = "X-CSRF-Token"
 LANG_COOKIE = "concord_lang"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Read by machines (probes, Prometheus), answered in JSON like the API.
+MACHINE_PATHS = frozenset({"/healthz", "/metrics"})
+#: Routes that read the Authorization header themselves (a scraper's token, not an API token).
+OWN_AUTHORIZATION = frozenset({"/metrics"})
 
 
 def wants_json(request: web.Request) -> bool:
-    if request.path.startswith(("/api/", "/socket.io/")) or request.path == "/healthz":
+    if request.path.startswith(("/api/", "/socket.io/")) or request.path in MACHINE_PATHS:
         return True
     accept = request.headers.get("Accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -108,7 +112,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Before anything reads the form (the CSRF check may): a clone with a larger limit.
         request = request.clone(client_max_size=request.app[CONFIG].upload_max_bytes)
     async with request.app[DATABASE].session() as db:
-        who = await identity_from_request(db, request)
+        if request.path in OWN_AUTHORIZATION:
+            who = ANONYMOUS
+        else:
+            who = await identity_from_request(db, request)
         request[IDENTITY] = who
         _choose_language(request, who)
         if match.http_exception is not None:

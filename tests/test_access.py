@@ -39,7 +39,10 @@ ANY_USER = frozenset(USERS)
 ADMIN = frozenset({"admin"})
 # Conference 1 (the MoU): organised by the organiser; technician, secretary and interpreters
 # are members; the guest is invited to it; the demo delegate belongs to conference 2 only.
-CONF1 = frozenset({"admin", "organiser", "technician", "interpreter", "secretary", "guest"})
+# Approvers read every conference past its draft (conference 1 has ended).
+CONF1 = frozenset(
+    {"admin", "organiser", "approver", "technician", "interpreter", "secretary", "guest"}
+)
 CONF1_ORGANISERS = frozenset({"admin", "organiser"})
 CONF1_CHAIRS = frozenset({"admin", "organiser", "technician"})
 
@@ -53,6 +56,7 @@ C = "/api/conferences/{conference_id}"
 P = "/api/permits/{application_id}"
 ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/healthz", EVERYONE),
+    ("GET", "/metrics", EVERYONE),  # from 127.0.0.1: the default CONCORD_METRICS_ALLOW
     ("GET", "/api/openapi.json", EVERYONE),
     ("POST", "/api/session", EVERYONE),
     ("GET", "/api/session", SIGNED_IN),
@@ -114,6 +118,7 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/conferences/{conference_id}", CONF1),
     ("GET", "/conferences/{conference_id}/room", CONF1_CHAIRS | {"guest"}),
     ("GET", "/conferences/{conference_id}/console", CONF1_CHAIRS),
+    ("GET", "/conferences/{conference_id}/health", CONF1_CHAIRS),
     # Only the interpreters assigned to that booth (admins have the role but no booth).
     ("GET", "/conferences/{conference_id}/booth/{language}", frozenset({"interpreter"})),
     ("POST", "/conferences/{conference_id}/invitations", CONF1_ORGANISERS),
@@ -175,10 +180,21 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("HEAD", "/static/{filename}", EVERYONE),
     ("GET", "/vendor/socket.io/{filename}", EVERYONE),
     ("HEAD", "/vendor/socket.io/{filename}", EVERYONE),
+    ("GET", "/vendor/uplot/{filename}", EVERYONE),
+    ("HEAD", "/vendor/uplot/{filename}", EVERYONE),
     ("GET", "/socket.io/", EVERYONE),
     ("POST", "/socket.io/", EVERYONE),
     ("HEAD", "/socket.io/", EVERYONE),
     ("OPTIONS", "/socket.io/", EVERYONE),
+    ("POST", "/conferences/{conference_id}/sites/{site_id}", CONF1_ORGANISERS),
+    ("POST", "/conferences/{conference_id}/interpreters/{assignment_id}", CONF1_ORGANISERS),
+    ("POST", "/conferences/{conference_id}/delegations", CONF1_ORGANISERS),
+    ("POST", "/conferences/{conference_id}/delegations/{delegation_id}", CONF1_ORGANISERS),
+    (
+        "POST",
+        "/conferences/{conference_id}/delegations/{delegation_id}/remove",
+        CONF1_ORGANISERS,
+    ),
     # Last: these end the caller's session.
     ("DELETE", "/api/session", SIGNED_IN),
     ("POST", "/logout", SIGNED_IN),

@@ -67,6 +67,11 @@ def test_environment_overrides_the_toml_file(tmp_path: Path) -> None:
         ({"CONCORD_ICE_SERVERS": "[{bad json"}, "CONCORD_ICE_SERVERS is not valid JSON"),
         ({"CONCORD_PUBLIC_URL": "concord.example"}, "must be an absolute http:// or https://"),
         ({"CONCORD_FLOOR_ORDER": "loudest"}, "floor order 'loudest' must be 'precedence' or"),
+        (
+            {"CONCORD_METRICS_ALLOW": "10.0.0.0/8,10.0.0.300/32"},
+            "CONCORD_METRICS_ALLOW: '10.0.0.300/32' is not an IP address or network",
+        ),
+        ({"CONCORD_METRICS_TOKEN": "short"}, "the metrics token must be at least 16 characters"),
     ],
 )
 def test_bad_settings_are_named(tmp_path: Path, env: dict[str, str], message: str) -> None:
@@ -74,6 +79,22 @@ def test_bad_settings_are_named(tmp_path: Path, env: dict[str, str], message: st
         load_config(environ={"CONCORD_DATA_DIR": str(tmp_path), **env})
     assert message in str(caught.value)
     assert not (tmp_path / "secret_key").exists(), "a refused configuration writes nothing"
+
+
+def test_metrics_access_settings(tmp_path: Path) -> None:
+    default = load_config(environ={"CONCORD_DATA_DIR": str(tmp_path)})
+    assert default.metrics_allow == ("127.0.0.1/32", "::1/128")
+    assert default.metrics_token is None
+    token = "t" * 16
+    config = load_config(
+        environ={
+            "CONCORD_DATA_DIR": str(tmp_path),
+            "CONCORD_METRICS_ALLOW": " 10.1.2.3/8, 2001:db8::1 ,",
+            "CONCORD_METRICS_TOKEN": token,
+        }
+    )
+    assert config.metrics_allow == ("10.0.0.0/8", "2001:db8::1/128")
+    assert config.metrics_token == token
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from server.conferences.queries import ConferenceFilter, conference_detail, find
 from server.conferences.schemas import ConferenceOut, ConferenceSummary
 from server.conferences.timing import field_error, parse_instant
 from server.keys import DATABASE
+from server.live.registry import end_room
 from server.models import ConferenceStatus, Role
 from server.routing import SIGNED_IN, ApiDoc, RouteTable, conference, roles
 from server.web import identity, int_param, json_body, json_response, remote
@@ -84,6 +85,7 @@ async def delete_conference(request: web.Request) -> web.Response:
     conference_id = int_param(request, "conference_id")
     async with request.app[DATABASE].session() as db, db.begin():
         kept = await ops.delete_conference(db, identity(request), conference_id, remote(request))
+    await end_room(request, conference_id, ConferenceStatus.CANCELLED)
     if kept is None:
         return web.Response(status=204)
     return await _detail(request, conference_id)
@@ -96,6 +98,7 @@ async def change_status(request: web.Request) -> web.Response:
         await ops.change_status(
             db, identity(request), conference_id, body.status, body.comment, remote(request)
         )
+    await end_room(request, conference_id, body.status)
     return await _detail(request, conference_id)
 
 

@@ -1,6 +1,7 @@
 """The conference editor for organisers: the conference itself (title and its translations,
-kind, zone, dates, languages), its lifecycle steps and its sites. Sessions are in
-``session_pages``.
+kind, zone, dates, languages) and its lifecycle steps. Its sessions, sites, interpreters and
+delegations have their forms in ``session_pages``, ``site_pages``, ``interpreter_pages`` and
+``delegation_pages``.
 
 Forms post to these handlers, which parse the form into the API's request models, call the
 operations, and redirect back to the editor; refused input comes back in the same form with the
@@ -23,14 +24,15 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.calendar.events import iana_zone
-from server.conferences import lifecycle, parts
+from server.conferences import lifecycle
 from server.conferences import operations as ops
 from server.conferences.bookings import SchedulingConflict
-from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, SiteIn
+from server.conferences.inputs import ConferenceCreate, ConferenceUpdate
 from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput
 from server.i18n import LOCALES
 from server.keys import DATABASE
+from server.live.registry import end_room
 from server.models import Conference, ConferenceKind, ConferenceStatus, Role
 from server.routing import RouteTable, conference, roles
 from server.web import (
@@ -178,8 +180,10 @@ async def render_editor(
     status: int = 200,
 ) -> web.Response:
     """The editor (``conference_id`` None: a new conference), with a refused form shown again."""
-    from server.conferences.interpreter_pages import interpreter_users
+    from server.conferences.delegation_pages import delegation_context
+    from server.conferences.interpreter_pages import interpreter_context
     from server.conferences.session_pages import session_context
+    from server.conferences.site_pages import site_context
 
     context: dict[str, Any] = {
         "problem": problem,
@@ -198,13 +202,14 @@ async def render_editor(
     async with request.app[DATABASE].session() as db:
         found = await conference_detail(db, conference_id)
         context |= await session_context(request, db, found, problem, form)
-        context["interpreter_users"] = await interpreter_users(db)
+        context |= site_context(request, found, problem, form)
+        context |= await interpreter_context(request, db, found, problem, form)
+        context |= await delegation_context(request, db, found, problem, form)
     context |= {
         "conference": found,
         "values": defaultdict(str, conference_values(found, conference_form)),
         "next_statuses": lifecycle.next_statuses(ConferenceStatus(found.status)),
         "editable": ConferenceStatus(found.status) in lifecycle.EDITABLE,
-        "posted": defaultdict(str, {n: text(form, n) for n in form} if form and problem else {}),
     }
     return render(request, "conference_edit.html", context, status)
 
@@ -258,6 +263,7 @@ async def change_status(request: web.Request) -> web.Response:
             await ops.change_status(
                 db, identity(request), conference_id, wanted, text(form, "comment"), remote(request)
             )
+        await end_room(request, conference_id, wanted)
     except DomainError as error:
         return await render_editor(
             request, conference_id, Problem.of(error, "status"), form, error.status
@@ -283,33 +289,6 @@ async def editor_write(
     raise redirect(f"/conferences/{conference_id}/edit#{section}s")
 
 
-async def add_site(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    form = await request.post()
-    data: dict[str, Any] = {
-        name: text(form, name)
-        for name in ("name", "location", "time_zone", "contact_name", "contact_email")
-    }
-    data["is_main_hall"] = "is_main_hall" in form
-
-    async def write(db: AsyncSession) -> object:
-        body = validated(SiteIn, data)
-        return await parts.create_site(db, identity(request), conference_id, body, remote(request))
-
-    return await editor_write(request, conference_id, "site", form, write)
-
-
-async def remove_site(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    site_id = int_param(request, "site_id")
-
-    async def write(db: AsyncSession) -> object:
-        await parts.delete_site(db, identity(request), conference_id, site_id, remote(request))
-        return None
-
-    return await editor_write(request, conference_id, "site", None, write)
-
-
 def add_routes(table: RouteTable) -> None:
     organiser = conference(Role.ORGANISER)
     edit = "/conferences/{conference_id}/edit"
@@ -320,5 +299,3 @@ def add_routes(table: RouteTable) -> None:
     # The step decides who may (see lifecycle); the same rule as the API's.
     stepping = roles(Role.ORGANISER, Role.APPROVER, Role.TECHNICIAN, Role.SECRETARY)
     table.post("/conferences/{conference_id}/status", change_status, stepping)
-    table.post("/conferences/{conference_id}/sites", add_site, organiser)
-    table.post("/conferences/{conference_id}/sites/{site_id}/remove", remove_site, organiser)

@@ -1,10 +1,11 @@
 """The editor's interpreters: assign one to a booth (target language) with their source
-languages and an optional shift, or remove the assignment, through
-``server.conferences.interpreters``. A double booking (the same interpreter in two booths at
-once) comes back as the editor's conflict warning."""
+languages and an optional shift, change an assignment in place (``?interpreter=ID`` fills the
+form with it) or remove it, through ``server.conferences.interpreters``. A double booking (the
+same interpreter in two booths at once) comes back as the editor's conflict warning."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from aiohttp import web
@@ -12,9 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences import interpreters as ops
-from server.conferences.editor_pages import editor_write, text, validated
-from server.conferences.inputs import InterpreterIn
-from server.models import Role, User, UserRole
+from server.conferences.editor_pages import (
+    Form,
+    Problem,
+    editor_write,
+    local_value,
+    text,
+    validated,
+)
+from server.conferences.inputs import InterpreterIn, InterpreterUpdate
+from server.models import Conference, InterpreterAssignment, Role, User, UserRole
 from server.routing import RouteTable, conference
 from server.web import identity, int_param, remote
 
@@ -28,7 +36,8 @@ async def interpreter_users(db: AsyncSession) -> list[User]:
     return list(rows)
 
 
-def interpreter_data(form: Any) -> dict[str, Any]:
+def interpreter_data(form: Form) -> dict[str, Any]:
+    """The assignment form as the API's body (the same fields for a new one and a change)."""
     return {
         "user_id": text(form, "user_id") or None,
         "interpreter_name": text(form, "interpreter_name"),
@@ -40,6 +49,46 @@ def interpreter_data(form: Any) -> dict[str, Any]:
     }
 
 
+def interpreter_values(
+    row: InterpreterAssignment | None, form: Form | None, conference_zone: str
+) -> dict[str, Any]:
+    """What the assignment form shows: the posted values again, else the stored ones (the
+    shift in the conference's zone)."""
+    if form is not None:
+        values = interpreter_data(form)
+        return {name: "" if value is None else value for name, value in values.items()}
+    if row is None:
+        return {"source_languages": []}
+    return {
+        "user_id": str(row.user_id or ""),
+        "interpreter_name": row.interpreter_name,
+        "target_language": row.target_language,
+        "source_languages": list(row.source_languages),
+        "shift_starts_at": local_value(row.shift_starts_at, conference_zone),
+        "shift_ends_at": local_value(row.shift_ends_at, conference_zone),
+        "time_zone": conference_zone,
+    }
+
+
+async def interpreter_context(
+    request: web.Request,
+    db: AsyncSession,
+    found: Conference,
+    problem: Problem | None,
+    form: Form | None,
+) -> dict[str, Any]:
+    """The assignment form: ``?interpreter=ID`` (or a refused change of it) edits that one."""
+    posted = form if form is not None and problem and problem.form == "interpreter" else None
+    raw_id = request.query.get("interpreter") or (text(posted, "assignment_id") if posted else "")
+    editing = next((i for i in found.interpreters if str(i.id) == raw_id), None)
+    values = interpreter_values(editing, posted, found.time_zone)
+    return {
+        "interpreter_users": await interpreter_users(db),
+        "editing_interpreter": editing,
+        "interpreter_values": defaultdict(str, values),
+    }
+
+
 async def add_interpreter(request: web.Request) -> web.Response:
     conference_id = int_param(request, "conference_id")
     form = await request.post()
@@ -48,6 +97,20 @@ async def add_interpreter(request: web.Request) -> web.Response:
         body = validated(InterpreterIn, interpreter_data(form))
         return await ops.create_interpreter(
             db, identity(request), conference_id, body, remote(request)
+        )
+
+    return await editor_write(request, conference_id, "interpreter", form, write)
+
+
+async def change_interpreter(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    assignment_id = int_param(request, "assignment_id")
+    form = await request.post()
+
+    async def write(db: AsyncSession) -> object:
+        body = validated(InterpreterUpdate, interpreter_data(form))
+        return await ops.update_interpreter(
+            db, identity(request), conference_id, assignment_id, body, remote(request)
         )
 
     return await editor_write(request, conference_id, "interpreter", form, write)
@@ -70,4 +133,5 @@ def add_routes(table: RouteTable) -> None:
     organiser = conference(Role.ORGANISER)
     many = "/conferences/{conference_id}/interpreters"
     table.post(many, add_interpreter, organiser)
+    table.post(many + "/{assignment_id}", change_interpreter, organiser)
     table.post(many + "/{assignment_id}/remove", remove_interpreter, organiser)

@@ -44,6 +44,9 @@ TRANSITIONS: dict[ConferenceStatus, dict[ConferenceStatus, frozenset[Role]]] = {
     S.CANCELLED: {},
 }
 
+#: Statuses in which the bridge room is closed (entering one ends the live room).
+ROOM_CLOSED = frozenset({S.ENDED, S.ARCHIVED, S.CANCELLED})
+
 #: Statuses in which the plan (sessions, sites, delegations, interpreters) may change.
 EDITABLE = frozenset({S.DRAFT, S.AWAITING_APPROVAL, S.APPROVED, S.SCHEDULED, S.LIVE})
 

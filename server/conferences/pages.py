@@ -8,9 +8,11 @@ from sqlalchemy import func, select
 
 from server.conferences import (
     calendar_pages,
+    delegation_pages,
     editor_pages,
     interpreter_pages,
     session_pages,
+    site_pages,
     timetable_pages,
 )
 from server.conferences.access import conference_roles
@@ -105,7 +107,9 @@ async def conference_page(request: web.Request) -> web.Response:
 def add_routes(table: RouteTable) -> None:
     editor_pages.add_routes(table)  # before /conferences/{conference_id}: it has /new
     session_pages.add_routes(table)
+    site_pages.add_routes(table)
     interpreter_pages.add_routes(table)
+    delegation_pages.add_routes(table)
     timetable_pages.add_routes(table)
     calendar_pages.add_routes(table)
     table.get("/", home, SIGNED_IN, name="home")

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rooms.check import CheckCall
 from server.accounts.identity import Identity
 
 Answer = dict[str, Any]
@@ -42,6 +43,8 @@ class Member:
     site_id: int | None = None
     language: str | None = None  # an interpreter's booth
     can_chair: bool = False
+    check: CheckCall | None = None  # a pre-conference site check in progress
+    check_site: tuple[int, int] | None = None  # its (conference, site)
     events: Bucket = field(default_factory=lambda: Bucket(20, 40))
     chats: Bucket = field(default_factory=lambda: Bucket(2, 4))
 

@@ -13,6 +13,7 @@ from typing import Any
 import socketio
 from pydantic import ValidationError
 
+from rooms.health import Thresholds
 from rooms.room import BridgeRoom
 from rooms.roster import RoomError, RoomEvent
 from server.accounts.sessions import identity_for_socket
@@ -25,6 +26,9 @@ from server.live.interpreting import Interpreting
 from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
 from server.live.registry import LiveRooms, interpreter_id, public_state
 from server.models import Role
+from server.monitoring.checks import SiteChecks
+from server.monitoring.handlers import Monitoring
+from server.monitoring.hub import HealthHub
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,11 @@ CHAIR_ROLES = frozenset({Role.ORGANISER, Role.TECHNICIAN})
 
 class RoomNamespace(socketio.AsyncNamespace):
     def __init__(
-        self, config: Config, database: Callable[[], Database], rooms: Callable[[], LiveRooms]
+        self,
+        config: Config,
+        database: Callable[[], Database],
+        rooms: Callable[[], LiveRooms],
+        hub: Callable[[], HealthHub],
     ) -> None:
         super().__init__(NAMESPACE)
         self._config = config
@@ -42,6 +50,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         self._rooms = rooms
         self.members: dict[str, Member] = {}
         self._interpreting = Interpreting(self)
+        self._monitoring = Monitoring(self, hub)
+        self._checks = SiteChecks(self)
         self._handlers: dict[str, Callable[[str, Member, Any], Awaitable[Answer]]] = {
             "join": self._join,
             "offer": self._offer,
@@ -59,6 +69,8 @@ class RoomNamespace(socketio.AsyncNamespace):
             "floor.release": self._floor_release,
             "present": self._present,
             **self._interpreting.handlers(),
+            **self._monitoring.handlers(),
+            **self._checks.handlers(),
         }
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -74,6 +86,8 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         member = self.members.pop(sid, None)
+        if member is not None and member.check is not None:
+            await member.check.close()
         if member is None or member.conference_id is None:
             return
         room = self._rooms().get(member.conference_id)
@@ -113,6 +127,18 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     def database(self) -> Database:
         return self._database()
+
+    def live_rooms(self) -> LiveRooms:
+        return self._rooms()
+
+    def ice_addresses(self) -> list[str]:
+        return list(self._config.ice_host_addresses)
+
+    def ice_servers(self) -> list[dict[str, Any]]:
+        return [s.as_dict() for s in self._config.ice_servers]
+
+    def thresholds(self) -> Thresholds:
+        return self._config.health_thresholds
 
     def room_of(self, member: Member) -> BridgeRoom:
         room = self._rooms().get(member.conference_id) if member.conference_id else None

@@ -12,23 +12,33 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy import select
 
 from rooms.booths import BoothInfo
 from rooms.floor import Order
+from rooms.health import Thresholds
+from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
 from rooms.roster import RoomEvent, SiteInfo
+from server.conferences.lifecycle import ROOM_CLOSED
 from server.db import Database
+from server.keys import HEALTH_HUB, LIVE_ROOMS
 from server.models import (
     ConferenceLanguage,
+    ConferenceStatus,
     Delegation,
     DelegationMember,
     InterpreterAssignment,
     RoomEventRecord,
     Site,
+    SiteCheck,
 )
+from server.monitoring.queries import last_checks
+from server.web import identity
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +76,25 @@ def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]
     }
 
 
+async def end_room(request: web.Request, conference_id: int, status: ConferenceStatus) -> None:
+    """After a status change: a conference that ended or was cancelled closes its room."""
+    if status in ROOM_CLOSED:
+        await request.app[LIVE_ROOMS].end(conference_id, identity(request).actor)
+        request.app[HEALTH_HUB].forget(conference_id)
+
+
+def _check_state(found: SiteCheck | None) -> str | None:
+    return None if found is None else "passed" if found.passed else "failed"
+
+
+def note_check(rooms: LiveRooms, conference_id: int, check: SiteCheck) -> None:
+    """A site finished a check while its conference's room is open: its flag follows."""
+    room = rooms.get(conference_id)
+    state = room.sites.get(str(check.site_id)) if room else None
+    if state is not None:
+        state.info = replace(state.info, check=_check_state(check))
+
+
 class LiveRooms:
     def __init__(
         self,
@@ -73,11 +102,15 @@ class LiveRooms:
         ice_addresses: list[str],
         publish: Publish,
         floor_order: Order = "precedence",
+        on_health: Callable[[int, HealthReport], None] | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
         self._database = database
         self._floor_order: Order = floor_order
         self._ice_addresses = ice_addresses
         self._publish = publish
+        self._on_health = on_health
+        self._thresholds = thresholds
         self._rooms: dict[int, BridgeRoom] = {}
         self._creating: dict[int, asyncio.Lock] = {}
         self._queue: asyncio.Queue[tuple[int, RoomEvent, str]] = asyncio.Queue()
@@ -90,6 +123,10 @@ class LiveRooms:
 
     def get(self, conference_id: int) -> BridgeRoom | None:
         return self._rooms.get(conference_id)
+
+    def live(self) -> dict[int, BridgeRoom]:
+        """The rooms open on this node, by conference (a copy)."""
+        return dict(self._rooms)
 
     async def room(self, conference_id: int) -> BridgeRoom:
         """The conference's room, created from its sites and delegations on first use."""
@@ -107,16 +144,35 @@ class LiveRooms:
             def on_event(event: RoomEvent) -> None:
                 self._queue.put_nowait((conference_id, event, ""))
 
+            def on_health(report: HealthReport) -> None:
+                if self._on_health is not None:
+                    self._on_health(conference_id, report)
+
             room = BridgeRoom(
                 room_key(conference_id),
                 sites,
                 ice_addresses=self._ice_addresses,
                 on_event=on_event,
                 booths=booths,
+                on_health=on_health,
+                health=self._thresholds,
             )
             room.start()
             self._rooms[conference_id] = room
             return room
+
+    async def end(self, conference_id: int, actor: str = "") -> bool:
+        """The conference ended (or was cancelled): its room closes, every connection with it.
+        Its last event, ``room.ended``, still reaches the clients and the database."""
+        room = self._rooms.get(conference_id)
+        if room is None:
+            return False
+        event = RoomEvent("room.ended")
+        await self._store(conference_id, event, actor)
+        await self._publish(conference_id, event, public_state(conference_id, room.snapshot()))
+        del self._rooms[conference_id]
+        await room.close()
+        return True
 
     def record(self, conference_id: int, event: RoomEvent, actor: str) -> None:
         """Store an event the control plane adds (who admitted, who chatted...)."""
@@ -140,6 +196,7 @@ class LiveRooms:
                     .order_by(DelegationMember.role != "head", DelegationMember.precedence)
                 )
             )
+            checks = await last_checks(db, conference_id)
         precedence = {d.site_id: d.precedence for d in delegations if d.site_id is not None}
         # A site speaks its delegation head's registered language (or its first member's).
         site_of = {d.id: d.site_id for d in delegations}
@@ -156,6 +213,7 @@ class LiveRooms:
                 else precedence.get(site.id, NO_DELEGATION_PRECEDENCE),
                 main_hall=site.is_main_hall,
                 language=language.get(site.id),
+                check=_check_state(checks.get(site.id)),
             )
             for site in sites
         }

@@ -22,6 +22,7 @@ from server.models.conferences import (
 )
 from server.models.invitations import Invitation
 from server.models.live import RoomEventRecord
+from server.models.monitoring import HealthSample, SiteCheck
 from server.models.permits import (
     PermitApplication,
     PermitAttachment,
@@ -46,6 +47,7 @@ __all__ = [
     "ConferenceStatus",
     "Delegation",
     "DelegationMember",
+    "HealthSample",
     "InterpreterAssignment",
     "Invitation",
     "LoginSession",
@@ -58,6 +60,7 @@ __all__ = [
     "RoomEventRecord",
     "SessionStatus",
     "Site",
+    "SiteCheck",
     "User",
     "UserRole",
     "Venue",

@@ -7,6 +7,7 @@
 // next room.state says so.
 
 import { RoomClient } from "./protocol.js";
+import { HealthReporter } from "./health_report.js";
 import { MediaLink, interpreterSlots } from "./media.js";
 import { $, attachTrack, config, errorText, languageName, setupSoundButton, showConnection, siteName,
   t } from "./ui.js";
@@ -18,6 +19,7 @@ import { BoothDevices } from "./booth_devices.js";
 
 const root = $("room-booth");
 const client = new RoomClient();
+const health = new HealthReporter({ client, peer: () => (link ? link.pc : null) }); // every 2 s
 const language = config.language;
 const me = config.me;
 const elements = {
@@ -174,9 +176,11 @@ async function onJoined(answer) {
   });
   starting = false;
   link.start();
+  health.start();
 }
 
 function end(message) {
+  health.stop();
   if (link) link.close();
   link = null;
   $("ended-message").textContent = message;

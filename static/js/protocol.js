@@ -7,7 +7,7 @@
 // validated here: the server validates them (server/live/schemas.py).
 //
 // Server → client events (room.state, room.event, admitted, refused, removed, rejoin, chat,
-// booth.chat)
+// booth.chat, health.report, health.change)
 // and a few local ones are delivered through `on(event, handler)`:
 //   "connect", "disconnect" (reason), "connect_error" (ProtocolError),
 //   "joined" (the join answer; also after every automatic re-join when the socket reconnects:
@@ -19,6 +19,7 @@ import { io } from "/vendor/socket.io/socket.io.esm.min.js";
 export const NAMESPACE = "/room";
 export const SERVER_EVENTS = Object.freeze([
   "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat", "booth.chat",
+  "health.report", "health.change",
 ]);
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;
@@ -276,6 +277,27 @@ export class RoomClient {
   /** `booths.status` {} → {ok, booths: [BoothStatus]} (the chair or technician). */
   async boothsStatus() {
     return this.request("booths.status", {});
+  }
+
+  /** `health.watch` {} → {ok, rows, alerts, history} (the chair or technician); then
+   * `health.report` every 2 s and `health.change` for acknowledgements. */
+  async watchHealth() {
+    return this.request("health.watch", {});
+  }
+
+  /** `health.report` {BrowserStats} → {ok}: this page's own getStats() summary. */
+  async reportHealth(summary) {
+    return this.request("health.report", summary);
+  }
+
+  /** `health.ack` {alert_id} → {ok, alert} (the chair or technician). */
+  async acknowledgeAlert(alertId) {
+    return this.request("health.ack", { alert_id: alertId });
+  }
+
+  /** `health.keyframe` {site_id} → {ok, asked}: ask a site's camera for a key frame. */
+  async requestKeyframe(siteId) {
+    return this.request("health.keyframe", { site_id: siteId });
   }
 
   /** Close the socket (no more automatic re-joins). */

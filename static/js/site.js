@@ -5,6 +5,7 @@
 // tests open the page with ?autojoin=1 to skip the click.
 
 import { RoomClient } from "./protocol.js";
+import { HealthReporter } from "./health_report.js";
 import { MediaLink, SITE_SLOTS } from "./media.js";
 import { ListenerPanel } from "./listener_panel.js";
 import {
@@ -14,6 +15,9 @@ import {
 
 const root = $("room-site");
 const client = new RoomClient();
+// This page's own connection figures for the technicians, every 2 s (health_report.js).
+const health = new HealthReporter({ client, peer: () => (link ? link.pc : null) });
+navigator.mediaDevices?.addEventListener("devicechange", () => health.markDevicesChanged());
 const elements = {
   "hall.video": $("hall-video"),
   "hall.audio": $("hall-audio"),
@@ -182,10 +186,12 @@ function enterRoom() {
     },
   });
   link.start();
+  health.start();
 }
 
 /** The page's end: refused, removed, left or an error. */
 function end(reason, message) {
+  health.stop();
   if (link) link.close();
   link = null;
   listener.admitted = false;

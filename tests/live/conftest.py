@@ -96,7 +96,7 @@ async def live(client: Client) -> AsyncIterator[dict[str, Any]]:
         assert joined["ok"], joined
         return seat
 
-    yield {"client": client, "invite": invite, "chair": chair}
+    yield {"client": client, "invite": invite, "chair": chair, "csrf": csrf}
     for site in made:
         await site.close()
     for seat in chairs:

@@ -4,6 +4,7 @@ and the listeners' remembered choice."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -91,10 +92,21 @@ async def test_partners_presence_chat_source_and_off_air_when_gone(
     finally:
         for seat in (a, b, vi):
             await seat.sio.disconnect()
-    async with demo.session() as db:
-        rows = list(await db.scalars(select(RoomEventRecord).order_by(RoomEventRecord.id)))
-    off = [r.data for r in rows if r.type == "booth.off_air"]
-    assert {"language": "lo", "interpreter": "interpreter:5", "reason": "disconnected"} in off
+    rows: list[RoomEventRecord] = []
+
+    async def stored() -> list[dict[str, object]]:
+        # Events reach the database through the room's pump, a moment after the clients.
+        nonlocal rows
+        async with demo.session() as db:
+            rows = list(await db.scalars(select(RoomEventRecord).order_by(RoomEventRecord.id)))
+        return [r.data for r in rows if r.type == "booth.off_air"]
+
+    gone = {"language": "lo", "interpreter": "interpreter:5", "reason": "disconnected"}
+    for _ in range(100):
+        if gone in await stored():
+            break
+        await asyncio.sleep(0.05)
+    assert gone in await stored()
     assert [r.type for r in rows].count("booth.presence") >= 4
 
 

@@ -1,0 +1,298 @@
+"""Connection health: a level and a score per site and interpreter, alerts, and where the
+trouble is.
+
+Levels follow the thresholds the industry uses (Zoom's and WebRTC's own quality indicators):
+packet loss under 1% is good, under 3% fair, otherwise poor; jitter over 40 ms or a round
+trip over 300 ms lowers the level by one; so does a frozen camera or a microphone that sends
+nothing but silence while the site is not muted. No packet for ``Thresholds.down_after``
+seconds, or a closed connection, is "down". Each direction is graded on its own, so the
+dashboard can say whether a site's uplink, its downlink or Concord's server is in trouble: the
+server, when most connected sites turn poor at once.
+
+``HealthTracker`` turns a subject's samples into levels and alerts (poor for ``poor_for``
+seconds, down, an interpreter silent on air); it is pure and clock-driven, so it is tested
+without media. ``rooms.monitor.HealthMonitor`` runs it for a room every 2 s.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from rooms.link_stats import Direction, LinkSample
+
+Level = Literal["good", "fair", "poor", "down"]
+LEVELS: tuple[Level, ...] = ("good", "fair", "poor", "down")
+Where = Literal["uplink", "downlink", "both", "server"]
+AlertKind = Literal["poor", "down", "silent_on_air"]
+
+#: -dBov at or above which audio counts as silence (RFC 6464: 127 is digital silence).
+SILENT_LEVEL = 127
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a link turns fair or poor, and how long before an alert; all configurable."""
+
+    loss_fair: float = 0.01  # packet loss at or above this: fair
+    loss_poor: float = 0.03  # at or above this: poor
+    jitter: float = 0.040  # seconds; above it, one level lower
+    rtt: float = 0.300  # seconds; above it, one level lower
+    poor_for: float = 10.0  # seconds poor (or worse) before an alert
+    down_after: float = 5.0  # seconds without a packet before a site counts as down
+    silent_for: float = 5.0  # seconds an on-air interpreter may be silent before an alert
+    frozen_after: float = 3.0  # seconds of a camera at 0 frames/s before it counts as frozen
+
+
+def _lower(level: Level) -> Level:
+    return "poor" if level in ("fair", "poor") else "fair"
+
+
+def grade_direction(direction: Direction, rtt: float | None, t: Thresholds) -> Level:
+    """One direction's level from its loss, jitter and the link's round trip."""
+    loss = direction.loss or 0.0
+    level: Level = "good" if loss < t.loss_fair else "fair" if loss < t.loss_poor else "poor"
+    slow = rtt is not None and rtt > t.rtt
+    if slow or (direction.jitter is not None and direction.jitter > t.jitter):
+        level = _lower(level)
+    return level
+
+
+def score(sample: LinkSample, t: Thresholds) -> int:
+    """0–100: 100 minus penalties for loss (10 a percent), jitter over half the threshold and
+    round trip over half the threshold; a number to sort and chart, the level is what counts."""
+    loss = max(sample.uplink.loss or 0.0, sample.downlink.loss or 0.0)
+    jitter = max(sample.uplink.jitter or 0.0, sample.downlink.jitter or 0.0)
+    rtt = sample.rtt or 0.0
+    penalty = loss * 1000 + max(0.0, jitter - t.jitter / 2) * 500
+    penalty += max(0.0, rtt - t.rtt / 2) * 100
+    return max(0, min(100, round(100 - penalty)))
+
+
+def worst(*levels: Level) -> Level:
+    return max(levels, key=LEVELS.index)
+
+
+@dataclass
+class Health:
+    """A subject's health after its latest sample (what the dashboard shows in its row)."""
+
+    subject: str
+    level: Level
+    score: int
+    uplink: Level
+    downlink: Level
+    where: Where | None  # None while the level is good
+    flags: tuple[str, ...]  # "frozen_video", "silent_microphone"
+    since: float  # UNIX time the level was reached
+    sample: LinkSample | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "level": self.level,
+            "score": self.score,
+            "uplink": self.uplink,
+            "downlink": self.downlink,
+            "where": self.where,
+            "flags": list(self.flags),
+            "since": round(self.since, 3),
+            **(self.sample.public() if self.sample else {}),
+        }
+
+
+@dataclass
+class Alert:
+    id: int
+    subject: str
+    kind: AlertKind
+    raised_at: float
+    detail: str
+    cleared_at: float | None = None
+    acknowledged_by: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "kind": self.kind,
+            "raised_at": round(self.raised_at, 3),
+            "detail": self.detail,
+            "cleared_at": None if self.cleared_at is None else round(self.cleared_at, 3),
+            "acknowledged_by": self.acknowledged_by,
+        }
+
+
+@dataclass
+class _Subject:
+    health: Health | None = None
+    poor_since: float | None = None
+    frozen_since: float | None = None
+    silent_since: float | None = None
+    alerts: dict[AlertKind, Alert] = field(default_factory=dict)  # open ones, by kind
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the tracker is told about a subject each window."""
+
+    subject: str
+    sample: LinkSample
+    muted: bool = False  # the site's microphone is muted (by the chair or itself)
+    on_air: bool = False  # an interpreter now on air
+    browser: dict[str, Any] | None = None  # the page's own getStats() summary
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a window changed: a subject's level, an alert raised or cleared."""
+
+    type: Literal["level", "connection", "alert", "cleared", "acknowledged"]
+    subject: str
+    data: dict[str, Any]
+
+
+class HealthTracker:
+    """Levels and alerts of a room's subjects, fed one window of observations at a time."""
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self._subjects: dict[str, _Subject] = {}
+        self._ids = itertools.count(1)
+        self.alerts: list[Alert] = []  # every alert of the room, oldest first
+
+    def health(self) -> list[Health]:
+        return [s.health for s in self._subjects.values() if s.health is not None]
+
+    def open_alerts(self) -> list[Alert]:
+        return [a for a in self.alerts if a.cleared_at is None]
+
+    def acknowledge(self, alert_id: int, by: str) -> Alert | None:
+        found = next((a for a in self.alerts if a.id == alert_id), None)
+        if found is not None and found.acknowledged_by is None:
+            found.acknowledged_by = by
+        return found
+
+    def forget(self, subject: str, now: float) -> list[Change]:
+        """The subject left the room for good: its open alerts are cleared."""
+        state = self._subjects.pop(subject, None)
+        if state is None:
+            return []
+        return [self._clear(state, kind, now) for kind in list(state.alerts)]
+
+    def update(self, observations: list[Observation], now: float) -> list[Change]:
+        changes: list[Change] = []
+        graded = {o.subject: self._grade(o, now) for o in observations}
+        connected = [h for h in graded.values() if h.level != "down"]
+        poor = [h for h in connected if h.level == "poor"]
+        server_trouble = len(connected) >= 3 and len(poor) * 2 > len(connected)
+        for o in observations:
+            health = graded[o.subject]
+            if server_trouble and health.level == "poor":
+                health = replace(health, where="server")
+            changes += self._apply(o, health, now)
+        return changes
+
+    def _grade(self, o: Observation, now: float) -> Health:
+        t, sample = self.thresholds, o.sample
+        state = self._subjects.setdefault(o.subject, _Subject())
+        up = grade_direction(sample.uplink, sample.rtt, t)
+        down = grade_direction(sample.downlink, sample.rtt, t)
+        flags: list[str] = []
+        frozen = sample.frame_rate is not None and sample.frame_rate < 0.5
+        state.frozen_since = _since(state.frozen_since, frozen, now)
+        if state.frozen_since is not None and now - state.frozen_since >= t.frozen_after:
+            flags.append("frozen_video")
+        quiet = sample.audio_level is None or sample.audio_level >= SILENT_LEVEL
+        state.silent_since = _since(state.silent_since, quiet and not o.muted, now)
+        if state.silent_since is not None and now - state.silent_since >= t.silent_for:
+            flags.append("silent_microphone")
+        if o.browser:
+            if o.browser.get("freezes_delta", 0) > 0:
+                flags.append("frozen_received_video")
+            if o.browser.get("limitation") not in (None, "", "none"):
+                flags.append(f"limited_by_{o.browser['limitation']}")
+        level = worst(up, down)
+        if {"frozen_video", "silent_microphone"} & set(flags) and level != "poor":
+            level = _lower(level)
+        dead = sample.connection in ("closed", "failed") or sample.silent_for >= t.down_after
+        if dead:
+            level = "down"
+        where: Where | None = None
+        if level in ("fair", "poor"):
+            ranks = LEVELS.index(up), LEVELS.index(down)
+            where = (
+                "uplink" if ranks[0] > ranks[1] else "downlink" if ranks[1] > ranks[0] else "both"
+            )
+        previous = state.health
+        since = previous.since if previous is not None and previous.level == level else now
+        return Health(
+            o.subject, level, score(sample, t), up, down, where, tuple(flags), since, sample
+        )
+
+    def _apply(self, o: Observation, health: Health, now: float) -> list[Change]:
+        t, state = self.thresholds, self._subjects[o.subject]
+        changes: list[Change] = []
+        before = state.health.level if state.health is not None else None
+        was = state.health.sample.connection if state.health and state.health.sample else None
+        state.health = health
+        now_state = health.sample.connection if health.sample else None
+        if was is not None and now_state != was:
+            changes.append(Change("connection", o.subject, {"from": was, "to": now_state}))
+        if before != health.level:
+            changes.append(
+                Change(
+                    "level", o.subject, {"from": before, "to": health.level, "where": health.where}
+                )
+            )
+        state.poor_since = _since(state.poor_since, health.level == "poor", now)
+        wanted: dict[AlertKind, str] = {}
+        if health.level == "down" and before not in (None, "down"):
+            silent = o.sample.silent_for
+            gone = silent == float("inf") or o.sample.connection in ("closed", "failed")
+            wanted["down"] = "connection lost" if gone else f"no media from it for {silent:.0f} s"
+        elif health.level == "down" and "down" in state.alerts:
+            wanted["down"] = state.alerts["down"].detail
+        if state.poor_since is not None and now - state.poor_since >= t.poor_for:
+            wanted["poor"] = _poor_detail(health)
+        if o.on_air and "silent_microphone" in health.flags:
+            quiet = now - (now if state.silent_since is None else state.silent_since)
+            wanted["silent_on_air"] = f"on air and silent for {quiet:.0f} s"
+        for kind, detail in wanted.items():
+            if kind not in state.alerts:
+                alert = Alert(next(self._ids), o.subject, kind, now, detail)
+                state.alerts[kind] = alert
+                self.alerts.append(alert)
+                changes.append(Change("alert", o.subject, alert.public()))
+        for kind in [k for k in state.alerts if k not in wanted]:
+            if kind == "poor" and health.level == "down":
+                continue  # gone from poor to down: the poor alert stays until it recovers
+            changes.append(self._clear(state, kind, now))
+        return changes
+
+    def _clear(self, state: _Subject, kind: AlertKind, now: float) -> Change:
+        alert = state.alerts.pop(kind)
+        alert.cleared_at = now
+        return Change("cleared", alert.subject, alert.public())
+
+
+def _since(started: float | None, holds: bool, now: float) -> float | None:
+    """When a condition started holding (``None`` once it no longer holds)."""
+    if not holds:
+        return None
+    return now if started is None else started
+
+
+def _poor_detail(health: Health) -> str:
+    sample = health.sample
+    if sample is None:
+        return "poor"
+    parts = []
+    for name, direction in (("uplink", sample.uplink), ("downlink", sample.downlink)):
+        if direction.loss is not None:
+            parts.append(f"{name} loss {direction.loss:.1%}")
+    if sample.rtt is not None:
+        parts.append(f"RTT {sample.rtt * 1000:.0f} ms")
+    where = f" ({health.where})" if health.where else ""
+    return "poor" + where + ": " + ", ".join(parts)

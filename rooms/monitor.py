@@ -1,0 +1,142 @@
+"""The room's health monitor: every 2 s it measures each site's and interpreter's connection
+(``link_stats``), grades them and raises or clears alerts (``health``), and hands one
+``HealthReport`` to the control plane, which shows it to technicians, stores the samples and
+exports the metrics. Owned by the ``BridgeRoom``; ``close()`` is safe to call twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rooms.health import Change, HealthTracker, Observation, Thresholds
+from rooms.link_stats import LinkMeter, LinkSample
+from rooms.site import SitePeer
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 2.0
+#: The largest browser report kept (bytes of its JSON, checked by the control plane too).
+BROWSER_KEYS = frozenset(
+    {
+        "inbound_loss",
+        "inbound_jitter",
+        "frames_decoded",
+        "freezes",
+        "freezes_delta",
+        "outbound_bitrate",
+        "limitation",
+        "candidate_rtt",
+        "candidate_type",
+        "audio_level",
+        "devices_changed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """Someone the monitor watches: a site or an interpreter, with their connection if any."""
+
+    subject: str  # "site:12" or "interpreter:5"
+    name: str
+    kind: Literal["site", "interpreter"]
+    peer: SitePeer | None  # None: expected but not connected now
+    muted: bool = False
+    on_air: bool = False
+    booth: str | None = None  # the interpreter's booth (target language)
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    at: float
+    rows: list[dict[str, Any]]  # one per subject: its health, its figures, who it is
+    changes: list[Change]
+    alerts: list[dict[str, Any]]  # the open ones
+
+
+class HealthMonitor:
+    def __init__(
+        self,
+        watched: Callable[[], list[Watched]],
+        on_report: Callable[[HealthReport], None],
+        thresholds: Thresholds | None = None,
+        interval: float = INTERVAL,
+    ) -> None:
+        self.tracker = HealthTracker(thresholds)
+        self.interval = interval
+        self._watched = watched
+        self._on_report = on_report
+        self._meters: dict[str, LinkMeter] = {}
+        self._browser: dict[str, dict[str, Any]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        if self._task is None and not self._closed:
+            self._task = asyncio.create_task(self._run(), name="room-health")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def browser_report(self, subject: str, summary: dict[str, Any]) -> None:
+        """The page's own ``getStats()`` summary; kept until the next window."""
+        self._browser[subject] = {k: v for k, v in summary.items() if k in BROWSER_KEYS}
+
+    def acknowledge(self, alert_id: int, by: str) -> dict[str, Any] | None:
+        alert = self.tracker.acknowledge(alert_id, by)
+        return alert.public() if alert is not None else None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                self._on_report(await self.measure())
+            except Exception:
+                log.exception("health sampling failed")
+
+    async def measure(self) -> HealthReport:
+        """One window: sample every watched connection and grade it."""
+        now = time.time()
+        watched = self._watched()
+        observations: list[Observation] = []
+        who: dict[str, Watched] = {}
+        for w in watched:
+            meter = self._meters.get(w.subject)
+            if w.peer is not None and (meter is None or meter.peer is not w.peer):
+                meter = self._meters[w.subject] = LinkMeter(w.peer)
+            if meter is None:
+                continue  # never connected: offline, nothing to grade
+            sample = await meter.sample() if w.peer is not None else LinkSample.closed(now)
+            who[w.subject] = w
+            observations.append(
+                Observation(
+                    w.subject, sample, w.muted, w.on_air, self._browser.pop(w.subject, None)
+                )
+            )
+        browser = {o.subject: o.browser for o in observations if o.browser}
+        changes = self.tracker.update(observations, time.time())
+        gone = set(self._meters) - {w.subject for w in watched}
+        for subject in gone:
+            del self._meters[subject]
+            changes += self.tracker.forget(subject, now)
+        rows = []
+        for health in self.tracker.health():
+            one = who.get(health.subject)
+            if one is None:
+                continue
+            row = {**health.public(), "name": one.name, "kind": one.kind, "booth": one.booth}
+            rows.append(row | {"browser": browser.get(health.subject)})
+        alerts = [a.public() for a in self.tracker.open_alerts()]
+        return HealthReport(now, rows, changes, alerts)

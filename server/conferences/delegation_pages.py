@@ -1,0 +1,195 @@
+"""The editor's delegations: add one with its members, change it (``?delegation=ID`` fills the
+form with it; the members' rows replace the whole list) or remove it, through the operations
+in ``server.conferences.parts``. A refused form comes back as it was typed, with the field
+named (a member's field next to its row)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+from typing import Any
+
+from aiohttp import web
+from babel import Locale
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.conferences import parts
+from server.conferences.editor_pages import Form, Problem, editor_write, text, validated
+from server.conferences.inputs import DelegationIn, DelegationUpdate
+from server.conferences.timing import field_error
+from server.keys import LOCALE
+from server.models import Conference, Delegation, Role, Site, User
+from server.permits.schemas import COUNTRIES
+from server.routing import RouteTable, conference
+from server.web import identity, int_param, remote
+
+#: Empty member rows offered below the delegation's own members.
+MEMBER_ROWS = 6
+#: The most member rows a form is read for (the API takes at most 200 members).
+MAX_MEMBER_ROWS = 200 + MEMBER_ROWS
+MEMBER_FIELDS = ("name", "position", "role", "language", "user_id")
+
+
+def member_rows(form: Form) -> list[dict[str, str]]:
+    """The filled member rows as typed, in order; a row with only its role is empty."""
+    try:
+        count = min(int(text(form, "member_rows") or 0), MAX_MEMBER_ROWS)
+    except ValueError:
+        count = 0
+    rows = []
+    for index in range(count):
+        row = {key: text(form, f"member_{key}_{index}") for key in MEMBER_FIELDS}
+        if any(row[key] for key in MEMBER_FIELDS if key != "role"):
+            rows.append(row)
+    return rows
+
+
+def delegation_data(form: Form) -> dict[str, Any]:
+    """The delegation form as the API's body; member ``n`` is the ``n``-th filled row."""
+    return {
+        "country": text(form, "country"),
+        "organisation": text(form, "organisation"),
+        "is_host": "is_host" in form,
+        "precedence": text(form, "precedence") or None,
+        "site_id": text(form, "site_id") or None,
+        "members": [
+            {
+                "name": row["name"],
+                "position": row["position"],
+                "role": row["role"] or "member",
+                "language": row["language"] or None,
+                "user_id": row["user_id"] or None,
+            }
+            for row in member_rows(form)
+        ],
+    }
+
+
+def delegation_values(row: Delegation | None, form: Form | None) -> dict[str, Any]:
+    """What the delegation form shows: the posted values again (the filled member rows first,
+    so that ``members.n`` names the ``n``-th row), else the stored ones."""
+    if form is not None:
+        names = ("country", "organisation", "precedence", "site_id")
+        values: dict[str, Any] = {name: text(form, name) for name in names}
+        values["is_host"] = "is_host" in form
+        values["members"] = member_rows(form)
+        return values
+    if row is None:
+        return {"members": []}
+    return {
+        "country": row.country,
+        "organisation": row.organisation,
+        "precedence": str(row.precedence),
+        "site_id": str(row.site_id or ""),
+        "is_host": row.is_host,
+        "members": [
+            {
+                "name": m.name,
+                "position": m.position,
+                "role": m.role,
+                "language": m.language,
+                "user_id": str(m.user_id or ""),
+            }
+            for m in row.members
+        ],
+    }
+
+
+@cache
+def country_names(locale: str) -> dict[str, str]:
+    """Country codes and their names in ``locale``, by name."""
+    names = Locale.parse(locale).territories
+    found = {code: str(names.get(code, code)) for code in COUNTRIES}
+    return dict(sorted(found.items(), key=lambda item: item[1]))
+
+
+async def member_users(db: AsyncSession) -> list[User]:
+    """Active users, whom a delegation member may be linked to."""
+    rows = await db.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name))
+    return list(rows)
+
+
+async def delegation_context(
+    request: web.Request,
+    db: AsyncSession,
+    found: Conference,
+    problem: Problem | None,
+    form: Form | None,
+) -> dict[str, Any]:
+    """The editor's delegation list (in precedence order) and the delegation form
+    (``?delegation=ID``, or a refused change of it, edits that one)."""
+    listed = sorted(found.delegations, key=lambda d: (d.precedence, d.id))
+    posted = form if form is not None and problem and problem.form == "delegation" else None
+    raw_id = request.query.get("delegation") or (text(posted, "delegation_id") if posted else "")
+    editing = next((d for d in listed if str(d.id) == raw_id), None)
+    return {
+        "delegations": listed,
+        "editing_delegation": editing,
+        "delegation_values": defaultdict(str, delegation_values(editing, posted)),
+        "member_blank_rows": MEMBER_ROWS,
+        "member_users": await member_users(db),
+        "country_names": country_names(request.get(LOCALE, "en")),
+        "site_names": {site.id: site.name for site in found.sites},
+    }
+
+
+async def _own_site(db: AsyncSession, conference_id: int, site_id: int | None) -> None:
+    """The form offers only the conference's sites: any other is the field's problem."""
+    if site_id is None:
+        return
+    site = await db.get(Site, site_id)
+    if site is None or site.conference_id != conference_id:
+        raise field_error(
+            "site_id", f"conference {conference_id} has no site {site_id}", "unknown_site"
+        )
+
+
+async def add_delegation(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    form = await request.post()
+
+    async def write(db: AsyncSession) -> object:
+        body = validated(DelegationIn, delegation_data(form))
+        await _own_site(db, conference_id, body.site_id)
+        return await parts.create_delegation(
+            db, identity(request), conference_id, body, remote(request)
+        )
+
+    return await editor_write(request, conference_id, "delegation", form, write)
+
+
+async def change_delegation(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    delegation_id = int_param(request, "delegation_id")
+    form = await request.post()
+
+    async def write(db: AsyncSession) -> object:
+        body = validated(DelegationUpdate, delegation_data(form))
+        await _own_site(db, conference_id, body.site_id)
+        return await parts.update_delegation(
+            db, identity(request), conference_id, delegation_id, body, remote(request)
+        )
+
+    return await editor_write(request, conference_id, "delegation", form, write)
+
+
+async def remove_delegation(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    delegation_id = int_param(request, "delegation_id")
+
+    async def write(db: AsyncSession) -> object:
+        await parts.delete_delegation(
+            db, identity(request), conference_id, delegation_id, remote(request)
+        )
+        return None
+
+    return await editor_write(request, conference_id, "delegation", None, write)
+
+
+def add_routes(table: RouteTable) -> None:
+    organiser = conference(Role.ORGANISER)
+    many = "/conferences/{conference_id}/delegations"
+    table.post(many, add_delegation, organiser)
+    table.post(many + "/{delegation_id}", change_delegation, organiser)
+    table.post(many + "/{delegation_id}/remove", remove_delegation, organiser)

@@ -1,0 +1,20 @@
+"""Reading stored health data: the sites' last checks."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.models import SiteCheck
+
+
+async def last_checks(db: AsyncSession, conference_id: int) -> dict[int, SiteCheck]:
+    """The latest check of each site of the conference (one indexed query)."""
+    latest = (
+        select(SiteCheck.site_id, func.max(SiteCheck.id).label("id"))
+        .where(SiteCheck.conference_id == conference_id)
+        .group_by(SiteCheck.site_id)
+        .subquery()
+    )
+    rows = await db.scalars(select(SiteCheck).join(latest, SiteCheck.id == latest.c.id))
+    return {row.site_id: row for row in rows}

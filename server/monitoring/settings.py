@@ -1,0 +1,96 @@
+"""The health and metrics settings, read with the rest of the configuration (``server.config``).
+
+| setting | variable | default |
+|---|---|---|
+| loss at which a link is fair, % | ``CONCORD_HEALTH_LOSS_FAIR_PERCENT`` | 1 |
+| loss at which a link is poor, % | ``CONCORD_HEALTH_LOSS_POOR_PERCENT`` | 3 |
+| jitter that lowers a level, ms | ``CONCORD_HEALTH_JITTER_MS`` | 40 |
+| round trip that lowers a level, ms | ``CONCORD_HEALTH_RTT_MS`` | 300 |
+| poor this long raises an alert, s | ``CONCORD_HEALTH_ALERT_SECONDS`` | 10 |
+| no media this long is "down", s | ``CONCORD_HEALTH_DOWN_SECONDS`` | 5 |
+| samples kept, days | ``CONCORD_HEALTH_RETENTION_DAYS`` | 90 |
+| ``/metrics`` bearer token | ``CONCORD_METRICS_TOKEN`` | none |
+| ``/metrics`` open to (CIDRs) | ``CONCORD_METRICS_ALLOW`` | 127.0.0.1/32,::1/128 |
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+from rooms.health import Thresholds
+
+SETTINGS = {
+    "health_loss_fair_percent": "CONCORD_HEALTH_LOSS_FAIR_PERCENT",
+    "health_loss_poor_percent": "CONCORD_HEALTH_LOSS_POOR_PERCENT",
+    "health_jitter_ms": "CONCORD_HEALTH_JITTER_MS",
+    "health_rtt_ms": "CONCORD_HEALTH_RTT_MS",
+    "health_alert_seconds": "CONCORD_HEALTH_ALERT_SECONDS",
+    "health_down_seconds": "CONCORD_HEALTH_DOWN_SECONDS",
+    "health_retention_days": "CONCORD_HEALTH_RETENTION_DAYS",
+    "metrics_token": "CONCORD_METRICS_TOKEN",
+    "metrics_allow": "CONCORD_METRICS_ALLOW",
+}
+DEFAULT_ALLOW = ("127.0.0.1/32", "::1/128")
+
+Raw = dict[str, tuple[Any, str]]
+
+
+def read(
+    raw: Raw,
+    text: Callable[[str, str | None], str | None],
+    integer: Callable[[str, int, int, int], int],
+    problems: list[str],
+) -> dict[str, Any]:
+    """The ``Config`` fields of this module's settings; problems are appended, named."""
+
+    def number(key: str, default: float, low: float, high: float) -> float:
+        if key not in raw:
+            return default
+        value, where = raw[key]
+        try:
+            found = float(value)
+        except (TypeError, ValueError):
+            problems.append(f"{where} must be a number, got {value!r}")
+            return default
+        if not low <= found <= high:
+            problems.append(f"{where} must be between {low:g} and {high:g}, got {found:g}")
+        return found
+
+    fair = number("health_loss_fair_percent", 1, 0, 100)
+    poor = number("health_loss_poor_percent", 3, 0, 100)
+    if poor < fair:
+        problems.append("the poor loss threshold must not be below the fair one")
+    thresholds = Thresholds(
+        loss_fair=fair / 100,
+        loss_poor=poor / 100,
+        jitter=number("health_jitter_ms", 40, 1, 10_000) / 1000,
+        rtt=number("health_rtt_ms", 300, 1, 60_000) / 1000,
+        poor_for=number("health_alert_seconds", 10, 0, 3600),
+        down_after=number("health_down_seconds", 5, 1, 600),
+    )
+    token = text("metrics_token", None) or None
+    if token is not None and len(token) < 16:
+        problems.append("the metrics token must be at least 16 characters long")
+    allow = _networks(text("metrics_allow", None), problems)
+    return {
+        "health_thresholds": thresholds,
+        "health_retention_days": integer("health_retention_days", 90, 1, 3650),
+        "metrics_token": token,
+        "metrics_allow": allow,
+    }
+
+
+def _networks(value: str | None, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_ALLOW
+    networks = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            problems.append(f"CONCORD_METRICS_ALLOW: {part!r} is not an IP address or network")
+    return tuple(networks)

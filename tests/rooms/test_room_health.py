@@ -1,0 +1,96 @@
+"""The room's health monitor with real aiortc sites: figures from the media path, a site that
+goes away is down with an alert, and good again when it rejoins."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from rooms.health import Thresholds
+from rooms.monitor import HealthReport
+from rooms.room import BridgeRoom
+from rooms.roster import RoomEvent
+from rooms.synthetic import SyntheticSite
+from tests.rooms.test_room_media import SITES, join, until
+
+Room = tuple[BridgeRoom, list[HealthReport], list[SyntheticSite]]
+
+
+@pytest.fixture
+async def room() -> AsyncIterator[Room]:
+    reports: list[HealthReport] = []
+    made: list[SyntheticSite] = []
+    events: list[RoomEvent] = []
+    bridge = BridgeRoom(
+        "health",
+        SITES,
+        ice_addresses=["127.0.0.1"],
+        on_event=events.append,
+        on_health=reports.append,
+        health=Thresholds(down_after=3.0),
+    )
+    bridge.health.interval = 0.5
+    bridge.start()
+    yield bridge, reports, made
+    for site in made:
+        await site.close()
+    await bridge.close()
+
+
+def rows(reports: list[HealthReport]) -> dict[str, dict[str, object]]:
+    return {r["subject"]: r for r in reports[-1].rows} if reports else {}
+
+
+async def test_sites_are_measured_graded_and_a_lost_one_raises_an_alert(room: Room) -> None:
+    bridge, reports, made = room
+    await join(bridge, made, "1", 440)
+    await join(bridge, made, "2", 660)
+    third = await join(bridge, made, "3", 880)
+
+    def all_measured() -> bool:
+        found = rows(reports)
+        # The main hall receives nothing while nobody has the floor: no receiver reports
+        # from it, so no round trip (its page reports its own).
+        return len(found) == 3 and all(
+            r["frame_rate"] and (r["rtt"] is not None or s == "site:1") for s, r in found.items()
+        )
+
+    await until(all_measured, within=15)
+    await asyncio.sleep(1.2)  # a full window with every counter running
+    for subject, row in rows(reports).items():
+        assert row["level"] == "good", row
+        assert row["kind"] == "site" and row["name"] == SITES[subject.split(":")[1]].name
+        uplink, downlink = row["uplink"], row["downlink"]
+        assert isinstance(uplink, dict) and isinstance(downlink, dict)
+        assert uplink["loss"] == 0 and uplink["packets"] > 0 and uplink["bitrate"] > 10_000
+        if subject != "site:1":
+            rtt = row["rtt"]
+            assert isinstance(rtt, float) and 0 < rtt < 0.1
+            assert downlink["loss"] == 0 and downlink["packets"] > 0
+            assert downlink["bitrate"] > 10_000
+        assert isinstance(row["frame_rate"], float) and 5 <= row["frame_rate"] <= 25
+        assert row["audio_level"] is not None and row["score"] == 100
+
+    # Site B goes away without leaving: down, and an alert, within the configured time.
+    await third.close()
+    await until(lambda: rows(reports).get("site:3", {}).get("level") == "down", within=8)
+    alerts = reports[-1].alerts
+    assert [(a["subject"], a["kind"]) for a in alerts] == [("site:3", "down")]
+    changes = [c for r in reports for c in r.changes if c.subject == "site:3"]
+    assert any(c.type == "level" and c.data["to"] == "down" for c in changes)
+    assert rows(reports)["site:1"]["level"] == "good"
+
+    # It rejoins: good again, the alert cleared.
+    made.remove(third)
+    await join(bridge, made, "3", 880)
+    await until(lambda: rows(reports).get("site:3", {}).get("level") == "good", within=10)
+    await until(lambda: not reports[-1].alerts, within=5)
+    cleared = [c for r in reports for c in r.changes if c.type == "cleared"]
+    assert [c.data["kind"] for c in cleared] == ["down"]
+
+    # Leaving for good is not an alert, and the site is no longer watched.
+    await bridge.leave("2")
+    await until(lambda: "site:2" not in rows(reports), within=5)
+    assert not reports[-1].alerts
