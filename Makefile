@@ -44,14 +44,14 @@ chromium:
 
 # Debian libraries the server uses at run time: Pango for WeasyPrint (permit decisions as PDF),
 # libmagic (the type of uploaded files), DejaVu fonts (Vietnamese and Lao glyphs in the PDF).
-DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libmagic1 fonts-dejavu-core
+DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libmagic1 fonts-dejavu-core iproute2
 system-libs:
 	@missing=$$(for p in $(DEBIAN_LIBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian's" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	else echo "warning: missing Debian packages:" $$missing "(PDF decisions and upload checks need them)"; fi
+	else echo "warning: missing Debian packages:" $$missing "(PDF decisions, upload checks and the network-namespace tests need them)"; fi
 
 # pytest's exit code 5 ("no tests ran") must fail, not pass silently.
 test: install-test node chromium system-libs

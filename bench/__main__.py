@@ -2,7 +2,8 @@
 
 ``python -m bench interpretation [options]`` runs the interpretation scenario alone (the full
 run ends with it, unless ``--no-interpretation``). ``python -m bench scheduling [options]``
-runs the scheduling API benchmark (issue 5) on its own; the full run does not include it.
+runs the scheduling API benchmark (issue 5) on its own; the full run does not include it;
+``python -m bench health`` the cost of connection-health sampling (issue 6), likewise.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["interpretation"]:
         return interpretation.main(argv[1:])
+    if argv[:1] == ["health"]:
+        from bench import health
+
+        return health.main(argv[1:])
     if argv[:1] == ["scheduling"]:
         from bench import scheduling
 

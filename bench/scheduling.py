@@ -252,7 +252,8 @@ async def calendar_calls(
     """The 1,000-session feed: ``calendar()`` directly (icalendar from scratch, then with its
     events' bytes cached), the conference's ``.ics`` and the owner's personal feed, each with
     nothing cached, after one session changed (the usual case: its feed must be rendered
-    again, the 999 others' bytes are reused) and, for the feed, unchanged (bytes cached)."""
+    again, the 999 others' bytes are reused), after a restart (the process's cache empty, the
+    renderings stored in the database) and, for the feed, unchanged (bytes cached)."""
     from bench.scheduling_data import FEED_PASSWORD
     from server.calendar.rendered import RenderedEvents
     from server.keys import FEED_CACHE, RENDERED_EVENTS
@@ -294,6 +295,13 @@ async def calendar_calls(
             rendered.max_bytes = limit
         name = "conference .ics, 1,000 sessions, after one changed"
         out.append(await measure(opts, name, target, after_change(admin, path)))
+
+        async def restarted() -> float:
+            rendered.clear()  # as after a restart: only the stored renderings are left
+            return (await admin.call("GET", path, 200))[0]
+
+        name = "conference .ics, 1,000 sessions, after a restart (stored renderings)"
+        out.append(await measure(opts, name, target, restarted))
         _, made = await owner.call("POST", "/api/me/calendar-feeds", 201, {"name": "bench"})
         feed = f"/calendar/{made['token']}.ics"
         cache = app[FEED_CACHE]

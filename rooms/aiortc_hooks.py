@@ -29,6 +29,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
+    RTCDtlsTransport,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
@@ -166,6 +167,11 @@ class ForwardingSender:
         #: The round trip of the latest receiver report (aiortc's own average moves by 15% a
         #: report, so it takes ~20 s to follow a change; health wants the current value).
         self.round_trip: float | None = None
+        #: The latest receiver report's fraction lost and jitter (seconds), read without
+        #: ``getStats()`` (which gathers a task per transceiver) by the health sampling.
+        self.reported_loss: float | None = None
+        self.reported_jitter: float | None = None
+        self.reported_at = 0.0  # time.monotonic() of that report
         self._sender_state = vars(sender)
         original_send = sender.send
 
@@ -186,7 +192,12 @@ class ForwardingSender:
                 lsr = _private(sender, RTCRtpSender, "lsr")
                 sent_at = _private(sender, RTCRtpSender, "lsr_time")
                 for report in packet.reports:
-                    if report.ssrc == sender._ssrc and report.lsr == lsr and report.dlsr:
+                    if report.ssrc != sender._ssrc:
+                        continue
+                    self.reported_at = time.monotonic()
+                    self.reported_loss = report.fraction_lost / 256
+                    self.reported_jitter = report.jitter / self.clock_rate
+                    if report.lsr == lsr and report.dlsr:
                         self.round_trip = time.time() - sent_at - report.dlsr / 65536
             await original(packet)
 
@@ -369,6 +380,20 @@ def received_streams(receiver: RTCRtpReceiver) -> list[StreamCounts]:
         for ssrc, s in streams.items()
         if ssrc not in rtx
     ]
+
+
+def transport_bytes(pc: RTCPeerConnection) -> tuple[int, int]:
+    """Bytes received and sent by the connection's DTLS transports (one with max-bundle)."""
+    seen: set[int] = set()
+    received = sent = 0
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.sender.transport
+        if dtls is None or id(dtls) in seen:
+            continue
+        seen.add(id(dtls))
+        received += _private(dtls, RTCDtlsTransport, "rx_bytes")
+        sent += _private(dtls, RTCDtlsTransport, "tx_bytes")
+    return received, sent
 
 
 def packets_lost(receiver: RTCRtpReceiver) -> int:

@@ -87,7 +87,7 @@ class CheckCall:
         meter = LinkMeter(self.peer)
         while True:
             await asyncio.sleep(self.interval)
-            self.samples.append(await meter.sample())
+            self.samples.append(meter.sample())
 
     def summary(self, thresholds: Thresholds) -> NetworkResult:
         """The check's figures: medians over its windows (the first, a warm-up, left out)."""

@@ -118,7 +118,7 @@ class HealthMonitor:
                 meter = self._meters[w.subject] = LinkMeter(w.peer)
             if meter is None:
                 continue  # never connected: offline, nothing to grade
-            sample = await meter.sample() if w.peer is not None else LinkSample.closed(now)
+            sample = meter.sample() if w.peer is not None else LinkSample.closed(now)
             who[w.subject] = w
             observations.append(
                 Observation(

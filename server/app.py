@@ -21,6 +21,7 @@ from server.admin import pages as admin_pages
 from server.calendar.rendered import RenderedEvents
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
+from server.calendars.invitations import SendLocks
 from server.conferences import api as conferences_api
 from server.conferences import pages as conferences_pages
 from server.conferences import parts_api as conference_parts_api
@@ -40,6 +41,7 @@ from server.keys import (
     PASSWORDS,
     RENDERED_EVENTS,
     ROUTES,
+    SEND_LOCKS,
     SIGNER,
     SOCKETS,
     THROTTLE,
@@ -48,8 +50,10 @@ from server.live import pages as live_pages
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
 from server.middleware import errors, guard
+from server.monitoring import check_pages as monitoring_check_pages
 from server.monitoring import metrics
 from server.monitoring import pages as monitoring_pages
+from server.monitoring import report_pages as quality_pages
 from server.monitoring.hub import HealthHub
 from server.permits import api as permits_api
 from server.permits import pages as permits_pages
@@ -80,6 +84,8 @@ FEATURES = (
     live_pages,
     metrics,
     monitoring_pages,
+    monitoring_check_pages,
+    quality_pages,
     permits_api,
     permits_pages,
 )
@@ -95,6 +101,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[SIGNER] = Signer(config.secret_key)
     app[FEED_CACHE] = FeedCache()
     app[RENDERED_EVENTS] = RenderedEvents()
+    app[SEND_LOCKS] = SendLocks()
 
     env = aiohttp_jinja2.setup(
         app,

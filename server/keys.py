@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from server.accounts.throttle import LoginThrottle
     from server.calendar.rendered import RenderedEvents
     from server.calendars.feeds import FeedCache
+    from server.calendars.invitations import SendLocks
     from server.config import Config
     from server.db import Database
     from server.i18n import Catalogues
@@ -38,6 +39,7 @@ HEALTH_HUB: web.AppKey[HealthHub] = web.AppKey("health_hub")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("calendar_feed_cache")
 RENDERED_EVENTS: web.AppKey[RenderedEvents] = web.AppKey("rendered_calendar_events")
+SEND_LOCKS: web.AppKey[SendLocks] = web.AppKey("calendar_send_locks")
 
 # Request-scoped values, set by server.middleware.guard.
 IDENTITY: web.RequestKey[Identity] = web.RequestKey("identity")

@@ -13,6 +13,7 @@ from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations
 
 from server.accounts.identity import ANONYMOUS, Identity
+from server.calendars.wording import repeats
 from server.i18n import LOCALE_NAMES, LOCALES
 from server.keys import IDENTITY, LOCALE, TRANSLATIONS
 from server.middleware import csrf_token
@@ -44,6 +45,13 @@ def _in_zone(
 
 
 @jinja2.pass_context
+def _repeats(context: Any, rule: str, zone: str = "UTC") -> str:
+    """A recurrence rule in the viewer's words (``server.calendars.wording``)."""
+    translations: NullTranslations = context["translations"]
+    return repeats(rule, translations.gettext, context["locale"], zone)
+
+
+@jinja2.pass_context
 def _language_names(context: Any, codes: list[str]) -> dict[str, dict[str, str | None]]:
     """{code: {"name": in the viewer's language, "native": in itself}} from CLDR (Babel):
     browsers lack names for some languages (Chromium has no Lao data)."""
@@ -66,6 +74,7 @@ def setup_environment(env: jinja2.Environment) -> None:
     env.globals["_"] = _gettext
     env.globals["language_names"] = _language_names
     env.filters["in_zone"] = _in_zone
+    env.filters["repeats"] = _repeats
 
 
 def navigation(who: Identity) -> list[tuple[str, str]]:

@@ -141,6 +141,15 @@ async def sign_in(client: TestClient[Any, Any], email: str, password: str | None
     return token
 
 
+async def sign_in_english(client: TestClient[Any, Any], email: str) -> str:
+    """``sign_in``, then choose English: the demo users read Vietnamese or Lao, and tests
+    that read pages look for English text. Returns the CSRF token."""
+    token = await sign_in(client, email)
+    changed = await client.patch("/api/me", json={"locale": "en"}, headers={"X-CSRF-Token": token})
+    assert changed.status == 200, await changed.text()
+    return token
+
+
 async def csrf_of_page(client: TestClient[Any, Any], path: str = "/login") -> str:
     """Open a page and return the CSRF token its forms carry."""
     import re

@@ -119,6 +119,11 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/conferences/{conference_id}/room", CONF1_CHAIRS | {"guest"}),
     ("GET", "/conferences/{conference_id}/console", CONF1_CHAIRS),
     ("GET", "/conferences/{conference_id}/health", CONF1_CHAIRS),
+    # A guest checks its invitation's site; organisers and technicians any site (?site=ID).
+    ("GET", "/conferences/{conference_id}/check", CONF1_CHAIRS | {"guest"}),
+    ("GET", "/conferences/{conference_id}/readiness", CONF1_CHAIRS),
+    ("GET", "/conferences/{conference_id}/quality", CONF1_CHAIRS),
+    ("GET", "/conferences/{conference_id}/quality.csv", CONF1_CHAIRS),
     # Only the interpreters assigned to that booth (admins have the role but no booth).
     ("GET", "/conferences/{conference_id}/booth/{language}", frozenset({"interpreter"})),
     ("POST", "/conferences/{conference_id}/invitations", CONF1_ORGANISERS),

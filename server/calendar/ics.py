@@ -51,7 +51,7 @@ from .events import (
 )
 from .ics_parse import ParsedCalendar, parse, parse_calendar
 from .recurrence import Occurrence, expand, series_last_start
-from .rendered import Rendered, RenderedEvents
+from .rendered import Rendered, RenderedEvents, key_of
 
 __all__ = [
     "PRODID",
@@ -138,7 +138,7 @@ def _rendered(
     event: CalendarEvent, method: Method | None, now: datetime, cache: RenderedEvents | None
 ) -> Rendered:
     """The event's VEVENT and its overrides' as icalendar serialises them (from ``cache``)."""
-    key = (event, method, event.dtstamp or now)
+    key = key_of(event, method, now)
     found = cache.get(key) if cache is not None else None
     if found is not None:
         return found

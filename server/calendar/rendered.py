@@ -15,6 +15,7 @@ check that both are byte for byte the same).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -40,6 +41,32 @@ class Rendered:
     def of(cls, body: bytes, spans: Mapping[str, list[datetime]]) -> Rendered:
         return cls(body, tuple((zone, min(i), max(i)) for zone, i in sorted(spans.items()) if i))
 
+    def stored_spans(self) -> list[list[str]]:
+        """The spans as JSON-ready lists (zone, first, last in ISO 8601)."""
+        return [[zone, first.isoformat(), last.isoformat()] for zone, first, last in self.spans]
+
+    @classmethod
+    def from_stored(cls, body: bytes, spans: list[list[str]]) -> Rendered:
+        return cls(
+            body,
+            tuple(
+                (zone, datetime.fromisoformat(first), datetime.fromisoformat(last))
+                for zone, first, last in spans
+            ),
+        )
+
+
+def key_of(event: CalendarEvent, method: str | None, now: datetime) -> Key:
+    """The cache key of ``event`` in a calendar with ``method`` written at ``now``."""
+    return (event, method, event.dtstamp or now)
+
+
+def digest(key: Key) -> str:
+    """A digest of a key that is the same in every process (``hash()`` is not): for keeping
+    rendered events outside the process. ``repr`` of the frozen values is complete and stable:
+    strings, datetimes, enums and tuples only."""
+    return hashlib.sha256(repr(key).encode("utf-8")).hexdigest()
+
 
 class RenderedEvents:
     """A least-recently-used map from (event, method, DTSTAMP) to its rendered VEVENTs.
@@ -57,6 +84,7 @@ class RenderedEvents:
         self._entries: OrderedDict[Key, Rendered] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        self.pruned_at = -1e9  # time.monotonic() of the last prune of stored renderings
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -75,6 +103,15 @@ class RenderedEvents:
             self.hits += 1
             self._entries.move_to_end(key)
             return found
+
+    def peek(self, key: Key) -> Rendered | None:
+        """The entry, without counting a hit or moving it."""
+        with self._lock:
+            return self._entries.get(key)
+
+    def __contains__(self, key: Key) -> bool:
+        with self._lock:
+            return key in self._entries
 
     def put(self, key: Key, rendered: Rendered) -> None:
         if len(rendered.body) > self.max_bytes:

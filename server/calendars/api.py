@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.calendar.ics import IcsError, calendar, parse
+from server.calendar.ics import IcsError, parse
 from server.calendar.ics_parse import MAX_BYTES
 from server.calendars import feeds, importing, invitations
 from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.mail import Mailer, SmtpUnavailable
+from server.calendars.rendering import render
 from server.conferences.schemas import SessionOut
 from server.errors import (
     Conflict,
@@ -24,7 +25,7 @@ from server.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from server.keys import CATALOGUES, CONFIG, DATABASE, FEED_CACHE, RENDERED_EVENTS
+from server.keys import CATALOGUES, CONFIG, DATABASE, FEED_CACHE, RENDERED_EVENTS, SEND_LOCKS
 from server.models import Role
 from server.routing import PUBLIC, USERS, ApiDoc, RouteTable, conference
 from server.web import identity, int_param, json_body, json_response, remote
@@ -105,8 +106,8 @@ async def conference_ics(request: web.Request) -> web.Response:
         if not found:
             raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
         events = Writer(base_url, await load_people(db, found)).events(found[0])
-    write = partial(calendar, events, name=found[0].title, cache=request.app[RENDERED_EVENTS])
-    body = await asyncio.get_running_loop().run_in_executor(None, write)
+    database, cache = request.app[DATABASE], request.app[RENDERED_EVENTS]
+    body = await render(database, events, cache, name=found[0].title)
     return _ics(body, f"conference-{conference_id}.ics")
 
 
@@ -127,7 +128,8 @@ async def feed(request: web.Request) -> web.Response:
         body = cache.get(user.id, version)
         if body is None:
             base_url, rendered = request.app[CONFIG].public_url, request.app[RENDERED_EVENTS]
-            body = await feeds.render_feed(db, user, parts, base_url, rendered)
+            database = request.app[DATABASE]
+            body = await feeds.render_feed(db, database, user, parts, base_url, rendered)
             cache.renders += 1
             cache.put(user.id, version, body)
     return _ics(body, "concord.ics", **headers)
@@ -167,22 +169,24 @@ async def send_invitations(request: web.Request) -> web.Response:
             " download each session's invitation.ics instead",
             code="no_smtp",
         )
-    async with request.app[DATABASE].session() as db:
-        plan = await invitations.plan(
-            db,
-            conference_id,
-            config.public_url,
-            body.session_ids,
-            lambda locale: request.app[CATALOGUES].get(locale).gettext,
-        )
-    outcomes = []
-    if plan.letters:
-        try:
-            outcomes = await Mailer(config).send([p.letter for p in plan.letters])
-        except SmtpUnavailable as exc:
-            raise BadGateway(f"{exc}; nothing was sent or recorded") from None
-    async with request.app[DATABASE].session() as db, db.begin():
-        summary = await invitations.record(db, identity(request), plan, outcomes, remote(request))
+    async with request.app[SEND_LOCKS].holding(conference_id):
+        async with request.app[DATABASE].session() as db:
+            plan = await invitations.plan(
+                db,
+                conference_id,
+                config.public_url,
+                body.session_ids,
+                lambda locale: request.app[CATALOGUES].get(locale).gettext,
+            )
+        outcomes = []
+        if plan.letters:
+            try:
+                outcomes = await Mailer(config).send([p.letter for p in plan.letters])
+            except SmtpUnavailable as exc:
+                raise BadGateway(f"{exc}; nothing was sent or recorded") from None
+        async with request.app[DATABASE].session() as db, db.begin():
+            who, where = identity(request), remote(request)
+            summary = await invitations.record(db, who, plan, outcomes, where)
     return json_response(InvitationsOut(**summary))
 
 

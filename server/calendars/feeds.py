@@ -19,13 +19,11 @@ and conferences (a site renamed, a user's name) show within ``FeedCache.max_age`
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import partial
 
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.accounts.identity import Identity
 from server.accounts.secrets import digest, new_token
-from server.calendar.ics import calendar
 from server.calendar.rendered import RenderedEvents
 from server.calendars.events import Writer, load_conferences, load_people
+from server.calendars.rendering import render
+from server.db import Database
 from server.errors import Gone, InvalidInput, NotFound
 from server.models import (
     AgendaSession,
@@ -225,9 +224,14 @@ class FeedCache:
 
 
 async def render_feed(
-    db: AsyncSession, user: User, parts: Parts, base_url: str, cache: RenderedEvents
+    db: AsyncSession,
+    database: Database,
+    user: User,
+    parts: Parts,
+    base_url: str,
+    cache: RenderedEvents,
 ) -> bytes:
-    """The user's feed, rendered (in a worker thread: it is CPU work)."""
+    """The user's feed, rendered (see ``rendering``: in a worker thread, events reused)."""
     conferences = await load_conferences(db, parts.every_conference)
     writer = Writer(base_url, await load_people(db, conferences), room_sites=parts.sites)
     events = [
@@ -235,11 +239,5 @@ async def render_feed(
         for conference in conferences
         for event in writer.events(conference, parts.sessions_of(conference))
     ]
-    write = partial(
-        calendar,
-        events,
-        name=f"Concord: {user.display_name}",
-        refresh_interval=REFRESH,
-        cache=cache,
-    )
-    return await asyncio.get_running_loop().run_in_executor(None, write)
+    name = f"Concord: {user.display_name}"
+    return await render(database, events, cache, name=name, refresh_interval=REFRESH)

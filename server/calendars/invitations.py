@@ -13,9 +13,11 @@ reached nothing is recorded. Two organisers sending at the same moment may both 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +30,7 @@ from server.accounts.identity import Identity
 from server.calendar.ics import Attendee, CalendarEvent, Method, Role, calendar
 from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.mail import Letter, Outcome
+from server.calendars.wording import repeats
 from server.errors import Conflict, NotFound
 from server.i18n_strings import N_
 from server.models import AgendaSession, CalendarDispatch, Conference, SessionStatus, User
@@ -181,6 +184,25 @@ async def plan(
     return result
 
 
+class SendLocks:
+    """One lock per conference: a send plans, mails and records under it, so two organisers
+    pressing "Send" at once do not mail the same invitations twice (the second plan sees what
+    the first recorded). Owned by the app (``SEND_LOCKS``); one node sends for a conference."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def holding(self, conference_id: int) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(conference_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(conference_id) is lock:
+                del self._locks[conference_id]
+
+
 def _uninvite(
     conference: Conference,
     session_id: int,
@@ -210,12 +232,13 @@ class Reader:
 
     gettext: Callable[[str], str]
     time_zone: str | None
+    locale: str = "en"
 
     @classmethod
     def of(cls, user: User | None, translate: Translate) -> Reader:
         if user is None:
             return cls(translate(None), None)
-        return cls(translate(user.locale), user.time_zone)
+        return cls(translate(user.locale), user.time_zone, user.locale or "en")
 
 
 def _when(event: CalendarEvent, zone_name: str) -> str:
@@ -239,7 +262,9 @@ def _letter(
     if reader.time_zone and reader.time_zone != event.time_zone:
         times.append(_when(event, reader.time_zone))
     if event.recurrence is not None:
-        times.append(f"{_(N_('Repeats'))}: {event.recurrence.rule}")
+        zone = reader.time_zone or event.time_zone
+        rule = repeats(event.recurrence.rule, _, reader.locale, zone)
+        times.append(f"{_(N_('Repeats'))}: {rule}")
     verb = _(N_("Cancelled")) if method == "CANCEL" else _(N_("Invitation"))
     summary = "\n\n".join(
         [

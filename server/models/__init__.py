@@ -3,7 +3,7 @@
 from server.models.accounts import ApiToken, LoginSession, Role, User, UserRole
 from server.models.audit import AuditEntry
 from server.models.base import Base, utcnow
-from server.models.calendars import CalendarDispatch, CalendarFeed
+from server.models.calendars import CalendarDispatch, CalendarFeed, CalendarRender
 from server.models.conferences import (
     AgendaSession,
     Booking,
@@ -40,6 +40,7 @@ __all__ = [
     "BookingKind",
     "CalendarDispatch",
     "CalendarFeed",
+    "CalendarRender",
     "Conference",
     "ConferenceKind",
     "ConferenceLanguage",

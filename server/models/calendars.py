@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, utcnow
@@ -44,3 +44,17 @@ class CalendarDispatch(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     method: Mapped[str] = mapped_column(String(10))  # REQUEST or CANCEL
     sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CalendarRender(Base):
+    """One event's VEVENTs as icalendar serialised them, under a digest of the event's value
+    (``server.calendar.rendered.digest``): a restarted process serves feeds from these bytes
+    instead of serialising every event again. A cache: rows are deleted after a while."""
+
+    __tablename__ = "calendar_renders"
+    __table_args__ = (Index("ix_calendar_renders_created_at", "created_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    spans: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

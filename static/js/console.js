@@ -193,6 +193,11 @@ function onState(room) {
   $("lobby-count").textContent = String(lobby.length);
   syncList($("lobby-list"), lobby, (s) => s.site_id, lobbyItem, (el, s) => {
     el.querySelector(".name").textContent = s.name;
+    // The site's last pre-conference check (docs/signalling.md, "Site checks").
+    const warning = el.querySelector(".lobby-warning");
+    const flag = { failed: t("last check failed"), passed: "" }[s.check] ?? t("not checked");
+    warning.textContent = flag;
+    warning.hidden = !flag;
     el.querySelectorAll("button").forEach((b) => { b.disabled = !canChair; });
   }, $("lobby-title"));
 
@@ -223,6 +228,7 @@ function lobbyItem(site) {
   const id = site.site_id;
   return h("li", { class: "lobby-item" },
     h("span", { class: "name" }), " ",
+    h("span", { class: "badge status-live lobby-warning", hidden: true }), " ",
     h("button", { type: "button", class: "primary", "data-action": "admit", text: t("Admit"),
       onclick: () => act(() => client.admit(id)) }), " ",
     h("button", { type: "button", class: "danger", "data-action": "refuse", text: t("Refuse"),

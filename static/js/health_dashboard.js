@@ -7,7 +7,8 @@
 
 import { RoomClient } from "./protocol.js";
 import { AlertList, AlertSound, alertText } from "./health_alerts.js";
-import { CHANGE_TEXT, FLAG_TEXT, HealthState, LEVELS, LEVEL_TEXT, siteIdOf, whereKey } from "./health_state.js";
+import { CHANGE_TEXT, FLAG_TEXT, HealthState, LEVELS, LEVEL_TEXT, ROOM_EVENT_TEXT, siteIdOf, whereKey }
+  from "./health_state.js";
 import { DETAIL_CHARTS, DetailChart, Sparkline } from "./health_charts.js";
 import { $, config, errorText, formatDuration, h, sameId, showConnection, t } from "./ui.js";
 
@@ -107,6 +108,13 @@ client.on("health.change", (change) => {
   if (subject) dirty.add(subject);
   alertsDirty = true;
   schedule();
+});
+client.on("room.event", (event) => {
+  const subject = model.applyRoomEvent(event);
+  if (subject) {
+    dirty.add(subject);
+    schedule();
+  }
 });
 client.on("room.state", (state) => {
   room = state;
@@ -315,6 +323,7 @@ function updateDetail() {
 function changeText(entry) {
   const data = entry.data || {};
   const template = CHANGE_TEXT[entry.type];
+  if (entry.type === "room") return t(ROOM_EVENT_TEXT[data.event] || data.event);
   if (!template) return entry.type;
   if (entry.type === "level") {
     const text = t(template, { from: data.from ? levelText(data.from) : DASH, to: levelText(data.to) });

@@ -9,7 +9,7 @@
 export const REPORT_INTERVAL_MS = 2000;
 
 /** Sum of a field over stats of one type (and kind), ignoring missing values. */
-function total(stats, type, field, kind = null) {
+export function total(stats, type, field, kind = null) {
   let sum = 0;
   for (const s of stats) {
     if (s.type === type && (kind === null || s.kind === kind) && typeof s[field] === "number") {

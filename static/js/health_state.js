@@ -52,6 +52,21 @@ export const CHANGE_TEXT = Object.freeze({
   acknowledged: N_("Alert acknowledged by %(name)s: %(alert)s"),
 });
 
+/** Room events shown in a site's timeline, beside the health changes. */
+export const ROOM_EVENT_TEXT = Object.freeze({
+  "lobby.arrived": N_("Arrived in the lobby"),
+  "lobby.admitted": N_("Admitted"),
+  "lobby.refused": N_("Not admitted"),
+  "site.connected": N_("Media connected"),
+  "site.reconnecting": N_("Reconnecting"),
+  "site.left": N_("Left the room"),
+  "site.removed": N_("Removed"),
+  "site.muted": N_("Muted"),
+  "site.unmuted": N_("Unmuted"),
+  "floor.granted": N_("Given the floor"),
+  "floor.released": N_("Floor ended"),
+});
+
 /** The fields of a history point (besides `t`), as server/monitoring/hub.py `compact`. */
 export const POINT_FIELDS = Object.freeze([
   "score", "rtt", "up_loss", "down_loss", "jitter", "up_bitrate", "down_bitrate", "frame_rate",
@@ -188,6 +203,16 @@ export class HealthState {
     }
     this._record(change, Date.now() / 1000);
     return change.subject || null;
+  }
+
+  /** A room event (`room.event`) of a site: into its timeline; the subject, or null. */
+  applyRoomEvent(event) {
+    if (!event || event.site_id === null || event.site_id === undefined) return null;
+    if (!ROOM_EVENT_TEXT[event.type]) return null;
+    const subject = `site:${event.site_id}`;
+    const at = event.at ? Date.parse(event.at) / 1000 : Date.now() / 1000;
+    this._record({ type: "room", subject, event: event.type }, at);
+    return subject;
   }
 
   _record(change, at) {

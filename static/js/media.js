@@ -61,7 +61,7 @@ export function preferredCodecs(kind, capabilities) {
   return chosen;
 }
 
-function preferCodecs(transceiver, kind) {
+export function preferCodecs(transceiver, kind) {
   if (typeof transceiver.setCodecPreferences !== "function") return;
   // Browsers differ on which capabilities setCodecPreferences checks against (the receiver's,
   // or per direction): try the receiver's first, then the sender's.

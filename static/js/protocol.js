@@ -300,6 +300,34 @@ export class RoomClient {
     return this.request("health.keyframe", { site_id: siteId });
   }
 
+  // --- site checks (no join: the connection checks one site) ---------------------------------
+
+  /**
+   * `check.start` {conference_id: int, site_id: int | null} → {ok, site_id, site_name,
+   * duration, ice_servers, last: Check | null} (a guest: its invitation's site; an organiser
+   * or technician: `siteId` required). Refused with forbidden, bad_site or invalid.
+   */
+  async startCheck(conferenceId, siteId = null) {
+    return this.request("check.start", { conference_id: conferenceId, site_id: siteId });
+  }
+
+  /**
+   * `check.offer` {sdp: str, layout: {mid: "camera" | "microphone" | "echo.video" |
+   * "echo.audio"}} → {ok, sdp} (the answer); not_checking, bad_offer.
+   */
+  async checkOffer(sdp, layout) {
+    return this.request("check.offer", { sdp, layout }, OFFER_TIMEOUT_MS);
+  }
+
+  /**
+   * `check.finish` {devices: {camera|microphone|speaker: "ok"|"failed"|"skipped"},
+   * browser: {rtt, loss, bitrate_up, bitrate_down, candidate_type}, user_agent} →
+   * {ok, check: Check} (the stored result).
+   */
+  async finishCheck(result) {
+    return this.request("check.finish", result, OFFER_TIMEOUT_MS);
+  }
+
   /** Close the socket (no more automatic re-joins). */
   close() {
     this.joinPayload = null;

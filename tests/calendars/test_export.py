@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import func, select
+
+from server.app import create_app
 from server.calendar.ics import PartStat, Role, Status
+from server.config import Config
 from server.db import Database
 from server.keys import RENDERED_EVENTS
+from server.models import CalendarRender
 from tests.calendars.helpers import plan, read_both
 from tests.conferences.helpers import PARIS, Api, Client
+from tests.conftest import ClientFactory, sign_in
 
 UTC = dt.UTC
 
@@ -108,3 +114,29 @@ async def test_a_changed_session_or_site_shows_at_once_while_the_rest_is_reused(
     events, _ = read_both(await (await client.get(path)).read())
     for event in events:
         assert "Champasak provincial hall (Pakse)" in event.location, event.summary
+
+
+async def test_a_restarted_server_serves_stored_renderings(
+    client: Client, demo: Database, config: Config, aiohttp_client: ClientFactory
+) -> None:
+    """What one process serialised, another (after a restart: an empty cache) reads back from
+    ``calendar_renders`` instead of serialising it again, and serves the same bytes."""
+    api = await Api.signed_in(client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    path = f"/api/conferences/{planned.id}/calendar.ics"
+    first = await (await client.get(path)).read()
+    async with demo.session() as db:
+        stored = await db.scalar(select(func.count()).select_from(CalendarRender))
+    assert stored == 3  # the session, the series with its moved occurrence, Pakse
+    restarted = await aiohttp_client(create_app(config))
+    await sign_in(restarted, "organiser@concord.example")
+    again = await (await restarted.get(path)).read()
+    cache = restarted.app[RENDERED_EVENTS]
+    assert (cache.hits, cache.misses) == (3, 0), "every event came from the database"
+    assert again == first
+    # A change is serialised once and stored; the others are not stored twice.
+    opening = planned.sessions["Opening"]["id"]
+    await api.call("PATCH", f"/api/conferences/{planned.id}/sessions/{opening}", {"title": "Hi"})
+    await (await restarted.get(path)).read()
+    async with demo.session() as db:
+        assert await db.scalar(select(func.count()).select_from(CalendarRender)) == 4

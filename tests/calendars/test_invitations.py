@@ -232,3 +232,20 @@ async def test_someone_no_longer_invited_gets_a_cancel(
     assert method == "CANCEL" and [a.email for a in event.attendees] == recipients
     assert (await api.call("POST", path))["sent"] != []  # the other sessions, never sent yet
     assert (await api.call("POST", path))["sent"] == []
+
+
+async def test_two_sends_at_once_mail_each_invitation_once(
+    mail_client: Client, demo: Database, mailbox: Mailbox
+) -> None:
+    """Two organisers press "Send" together: the second send waits for the first and finds
+    nothing new, so nobody gets the same invitation twice."""
+    import asyncio
+
+    api = await Api.signed_in(mail_client, "organiser")
+    planned = await plan(api, demo, title="MoU")
+    path = f"/api/conferences/{planned.id}/calendar-invitations"
+    first, second = await asyncio.gather(api.call("POST", path), api.call("POST", path))
+    sent = len(first["sent"]) + len(second["sent"])
+    assert sent == len(mailbox.take()) == await dispatches(demo)
+    assert min(len(first["sent"]), len(second["sent"])) == 0
+    assert {s["reason"] for s in (first["skipped"] or second["skipped"])} == {"unchanged"}

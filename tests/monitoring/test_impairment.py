@@ -181,6 +181,24 @@ async def scenario(tmp: Path, link: netlab.ImpairedLink, site_ns: netlab.Namespa
         link.clear()
         await until(lambda: row(subject).get("level") == "good", 20, "good again", shown)
         await until(lambda: not reports[-1]["alerts"], 10, "the alert cleared")
+
+        # The site vanishes (every packet lost, nothing said): down with an alert within the
+        # configured 5 s and a report; back when its packets flow again.
+        link.impair(loss=1.0)
+        gone_at = time.monotonic()
+        await until(lambda: row(subject).get("level") == "down", 10, "down", shown)
+        assert time.monotonic() - gone_at <= 5 + 2 + 1
+        await until(
+            lambda: any(
+                a["subject"] == subject and a["kind"] == "down" for a in reports[-1]["alerts"]
+            ),
+            5,
+            "a down alert",
+        )
+        assert all(row(f"site:{other}")["level"] == "good" for other in sites[:2])
+        link.clear()
+        await until(lambda: row(subject).get("level") == "good", 20, "good after the outage", shown)
+        await until(lambda: not reports[-1]["alerts"], 10, "the down alert cleared")
     finally:
         if impaired is not None:
             impaired.stop.set()
