@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rooms.health import Change, HealthTracker, Observation, Thresholds
@@ -21,6 +21,8 @@ from rooms.site import SitePeer
 log = logging.getLogger(__name__)
 
 INTERVAL = 2.0
+#: How long a page's own report is used (seconds): a little over two of its 2-s periods.
+BROWSER_FRESH = 5.0
 #: The largest browser report kept (bytes of its JSON, checked by the control plane too).
 BROWSER_KEYS = frozenset(
     {
@@ -73,7 +75,7 @@ class HealthMonitor:
         self._watched = watched
         self._on_report = on_report
         self._meters: dict[str, LinkMeter] = {}
-        self._browser: dict[str, dict[str, Any]] = {}
+        self._browser: dict[str, tuple[float, dict[str, Any]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -91,8 +93,17 @@ class HealthMonitor:
                 await self._task
 
     def browser_report(self, subject: str, summary: dict[str, Any]) -> None:
-        """The page's own ``getStats()`` summary; kept until the next window."""
-        self._browser[subject] = {k: v for k, v in summary.items() if k in BROWSER_KEYS}
+        """The page's own ``getStats()`` summary; used while fresh (``BROWSER_FRESH``): pages
+        report every 2 s on their own clock, so a window may see none."""
+        kept = {k: v for k, v in summary.items() if k in BROWSER_KEYS}
+        self._browser[subject] = (time.monotonic(), kept)
+
+    def _page(self, subject: str) -> dict[str, Any] | None:
+        found = self._browser.get(subject)
+        if found is None or time.monotonic() - found[0] > BROWSER_FRESH:
+            self._browser.pop(subject, None)
+            return None
+        return found[1]
 
     def acknowledge(self, alert_id: int, by: str) -> dict[str, Any] | None:
         alert = self.tracker.acknowledge(alert_id, by)
@@ -119,12 +130,13 @@ class HealthMonitor:
             if meter is None:
                 continue  # never connected: offline, nothing to grade
             sample = meter.sample() if w.peer is not None else LinkSample.closed(now)
+            page = self._page(w.subject)
+            if sample.rtt is None and page and page.get("candidate_rtt") is not None:
+                # Nothing sent to the site (a main hall while nobody has the floor): no
+                # receiver reports, but its page measures the path's round trip itself.
+                sample = replace(sample, rtt=float(page["candidate_rtt"]))
             who[w.subject] = w
-            observations.append(
-                Observation(
-                    w.subject, sample, w.muted, w.on_air, self._browser.pop(w.subject, None)
-                )
-            )
+            observations.append(Observation(w.subject, sample, w.muted, w.on_air, page))
         browser = {o.subject: o.browser for o in observations if o.browser}
         changes = self.tracker.update(observations, time.time())
         gone = set(self._meters) - {w.subject for w in watched}

@@ -94,3 +94,13 @@ async def test_sites_are_measured_graded_and_a_lost_one_raises_an_alert(room: Ro
     await bridge.leave("2")
     await until(lambda: "site:2" not in rows(reports), within=5)
     assert not reports[-1].alerts
+
+
+async def test_a_site_sent_nothing_takes_its_round_trip_from_its_page(room: Room) -> None:
+    bridge, reports, made = room
+    await join(bridge, made, "1", 440)  # the main hall: nobody has the floor, it receives nothing
+    await until(lambda: "site:1" in rows(reports) and rows(reports)["site:1"]["frame_rate"], 10)
+    assert rows(reports)["site:1"]["rtt"] is None
+    bridge.health.browser_report("site:1", {"candidate_rtt": 0.042, "limitation": "none"})
+    await until(lambda: rows(reports)["site:1"]["rtt"] == 0.042, 5)
+    assert rows(reports)["site:1"]["browser"]["candidate_rtt"] == 0.042
