@@ -3,7 +3,8 @@
 ``python -m bench interpretation [options]`` runs the interpretation scenario alone (the full
 run ends with it, unless ``--no-interpretation``). ``python -m bench scheduling [options]``
 runs the scheduling API benchmark (issue 5) on its own; the full run does not include it;
-``python -m bench health`` the cost of connection-health sampling (issue 6), likewise.
+``python -m bench health`` the cost of connection-health sampling (issue 6), likewise;
+``python -m bench dashboard`` the technicians' dashboard's rendering in Chromium.
 """
 
 from __future__ import annotations
@@ -82,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["interpretation"]:
         return interpretation.main(argv[1:])
+    if argv[:1] == ["dashboard"]:
+        # In Chromium, with the browser tests' fixtures (server and browser in a namespace).
+        import subprocess
+
+        test = "tests/browser/bench_dashboard.py"
+        return subprocess.call([sys.executable, "-m", "pytest", "-q", "-s", test, *argv[1:]])
     if argv[:1] == ["health"]:
         from bench import health
 

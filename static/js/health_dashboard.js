@@ -22,6 +22,7 @@ let watching = false;
 let alertsDirty = false;
 let orderDirty = false;
 let frame = 0;
+let renderMs = 0; // the last render's duration (the benchmark reads it)
 let selected = null; // the subject shown in the detail panel
 let charts = null; // the detail panel's DetailCharts, made when it first opens
 const locale = document.documentElement.lang || undefined;
@@ -44,6 +45,10 @@ window.__health = {
   sparkPoints: (subject) => (rows.has(subject) ? rows.get(subject).spark.points : 0),
   detailPoints: () => (charts ? charts.map((c) => c.points) : []),
   get charts() { return charts; },
+  // For the benchmark (bench/dashboard.py): apply a report as if it came from the server,
+  // and the time the last frame's rendering took.
+  apply: (report) => changed(model.applyReport(report), false),
+  get renderMs() { return renderMs; },
 };
 
 // --- formatting --------------------------------------------------------------------------------
@@ -156,6 +161,7 @@ async function act(action, done = "") {
 // --- rendering ---------------------------------------------------------------------------------
 
 function render() {
+  const started = performance.now();
   frame = 0;
   const body = $("health-rows");
   for (const subject of dirty) {
@@ -184,6 +190,7 @@ function render() {
   dirty.clear();
   alertsDirty = false;
   orderDirty = false;
+  renderMs = performance.now() - started;
 }
 
 function createRow(row) {
