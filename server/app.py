@@ -37,6 +37,7 @@ from server.keys import (
     DATABASE,
     FEED_CACHE,
     HEALTH_HUB,
+    LEDGER_SIGNER,
     LIVE_ROOMS,
     PASSWORDS,
     RENDERED_EVENTS,
@@ -46,6 +47,8 @@ from server.keys import (
     SOCKETS,
     THROTTLE,
 )
+from server.ledger import views as ledger_views
+from server.ledger.operations import ledger_signer
 from server.live import pages as live_pages
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
@@ -88,6 +91,7 @@ FEATURES = (
     quality_pages,
     permits_api,
     permits_pages,
+    ledger_views,
 )
 
 
@@ -102,6 +106,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[FEED_CACHE] = FeedCache()
     app[RENDERED_EVENTS] = RenderedEvents()
     app[SEND_LOCKS] = SendLocks()
+    app[LEDGER_SIGNER] = ledger_signer(config.data_dir)
 
     env = aiohttp_jinja2.setup(
         app,

@@ -1,4 +1,4 @@
-"""The ``concord`` command: serve, demo, db upgrade, user add."""
+"""The ``concord`` command: serve, demo, db upgrade, user add, ledger verify."""
 
 from __future__ import annotations
 
@@ -51,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="asked for when omitted and a terminal is attached")
     add.add_argument("--name", default="", help="display name")
     add.add_argument("--locale", default="en", choices=["en", "vi", "lo"])
+    ledger = commands.add_parser("ledger", help="the signed ledger")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
+    verify = ledger_commands.add_parser(
+        "verify", help="check every entry, signed head and proof; name what was tampered with"
+    )
+    verify.add_argument(
+        "--public-key",
+        type=Path,
+        help="verify with this published public key (PEM) instead of the data directory's key",
+    )
     simulate = commands.add_parser(
         "simulate-sites", help="join N synthetic sites to a conference (test pattern and tone)"
     )
@@ -101,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_demo(config))
         if args.command == "user":
             return asyncio.run(_add_user(config, args))
+        if args.command == "ledger":
+            from server.ledger.cli import verify_command
+
+            return verify_command(config, args.public_key)
         if args.command == "simulate-sites":
             return asyncio.run(_simulate(config, args))
     except DomainError as exc:

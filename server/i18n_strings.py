@@ -40,6 +40,11 @@ ERROR_TITLES = (
     N_("Service unavailable"),
     N_("No longer valid"),
     N_("Internal error"),
+    # server.minutes: revisions and workflow.
+    N_("The minutes changed since you loaded them"),
+    N_("The minutes cannot be edited now"),
+    N_("This step is not possible now"),
+    N_("Not yours to do"),
 )
 
 # server.models.Role values.

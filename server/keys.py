@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import socketio
     from babel.support import NullTranslations
 
+    from recordings.tree_head import TreeHeadSigner
     from server.accounts.identity import Identity
     from server.accounts.passwords import Passwords
     from server.accounts.throttle import LoginThrottle
@@ -40,6 +41,8 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("calendar_feed_cache")
 RENDERED_EVENTS: web.AppKey[RenderedEvents] = web.AppKey("rendered_calendar_events")
 SEND_LOCKS: web.AppKey[SendLocks] = web.AppKey("calendar_send_locks")
+#: The ledger's Ed25519 key (``server.ledger.operations.ledger_signer``).
+LEDGER_SIGNER: web.AppKey[TreeHeadSigner] = web.AppKey("ledger_signer")
 
 # Request-scoped values, set by server.middleware.guard.
 IDENTITY: web.RequestKey[Identity] = web.RequestKey("identity")

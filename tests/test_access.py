@@ -181,6 +181,11 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("POST", "/permits/{application_id}/attachments/{attachment_id}/remove", PERMIT_APPLICANTS),
     ("GET", "/permits/{application_id}/decision", PERMITS),
     ("GET", "/permits/{application_id}/decision.pdf", PERMITS),
+    # The ledger: public verification (entries carry only ids, outcomes, times and hashes).
+    ("GET", "/.well-known/concord-ledger-key.pem", EVERYONE),
+    ("GET", "/api/ledger/heads/latest", EVERYONE),
+    ("GET", "/api/ledger/entries/{position}", EVERYONE),
+    ("GET", "/ledger/{position}", EVERYONE),
     ("GET", "/static/{filename}", EVERYONE),
     ("HEAD", "/static/{filename}", EVERYONE),
     ("GET", "/vendor/socket.io/{filename}", EVERYONE),
@@ -219,6 +224,7 @@ PARAMS = {
     "language": "lo",
     "application_id": "999999",
     "attachment_id": "999999",
+    "position": "999999",
 }
 
 

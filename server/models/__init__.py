@@ -21,6 +21,7 @@ from server.models.conferences import (
     Venue,
 )
 from server.models.invitations import Invitation
+from server.models.ledger import LEDGER_KINDS, LedgerEntry, LedgerHead
 from server.models.live import RoomEventRecord
 from server.models.monitoring import HealthSample, SiteCheck
 from server.models.permits import (
@@ -32,6 +33,7 @@ from server.models.permits import (
 )
 
 __all__ = [
+    "LEDGER_KINDS",
     "AgendaSession",
     "ApiToken",
     "AuditEntry",
@@ -51,6 +53,8 @@ __all__ = [
     "HealthSample",
     "InterpreterAssignment",
     "Invitation",
+    "LedgerEntry",
+    "LedgerHead",
     "LoginSession",
     "PermitApplication",
     "PermitAttachment",

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp_jinja2 import render_string
 
 from server.errors import BadRequest, InvalidInput, PayloadTooLarge
-from server.keys import CONFIG, DATABASE, LOCALE
+from server.keys import CONFIG, DATABASE, LEDGER_SIGNER, LOCALE
 from server.models import PermitStatus, Role, utcnow
 from server.permits import attachments as files
 from server.permits import operations as ops
@@ -135,6 +135,7 @@ async def api_decide(request: web.Request) -> web.Response:
             body.outcome,
             body.comment,
             remote=remote(request),
+            signer=request.app[LEDGER_SIGNER],
         )
     return await answer(request, application_id)
 

@@ -21,11 +21,13 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from recordings.tree_head import TreeHeadSigner
 from server import audit
 from server.accounts.identity import Identity
 from server.conferences import lifecycle
 from server.conferences.operations import change_status
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.ledger import operations as ledger
 from server.models import (
     Conference,
     ConferenceMember,
@@ -364,7 +366,10 @@ async def decide(
     *,
     remote: str = "",
     now: dt.datetime | None = None,
+    signer: TreeHeadSigner | None = None,
 ) -> PermitApplication:
+    """Record an approver's decision; with ``signer`` (the web layer always passes the app's)
+    an approval or rejection is attested in the ledger in the same transaction."""
     now = now or utcnow()
     if not who.has_any(APPROVER):
         raise Forbidden("only approvers decide permit applications", code="wrong_role")
@@ -390,6 +395,8 @@ async def decide(
         application.decided_by_id = who.user_id
         year = procedure.today(now).year
         application.decision_number = f"{application.id:04d}/{year}/QĐ"
+        if signer is not None:
+            await ledger.attest_permit_decision(db, signer, application, to_status.value, comment)
     else:  # sent back: the clock stops and restarts from zero on resubmission
         application.clock_started_at = None
         application.due_on = None

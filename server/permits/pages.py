@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput, PayloadTooLarge
-from server.keys import CONFIG, DATABASE, LOCALE
+from server.keys import CONFIG, DATABASE, LEDGER_SIGNER, LOCALE
 from server.models import Conference, PermitStatus, Role, utcnow
 from server.permits import attachments as files
 from server.permits import operations as ops
@@ -247,11 +247,12 @@ async def decide(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     data = {"outcome": str(form.get("outcome", "")), "comment": str(form.get("comment", ""))}
     rules, who, where = procedure(request), identity(request), remote(request)
+    signer = request.app[LEDGER_SIGNER]
 
     async def work(db: AsyncSession) -> object:
         body = validated(DecisionIn, data)
         return await ops.decide(
-            db, rules, who, application_id, body.outcome, body.comment, remote=where
+            db, rules, who, application_id, body.outcome, body.comment, remote=where, signer=signer
         )
 
     return await _then_show(request, work)

@@ -1,0 +1,261 @@
+"""Appending to the ledger and reading it back for proofs and for ``concord ledger verify``.
+
+The Merkle tree, the signatures and the whole-log check are pure code in ``recordings``
+(``merkle``, ``tree_head``, ``audit_log``); this module only stores their inputs and outputs.
+
+Every append signs a head for the new size. Heads are cheap (an Ed25519 signature is
+microseconds, the ledger grows by a few entries per conference) and dense heads are what let
+``recordings.audit_log.check_log`` name the exact entry that was changed, removed, reordered
+or inserted, instead of "something before head N".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recordings.audit_log import Finding, FindingKind, StoredEntry, check_log
+from recordings.merkle import MerkleLog, leaf_hash
+from recordings.tree_head import SignedTreeHead, TreeHeadSigner
+from server.errors import InvalidInput, NotFound
+from server.models import LEDGER_KINDS, LedgerEntry, LedgerHead, PermitApplication, utcnow
+
+LEDGER_LOCK = 0x434E4C47
+"""The PostgreSQL advisory lock key that serialises appends ("CNLG")."""
+
+KEY_DIRECTORY = "ledger"
+"""Where the ledger key lives inside the data directory."""
+
+
+def ledger_signer(data_dir: Path) -> TreeHeadSigner:
+    """The ledger's signer over ``data_dir / "ledger"``; creates the key on first use."""
+    return TreeHeadSigner(data_dir / KEY_DIRECTORY)
+
+
+def canonical(kind: str, ref: str, payload: dict[str, Any]) -> bytes:
+    """The bytes that are hashed: sorted-keys compact UTF-8 JSON of kind, ref and payload.
+
+    One value has exactly one serialisation, so anyone holding the payload can recompute the
+    leaf hash. The bytes are stored too (``LedgerEntry.data``): a database's JSON column
+    need not give back the same formatting, and verification must not depend on it.
+    """
+    document = {"kind": kind, "ref": ref, "payload": payload}
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    """The hex SHA-256 of ``data``: how payloads attest documents without carrying them."""
+    return hashlib.sha256(data).hexdigest()
+
+
+async def _lock(db: AsyncSession) -> None:
+    """Make appends serial, so positions stay dense and each head covers its predecessors.
+
+    PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback), as
+    ``server.conferences.bookings`` does for scheduling. SQLite has one writer; a no-op
+    write takes the write lock now, before the last position is read, so a second writer
+    waits (busy timeout) instead of reading the same position and failing on the unique key.
+    """
+    await db.flush()
+    if db.get_bind().dialect.name == "postgresql":
+        await db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK})
+    else:
+        await db.execute(text("UPDATE ledger_heads SET tree_size = tree_size WHERE 1 = 0"))
+
+
+async def stored_leaf_hashes(db: AsyncSession) -> list[bytes]:
+    """Every entry's stored leaf hash, in position order."""
+    rows = await db.scalars(select(LedgerEntry.leaf_hash).order_by(LedgerEntry.position))
+    return list(rows)
+
+
+async def append(
+    db: AsyncSession,
+    signer: TreeHeadSigner,
+    kind: str,
+    ref: str,
+    payload: dict[str, Any],
+) -> LedgerEntry:
+    """Append one entry and sign the head of the grown log, inside the caller's transaction.
+
+    If the caller's transaction rolls back, the entry and its head go with it: the ledger
+    attests only what was committed. The new root is computed from every stored leaf hash
+    (O(n) reads and hashes per append): negligible for the few thousand entries a
+    department produces in years; a cached ``MerkleLog`` frontier would make it O(log n).
+    """
+    if kind not in LEDGER_KINDS:
+        raise InvalidInput(f"unknown ledger entry kind {kind!r}", code="ledger_kind")
+    data = canonical(kind, ref, payload)
+    await _lock(db)
+    log = MerkleLog(await stored_leaf_hashes(db))
+    position = len(log)
+    value = leaf_hash(data)
+    log.append_leaf_hash(value)
+    now = utcnow()
+    entry = LedgerEntry(
+        position=position,
+        kind=kind,
+        ref=ref,
+        payload=payload,
+        data=data,
+        leaf_hash=value,
+        appended_at=now,
+    )
+    head = signer.sign(len(log), log.root(), now)
+    db.add(entry)
+    db.add(
+        LedgerHead(
+            tree_size=head.tree_size,
+            timestamp=head.timestamp,
+            root_hash=head.root_hash,
+            signature=head.signature,
+        )
+    )
+    await db.flush()
+    return entry
+
+
+def as_signed(head: LedgerHead) -> SignedTreeHead:
+    return SignedTreeHead(head.tree_size, head.timestamp, head.root_hash, head.signature)
+
+
+async def latest_head(db: AsyncSession) -> SignedTreeHead | None:
+    """The head of the largest signed size, or ``None`` while the ledger is empty."""
+    head = await db.scalar(select(LedgerHead).order_by(LedgerHead.tree_size.desc()).limit(1))
+    return as_signed(head) if head is not None else None
+
+
+@dataclass(frozen=True)
+class EntryProof:
+    """An entry with what an outsider needs to check it against a signed head."""
+
+    entry: LedgerEntry
+    head: SignedTreeHead
+    proof: list[bytes]
+
+
+async def entry_with_proof(db: AsyncSession, position: int) -> EntryProof:
+    """The entry at ``position``, the latest head, and its inclusion proof in that head.
+
+    The proof is computed from the stored leaf hashes. If the table was tampered with, the
+    proof simply fails to verify against the signed root: the outsider's check is the point.
+    """
+    entry = await db.scalar(select(LedgerEntry).where(LedgerEntry.position == position))
+    head = await latest_head(db)
+    if entry is None or head is None or position >= head.tree_size:
+        raise NotFound(f"there is no ledger entry {position}", code="ledger_entry_not_found")
+    leaves = await stored_leaf_hashes(db)
+    size = min(head.tree_size, len(leaves))
+    proof = MerkleLog(leaves[:size]).inclusion_proof(position, size) if position < size else []
+    return EntryProof(entry, head, proof)
+
+
+async def count(db: AsyncSession) -> int:
+    return (await db.scalar(select(func.count()).select_from(LedgerEntry))) or 0
+
+
+@dataclass(frozen=True)
+class LoadedLog:
+    """The stored ledger as ``check_log`` takes it, with what only the database can tell."""
+
+    entries: list[StoredEntry]  # in position order
+    heads: list[SignedTreeHead]  # by tree size
+    positions: list[int]  # the stored position of each entry (gaps show deleted rows)
+    findings: list[Finding]  # rows whose columns disagree with their signed data
+
+
+async def load_log(db: AsyncSession) -> LoadedLog:
+    """Read the whole ledger. A row whose ``kind``/``ref``/``payload`` columns no longer
+    serialise to its ``data`` is a finding here: those columns are what pages show, the
+    data is what the heads sign, and ``check_log`` sees only the data."""
+    rows = await db.scalars(select(LedgerEntry).order_by(LedgerEntry.position))
+    loaded = LoadedLog([], [], [], [])
+    for index, row in enumerate(rows):
+        data = bytes(row.data)
+        loaded.entries.append(StoredEntry(data, bytes(row.leaf_hash)))
+        loaded.positions.append(row.position)
+        try:
+            shown = canonical(row.kind, row.ref, row.payload)
+        except (TypeError, ValueError):
+            shown = b""
+        if shown != data:
+            loaded.findings.append(
+                Finding(
+                    FindingKind.CHANGED,
+                    f"entry at position {row.position} (row {index}): its kind, ref or "
+                    "payload no longer match the data that was signed",
+                    position=index,
+                )
+            )
+    loaded.heads.extend(
+        as_signed(head)
+        for head in await db.scalars(select(LedgerHead).order_by(LedgerHead.tree_size))
+    )
+    return loaded
+
+
+def verify(
+    loaded: LoadedLog,
+    public_key_pem: bytes,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Finding]:
+    """Every problem with the loaded ledger (empty exactly when it verifies): the column
+    checks of :func:`load_log`, then ``check_log`` over the entries and signed heads.
+    Raises ``LedgerKeyError`` if the public key is unusable."""
+    found = check_log(loaded.entries, loaded.heads, public_key_pem, progress=progress)
+    return loaded.findings + found
+
+
+def where(finding: Finding, loaded: LoadedLog) -> str:
+    """Name a finding's place by stored position, the number people see on entry pages.
+
+    ``finding.entry`` is a slot of the signed log: the position the entry was appended at.
+    ``finding.position`` is a row index; its stored position names it (after a deletion
+    the two differ, which is why rows are not named by index).
+    """
+    if finding.entry is not None:
+        return f"position {finding.entry}"
+    if finding.position is not None and finding.position < len(loaded.positions):
+        return f"position {loaded.positions[finding.position]}"
+    if finding.head is not None and finding.head < len(loaded.heads):
+        return f"tree head of size {loaded.heads[finding.head].tree_size}"
+    return "ledger"
+
+
+async def attest_permit_decision(
+    db: AsyncSession,
+    signer: TreeHeadSigner,
+    application: PermitApplication,
+    outcome: str,
+    comment: str,
+) -> LedgerEntry:
+    """Append a permit decision. The decision document is rendered on demand in each reader's
+    language, so it has no fixed bytes to hash: the entry attests the decision's fields,
+    naming the decider by user id and the comment by SHA-256 (entries are public: no names
+    or texts)."""
+    decided_at = application.decided_at or dt.datetime.now(dt.UTC)
+    return await append(
+        db,
+        signer,
+        "permit_decision",
+        f"permit:{application.id}",
+        {
+            "application_id": application.id,
+            "conference_id": application.conference_id,
+            "outcome": outcome,
+            "decision_number": application.decision_number,
+            "decided_at": decided_at.astimezone(dt.UTC).isoformat(),
+            "decided_by": application.decided_by_id,
+            "comment_sha256": sha256_hex(comment.encode("utf-8")),
+        },
+    )
