@@ -61,6 +61,7 @@ from server.monitoring.hub import HealthHub
 from server.permits import api as permits_api
 from server.permits import pages as permits_pages
 from server.routing import PUBLIC, RouteTable, Rule
+from server.search import api as search_api
 from server.signalling import create_socket_server
 from server.signing import Signer
 from server.templating import setup_environment
@@ -92,6 +93,7 @@ FEATURES = (
     permits_api,
     permits_pages,
     ledger_views,
+    search_api,
 )
 
 

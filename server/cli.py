@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="verify with this published public key (PEM) instead of the data directory's key",
     )
+    search = commands.add_parser("search", help="the search index")
+    search_commands = search.add_subparsers(dest="search_command", required=True, metavar="ACTION")
+    search_commands.add_parser("reindex", help="rebuild the search index of every conference")
     simulate = commands.add_parser(
         "simulate-sites", help="join N synthetic sites to a conference (test pattern and tone)"
     )
@@ -115,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.ledger.cli import verify_command
 
             return verify_command(config, args.public_key)
+        if args.command == "search":
+            from server.search.index import reindex_command
+
+            return asyncio.run(reindex_command(config.database_url))
         if args.command == "simulate-sites":
             return asyncio.run(_simulate(config, args))
     except DomainError as exc:

@@ -96,3 +96,7 @@ def _ensure_sqlite_dir(url: str) -> None:
     path = url.split(":///", 1)[-1]
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+# Registers the listeners that keep the search index in step with every write.
+import server.search.index  # noqa: E402, F401

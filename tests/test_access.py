@@ -186,6 +186,7 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/api/ledger/heads/latest", EVERYONE),
     ("GET", "/api/ledger/entries/{position}", EVERYONE),
     ("GET", "/ledger/{position}", EVERYONE),
+    ("GET", "/api/search", SIGNED_IN),
     ("GET", "/static/{filename}", EVERYONE),
     ("HEAD", "/static/{filename}", EVERYONE),
     ("GET", "/vendor/socket.io/{filename}", EVERYONE),

@@ -31,9 +31,11 @@ from server.models.permits import (
     PermitStatus,
     PermitStep,
 )
+from server.models.search import SEARCH_KINDS, SearchDocument
 
 __all__ = [
     "LEDGER_KINDS",
+    "SEARCH_KINDS",
     "AgendaSession",
     "ApiToken",
     "AuditEntry",
@@ -63,6 +65,7 @@ __all__ = [
     "PermitStep",
     "Role",
     "RoomEventRecord",
+    "SearchDocument",
     "SessionStatus",
     "Site",
     "SiteCheck",

@@ -1,0 +1,178 @@
+"""Keeping ``search_documents`` in step with conferences, sessions and delegations.
+
+``reindex_conference`` replaces the documents of one conference. Writes need not call it:
+a session listener notes, at each flush, the conferences whose conference, sessions,
+delegations or delegation members changed, and reindexes them just before the commit, in
+the same transaction (so the demo loader and every API write path are covered without
+touching them). ``reindex_all`` rebuilds everything (``concord search reindex``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, selectinload
+
+from server.models import AgendaSession, Conference, Delegation, DelegationMember, SearchDocument
+from server.search.folding import fold
+
+PENDING = "search_reindex_conferences"
+PENDING_DELEGATIONS = "search_reindex_delegations"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _doc(
+    kind: str, ref_id: int, conference: Conference, parties: str, title: str, body: list[str]
+) -> dict[str, Any]:
+    text = "\n".join(part for part in body if part)
+    return {
+        "kind": kind,
+        "ref_id": ref_id,
+        "conference_id": conference.id,
+        "year": conference.starts_at.year,
+        "parties": parties,
+        "title": title,
+        "body": text,
+        "folded": fold(f"{title} {text}"),
+    }
+
+
+def documents(conference: Conference) -> list[dict[str, Any]]:
+    """The rows that stand for ``conference``, its sessions and its delegations."""
+    delegations = sorted(conference.delegations, key=lambda d: (d.precedence, d.id))
+    parties = fold(" ".join(f"{d.country} {d.organisation}" for d in delegations))
+    docs = [
+        _doc(
+            "conference",
+            conference.id,
+            conference,
+            parties,
+            conference.title,
+            [conference.description, *_strings(conference.translations or {})]
+            + [d.organisation for d in delegations],
+        )
+    ]
+    for session in sorted(conference.sessions, key=lambda s: s.id):
+        docs.append(
+            _doc(
+                "session",
+                session.id,
+                conference,
+                parties,
+                session.title,
+                [session.description, *_strings(session.speakers or [])],
+            )
+        )
+    for delegation in delegations:
+        members = sorted(delegation.members, key=lambda m: (m.precedence, m.id))
+        docs.append(
+            _doc(
+                "delegation",
+                delegation.id,
+                conference,
+                parties,
+                delegation.organisation,
+                [delegation.country]
+                + [f"{m.name} {m.position} ({m.role})".strip() for m in members],
+            )
+        )
+    return docs
+
+
+def _reindex_sync(session: Session, conference_id: int) -> None:
+    session.execute(delete(SearchDocument).where(SearchDocument.conference_id == conference_id))
+    conference = session.scalar(
+        select(Conference)
+        .where(Conference.id == conference_id)
+        .options(
+            selectinload(Conference.sessions),
+            selectinload(Conference.delegations).selectinload(Delegation.members),
+        )
+        .execution_options(populate_existing=True)
+    )
+    if conference is None:
+        return
+    rows = documents(conference)
+    if rows:
+        session.execute(insert(SearchDocument), rows)
+
+
+async def reindex_conference(db: AsyncSession, conference_id: int) -> None:
+    """Replace the documents of one conference (none if it is gone)."""
+    await db.run_sync(_reindex_sync, conference_id)
+
+
+async def reindex_all(db: AsyncSession) -> int:
+    """Rebuild the whole index; returns how many conferences were indexed."""
+    await db.execute(delete(SearchDocument))
+    ids = list(await db.scalars(select(Conference.id).order_by(Conference.id)))
+    for conference_id in ids:
+        await reindex_conference(db, conference_id)
+    return len(ids)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    conferences: set[int] = session.info.setdefault(PENDING, set())
+    delegations: set[int] = session.info.setdefault(PENDING_DELEGATIONS, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Conference):
+            if obj.id is not None:
+                conferences.add(obj.id)
+            else:
+                session.info.setdefault("search_new_conferences", []).append(obj)
+        elif isinstance(obj, AgendaSession | Delegation) and obj.conference_id is not None:
+            conferences.add(obj.conference_id)
+        elif isinstance(obj, AgendaSession | Delegation):
+            conference = getattr(obj, "conference", None)
+            if conference is not None and conference.id is not None:
+                conferences.add(conference.id)
+        elif isinstance(obj, DelegationMember):
+            if obj.delegation_id is not None:
+                delegations.add(obj.delegation_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _reindex_before_commit(session: Session) -> None:
+    for _ in range(3):  # reindexing flushes nothing it listens to; a guard all the same
+        session.flush()
+        conferences: set[int] = session.info.pop(PENDING, set())
+        delegations: set[int] = session.info.pop(PENDING_DELEGATIONS, set())
+        fresh: list[Conference] = session.info.pop("search_new_conferences", [])
+        conferences |= {c.id for c in fresh if c.id is not None}
+        if delegations:
+            conferences |= set(
+                session.scalars(
+                    select(Delegation.conference_id).where(Delegation.id.in_(delegations))
+                )
+            )
+        if not conferences:
+            return
+        for conference_id in sorted(conferences):
+            _reindex_sync(session, conference_id)
+
+
+async def reindex_command(database_url: str) -> int:
+    """``concord search reindex``: rebuild the index of every conference."""
+    from server.db import Database
+
+    database = Database(database_url)
+    try:
+        await database.upgrade()
+        async with database.session() as db, db.begin():
+            count = await reindex_all(db)
+    finally:
+        await database.close()
+    print(f"search index rebuilt: {count} conferences")
+    return 0

@@ -1,0 +1,145 @@
+"""Search over the demo, on both backends, through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from server.accounts.identity import GuestScope, Identity
+from server.db import Database
+from server.models import Role, SearchDocument
+from server.search.index import reindex_all
+from server.search.queries import search
+from tests.conftest import sign_in
+
+Client = TestClient[Any, Any]
+
+
+def _guest(conference_id: int) -> Identity:
+    scope = GuestScope(invitation_id=1, conference_id=conference_id, site_id=1, role=Role.DELEGATE)
+    return Identity(via="guest", guest=scope)
+
+
+async def _search(client: Client, **params: str) -> list[dict[str, Any]]:
+    response = await client.get("/api/search", params=params)
+    assert response.status == 200, await response.text()
+    results: list[dict[str, Any]] = (await response.json())["results"]
+    return results
+
+
+async def test_diacritic_free_query_finds_the_mou(client: Client) -> None:
+    await sign_in(client, "organiser@concord.example")
+    hits = await _search(client, q="hop tac")
+    assert any(h["kind"] == "conference" and h["conference_id"] == 1 for h in hits), hits
+
+
+async def test_champasak_finds_conference_and_delegation(client: Client) -> None:
+    await sign_in(client, "organiser@concord.example")
+    hits = await _search(client, q="Champasak")
+    kinds = {h["kind"] for h in hits if h["conference_id"] == 1}
+    assert {"conference", "delegation", "session"} <= kinds, hits
+    only = await _search(client, q="champa", kind="delegation")
+    assert only and {h["kind"] for h in only} == {"delegation"}
+
+
+async def test_year_and_party_filters(client: Client) -> None:
+    await sign_in(client, "admin@concord.example")
+    hits = await _search(client, q="champasak")
+    year = hits[0]["year"]
+    assert await _search(client, q="champasak", year=str(year))
+    assert await _search(client, q="champasak", year="1999") == []
+    assert await _search(client, q="champasak", party="Champasak Province")
+    assert await _search(client, q="champasak", party="no such party") == []
+
+
+async def test_who_may_not_see_a_conference_does_not_find_it(client: Client) -> None:
+    await sign_in(client, "delegate@concord.example")  # conference 2 only
+    hits = await _search(client, q="champasak")
+    assert all(h["conference_id"] != 1 for h in hits), hits
+
+
+async def test_anonymous_is_refused(client: Client) -> None:
+    response = await client.get("/api/search", params={"q": "hop tac"})
+    assert response.status == 401
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        '"hop',
+        "*",
+        "hop*",
+        "NEAR(hop tac)",
+        "(",
+        ")",
+        "-tac",
+        "hop:tac",
+        "AND OR NOT",
+        "^",
+        "'",
+        "a & b | !c",
+        "\\",
+        "%_",
+        "ຈຳປາສັກ",
+    ],
+)
+async def test_hostile_queries_never_fail(client: Client, q: str) -> None:
+    await sign_in(client, "admin@concord.example")
+    await _search(client, q=q)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": ""},
+        {"q": "   "},
+        {"q": "x" * 201},
+        {"q": "a", "year": "abc"},
+        {"q": "a", "year": "12"},
+        {"q": "a", "kind": "minutes"},
+    ],
+)
+async def test_bad_input_is_422(client: Client, params: dict[str, str]) -> None:
+    await sign_in(client, "admin@concord.example")
+    response = await client.get("/api/search", params=params)
+    assert response.status == 422, await response.text()
+
+
+async def test_renamed_conference_is_found_by_its_new_title(client: Client) -> None:
+    token = await sign_in(client, "admin@concord.example")
+    conferences = await (await client.get("/api/conferences")).json()
+    items = conferences["items"] if isinstance(conferences, dict) else conferences
+    for item in items:
+        changed = await client.patch(
+            f"/api/conferences/{item['id']}",
+            json={"title": "Hội nghị Xoàixanh đặc biệt"},
+            headers={"X-CSRF-Token": token},
+        )
+        if changed.status == 200:
+            break
+    else:
+        pytest.skip("no demo conference is editable")
+    hits = await _search(client, q="xoaixanh dac")
+    assert any(h["conference_id"] == item["id"] and h["kind"] == "conference" for h in hits)
+
+
+async def test_reindex_all_rebuilds_the_same_documents(demo: Database) -> None:
+    async with demo.session() as db:
+        before = await db.scalar(select(func.count()).select_from(SearchDocument))
+    async with demo.session() as db, db.begin():
+        assert await reindex_all(db) >= 2
+    async with demo.session() as db:
+        after = await db.scalar(select(func.count()).select_from(SearchDocument))
+    assert before and before == after
+
+
+async def test_a_guest_finds_only_their_conference(demo: Database) -> None:
+    async with demo.session() as db:
+        hits = await search(db, _guest(2), "champasak")
+        assert all(h.conference_id == 2 for h in hits)
+        assert await search(db, _guest(1), "champasak")
+        assert await search(db, _guest(1), "hợp tác") == await search(db, _guest(1), "HOP TAC")
