@@ -44,7 +44,7 @@ chromium:
 
 # Debian libraries the server uses at run time: Pango for WeasyPrint (permit decisions as PDF),
 # libmagic (the type of uploaded files), DejaVu fonts (Vietnamese and Lao glyphs in the PDF).
-DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libmagic1 fonts-dejavu-core iproute2
+DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libmagic1 fonts-dejavu-core iproute2 ffmpeg poppler-utils fonts-lao
 system-libs:
 	@missing=$$(for p in $(DEBIAN_LIBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then :; \
