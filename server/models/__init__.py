@@ -31,6 +31,7 @@ from server.models.permits import (
     PermitStatus,
     PermitStep,
 )
+from server.models.recordings import Recording, RecordingFile
 from server.models.search import SEARCH_KINDS, SearchDocument
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "PermitParticipant",
     "PermitStatus",
     "PermitStep",
+    "Recording",
+    "RecordingFile",
     "Role",
     "RoomEventRecord",
     "SearchDocument",
