@@ -75,7 +75,8 @@ class HealthHub:
         self._emit = emit
         self.retention = dt.timedelta(days=retention_days)
         self._rooms: dict[int, _Room] = {}
-        self._queue: asyncio.Queue[tuple[int, HealthReport]] = asyncio.Queue(maxsize=1000)
+        # A report, or None: the room ended (queued, so reports sent before it come first).
+        self._queue: asyncio.Queue[tuple[int, HealthReport | None]] = asyncio.Queue(maxsize=1000)
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
 
@@ -106,8 +107,15 @@ class HealthHub:
             log.warning("health reports are piling up; dropped one of conference %s", conference_id)
 
     def forget(self, conference_id: int) -> None:
-        """The room ended: its figures leave memory (the stored samples stay)."""
-        self._rooms.pop(conference_id, None)
+        """The room ended: its figures leave memory (the stored samples stay).
+
+        Reports the room's monitor queued before it was closed are still handled (stored and
+        shown) first; only then does the room's history go, so a late report cannot bring
+        an ended room back onto a dashboard."""
+        try:
+            self._queue.put_nowait((conference_id, None))
+        except asyncio.QueueFull:
+            self._rooms.pop(conference_id, None)
 
     # --- for the dashboards and the metrics ----------------------------------------------------
 
@@ -135,6 +143,10 @@ class HealthHub:
     async def _run(self) -> None:
         while True:
             conference_id, report = await self._queue.get()
+            if report is None:
+                self._rooms.pop(conference_id, None)
+                self._queue.task_done()
+                continue
             try:
                 self._remember(conference_id, report)
                 await self._store(conference_id, report, report.changes, "")
