@@ -27,6 +27,7 @@ class Channels:
         self.interpretation = interpretation
         self.interpreters: dict[str, tuple[str, SitePeer]] = {}  # id → (booth language, peer)
         self.languages: dict[str, str | None] = {}  # listener peer id → chosen language
+        self.unlisted: set[str] = set()  # listeners not counted (the recorder's subscribers)
 
     # --- interpreters' connections -------------------------------------------------------------
 
@@ -83,8 +84,8 @@ class Channels:
 
     def listeners(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for chosen in self.languages.values():
-            if chosen is not None:
+        for listener, chosen in self.languages.items():
+            if chosen is not None and listener not in self.unlisted:
                 counts[chosen] = counts.get(chosen, 0) + 1
         return counts
 

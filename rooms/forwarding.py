@@ -15,8 +15,10 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from typing import Any, Generic, Protocol
 
 from aiortc.rtp import RtpPacket
+from typing_extensions import TypeVar  # a TypeVar default (PEP 696): bare ``Slot`` as before
 
 from rooms.aiortc_hooks import ForwardingSender
 from rooms.rtp import is_vp8_keyframe, uint16, uint32
@@ -24,6 +26,24 @@ from rooms.rtp import is_vp8_keyframe, uint16, uint32
 log = logging.getLogger(__name__)
 
 KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between PLIs sent to one publisher's track
+
+
+class SlotSender(Protocol):
+    """What a ``Slot`` needs of its sender: a site's ``ForwardingSender`` (RTP to a peer
+    connection) or an in-process one (``rooms.subscriber``: the recorder)."""
+
+    @property
+    def ready(self) -> asyncio.Event: ...
+
+    @property
+    def clock_rate(self) -> int: ...
+
+    def header_extensions(self, packet: RtpPacket, cache: dict[object, bytes]) -> bytes: ...
+
+    async def send(self, packet: RtpPacket, sequence: int, timestamp: int, ext: bytes) -> None: ...
+
+
+SenderT = TypeVar("SenderT", bound=SlotSender, covariant=True, default=ForwardingSender)
 
 
 class Source:
@@ -40,7 +60,7 @@ class Source:
         self.site_id = site_id
         self.name = name  # camera, microphone, screen
         self.kind = kind
-        self.slots: set[Slot] = set()
+        self.slots: set[Slot[Any]] = set()
         self.media_ssrc: int | None = None
         self.packets = 0
         self.frames = 0  # video frames received (RTP marker bits): the frame rate's counter
@@ -122,10 +142,10 @@ class Source:
             slot.source_closed(self)
 
 
-class Slot:
+class Slot(Generic[SenderT]):
     """A receiving track of one site, fed from a switchable source."""
 
-    def __init__(self, site_id: str, name: str, kind: str, sender: ForwardingSender) -> None:
+    def __init__(self, site_id: str, name: str, kind: str, sender: SenderT) -> None:
         self.site_id = site_id
         self.name = name
         self.kind = kind

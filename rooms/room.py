@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from rooms import routing
 from rooms.booths import BoothInfo, Interpretation, InterpretationError
-from rooms.channels import LISTENER_SLOTS, Channels
+from rooms.channels import Channels
 from rooms.floor import Floor, FloorError, Order
 from rooms.forwarding import Source
 from rooms.health import Thresholds
@@ -25,19 +26,11 @@ from rooms.monitor import HealthMonitor, HealthReport, Watched
 from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
 from rooms.site import NegotiationError, SitePeer
 from rooms.speaker import ActiveSpeaker
+from rooms.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SITE_SLOTS = {
-    "hall.video": "video",
-    "hall.audio": "audio",
-    "floor.video": "video",
-    "floor.audio": "audio",
-    "presentation.video": "video",
-    "interpretation.audio": "audio",
-    "sign.video": "video",
-}
 TICK = 0.25
 
 
@@ -63,6 +56,7 @@ class BridgeRoom:
         self.presenter: str | None = None
         self._speaker = ActiveSpeaker()
         self.consoles: dict[str, SitePeer] = {}
+        self.subscribers: dict[str, Subscriber] = {}  # in-process members: the recorder
         self.channels = Channels(Interpretation(booths or {}))
         self._ice_addresses = list(ice_addresses)
         self._on_event = on_event
@@ -89,6 +83,8 @@ class BridgeRoom:
         peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
         for peer in peers + self.channels.peers():
             await peer.close()
+        for subscriber in self.subscribers.values():
+            subscriber.close()
 
     # --- lobby and admission -----------------------------------------------------------------
 
@@ -169,7 +165,7 @@ class BridgeRoom:
         wrong = [
             name
             for name in layout.values()
-            if name not in SITE_SLOTS and name not in ("camera", "microphone", "screen")
+            if name not in routing.SITE_SLOTS and name not in ("camera", "microphone", "screen")
         ]
         if wrong:
             raise RoomError("bad_layout", f"a site cannot receive {wrong[0]!r}")
@@ -197,7 +193,8 @@ class BridgeRoom:
         self, console_id: str, offer_sdp: str, layout: Mapping[str, str]
     ) -> str:
         """Answer a chair's or technician's console: grid slots "grid.N.video" and site slots."""
-        wrong = [n for n in layout.values() if n not in SITE_SLOTS and not _is_grid(n)]
+        allowed = routing.SITE_SLOTS
+        wrong = [n for n in layout.values() if n not in allowed and not routing.is_grid(n)]
         if wrong:
             raise RoomError("bad_layout", f"a console cannot receive {wrong[0]!r}")
         old = self.consoles.pop(console_id, None)
@@ -214,6 +211,32 @@ class BridgeRoom:
         self.consoles[console_id] = peer
         peer.pc.on("connectionstatechange", lambda: self._route())
         return answer
+
+    def add_subscriber(self, subscriber: Subscriber) -> None:
+        """An in-process member (the recorder): routed like any peer from now on. Its slots
+        are site slots ("programme.video", "interpretation.audio"...); its language choice
+        (``choose_language``) does not count as a listener in the booths' status."""
+        member = subscriber.site_id
+        if self._closed:
+            raise RoomError("room_closed", "the room has ended")
+        taken = member in self.sites or member in self.consoles or member in self.subscribers
+        if taken or member in self.channels.interpreters:
+            raise RoomError("duplicate_member", f"{member!r} is already in the room")
+        for name, slot in subscriber.slots.items():
+            if routing.SITE_SLOTS.get(name) != slot.kind:
+                raise RoomError("bad_layout", f"a subscriber cannot receive {slot.kind} {name!r}")
+        self.subscribers[member] = subscriber
+        self.channels.unlisted.add(member)
+        self._route()
+
+    async def remove_subscriber(self, subscriber_id: str) -> None:
+        subscriber = self.subscribers.pop(subscriber_id, None)
+        if subscriber is None:
+            raise RoomError("unknown_member", f"{subscriber_id!r} is not subscribed to this room")
+        subscriber.close()
+        self.channels.forget(subscriber_id)
+        self.channels.unlisted.discard(subscriber_id)
+        self._route()
 
     async def _peer_closed(self, peer: SitePeer) -> None:
         site = self.sites.get(peer.site_id)
@@ -281,7 +304,8 @@ class BridgeRoom:
         unchanged = unchanged and self.channels.languages[listener] == language
         heard = self._interpreting(lambda: self.channels.choose(listener, language))
         if not unchanged:  # (a new floor level alone is the listener's own business)
-            self._emit("listener.language", _site_or_none(listener), language=language)
+            if listener not in self.channels.unlisted:  # (the recorder is nobody's audience)
+                self._emit("listener.language", _site_or_none(listener), language=language)
             self._route()
         return heard.kind
 
@@ -352,66 +376,28 @@ class BridgeRoom:
 
     # --- routing -------------------------------------------------------------------------------
 
-    def _source(self, site_id: str | None, name: str) -> Source | None:
-        if site_id is None:
-            return None
-        site = self.sites.get(site_id)
-        if site is None or site.peer is None or site.admission != "admitted":
-            return None
-        if name == "microphone" and site.muted:
-            return None
-        return site.peer.sources.get(name)
-
     @property
     def speaker(self) -> str | None:
         return self._speaker.speaker
 
     def _main_hall(self) -> str | None:
-        return next((s.site_id for s in self.sites.values() if s.info.main_hall), None)
+        return routing.main_hall(self.sites)
 
     def routes(self) -> dict[str, Source | None]:
         """What each site slot shows now (before removing a site's own media)."""
-        hall, holder = self._main_hall(), self.floor.holder
-        return {
-            "hall.video": self._source(hall, "camera"),
-            "hall.audio": self._source(hall, "microphone"),
-            "floor.video": self._source(holder, "camera"),
-            "floor.audio": self._source(holder, "microphone"),
-            "presentation.video": self._source(self.presenter, "screen"),
-        }
+        return routing.routes(self.sites, self.floor.holder, self.presenter)
 
     def _route(self) -> None:
         if self._closed:
             return
-        routes = self.routes()
-        grid = self._grid()
-        floor_voice = routes["floor.audio"] or routes["hall.audio"]
-        peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
-        for peer in peers + self.channels.peers():
-            for name, slot in peer.slots.items():
-                if _is_grid(name):
-                    source = grid.get(name)
-                elif name in LISTENER_SLOTS or name == "source.audio":
-                    source = self.channels.slot_source(peer.site_id, name, floor_voice)
-                else:
-                    source = routes.get(name)
-                if source is not None and source.site_id == peer.site_id:
-                    source = None  # nobody is sent their own picture or voice
-                slot.switch(source)
-
-    def _grid(self) -> dict[str, Source | None]:
-        return {
-            f"grid.{index}.video": self._source(site_id, "camera")
-            for index, site_id in enumerate(self.grid_order())
-        }
+        receivers: list[SitePeer | Subscriber] = [s.peer for s in self.sites.values() if s.peer]
+        receivers += list(self.consoles.values()) + self.channels.peers()
+        receivers += list(self.subscribers.values())
+        routing.apply(receivers, self.routes(), routing.grid(self.sites), self.channels)
 
     def grid_order(self) -> list[str]:
         """Admitted sites in the order consoles show them: main hall, then by precedence."""
-        ordered = sorted(
-            (s for s in self.sites.values() if s.admission == "admitted"),
-            key=lambda s: (not s.info.main_hall, s.info.precedence, s.info.name),
-        )
-        return [s.site_id for s in ordered]
+        return routing.grid_order(self.sites)
 
     # --- ticking: speaking time and active speaker ---------------------------------------------
 
@@ -471,8 +457,3 @@ class BridgeRoom:
 
 def _site_or_none(peer_id: str) -> str | None:
     return peer_id if peer_id.isdigit() else None
-
-
-def _is_grid(name: str) -> bool:
-    parts = name.split(".")
-    return len(parts) == 3 and parts[0] == "grid" and parts[1].isdigit() and parts[2] == "video"
