@@ -18,6 +18,9 @@ from server.accounts.passwords import Passwords
 from server.accounts.reaper import SessionReaper
 from server.accounts.throttle import LoginThrottle
 from server.admin import pages as admin_pages
+from server.agreements import api as agreements_api
+from server.agreements import pages as agreements_pages
+from server.archive import views as archive_views
 from server.calendar.rendered import RenderedEvents
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
@@ -40,6 +43,7 @@ from server.keys import (
     LEDGER_SIGNER,
     LIVE_ROOMS,
     PASSWORDS,
+    RECORDINGS,
     RENDERED_EVENTS,
     ROUTES,
     SEND_LOCKS,
@@ -53,6 +57,8 @@ from server.live import pages as live_pages
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
 from server.middleware import errors, guard
+from server.minutes import api as minutes_api
+from server.minutes import pages as minutes_pages
 from server.monitoring import check_pages as monitoring_check_pages
 from server.monitoring import metrics
 from server.monitoring import pages as monitoring_pages
@@ -60,8 +66,11 @@ from server.monitoring import report_pages as quality_pages
 from server.monitoring.hub import HealthHub
 from server.permits import api as permits_api
 from server.permits import pages as permits_pages
+from server.recording import pages as recording_pages
+from server.recording.service import RoomRecordings
 from server.routing import PUBLIC, RouteTable, Rule
 from server.search import api as search_api
+from server.search import pages as search_pages
 from server.signalling import create_socket_server
 from server.signing import Signer
 from server.templating import setup_environment
@@ -93,7 +102,14 @@ FEATURES = (
     permits_api,
     permits_pages,
     ledger_views,
+    agreements_api,
+    agreements_pages,
+    minutes_api,
+    minutes_pages,
     search_api,
+    search_pages,
+    archive_views,
+    recording_pages,
 )
 
 
@@ -142,7 +158,11 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
 
     sockets = create_socket_server(config, lambda: app[DATABASE])
     room_namespace = RoomNamespace(
-        config, lambda: app[DATABASE], lambda: app[LIVE_ROOMS], lambda: app[HEALTH_HUB]
+        config,
+        lambda: app[DATABASE],
+        lambda: app[LIVE_ROOMS],
+        lambda: app[HEALTH_HUB],
+        lambda: app[RECORDINGS],
     )
     sockets.register_namespace(room_namespace)
     sockets.attach(app)
@@ -169,7 +189,11 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         app[HEALTH_HUB], app[LIVE_ROOMS] = hub, rooms
         hub.start()
         rooms.start()
+        recordings = RoomRecordings(app[DATABASE], rooms, app[LEDGER_SIGNER], config.data_dir, emit)
+        app[RECORDINGS] = recordings
+        await recordings.start()
         yield
+        await recordings.close()
         await rooms.close()
         await hub.close()
 

@@ -1,4 +1,5 @@
-"""The ``concord`` command: serve, demo, db upgrade, user add, ledger verify."""
+"""The ``concord`` command: serve, demo, db upgrade, user add, ledger verify, search reindex,
+archive prune."""
 
 from __future__ import annotations
 
@@ -64,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="the search index")
     search_commands = search.add_subparsers(dest="search_command", required=True, metavar="ACTION")
     search_commands.add_parser("reindex", help="rebuild the search index of every conference")
+    archive = commands.add_parser("archive", help="retention of the archive")
+    archive_commands = archive.add_subparsers(
+        dest="archive_command", required=True, metavar="ACTION"
+    )
+    prune = archive_commands.add_parser(
+        "prune", help="delete what has passed its retention period (conferences on hold kept)"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="show what would go; delete nothing")
+    prune.add_argument(
+        "--now", help="count retention up to this ISO 8601 time (with zone), not the clock"
+    )
     simulate = commands.add_parser(
         "simulate-sites", help="join N synthetic sites to a conference (test pattern and tone)"
     )
@@ -95,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # a line per layout step
     overrides = {}
     if args.command == "serve":
         overrides = {"host": args.host, "port": args.port}
@@ -122,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.search.index import reindex_command
 
             return asyncio.run(reindex_command(config.database_url))
+        if args.command == "archive":
+            from server.archive.cli import prune_command
+
+            return prune_command(config, args.dry_run, args.now)
         if args.command == "simulate-sites":
             return asyncio.run(_simulate(config, args))
     except DomainError as exc:
@@ -163,15 +180,21 @@ async def _upgrade(config: Config) -> None:
 
 
 async def _demo(config: Config) -> int:
+    from server.demo.archive import archive_demo
     from server.demo.loader import load_demo
+    from server.ledger.operations import ledger_signer
 
     database = Database(config.database_url)
+    passwords = Passwords.from_config(config)
     try:
         await database.upgrade()
-        report = await load_demo(database, Passwords.from_config(config))
+        report = await load_demo(database, passwords)
+        archived = await archive_demo(
+            database, passwords, ledger_signer(config.data_dir), config.data_dir
+        )
     finally:
         await database.close()
-    print(report.summary())
+    print("\n".join([report.summary(), *archived]))
     return 0
 
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms.health import Thresholds
+from server.archive import settings as archive
 from server.monitoring import settings as monitoring
 
 ENV_PREFIX = "CONCORD_"
@@ -76,6 +77,7 @@ SETTINGS = {
     "smtp_security": "CONCORD_SMTP_SECURITY",
     "smtp_from": "CONCORD_SMTP_FROM",
     **monitoring.SETTINGS,
+    **archive.SETTINGS,
 }
 
 
@@ -142,6 +144,11 @@ class Config:
     health_retention_days: int = 90
     metrics_token: str | None = None
     metrics_allow: tuple[str, ...] = monitoring.DEFAULT_ALLOW
+    # Retention (server.archive.settings), days after the conference's end; 0 keeps forever.
+    # Health samples use health_retention_days above.
+    retention_recordings_days: int = 0
+    retention_room_events_days: int = 0
+    retention_minutes_drafts_days: int = 0
 
     @property
     def secure_cookies(self) -> bool:
@@ -231,6 +238,7 @@ def load_config(
     permit_authority = text("permit_authority", None) or "Department of Foreign Affairs"
     smtp = _smtp(text, integer, problems)
     health = monitoring.read(raw, text, integer, problems)
+    retention = archive.read(integer)
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -282,6 +290,7 @@ def load_config(
         permit_authority=permit_authority,
         **smtp,
         **health,
+        **retention,
     )
 
 

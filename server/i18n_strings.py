@@ -75,3 +75,10 @@ CONFERENCE_KINDS = (
     N_("online"),
     N_("hybrid"),
 )
+
+# server.agreements: how a signatory re-authenticated (``Signing.auth_method``), shown with _().
+SIGNING_METHODS = (
+    N_("password"),
+    N_("one-time code"),
+    N_("imported"),
+)

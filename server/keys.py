@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.live.registry import LiveRooms
     from server.monitoring.hub import HealthHub
     from server.monitoring.metrics import Metrics
+    from server.recording.service import RoomRecordings
     from server.routing import RouteTable, Rule
     from server.signing import Signer
 
@@ -37,6 +38,7 @@ SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
 LIVE_ROOMS: web.AppKey[LiveRooms] = web.AppKey("live_rooms")
 HEALTH_HUB: web.AppKey[HealthHub] = web.AppKey("health_hub")
+RECORDINGS: web.AppKey[RoomRecordings] = web.AppKey("recordings")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("calendar_feed_cache")
 RENDERED_EVENTS: web.AppKey[RenderedEvents] = web.AppKey("rendered_calendar_events")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -91,6 +92,25 @@ def render(
     response = aiohttp_jinja2.render_template(template, request, full, status=status)
     assert isinstance(response, web.Response)
     return response
+
+
+def disposition(file_name: str, kind: str = "attachment") -> str:
+    """A Content-Disposition value for any file name: an ASCII fallback for old clients and
+    the exact UTF-8 name (RFC 6266/5987) for the others."""
+    fallback = file_name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name)}"
+
+
+def pdf_response(pdf: bytes, file_name: str, kind: str = "attachment") -> web.Response:
+    """A printed document (decision, minutes, certificate): private, never cached."""
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": disposition(file_name, kind),
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def redirect(location: str) -> web.HTTPSeeOther:

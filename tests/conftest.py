@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,25 +73,99 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await _drop_postgres_database(url)
 
 
+_TEST_ENVIRONMENT = {
+    "CONCORD_SECRET_KEY": SECRET,
+    "CONCORD_ICE_HOST_ADDRESSES": "127.0.0.1",
+    # Real argon2id, at a cost that keeps hundreds of sign-ins in a test run cheap.
+    "CONCORD_ARGON2_TIME_COST": "1",
+    "CONCORD_ARGON2_MEMORY_KIB": "1024",
+}
+
+
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
     return load_config(
         environ={
+            **_TEST_ENVIRONMENT,
             "CONCORD_DATA_DIR": str(tmp_path / "data"),
             "CONCORD_DATABASE_URL": database_url,
-            "CONCORD_SECRET_KEY": SECRET,
-            "CONCORD_ICE_HOST_ADDRESSES": "127.0.0.1",
-            # Real argon2id, at a cost that keeps hundreds of sign-ins in a test run cheap.
-            "CONCORD_ARGON2_TIME_COST": "1",
-            "CONCORD_ARGON2_MEMORY_KIB": "1024",
         }
     )
 
 
+class Templates:
+    """Databases migrated to head (and with the demo loaded) once per test session; each test
+    gets a copy: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL. Running
+    fourteen migrations and loading the demo for each of a thousand tests took minutes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._sqlite: dict[str, Path] = {}
+        self._postgres: dict[str, str] = {}  # kind → database name
+
+    async def _prepare(self, url: str, kind: str) -> None:
+        from server.accounts.passwords import Passwords
+        from server.demo.loader import load_demo
+
+        database = Database(url)
+        try:
+            await database.upgrade()
+            if kind == "demo":
+                environ = {**_TEST_ENVIRONMENT, "CONCORD_DATABASE_URL": url}
+                environ["CONCORD_DATA_DIR"] = str(self.directory / "data")
+                await load_demo(database, Passwords.from_config(load_config(environ=environ)))
+        finally:
+            await database.close()
+
+    async def restore(self, url: str, kind: str) -> None:
+        """Make the (fresh, empty) database at ``url`` a copy of the ``kind`` template."""
+        if url.startswith("sqlite"):
+            template = self._sqlite.get(kind)
+            if template is None:
+                template = self.directory / f"{kind}.db"
+                await self._prepare(f"sqlite+aiosqlite:///{template}", kind)
+                self._sqlite[kind] = template
+            shutil.copyfile(template, url.split(":///", 1)[1])
+            return
+        import asyncpg
+
+        name = self._postgres.get(kind)
+        if name is None:
+            made = await _postgres_database()
+            await self._prepare(made, kind)
+            name = self._postgres[kind] = made.rsplit("/", 1)[1]
+        target = url.rsplit("/", 1)[1]
+        conn = await asyncpg.connect(
+            POSTGRES_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+        )
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{name}"')
+        finally:
+            await conn.close()
+
+    async def drop(self) -> None:
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        for name in self._postgres.values():
+            await _drop_postgres_database(f"{base}/{name}")
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    made = Templates(tmp_path_factory.mktemp("templates"))
+    yield made
+    asyncio.run(made.drop())
+
+
 @pytest.fixture
-async def database(config: Config) -> AsyncIterator[Database]:
+async def database(
+    config: Config, templates: Templates, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """The test's database at head; with the demo loaded already when the test asks for it."""
+    kind = "demo" if "demo" in request.fixturenames else "migrated"
+    await templates.restore(config.database_url, kind)
     db = Database(config.database_url)
-    await db.upgrade()
+    await db.upgrade()  # at head already: a quick check that the copy is whole
     try:
         yield db
     finally:
@@ -102,7 +177,7 @@ async def demo(database: Database, config: Config) -> Database:
     from server.accounts.passwords import Passwords
     from server.demo.loader import load_demo
 
-    await load_demo(database, Passwords.from_config(config))
+    await load_demo(database, Passwords.from_config(config))  # present already: a no-op
     return database
 
 

@@ -45,6 +45,9 @@ CONF1 = frozenset(
 )
 CONF1_ORGANISERS = frozenset({"admin", "organiser"})
 CONF1_CHAIRS = frozenset({"admin", "organiser", "technician"})
+CONF1_EDITORS = frozenset({"admin", "organiser", "secretary"})  # agreements
+RECORDINGS = frozenset({"admin", "organiser", "technician", "secretary"})
+CONF1_HOLDERS = frozenset({"admin", "organiser", "secretary"})
 
 # Permit applications: the route admits these roles; each application then admits only its
 # conference's organisers and (once submitted) approvers.
@@ -54,6 +57,9 @@ APPROVERS = frozenset({"admin", "approver"})
 
 C = "/api/conferences/{conference_id}"
 P = "/api/permits/{application_id}"
+AG = C + "/agreements/{agreement_id}"
+M = C + "/minutes"
+MINUTES = frozenset({"admin", "organiser", "secretary"})
 ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/healthz", EVERYONE),
     ("GET", "/metrics", EVERYONE),  # from 127.0.0.1: the default CONCORD_METRICS_ALLOW
@@ -187,6 +193,38 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/api/ledger/entries/{position}", EVERYONE),
     ("GET", "/ledger/{position}", EVERYONE),
     ("GET", "/api/search", SIGNED_IN),
+    # Minutes: the routes admit users; each conference's minutes admit their secretary and
+    # organiser, and members of its delegations (none in the demo) once circulated. Comments
+    # are then refused by the operation to anyone outside a delegation.
+    ("GET", M, MINUTES),
+    ("POST", M, MINUTES),
+    ("PUT", M, MINUTES),
+    ("POST", M + "/attendance", MINUTES),
+    ("POST", M + "/circulate", MINUTES),
+    ("POST", M + "/draft", MINUTES),
+    ("POST", M + "/final", CONF1_ORGANISERS),
+    ("GET", M + "/revisions", MINUTES),
+    ("GET", M + "/revisions/{number}", MINUTES),
+    ("GET", M + "/revisions/{a}/diff/{b}", MINUTES),
+    ("GET", M + "/comments", MINUTES),
+    ("POST", M + "/comments", MINUTES),
+    ("GET", "/conferences/{conference_id}/minutes", MINUTES),
+    ("GET", "/conferences/{conference_id}/minutes/edit", MINUTES),
+    ("GET", "/conferences/{conference_id}/minutes/revisions/{a}/diff/{b}", MINUTES),
+    ("GET", "/conferences/{conference_id}/minutes.html", MINUTES),
+    ("GET", "/conferences/{conference_id}/minutes.pdf", MINUTES),
+    # Recordings: the conference's organisers, secretaries and technicians (admins pass);
+    # not its interpreters, approvers or guests (a delegate's site watched it live).
+    ("GET", "/conferences/{conference_id}/recordings", RECORDINGS),
+    ("GET", "/conferences/{conference_id}/recordings/{recording_id}", RECORDINGS),
+    ("GET", "/conferences/{conference_id}/recordings/{recording_id}/files/{channel}", RECORDINGS),
+    ("GET", C + "/recordings", RECORDINGS),
+    ("GET", C + "/recordings/{recording_id}/manifest", RECORDINGS),
+    ("GET", "/search", SIGNED_IN),
+    # Legal hold: read by every participant, set or lifted by organisers and secretaries.
+    ("GET", C + "/legal-hold", CONF1),
+    ("POST", C + "/legal-hold", CONF1_HOLDERS),
+    ("POST", "/conferences/{conference_id}/legal-hold", CONF1_HOLDERS),
     ("GET", "/static/{filename}", EVERYONE),
     ("HEAD", "/static/{filename}", EVERYONE),
     ("GET", "/vendor/socket.io/{filename}", EVERYONE),
@@ -206,6 +244,23 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
         "/conferences/{conference_id}/delegations/{delegation_id}/remove",
         CONF1_ORGANISERS,
     ),
+    # Agreements: parts of the conference read and sign; organisers and secretaries register.
+    ("GET", C + "/agreements", CONF1),
+    ("POST", C + "/agreements", CONF1_EDITORS),
+    ("GET", AG, CONF1),
+    ("PATCH", AG, CONF1_EDITORS),
+    ("POST", AG + "/versions", CONF1_EDITORS),
+    ("GET", AG + "/versions/{version_id}/pdf", CONF1),
+    ("POST", AG + "/signatories", CONF1_EDITORS),
+    ("POST", AG + "/signatories/{signatory_id}/code", CONF1),
+    ("POST", AG + "/signatories/{signatory_id}/sign", CONF1),
+    ("GET", "/conferences/{conference_id}/agreements", CONF1),
+    ("POST", "/conferences/{conference_id}/agreements", CONF1_EDITORS),
+    ("GET", "/conferences/{conference_id}/agreements/{agreement_id}", CONF1),
+    ("POST", "/conferences/{conference_id}/agreements/{agreement_id}/versions", CONF1_EDITORS),
+    ("POST", "/conferences/{conference_id}/agreements/{agreement_id}/signatories", CONF1_EDITORS),
+    ("GET", "/conferences/{conference_id}/agreements/{agreement_id}/certificate", CONF1),
+    ("GET", "/conferences/{conference_id}/agreements/{agreement_id}/certificate.pdf", CONF1),
     # Last: these end the caller's session.
     ("DELETE", "/api/session", SIGNED_IN),
     ("POST", "/logout", SIGNED_IN),
@@ -226,6 +281,14 @@ PARAMS = {
     "application_id": "999999",
     "attachment_id": "999999",
     "position": "999999",
+    "agreement_id": "999999",
+    "version_id": "999999",
+    "signatory_id": "999999",
+    "number": "999999",
+    "a": "999998",
+    "b": "999999",
+    "recording_id": "999999",
+    "channel": "floor",
 }
 
 
@@ -314,7 +377,9 @@ async def test_access_rules_hold(client: Client, demo: Database) -> None:
             url = path.format(**PARAMS)
             for persona, (who, headers) in personas.by_name.items():
                 kwargs: dict[str, Any] = {"headers": headers, "allow_redirects": False}
-                if method in ("POST", "PATCH", "DELETE") and not path.startswith("/socket.io"):
+                if method in ("POST", "PUT", "PATCH", "DELETE") and not path.startswith(
+                    "/socket.io"
+                ):
                     kwargs["json"] = {}
                 response = await who.request(method, url, **kwargs)
                 status = response.status

@@ -14,6 +14,7 @@ from email.utils import formataddr, make_msgid
 
 import aiosmtplib
 
+from server import smtp
 from server.config import Config
 
 
@@ -77,17 +78,8 @@ class Mailer:
 
     async def send(self, letters: list[Letter]) -> list[Outcome]:
         config = self.config
-        client = aiosmtplib.SMTP(
-            hostname=config.smtp_host,
-            port=config.smtp_port,
-            use_tls=config.smtp_security == "tls",
-            start_tls=True if config.smtp_security == "starttls" else False,
-            timeout=20,
-        )
         try:
-            await client.connect()
-            if config.smtp_username and config.smtp_password:
-                await client.login(config.smtp_username, config.smtp_password)
+            client = await smtp.connect(config)
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise SmtpUnavailable(
                 f"the SMTP server {config.smtp_host}:{config.smtp_port} failed: {exc}"

@@ -76,23 +76,32 @@ async def load_demo(database: Database, passwords: Passwords) -> DemoReport:
 async def _users(db: AsyncSession, passwords: Passwords, report: DemoReport) -> dict[str, User]:
     found: dict[str, User] = {}
     for spec in USERS:
-        user = await db.scalar(select(User).where(User.email == spec["email"]))
-        if user is None:
-            user = User(
-                email=spec["email"],
-                display_name=spec["name"],
-                locale=spec["locale"],
-                password_hash=passwords.hash(demo_password(spec["email"])),
-                roles=[UserRole(role=r) for r in spec["roles"]],
-            )
-            db.add(user)
-            await db.flush()
-            audit.record(
-                db, None, "demo.user_loaded", "user", user.id, detail={"email": user.email}
-            )
+        user, created = await demo_user(db, passwords, spec)
+        if created:
             report.users_created.append(user.email)
         found[user.email] = user
     return found
+
+
+async def demo_user(
+    db: AsyncSession, passwords: Passwords, spec: dict[str, Any]
+) -> tuple[User, bool]:
+    """The demo account ``spec`` describes (e-mail, name, locale, roles), made if missing;
+    and whether it was made now."""
+    user = await db.scalar(select(User).where(User.email == spec["email"]))
+    if user is not None:
+        return user, False
+    user = User(
+        email=spec["email"],
+        display_name=spec["name"],
+        locale=spec["locale"],
+        password_hash=passwords.hash(demo_password(spec["email"])),
+        roles=[UserRole(role=r) for r in spec["roles"]],
+    )
+    db.add(user)
+    await db.flush()
+    audit.record(db, None, "demo.user_loaded", "user", user.id, detail={"email": user.email})
+    return user, True
 
 
 def _at(date: str, clock: str, zone: str) -> dt.datetime:

@@ -17,6 +17,7 @@ from rooms.health import Thresholds
 from rooms.room import BridgeRoom
 from rooms.roster import RoomError, RoomEvent
 from server.accounts.sessions import identity_for_socket
+from server.agreements.live import Signing
 from server.conferences.access import conference_roles
 from server.config import Config
 from server.db import Database
@@ -29,6 +30,8 @@ from server.models import Role
 from server.monitoring.checks import SiteChecks
 from server.monitoring.handlers import Monitoring
 from server.monitoring.hub import HealthHub
+from server.recording.handlers import RecordingHandlers
+from server.recording.service import RoomRecordings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         database: Callable[[], Database],
         rooms: Callable[[], LiveRooms],
         hub: Callable[[], HealthHub],
+        recordings: Callable[[], RoomRecordings],
     ) -> None:
         super().__init__(NAMESPACE)
         self._config = config
@@ -52,6 +56,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         self._interpreting = Interpreting(self)
         self._monitoring = Monitoring(self, hub)
         self._checks = SiteChecks(self)
+        self._signing = Signing(self)
+        self._recording = RecordingHandlers(self, recordings)
         self._handlers: dict[str, Callable[[str, Member, Any], Awaitable[Answer]]] = {
             "join": self._join,
             "offer": self._offer,
@@ -71,6 +77,8 @@ class RoomNamespace(socketio.AsyncNamespace):
             **self._interpreting.handlers(),
             **self._monitoring.handlers(),
             **self._checks.handlers(),
+            **self._signing.handlers(),
+            **self._recording.handlers(),
         }
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -216,6 +224,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "room": public_state(body.conference_id, room.snapshot()),
             "listening": listening,
             "interpreter": interpreter_id(who.user_id) if body.as_ == "interpreter" else None,
+            "recording": self._recording.state(body.conference_id),
         }
 
     async def _offer(self, sid: str, member: Member, data: Any) -> Answer:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import select
@@ -44,6 +44,15 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[int, RoomEvent, dict[str, Any]], Awaitable[None]]
 NO_DELEGATION_PRECEDENCE = 1000
+
+
+class RoomWatcher(Protocol):
+    """Follows every room of this node (the recorder): each event as the room reports it,
+    and a room's end before it closes."""
+
+    def room_event(self, conference_id: int, event: RoomEvent) -> None: ...
+
+    async def room_ending(self, conference_id: int) -> None: ...
 
 
 def interpreter_id(user_id: int | None) -> str:
@@ -115,11 +124,15 @@ class LiveRooms:
         self._creating: dict[int, asyncio.Lock] = {}
         self._queue: asyncio.Queue[tuple[int, RoomEvent, str]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
+        self._watchers: list[RoomWatcher] = []
         self._closed = False
 
     def start(self) -> None:
         if self._pump is None:
             self._pump = asyncio.create_task(self._run(), name="live-room-events")
+
+    def watch(self, watcher: RoomWatcher) -> None:
+        self._watchers.append(watcher)
 
     def get(self, conference_id: int) -> BridgeRoom | None:
         return self._rooms.get(conference_id)
@@ -143,6 +156,8 @@ class LiveRooms:
 
             def on_event(event: RoomEvent) -> None:
                 self._queue.put_nowait((conference_id, event, ""))
+                for watcher in self._watchers:
+                    watcher.room_event(conference_id, event)
 
             def on_health(report: HealthReport) -> None:
                 if self._on_health is not None:
@@ -167,6 +182,8 @@ class LiveRooms:
         room = self._rooms.get(conference_id)
         if room is None:
             return False
+        for watcher in self._watchers:
+            await watcher.room_ending(conference_id)
         event = RoomEvent("room.ended")
         await self._store(conference_id, event, actor)
         await self._publish(conference_id, event, public_state(conference_id, room.snapshot()))
@@ -261,18 +278,22 @@ class LiveRooms:
         while True:
             conference_id, event, actor = await self._queue.get()
             try:
-                await self._store(conference_id, event, actor)
-            except Exception:
-                log.exception("could not store room event %s", event.type)
-            room = self._rooms.get(conference_id)
-            if room is None:
-                continue
-            try:
-                await self._publish(
-                    conference_id, event, public_state(conference_id, room.snapshot())
-                )
-            except Exception:
-                log.exception("could not publish room event %s", event.type)
+                await self._handle(conference_id, event, actor)
+            finally:
+                self._queue.task_done()  # close() waits for the queue to drain
+
+    async def _handle(self, conference_id: int, event: RoomEvent, actor: str) -> None:
+        try:
+            await self._store(conference_id, event, actor)
+        except Exception:
+            log.exception("could not store room event %s", event.type)
+        room = self._rooms.get(conference_id)
+        if room is None:
+            return
+        try:
+            await self._publish(conference_id, event, public_state(conference_id, room.snapshot()))
+        except Exception:
+            log.exception("could not publish room event %s", event.type)
 
     async def _store(self, conference_id: int, event: RoomEvent, actor: str) -> None:
         site_id = int(event.site_id) if event.site_id and event.site_id.isdigit() else None

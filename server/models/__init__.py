@@ -1,6 +1,16 @@
 """Persistent data. Importing this package registers every table on ``Base.metadata``."""
 
 from server.models.accounts import ApiToken, LoginSession, Role, User, UserRole
+from server.models.agreements import (
+    Agreement,
+    AgreementKind,
+    AgreementParty,
+    AgreementStatus,
+    AgreementVersion,
+    OneTimeCode,
+    Signatory,
+    Signing,
+)
 from server.models.audit import AuditEntry
 from server.models.base import Base, utcnow
 from server.models.calendars import CalendarDispatch, CalendarFeed, CalendarRender
@@ -23,6 +33,7 @@ from server.models.conferences import (
 from server.models.invitations import Invitation
 from server.models.ledger import LEDGER_KINDS, LedgerEntry, LedgerHead
 from server.models.live import RoomEventRecord
+from server.models.minutes import MinutesComment, MinutesDocument, MinutesRevision
 from server.models.monitoring import HealthSample, SiteCheck
 from server.models.permits import (
     PermitApplication,
@@ -38,6 +49,11 @@ __all__ = [
     "LEDGER_KINDS",
     "SEARCH_KINDS",
     "AgendaSession",
+    "Agreement",
+    "AgreementKind",
+    "AgreementParty",
+    "AgreementStatus",
+    "AgreementVersion",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -59,6 +75,10 @@ __all__ = [
     "LedgerEntry",
     "LedgerHead",
     "LoginSession",
+    "MinutesComment",
+    "MinutesDocument",
+    "MinutesRevision",
+    "OneTimeCode",
     "PermitApplication",
     "PermitAttachment",
     "PermitParticipant",
@@ -70,6 +90,8 @@ __all__ = [
     "RoomEventRecord",
     "SearchDocument",
     "SessionStatus",
+    "Signatory",
+    "Signing",
     "Site",
     "SiteCheck",
     "User",

@@ -56,6 +56,11 @@ class Conference(Base):
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Legal hold (server.archive.hold): while set, retention deletes nothing of this conference.
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    legal_hold_reason: Mapped[str] = mapped_column(Text, default="")
+    legal_hold_by: Mapped[str] = mapped_column(String(320), default="")
+    legal_hold_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     languages: Mapped[list[ConferenceLanguage]] = relationship(
         cascade="all, delete-orphan", order_by="ConferenceLanguage.id"

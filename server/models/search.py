@@ -1,4 +1,5 @@
-"""The search index: one row per searchable thing (a conference, a session, a delegation).
+"""The search index: one row per searchable thing (a conference, a session, a delegation,
+an agenda item's minutes, an agreement).
 
 Rows are derived data, rebuilt by ``server.search.index``; ``kind`` says what a row stands
 for and ``ref_id`` which row of that kind, so later kinds (minutes, agreements) join by
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base
 
-SEARCH_KINDS = ("conference", "session", "delegation")
+SEARCH_KINDS = ("conference", "session", "delegation", "minutes", "agreement")
 
 
 class SearchDocument(Base):

@@ -20,12 +20,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from rooms.health import Change
 from rooms.monitor import HealthReport
 from server.db import Database
-from server.models import HealthSample, RoomEventRecord
+from server.models import Conference, HealthSample, RoomEventRecord
 
 log = logging.getLogger(__name__)
 
@@ -201,10 +201,16 @@ class HealthHub:
             db.add_all(rows)
 
     async def prune(self, now: dt.datetime | None = None) -> int:
-        """Delete the samples older than the retention period; how many went."""
+        """Delete the samples older than the retention period, except those of conferences
+        on legal hold (``concord archive prune`` keeps them too); how many went."""
         cutoff = (now or dt.datetime.now(dt.UTC)) - self.retention
+        held = select(Conference.id).where(Conference.legal_hold.is_(True))
         async with self._database.session() as db, db.begin():
-            result = await db.execute(delete(HealthSample).where(HealthSample.at < cutoff))
+            result = await db.execute(
+                delete(HealthSample).where(
+                    HealthSample.at < cutoff, HealthSample.conference_id.not_in(held)
+                )
+            )
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def _prune_hourly(self) -> None:

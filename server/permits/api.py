@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp_jinja2 import render_string
@@ -30,7 +29,15 @@ from server.permits.schemas import (
 )
 from server.routing import ApiDoc, RouteTable, conference, roles
 from server.templating import page_context
-from server.web import identity, int_param, json_body, json_response, remote
+from server.web import (
+    disposition,
+    identity,
+    int_param,
+    json_body,
+    json_response,
+    pdf_response,
+    remote,
+)
 
 PERIODS: tuple[Period, ...] = ("month", "quarter", "year")
 CHUNK = 64 * 1024
@@ -195,11 +202,6 @@ async def api_remove_attachment(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _disposition(file_name: str) -> str:
-    fallback = file_name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name)}"
-
-
 async def download_attachment(request: web.Request) -> web.StreamResponse:
     async with request.app[DATABASE].session() as db:
         attachment, path = await files.attachment_file(
@@ -211,7 +213,7 @@ async def download_attachment(request: web.Request) -> web.StreamResponse:
         )
     headers = {
         "Content-Type": attachment.content_type,
-        "Content-Disposition": _disposition(attachment.file_name),
+        "Content-Disposition": disposition(attachment.file_name),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
     }
@@ -239,14 +241,7 @@ async def decision_html(request: web.Request) -> str:
 async def decision_pdf(request: web.Request) -> web.Response:
     pdf = await print_pdf(await decision_html(request))
     application_id = int_param(request, "application_id")
-    return web.Response(
-        body=pdf,
-        content_type="application/pdf",
-        headers={
-            "Content-Disposition": _disposition(f"decision-{application_id}.pdf"),
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return pdf_response(pdf, f"decision-{application_id}.pdf")
 
 
 def report_range(request: web.Request, today: dt.date) -> tuple[Period, dt.date, dt.date]:

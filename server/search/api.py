@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -17,6 +19,8 @@ class HitOut(BaseModel):
     ref: int
     conference_id: int
     conference_title: str
+    conference_starts_at: dt.datetime
+    conference_time_zone: str
     year: int
     title: str
     snippet: str
@@ -59,8 +63,8 @@ def add_routes(table: RouteTable) -> None:
         search_api,
         SIGNED_IN,
         doc=ApiDoc(
-            "Full-text search over conferences, sessions and delegations (diacritics "
-            "ignored), filtered by year, party and kind",
+            "Full-text search over conferences, sessions, delegations, minutes and "
+            "agreements (diacritics ignored), filtered by year, party and kind",
             "search",
             response=SearchOut,
         ),

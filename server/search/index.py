@@ -1,10 +1,12 @@
-"""Keeping ``search_documents`` in step with conferences, sessions and delegations.
+"""Keeping ``search_documents`` in step with conferences, sessions, delegations, minutes and
+agreements (the last two built by ``server.search.records``).
 
 ``reindex_conference`` replaces the documents of one conference. Writes need not call it:
 a session listener notes, at each flush, the conferences whose conference, sessions,
-delegations or delegation members changed, and reindexes them just before the commit, in
-the same transaction (so the demo loader and every API write path are covered without
-touching them). ``reindex_all`` rebuilds everything (``concord search reindex``).
+delegations, delegation members, minutes or agreements changed, and reindexes them just
+before the commit, in the same transaction (so the demo loader and every API write path
+are covered without touching them). ``reindex_all`` rebuilds everything (``concord search
+reindex``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,24 @@ from sqlalchemy import delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, selectinload
 
-from server.models import AgendaSession, Conference, Delegation, DelegationMember, SearchDocument
+from server.models import (
+    AgendaSession,
+    Agreement,
+    AgreementParty,
+    Conference,
+    Delegation,
+    DelegationMember,
+    MinutesDocument,
+    MinutesRevision,
+    SearchDocument,
+)
 from server.search.folding import fold
+from server.search.records import agreement_document, minutes_documents
 
 PENDING = "search_reindex_conferences"
 PENDING_DELEGATIONS = "search_reindex_delegations"
+PENDING_MINUTES = "search_reindex_minutes"
+PENDING_AGREEMENTS = "search_reindex_agreements"
 
 
 def _strings(value: Any) -> list[str]:
@@ -90,6 +105,38 @@ def documents(conference: Conference) -> list[dict[str, Any]]:
     return docs
 
 
+def _record_documents(session: Session, conference: Conference) -> list[dict[str, Any]]:
+    """The minutes' and agreements' rows of ``conference``."""
+    delegations = sorted(conference.delegations, key=lambda d: (d.precedence, d.id))
+    parties = fold(" ".join(f"{d.country} {d.organisation}" for d in delegations))
+
+    def doc(
+        kind: str, ref_id: int, doc_parties: str, title: str, body: list[str]
+    ) -> dict[str, Any]:
+        return _doc(kind, ref_id, conference, doc_parties, title, body)
+
+    rows: list[dict[str, Any]] = []
+    current = session.scalar(
+        select(MinutesRevision.document)
+        .join(MinutesDocument, MinutesDocument.id == MinutesRevision.minutes_id)
+        .where(
+            MinutesDocument.conference_id == conference.id,
+            MinutesRevision.number == MinutesDocument.revision,
+        )
+    )
+    if current:
+        rows += minutes_documents(current, parties, doc)
+    agreements = session.scalars(
+        select(Agreement)
+        .where(Agreement.conference_id == conference.id)
+        .options(selectinload(Agreement.parties))
+        .order_by(Agreement.id)
+        .execution_options(populate_existing=True)
+    )
+    rows += [agreement_document(a, delegations, doc) for a in agreements]
+    return rows
+
+
 def _reindex_sync(session: Session, conference_id: int) -> None:
     session.execute(delete(SearchDocument).where(SearchDocument.conference_id == conference_id))
     conference = session.scalar(
@@ -103,9 +150,27 @@ def _reindex_sync(session: Session, conference_id: int) -> None:
     )
     if conference is None:
         return
-    rows = documents(conference)
+    rows = documents(conference) + _record_documents(session, conference)
     if rows:
         session.execute(insert(SearchDocument), rows)
+
+
+def _owners(session: Session) -> set[int]:
+    """The conferences of the minutes and agreements whose revisions or parties changed."""
+    found: set[int] = set()
+    minutes: set[int] = session.info.pop(PENDING_MINUTES, set())
+    agreements: set[int] = session.info.pop(PENDING_AGREEMENTS, set())
+    if minutes:
+        found |= set(
+            session.scalars(
+                select(MinutesDocument.conference_id).where(MinutesDocument.id.in_(minutes))
+            )
+        )
+    if agreements:
+        found |= set(
+            session.scalars(select(Agreement.conference_id).where(Agreement.id.in_(agreements)))
+        )
+    return found
 
 
 async def reindex_conference(db: AsyncSession, conference_id: int) -> None:
@@ -141,6 +206,12 @@ def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:
         elif isinstance(obj, DelegationMember):
             if obj.delegation_id is not None:
                 delegations.add(obj.delegation_id)
+        elif isinstance(obj, MinutesDocument | Agreement) and obj.conference_id is not None:
+            conferences.add(obj.conference_id)
+        elif isinstance(obj, MinutesRevision) and obj.minutes_id is not None:
+            session.info.setdefault(PENDING_MINUTES, set()).add(obj.minutes_id)
+        elif isinstance(obj, AgreementParty) and obj.agreement_id is not None:
+            session.info.setdefault(PENDING_AGREEMENTS, set()).add(obj.agreement_id)
 
 
 @event.listens_for(Session, "before_commit")
@@ -151,6 +222,7 @@ def _reindex_before_commit(session: Session) -> None:
         delegations: set[int] = session.info.pop(PENDING_DELEGATIONS, set())
         fresh: list[Conference] = session.info.pop("search_new_conferences", [])
         conferences |= {c.id for c in fresh if c.id is not None}
+        conferences |= _owners(session)
         if delegations:
             conferences |= set(
                 session.scalars(

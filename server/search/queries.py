@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, column, func, literal_column, or_, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.identity import Identity
 from server.conferences.queries import visible_to
 from server.errors import InvalidInput
-from server.models import SEARCH_KINDS, Conference, SearchDocument
-from server.search.folding import fold, fold_char, words
+from server.minutes.workflow import EDITORS as MINUTES_EDITORS
+from server.models import (
+    SEARCH_KINDS,
+    Conference,
+    ConferenceMember,
+    Delegation,
+    DelegationMember,
+    MinutesDocument,
+    SearchDocument,
+)
+from server.search.folding import fold, fold_char, is_word_char, words
 
 MAX_QUERY = 200
 MAX_WORDS = 12
@@ -27,9 +48,44 @@ class Hit:
     ref: int
     conference_id: int
     conference_title: str
+    conference_starts_at: dt.datetime
+    conference_time_zone: str
     year: int
     title: str
     snippet: str
+
+
+def highlight(text: str, terms: list[str]) -> list[tuple[str, bool]]:
+    """``text`` cut into runs, each marked when it is a word that a term begins (as the
+    index matches: folded, by prefix). For pages, which escape each run."""
+    runs: list[tuple[str, bool]] = []
+    current: list[str] = []
+    in_word = False
+
+    def flush() -> None:
+        if current:
+            piece = "".join(current)
+            folded = fold(piece) if in_word else ""
+            hit = bool(folded) and any(folded.startswith(t) for t in terms)
+            if runs and runs[-1][1] == hit and not hit:
+                runs[-1] = (runs[-1][0] + piece, False)
+            else:
+                runs.append((piece, hit))
+            current.clear()
+
+    for ch in text:
+        word = is_word_char(ch)
+        if word != in_word:
+            flush()
+            in_word = word
+        current.append(ch)
+    flush()
+    return runs
+
+
+def query_terms(q: str) -> list[str]:
+    """The folded words of ``q`` that a search looks for (prefixes)."""
+    return words(fold(q))[:MAX_WORDS]
 
 
 def _snippet(body: str, terms: list[str]) -> str:
@@ -58,7 +114,36 @@ def _check(q: str, year: int | None, kind: str | None) -> list[str]:
         raise InvalidInput("year: a year between 1900 and 2200", code="invalid_year")
     if kind is not None and kind not in SEARCH_KINDS:
         raise InvalidInput(f"kind: one of {', '.join(SEARCH_KINDS)}", code="invalid_kind")
-    return words(fold(q))[:MAX_WORDS]
+    return query_terms(q)
+
+
+def minutes_readable(who: Identity) -> ColumnElement[bool]:
+    """Which documents ``who`` may read beyond the conference's visibility: everything but
+    minutes, and the minutes as ``server.minutes.access`` allows them (the secretary and the
+    organiser always; members of a delegation once the minutes have left their draft;
+    nobody else: technicians, interpreters, approvers and guests read no minutes)."""
+    not_minutes = SearchDocument.kind != "minutes"
+    if who.is_admin:
+        return true()
+    if who.guest is not None or who.user_id is None:
+        return not_minutes
+    editor_of = select(ConferenceMember.conference_id).where(
+        ConferenceMember.user_id == who.user_id,
+        ConferenceMember.role.in_(sorted(MINUTES_EDITORS)),
+    )
+    organiser_of = select(Conference.id).where(Conference.organiser_id == who.user_id)
+    delegate_of = (
+        select(Delegation.conference_id)
+        .join(DelegationMember, DelegationMember.delegation_id == Delegation.id)
+        .join(MinutesDocument, MinutesDocument.conference_id == Delegation.conference_id)
+        .where(DelegationMember.user_id == who.user_id, MinutesDocument.state != "draft")
+    )
+    return or_(
+        not_minutes,
+        SearchDocument.conference_id.in_(editor_of),
+        SearchDocument.conference_id.in_(organiser_of),
+        SearchDocument.conference_id.in_(delegate_of),
+    )
 
 
 async def search(
@@ -82,7 +167,9 @@ async def search(
         match = " ".join(f'"{t}"*' for t in terms)
         rank = func.bm25(literal_column("search_fts"))
         query = (
-            select(SearchDocument, Conference.title, rank)
+            select(
+                SearchDocument, Conference.title, Conference.starts_at, Conference.time_zone, rank
+            )
             .join(SEARCH_FTS, SEARCH_FTS.c.rowid == SearchDocument.id)
             .where(text("search_fts MATCH :match").bindparams(match=match))
             .order_by(rank, SearchDocument.id)
@@ -92,12 +179,14 @@ async def search(
         vector = func.to_tsvector(literal_column("'simple'"), SearchDocument.folded)
         rank = func.ts_rank(vector, tsquery)
         query = (
-            select(SearchDocument, Conference.title, rank)
+            select(
+                SearchDocument, Conference.title, Conference.starts_at, Conference.time_zone, rank
+            )
             .where(vector.op("@@")(tsquery))
             .order_by(rank.desc(), SearchDocument.id)
         )
     query = query.join(Conference, Conference.id == SearchDocument.conference_id).where(
-        SearchDocument.conference_id.in_(visible)
+        SearchDocument.conference_id.in_(visible), minutes_readable(who)
     )
     if year is not None:
         query = query.where(SearchDocument.year == year)
@@ -114,9 +203,11 @@ async def search(
             ref=doc.ref_id,
             conference_id=doc.conference_id,
             conference_title=title,
+            conference_starts_at=starts_at,
+            conference_time_zone=zone,
             year=doc.year,
             title=doc.title,
             snippet=_snippet(doc.body, terms),
         )
-        for doc, title, _ in rows
+        for doc, title, starts_at, zone, _ in rows
     ]

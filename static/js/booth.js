@@ -7,6 +7,7 @@
 // next room.state says so.
 
 import { RoomClient } from "./protocol.js";
+import { RecordingIndicator } from "./recording_indicator.js";
 import { HealthReporter } from "./health_report.js";
 import { MediaLink, interpreterSlots } from "./media.js";
 import { $, attachTrack, config, errorText, languageName, setupSoundButton, showConnection, siteName,
@@ -19,6 +20,7 @@ import { BoothDevices } from "./booth_devices.js";
 
 const root = $("room-booth");
 const client = new RoomClient();
+new RecordingIndicator(client, document.getElementById("rec-indicator"));
 const health = new HealthReporter({ client, peer: () => (link ? link.pc : null) }); // every 2 s
 const language = config.language;
 const me = config.me;

@@ -4,6 +4,8 @@
 // the hall's sound and the floor.
 
 import { RoomClient } from "./protocol.js";
+import { RecordingIndicator, recordingControls } from "./recording_indicator.js";
+import { SigningPanel } from "./signing.js";
 import { MediaLink, consoleSlots } from "./media.js";
 import { BoothsPanel } from "./booths_panel.js";
 import {
@@ -15,6 +17,12 @@ const N_ = (text) => text; // marks UI text translated later with t() (the templ
 
 const root = $("room-console");
 const client = new RoomClient();
+recordingControls(
+  client, new RecordingIndicator(client, document.getElementById("rec-indicator")),
+  document.getElementById("recording-start"), document.getElementById("recording-stop"),
+  (text) => { document.getElementById("console-error").textContent = text; },
+);
+new SigningPanel(client);
 const siteCount = (config.sites || []).length;
 const elements = {
   "hall.audio": $("hall-audio"),

@@ -7,7 +7,7 @@
 // validated here: the server validates them (server/live/schemas.py).
 //
 // Server → client events (room.state, room.event, admitted, refused, removed, rejoin, chat,
-// booth.chat, health.report, health.change)
+// booth.chat, health.report, health.change, recording.state, signing.state)
 // and a few local ones are delivered through `on(event, handler)`:
 //   "connect", "disconnect" (reason), "connect_error" (ProtocolError),
 //   "joined" (the join answer; also after every automatic re-join when the socket reconnects:
@@ -19,7 +19,7 @@ import { io } from "/vendor/socket.io/socket.io.esm.min.js";
 export const NAMESPACE = "/room";
 export const SERVER_EVENTS = Object.freeze([
   "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat", "booth.chat",
-  "health.report", "health.change",
+  "health.report", "health.change", "recording.state", "signing.state",
 ]);
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;
@@ -51,7 +51,8 @@ export class RoomClient {
     for (const event of SERVER_EVENTS) {
       this.socket.on(event, (payload) => {
         // Note when a state arrived, so countdowns can use the server's clock (server_time).
-        if (event === "room.state" && payload) payload.received_at = Date.now() / 1000;
+        const timed = event === "room.state" || event === "recording.state";
+        if (timed && payload) payload.received_at = Date.now() / 1000;
         this._dispatch(event, payload);
       });
     }
@@ -225,6 +226,34 @@ export class RoomClient {
   /** `present` {site_id: int | null} → {ok}: shows a site's screen, or stops with null. */
   async present(siteId) {
     return this.request("present", { site_id: siteId });
+  }
+
+  // --- recording (the chair) ----------------------------------------------------------------
+
+  /** `recording.start` {} → {ok, id}; already_recording, room_not_open. Everyone joined then
+   * receives `recording.state` {recording, since, id, server_time}. */
+  async startRecording() {
+    return this.request("recording.start", {});
+  }
+
+  /** `recording.stop` {} → {ok, id}; not_recording. */
+  async stopRecording() {
+    return this.request("recording.stop", {});
+  }
+
+  // --- signing (docs/signalling.md, "Signing") ----------------------------------------------
+
+  /** `signing.open` {agreement_id} → {ok, state} (the chair, an organiser): everyone joined
+   * then receives `signing.state`. Refused: forbidden, room_not_live, no_versions,
+   * party_without_signatory, signing_already_open, agreement_not_found. */
+  async openSigning(agreementId) {
+    return this.request("signing.open", { agreement_id: agreementId });
+  }
+
+  /** `signing.status` {} → {ok, agreements: [SigningState]}: every opened or signed agreement
+   * of the conference (a page that joins late catches up). Signing itself is an HTTP POST. */
+  async signingStatus() {
+    return this.request("signing.status", {});
   }
 
   // --- interpretation -------------------------------------------------------------------------

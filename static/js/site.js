@@ -5,6 +5,8 @@
 // tests open the page with ?autojoin=1 to skip the click.
 
 import { RoomClient } from "./protocol.js";
+import { RecordingIndicator } from "./recording_indicator.js";
+import { SigningPanel } from "./signing.js";
 import { HealthReporter } from "./health_report.js";
 import { MediaLink, SITE_SLOTS } from "./media.js";
 import { ListenerPanel } from "./listener_panel.js";
@@ -15,6 +17,8 @@ import {
 
 const root = $("room-site");
 const client = new RoomClient();
+new RecordingIndicator(client, document.getElementById("rec-indicator"));
+new SigningPanel(client, { siteId: config.site ? config.site.id : null });
 // This page's own connection figures for the technicians, every 2 s (health_report.js).
 const health = new HealthReporter({ client, peer: () => (link ? link.pc : null) });
 navigator.mediaDevices?.addEventListener("devicechange", () => health.markDevicesChanged());

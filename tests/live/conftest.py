@@ -101,4 +101,4 @@ async def live(client: Client) -> AsyncIterator[dict[str, Any]]:
         await site.close()
     for seat in chairs:
         await seat.close()
-        await seat.client.close()
+        await seat.client.session.close()  # not .close(): the server is shared

@@ -1,0 +1,1 @@
+"""Agreements and their signing ceremonies: the register, the live signing, the certificate."""

@@ -1,0 +1,62 @@
+"""The signing part of the ``/room`` namespace (docs/signalling.md, "Signing").
+
+The chair opens an agreement's signing from the console (``signing.open``); every member of
+the room then receives ``signing.state``, and again after each signing (the HTTP handler of
+``server.agreements.api`` emits it through :func:`broadcast`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import socketio
+
+from server.agreements import ceremony
+from server.agreements.schemas import OpenIn
+from server.errors import DomainError
+from server.live import schemas
+from server.live.members import Answer, Member, Refused, conference_room
+
+if TYPE_CHECKING:
+    from server.live.namespace import RoomNamespace
+
+Handler = Callable[[str, Member, Any], Awaitable[Answer]]
+NAMESPACE = "/room"
+
+
+async def broadcast(sockets: socketio.AsyncServer, state: dict[str, Any]) -> None:
+    """``signing.state`` to everyone in the conference's room."""
+    room = conference_room(state["conference_id"])
+    await sockets.emit("signing.state", state, room=room, namespace=NAMESPACE)
+
+
+class Signing:
+    def __init__(self, namespace: RoomNamespace) -> None:
+        self._ns = namespace
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"signing.open": self._open, "signing.status": self._status}
+
+    async def _open(self, sid: str, member: Member, data: Any) -> Answer:
+        body = OpenIn.model_validate(data)
+        self._ns.chair_room(member)  # joined, and the room is live on this node
+        assert member.conference_id is not None
+        try:
+            async with self._ns.database().session() as db, db.begin():
+                agreement = await ceremony.open_signing(
+                    db, member.identity, member.conference_id, body.agreement_id, room_live=True
+                )
+                state = await ceremony.signing_state(db, agreement)
+        except DomainError as exc:
+            raise Refused(exc.code, exc.message) from None
+        await self._ns.emit("signing.state", state, room=conference_room(member.conference_id))
+        return {"ok": True, "state": state}
+
+    async def _status(self, sid: str, member: Member, data: Any) -> Answer:
+        schemas.Empty.model_validate(data)
+        self._ns.room_of(member)
+        assert member.conference_id is not None
+        async with self._ns.database().session() as db:
+            states = await ceremony.open_states(db, member.conference_id)
+        return {"ok": True, "agreements": states}

@@ -1,0 +1,50 @@
+"""The one-time code, mailed to the signatory over the configured SMTP server."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+import aiosmtplib
+
+from server import smtp
+from server.config import Config
+from server.errors import Unavailable
+
+
+def code_letter(sender: str, to: str, name: str, title: str, code: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = formataddr((name, to))
+    msg["Subject"] = f"Concord signing code: {code}"
+    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or None)
+    msg.set_content(
+        f"Your code to sign “{title}” is {code}.\n\n"
+        "It is valid for 10 minutes. If you did not ask for it, tell the conference's "
+        "organiser: someone at your site tried to sign in your name.\n"
+    )
+    return msg
+
+
+def require_mail(config: Config) -> None:
+    """Refuse before anything is written when this server cannot mail a code."""
+    if config.smtp_host is None:
+        raise Unavailable(
+            "this server sends no e-mail (CONCORD_SMTP_HOST is not set); sign with your password",
+            code="mail_unavailable",
+        )
+
+
+async def send_code(config: Config, to: str, name: str, title: str, code: str) -> None:
+    require_mail(config)
+    assert config.smtp_host is not None
+    try:
+        client = await smtp.connect(config)
+        try:
+            await client.send_message(code_letter(config.smtp_from, to, name, title, code))
+            await client.quit()
+        except BaseException:
+            client.close()
+            raise
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise Unavailable(f"the code could not be mailed: {exc}", code="mail_failed") from None

@@ -1,0 +1,35 @@
+"""Amounts in a currency's minor units (ISO 4217 exponent, from Babel) and their display."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.core import Locale
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+from server.errors import InvalidInput
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """``amount`` in ``currency``'s minor units; refused if it has more decimals than those."""
+    if currency not in list_currencies():
+        raise InvalidInput(f"{currency} is not an ISO 4217 currency code", code="bad_currency")
+    digits = get_currency_precision(currency)
+    minor = amount * (10**digits)
+    if minor != minor.to_integral_value():
+        raise InvalidInput(
+            f"{currency} amounts have {digits} decimal places; {amount} has more",
+            code="bad_amount",
+        )
+    return int(minor)
+
+
+def to_major(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-get_currency_precision(currency))
+
+
+def show(minor: int | None, currency: str | None, locale: str) -> str:
+    """As the reader's locale writes it: "25.000.000.000 ₫" in Vietnamese."""
+    if minor is None or currency is None:
+        return ""
+    return format_currency(to_major(minor, currency), currency, locale=Locale.parse(locale))

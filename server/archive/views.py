@@ -1,0 +1,106 @@
+"""Legal hold over HTTP: the JSON API (read, set, lift) and the conference page's form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from server.archive.hold import HOLDERS, MAX_REASON, set_legal_hold
+from server.errors import NotFound
+from server.keys import DATABASE
+from server.models import Conference
+from server.routing import ApiDoc, RouteTable, conference
+from server.web import form_body, identity, int_param, json_body, json_response, redirect, remote
+
+
+class HoldIn(BaseModel):
+    hold: bool = Field(description="true puts the conference on legal hold, false lifts it")
+    reason: str = Field(max_length=MAX_REASON, description="why (required both ways)")
+
+
+class HoldForm(BaseModel):
+    hold: Literal["on", "off"]
+    reason: str = Field(max_length=MAX_REASON)
+
+
+class HoldOut(BaseModel):
+    conference_id: int
+    legal_hold: bool
+    reason: str
+    by: str
+    at: dt.datetime | None
+
+
+def hold_out(found: Conference) -> HoldOut:
+    return HoldOut(
+        conference_id=found.id,
+        legal_hold=found.legal_hold,
+        reason=found.legal_hold_reason,
+        by=found.legal_hold_by,
+        at=found.legal_hold_at,
+    )
+
+
+async def hold_api(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    async with request.app[DATABASE].session() as db:
+        found = await db.get(Conference, conference_id)
+    if found is None:
+        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+    return json_response(hold_out(found))
+
+
+async def set_hold_api(request: web.Request) -> web.Response:
+    conference_id = int_param(request, "conference_id")
+    body = await json_body(request, HoldIn)
+    async with request.app[DATABASE].session() as db, db.begin():
+        found = await set_legal_hold(
+            db, identity(request), conference_id, body.hold, body.reason, remote=remote(request)
+        )
+        out = hold_out(found)
+    return json_response(out)
+
+
+async def set_hold_form(request: web.Request) -> web.StreamResponse:
+    conference_id = int_param(request, "conference_id")
+    form = await form_body(request, HoldForm)
+    async with request.app[DATABASE].session() as db, db.begin():
+        await set_legal_hold(
+            db,
+            identity(request),
+            conference_id,
+            form.hold == "on",
+            form.reason,
+            remote=remote(request),
+        )
+    raise redirect(f"/conferences/{conference_id}#legal-hold")
+
+
+def add_routes(table: RouteTable) -> None:
+    path = "/api/conferences/{conference_id}/legal-hold"
+    table.get(
+        path,
+        hold_api,
+        conference(),
+        doc=ApiDoc(
+            "Whether the conference is on legal hold, since when, by whom and why",
+            "archive",
+            response=HoldOut,
+        ),
+    )
+    table.post(
+        path,
+        set_hold_api,
+        conference(*HOLDERS),
+        doc=ApiDoc(
+            "Put the conference on legal hold (retention deletes nothing of it) or lift the "
+            "hold; a reason is required either way and written to the audit log",
+            "archive",
+            body=HoldIn,
+            response=HoldOut,
+        ),
+    )
+    table.post("/conferences/{conference_id}/legal-hold", set_hold_form, conference(*HOLDERS))

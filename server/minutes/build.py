@@ -1,0 +1,108 @@
+"""The minutes' first draft from the agenda, and their attendance and floor interventions from
+the room's stored events (``room_events``), read from the database for the pure core."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from server.errors import NotFound
+from server.minutes import attendance as present
+from server.minutes.document import (
+    MAX_LANGUAGES,
+    MAX_TITLE,
+    Intervention,
+    ItemMinutes,
+    Minutes,
+    SiteAttendance,
+)
+from server.models import AgendaSession, Conference, RoomEventRecord, SessionStatus
+
+#: Room events the minutes read (presence and the floor).
+READ_EVENTS = frozenset(
+    {*present.JOINED, *present.GONE, *present.LEFT_ROOM, "floor.granted", "floor.released"}
+)
+
+
+async def load_conference(db: AsyncSession, conference_id: int) -> Conference:
+    conference = await db.scalar(
+        select(Conference)
+        .where(Conference.id == conference_id)
+        .options(
+            selectinload(Conference.languages),
+            selectinload(Conference.sessions).selectinload(AgendaSession.sites),
+            selectinload(Conference.sites),
+            selectinload(Conference.delegations),
+        )
+    )
+    if conference is None:
+        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+    return conference
+
+
+def agenda_sessions(conference: Conference) -> list[AgendaSession]:
+    """The agenda items the minutes follow: each confirmed session (a series once)."""
+    return [
+        s
+        for s in conference.sessions
+        if s.series_id is None and s.status != SessionStatus.CANCELLED.value
+    ]
+
+
+def written_languages(conference: Conference) -> tuple[str, ...]:
+    """The conference languages the minutes are written in (sign languages are not written)."""
+    codes = [lang.code for lang in conference.languages if not lang.is_sign_language]
+    return tuple(codes[:MAX_LANGUAGES]) or ("en",)
+
+
+def first_draft(conference: Conference) -> Minutes:
+    """One empty item per agenda session, titled with the session's title in every language
+    (the secretary translates), in the conference's written languages."""
+    languages = written_languages(conference)
+    items = tuple(
+        ItemMinutes(
+            session_uid=session.uid,
+            session_id=session.id,
+            title={code: session.title[:MAX_TITLE] for code in languages},
+            discussion={code: "" for code in languages},
+        )
+        for session in agenda_sessions(conference)
+    )
+    return Minutes(conference_id=conference.id, languages=languages, items=items)
+
+
+async def room_events(db: AsyncSession, conference_id: int) -> list[present.RoomEvent]:
+    rows = await db.execute(
+        select(RoomEventRecord.at, RoomEventRecord.type, RoomEventRecord.site_id)
+        .where(
+            RoomEventRecord.conference_id == conference_id,
+            RoomEventRecord.type.in_(sorted(READ_EVENTS)),
+        )
+        .order_by(RoomEventRecord.at, RoomEventRecord.id)
+    )
+    return [(at, kind, site) for at, kind, site in rows]
+
+
+async def from_the_room(db: AsyncSession, conference: Conference, minutes: Minutes) -> Minutes:
+    """``minutes`` with attendance and interventions recomputed from the stored room events,
+    session by session (each site expected in a session is listed, present or not)."""
+    events = await room_events(db, conference.id)
+    rows: list[SiteAttendance] = []
+    turns: list[Intervention] = []
+    everyone = [site.id for site in conference.sites]
+    for session in agenda_sessions(conference):
+        expected = [site.id for site in session.sites] or everyone
+        rows += present.attendance(
+            events,
+            session.starts_at,
+            session.ends_at,
+            session_uid=session.uid,
+            sites=expected,
+        )
+        turns += present.interventions(
+            events, session.starts_at, session.ends_at, session_uid=session.uid
+        )
+    return replace(minutes, attendance=tuple(rows), interventions=tuple(turns))

@@ -1,0 +1,56 @@
+"""The recording part of the ``/room`` namespace (docs/signalling.md, "Recording").
+
+``recording.start`` and ``recording.stop`` are chair actions; the state reaches every member
+of the room as ``recording.state`` (and in the join answer, ``"recording"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from server.errors import DomainError
+from server.live import schemas
+from server.live.members import Answer, Member, Refused
+from server.recording.service import RoomRecordings
+
+if TYPE_CHECKING:
+    from server.live.namespace import RoomNamespace
+
+Handler = Callable[[str, Member, Any], Awaitable[Answer]]
+
+
+class RecordingHandlers:
+    def __init__(self, namespace: RoomNamespace, recordings: Callable[[], RoomRecordings]) -> None:
+        self._ns = namespace
+        self._recordings = recordings
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"recording.start": self._start, "recording.stop": self._stop}
+
+    def state(self, conference_id: int) -> dict[str, Any]:
+        """What the join answer carries as ``"recording"``."""
+        return self._recordings().state(conference_id)
+
+    async def _start(self, sid: str, member: Member, data: Any) -> Answer:
+        schemas.Empty.model_validate(data)
+        self._ns.chair_room(member)
+        assert member.conference_id is not None
+        try:
+            recording_id = await self._recordings().begin(
+                member.conference_id, member.identity.actor, member.identity
+            )
+        except DomainError as exc:
+            raise Refused(exc.code, exc.message) from None
+        return {"ok": True, "id": recording_id}
+
+    async def _stop(self, sid: str, member: Member, data: Any) -> Answer:
+        schemas.Empty.model_validate(data)
+        self._ns.chair_room(member)
+        assert member.conference_id is not None
+        recording_id = await self._recordings().end(
+            member.conference_id, member.identity.actor, member.identity
+        )
+        if recording_id is None:
+            raise Refused("not_recording", "the room is not being recorded")
+        return {"ok": True, "id": recording_id}

@@ -1,0 +1,236 @@
+"""Storing recordings: the row when one starts, its files, manifest, ledger entries and audit
+entry when it stops, and the recovery of recordings a killed process left behind.
+
+Ledger: one entry per finished file (``recording:<id>:<file>``, the file's name without
+its extension: ``floor``, ``floor-audio``, a language code). Each file is a separate
+artefact with its own life: it is downloaded, handed over or pruned alone, and whoever holds
+one file can check it against its own entry without the others; the entry's position is kept
+on the file's row (``RecordingFile.ledger_position``). Entries carry ids, times and hashes only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from recordings.tree_head import TreeHeadSigner
+from server import audit
+from server.accounts.identity import Identity
+from server.ledger.operations import append
+from server.models import Recording, RecordingFile, utcnow
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPES = MappingProxyType({".webm": "video/webm", ".ogg": "audio/ogg"})
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A finished file as the recorder reports it (``recordings.session.RecordedFile``)."""
+
+    channel: str
+    name: str
+    media_type: str
+    size: int
+    duration: float | None
+    sha256: str | None
+
+
+def recording_directory(conference_id: int, recording_id: int) -> str:
+    """Where a recording's files live, relative to the data directory."""
+    return f"recordings/{conference_id}/{recording_id}"
+
+
+async def begin(
+    db: AsyncSession, conference_id: int, started_by: str, started_at: dt.datetime
+) -> Recording:
+    """A new recording row (status "recording"); its directory is named after its id."""
+    row = Recording(
+        conference_id=conference_id,
+        started_at=started_at,
+        started_by=started_by,
+        status="recording",
+        directory="",
+        manifest={},
+    )
+    db.add(row)
+    await db.flush()
+    row.directory = recording_directory(conference_id, row.id)
+    audit.record(
+        db,
+        None,
+        "recording.started",
+        "recording",
+        row.id,
+        conference_id=conference_id,
+        detail={"by": started_by},
+    )
+    return row
+
+
+async def finish(
+    db: AsyncSession,
+    signer: TreeHeadSigner,
+    recording_id: int,
+    files: Sequence[StoredFile],
+    manifest: dict[str, Any],
+    *,
+    status: str = "finished",
+    stopped_at: dt.datetime | None = None,
+    stopped_by: str = "",
+    actor: Identity | None = None,
+) -> Recording:
+    """Store a stopped (or interrupted) recording's files and manifest, append each hashed
+    file to the ledger, and write the audit entry: all in the caller's one transaction."""
+    row = await db.scalar(
+        select(Recording).where(Recording.id == recording_id).options(selectinload(Recording.files))
+    )
+    if row is None:
+        raise LookupError(f"there is no recording {recording_id}")
+    row.status = status
+    row.stopped_at = stopped_at or utcnow()
+    described = {
+        item["name"]: item
+        for item in manifest.get("files") or []
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    }
+    stored = [{**described.get(f.name, {}), **_file_entry(f)} for f in files]
+    row.manifest = {**manifest, "files": stored, "status": status}
+    row.files.clear()
+    for entry in sorted(files, key=lambda f: (f.channel != "floor", f.channel)):
+        made = RecordingFile(
+            channel=entry.channel,
+            path=f"{row.directory}/{entry.name}",
+            media_type=entry.media_type,
+            size=entry.size,
+            duration=entry.duration,
+            sha256=entry.sha256,
+        )
+        row.files.append(made)
+        if entry.sha256 is not None:
+            ledger = await append(
+                db,
+                signer,
+                "recording",
+                f"recording:{row.id}:{Path(entry.name).stem}",
+                {
+                    "recording_id": row.id,
+                    "conference_id": row.conference_id,
+                    "channel": entry.channel,
+                    "name": entry.name,
+                    "media_type": entry.media_type,
+                    "size": entry.size,
+                    "sha256": entry.sha256,
+                    "started_at": row.started_at.astimezone(dt.UTC).isoformat(),
+                    "stopped_at": row.stopped_at.astimezone(dt.UTC).isoformat(),
+                    "status": status,
+                },
+            )
+            made.ledger_position = ledger.position
+    audit.record(
+        db,
+        actor,
+        f"recording.{status}",
+        "recording",
+        row.id,
+        conference_id=row.conference_id,
+        detail={
+            "by": stopped_by,
+            "files": {f.name: f.sha256 for f in files},
+        },
+    )
+    await db.flush()
+    return row
+
+
+def _file_entry(entry: StoredFile) -> dict[str, Any]:
+    return {
+        "channel": entry.channel,
+        "name": entry.name,
+        "media_type": entry.media_type,
+        "size": entry.size,
+        "duration": entry.duration,
+        "sha256": entry.sha256,
+    }
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_back(directory: Path) -> tuple[dict[str, Any], list[StoredFile]]:
+    """What a killed recorder left: its last manifest.json (or none) and every media file in
+    the directory, hashed now. A file's duration is the manifest's if it names one."""
+    manifest: dict[str, Any] = {}
+    try:
+        loaded = json.loads((directory / MANIFEST).read_text("utf-8"))
+        if isinstance(loaded, dict):
+            manifest = loaded
+    except (OSError, ValueError):
+        log.warning("recording %s: no readable manifest.json", directory)
+    durations: dict[str, float | None] = {}
+    channels: dict[str, str] = {}
+    for item in manifest.get("files") or []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            value = item.get("duration")
+            durations[item["name"]] = float(value) if isinstance(value, int | float) else None
+            if isinstance(item.get("channel"), str):
+                channels[item["name"]] = item["channel"]
+    files = []
+    paths = sorted(directory.iterdir()) if directory.is_dir() else []
+    for path in paths:
+        media_type = MEDIA_TYPES.get(path.suffix)
+        if media_type is None or not path.is_file():
+            continue
+        files.append(
+            StoredFile(
+                channel=channels.get(path.name, path.stem),
+                name=path.name,
+                media_type=media_type,
+                size=path.stat().st_size,
+                duration=durations.get(path.name),
+                sha256=hash_file(path),
+            )
+        )
+    return manifest, files
+
+
+async def interrupted(db: AsyncSession) -> list[Recording]:
+    """Recordings still marked "recording": at start-up, the ones a killed process left."""
+    return list(
+        await db.scalars(
+            select(Recording).where(Recording.status == "recording").order_by(Recording.id)
+        )
+    )
+
+
+def stopped_at_of(row: Recording, manifest: dict[str, Any]) -> dt.datetime:
+    """When an interrupted recording ended: its manifest's last word, else its start."""
+    for key in ("stopped_at", "updated_at"):
+        value = manifest.get(key)
+        if isinstance(value, str):
+            try:
+                parsed = dt.datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    offset = manifest.get("offset") or manifest.get("duration")
+    if isinstance(offset, int | float):
+        return row.started_at + dt.timedelta(seconds=float(offset))
+    return row.started_at

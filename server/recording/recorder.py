@@ -1,0 +1,149 @@
+"""``RoomRecorder``: one recording of one bridge room, from start to close.
+
+It joins the room as in-process subscribers (``rooms.subscriber.Subscriber``): one for the
+floor programme (``programme.video`` and ``programme.audio``) and one per interpreted language
+(its ``interpretation.audio`` slot, the language chosen as a listener would). Their packets go
+to a ``recordings.session.Recording``; a task passes on packets held for reordering every
+0.25 s and asks the floor's publisher for a key frame while the video waits for one. The room's
+events become the recording's timeline marks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from aiortc.rtp import RtpPacket
+
+from recordings.session import RecordedFile, Recording
+from rooms.room import BridgeRoom
+from rooms.roster import RoomEvent
+from rooms.subscriber import Subscriber
+
+log = logging.getLogger(__name__)
+
+TICK = 0.25
+"""Seconds between ``expire()`` calls."""
+KEYFRAME_EVERY = 1.0
+"""At most one key-frame request per this many seconds while the floor video waits."""
+FLOOR_SLOTS = MappingProxyType({"programme.video": "video", "programme.audio": "audio"})
+LANGUAGE_SLOT = "interpretation.audio"
+
+#: Room events that become marks: event type → (mark kind, action).
+MARKS = MappingProxyType(
+    {
+        "floor.granted": ("floor", "granted"),
+        "floor.released": ("floor", "released"),
+        "floor.language": ("floor", "language"),
+        "booth.on_air": ("on_air", "on_air"),
+        "booth.off_air": ("on_air", "off_air"),
+        "booth.handover": ("on_air", "handover"),
+    }
+)
+
+
+def recorded_languages(room: BridgeRoom) -> list[str]:
+    """The languages with a spoken booth (a sign-language booth has no sound to record)."""
+    booths = room.channels.interpretation.booths
+    return sorted(code for code, booth in booths.items() if not booth.info.video)
+
+
+class RoomRecorder:
+    def __init__(
+        self,
+        room: BridgeRoom,
+        recording_id: int,
+        directory: Path,
+        started_at: dt.datetime,
+    ) -> None:
+        self.room = room
+        self.recording_id = recording_id
+        self.started_at = started_at
+        self.languages = recorded_languages(room)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.recording = Recording(directory, self.languages, started_at)
+        self._subscribers: list[Subscriber] = []
+        self._task: asyncio.Task[None] | None = None
+        self._asked = 0.0
+        self._files: list[RecordedFile] | None = None
+
+    def start(self) -> None:
+        """Join the room: the floor programme, then each language's channel."""
+        recording = self.recording
+        prefix = f"recorder:{self.recording_id}"
+
+        def floor(slot: str, packet: RtpPacket) -> None:
+            recording.packet("floor", slot, packet)
+
+        self._floor = Subscriber(f"{prefix}:floor", FLOOR_SLOTS, floor)
+        self.room.add_subscriber(self._floor)
+        self._subscribers.append(self._floor)
+        for language in self.languages:
+
+            def channel(slot: str, packet: RtpPacket, language: str = language) -> None:
+                recording.packet(language, slot, packet)
+
+            listener = Subscriber(f"{prefix}:{language}", {LANGUAGE_SLOT: "audio"}, channel)
+            self.room.add_subscriber(listener)
+            self._subscribers.append(listener)
+            self.room.choose_language(listener.site_id, language)
+        self._task = asyncio.create_task(self._tick(), name=f"recording-{self.recording_id}")
+
+    def event(self, event: RoomEvent) -> None:
+        """A room event: floor and on-air changes become marks (ids only, no names)."""
+        found = MARKS.get(event.type)
+        if found is None or self._files is not None:
+            return
+        kind, action = found
+        data: dict[str, Any] = {"action": action, **event.data}
+        if event.site_id is not None and event.site_id.isdigit():
+            data["site_id"] = int(event.site_id)
+        self.mark(kind, **data)
+
+    def mark(self, kind: str, **data: Any) -> None:
+        if self._files is None:
+            try:
+                self.recording.mark(kind, **data)
+            except Exception:
+                log.exception("recording %s: could not mark %s", self.recording_id, kind)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            try:
+                self.recording.expire()
+                now = time.monotonic()
+                if self.recording.wants_keyframe("floor") and now - self._asked >= KEYFRAME_EVERY:
+                    self._asked = now
+                    self._floor.request_keyframe("programme.video")
+            except Exception:
+                log.exception("recording %s: tick failed", self.recording_id)
+
+    async def close(self) -> list[RecordedFile]:
+        """Leave the room and finish the files (hashed, manifest.json written); safe twice."""
+        if self._files is not None:
+            return self._files
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for subscriber in self._subscribers:
+            with contextlib.suppress(Exception):
+                await self.room.remove_subscriber(subscriber.site_id)
+            subscriber.close()
+        # Finishing muxes the tail and hashes the files: off the event loop.
+        try:
+            self._files = await asyncio.to_thread(self.recording.close)
+        except Exception:  # one broken file: the others are finished and hashed all the same
+            log.exception("recording %s: a file could not be finished", self.recording_id)
+            self._files = [output.recorded() for output in self.recording.outputs]
+        return self._files
+
+    def manifest(self) -> dict[str, Any]:
+        return self.recording.manifest()

@@ -1,0 +1,78 @@
+"""The recordings' JSON: what ``/api/conferences/{id}/recordings`` and a manifest return."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import PurePosixPath
+from typing import Any
+
+from pydantic import BaseModel
+
+from server.models import Recording, RecordingFile
+
+
+class RecordingFileOut(BaseModel):
+    channel: str
+    name: str
+    media_type: str
+    size: int
+    duration: float | None
+    sha256: str | None
+    ledger_position: int | None
+    url: str
+
+
+class RecordingOut(BaseModel):
+    id: int
+    conference_id: int
+    started_at: dt.datetime
+    stopped_at: dt.datetime | None
+    duration: float | None
+    status: str
+    started_by: str
+    files: list[RecordingFileOut]
+    url: str
+    manifest_url: str
+
+
+class ManifestOut(BaseModel):
+    """The recording's manifest: files, channels, start/stop, marks (offsets in seconds)."""
+
+    recording: RecordingOut
+    manifest: dict[str, Any]
+
+
+def file_url(row: Recording, entry: RecordingFile) -> str:
+    stem = PurePosixPath(entry.path).stem  # "floor", "floor-audio", a language code
+    return f"/conferences/{row.conference_id}/recordings/{row.id}/files/{stem}"
+
+
+def recording_out(row: Recording) -> RecordingOut:
+    duration = None
+    if row.stopped_at is not None:
+        duration = round((row.stopped_at - row.started_at).total_seconds(), 3)
+    base = f"/conferences/{row.conference_id}/recordings/{row.id}"
+    return RecordingOut(
+        id=row.id,
+        conference_id=row.conference_id,
+        started_at=row.started_at,
+        stopped_at=row.stopped_at,
+        duration=duration,
+        status=row.status,
+        started_by=row.started_by,
+        files=[
+            RecordingFileOut(
+                channel=f.channel,
+                name=f.path.rsplit("/", 1)[-1],
+                media_type=f.media_type,
+                size=f.size,
+                duration=f.duration,
+                sha256=f.sha256,
+                ledger_position=f.ledger_position,
+                url=file_url(row, f),
+            )
+            for f in row.files
+        ],
+        url=base,
+        manifest_url=f"/api/conferences/{row.conference_id}/recordings/{row.id}/manifest",
+    )

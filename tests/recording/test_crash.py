@@ -1,0 +1,208 @@
+"""The issue's crash test: a real ``concord serve`` records a room filled by synthetic sites
+(``concord simulate-sites``'s code over socket.io) and is SIGKILLed about 10 s in. The files
+it leaves are readable by ffprobe to within 3 s of the kill; after a restart the recording is
+"interrupted", its files hashed and in the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from server.config import load_config
+from server.db import Database
+from server.demo.data import demo_password
+from server.live.simulate_cli import Operator, simulate
+from server.models import LedgerEntry
+from tests.recording.helpers import probe, recordings_of, sha256_of
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORD_SECONDS = 10.0
+TOLERANCE = 3.0
+ORGANISER = "organiser@concord.example"
+
+
+def free_port() -> int:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port: int = probe_socket.getsockname()[1]
+        return port
+
+
+class Serve:
+    """``python -m server serve`` on 127.0.0.1 in a subprocess, its output in a log file."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "server", "serve"]
+        with self.log.open("ab") as out:
+            return subprocess.Popen(
+                [*command, "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    async def start(self) -> None:
+        self.process = self.launch()
+        deadline = time.monotonic() + 60
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                assert self.process.poll() is None, self.log.read_text()[-3000:]
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(self.url + "/healthz") as answer:
+                        if answer.status == 200:
+                            return
+                await asyncio.sleep(0.2)
+        pytest.fail(f"the server did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> Iterator[tuple[dict[str, str], int]]:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")},
+        "CONCORD_DATA_DIR": str(tmp_path / "data"),
+        "CONCORD_ICE_HOST_ADDRESSES": "127.0.0.1",
+        "CONCORD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CONCORD_ARGON2_TIME_COST": "1",
+        "CONCORD_ARGON2_MEMORY_KIB": "1024",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "server", "demo"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    yield env, port
+
+
+async def organiser_token(base: str) -> str:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        signed = await http.post(
+            base + "/api/session",
+            json={"email": ORGANISER, "password": demo_password(ORGANISER)},
+        )
+        assert signed.status == 201, await signed.text()
+        csrf = (await signed.json())["csrf_token"]
+        made = await http.post(
+            base + "/api/tokens", json={"name": "crash test"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert made.status == 201, await made.text()
+        token: str = (await made.json())["token"]
+        return token
+
+
+def connected(state: dict[str, Any]) -> int:
+    return sum(1 for s in state.get("sites", []) if s["link"] == "connected")
+
+
+async def test_a_killed_server_leaves_playable_files_and_an_interrupted_recording(
+    environment: tuple[dict[str, str], int], tmp_path: Path
+) -> None:
+    env, port = environment
+    config = load_config(environ={k: v for k, v in env.items() if k.startswith("CONCORD_")})
+    server = Serve(env, port, tmp_path / "serve.log")
+    await server.start()
+    sites: asyncio.Task[Any] | None = None
+    recorder = None
+    try:
+        token = await organiser_token(server.url)
+        sites = asyncio.create_task(simulate(config, 1, 2, 120.0, server.url, token))
+        recorder = Operator(server.url, token)
+        assert await recorder.join(1)
+        deadline = time.monotonic() + 30
+        while connected(recorder.state) < 2:
+            assert time.monotonic() < deadline, f"the sites did not connect: {recorder.state}"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # the floor is granted as the sites arrive
+        started = await recorder.call("recording.start", {})
+        assert started["ok"], started
+        began = time.monotonic()
+        await asyncio.sleep(RECORD_SECONDS - (time.monotonic() - began))
+        server.kill()
+        recorded = time.monotonic() - began
+    finally:
+        if recorder is not None:
+            await recorder.close()
+        if sites is not None:
+            sites.cancel()
+            with contextlib.suppress(BaseException):
+                await sites
+        if server.process is not None and server.process.poll() is None:
+            server.stop()
+
+    directory = config.data_dir / "recordings" / "1" / str(started["id"])
+    floor = probe(directory / "floor.webm")
+    assert set(floor["streams"].values()) == {"video", "audio"}
+    for kind in ("video", "audio"):
+        assert floor["last"][kind] >= recorded - TOLERANCE, (kind, floor["last"], recorded)
+    print(f"recorded {recorded:.1f} s before the kill; floor.webm reaches {floor['last']}")
+    voice = probe(directory / "floor-audio.ogg")
+    assert voice["last"]["audio"] >= recorded - TOLERANCE, (voice["last"], recorded)
+
+    restarted = Serve(env, port, tmp_path / "serve-again.log")
+    await restarted.start()
+    try:
+        database = Database(config.database_url)
+        try:
+            [row] = await recordings_of(database, 1)
+            async with database.session() as db:
+                ledger = {
+                    e.ref: e
+                    for e in await db.scalars(
+                        select(LedgerEntry).where(LedgerEntry.kind == "recording")
+                    )
+                }
+        finally:
+            await database.close()
+    finally:
+        restarted.stop()
+    assert row.id == started["id"] and row.status == "interrupted"
+    assert row.stopped_at is not None and row.stopped_at > row.started_at
+    names = {Path(f.path).name: f for f in row.files}
+    assert {"floor.webm", "floor-audio.ogg"} <= names.keys()
+    for name, stored in names.items():
+        assert stored.sha256 == sha256_of(directory / name), name
+        assert stored.size == (directory / name).stat().st_size
+        entry = ledger[f"recording:{row.id}:{Path(name).stem}"]
+        assert entry.payload["sha256"] == stored.sha256
+        assert entry.payload["status"] == "interrupted"
+    assert row.manifest["status"] == "interrupted" and "marks" in row.manifest
