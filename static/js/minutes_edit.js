@@ -101,6 +101,13 @@ function render() {
     ...doc.items.map(itemSection),
   );
   renderAttendance();
+  if (stopped) lock();
+}
+
+// Circulated or final minutes are read here, not edited: every field and button is disabled.
+function lock() {
+  for (const field of $("minutes-editor").querySelectorAll("input, textarea, button")) field.disabled = true;
+  $("refresh-room").disabled = true;
 }
 
 function renderAttendance() {
@@ -143,7 +150,10 @@ async function save() {
       }
       await merged(answer.body);
     } else {
-      if (answer.status === 409) stopped = true; // locked: circulated or final
+      if (answer.status === 409) {
+        stopped = true; // locked meanwhile: circulated or final
+        lock();
+      }
       $("save-status").textContent = t("Not saved: %(reason)s", { reason: answer.body.detail || answer.status });
     }
   } catch (err) {

@@ -84,3 +84,18 @@ def test_autosave_and_the_merge_view(new_context: NewContext, screenshot: Screen
     assert body["document"]["items"][1]["discussion"]["en"] == "Words of the chairman"
     assert body["document"]["items"][2]["discussion"]["vi"] == "Phát biểu"
     assert body["document"]["items"][0]["discussion"]["vi"] == "Hai bên chào mừng."
+
+
+def test_final_minutes_open_read_only(new_context: NewContext) -> None:
+    """The demo archives the 2021 MoU with final minutes: its editor shows them, locked."""
+    page = new_context("minutes-final").new_page()
+    sign_in(page, "secretary@concord.example", "concord-secretary")
+    page.goto("/conferences/1/minutes/edit")
+    fields = page.locator("#minutes-editor textarea")
+    expect(fields.first).to_be_disabled()
+    assert fields.count() > 0
+    assert page.locator("#minutes-editor textarea:enabled").count() == 0
+    expect(page.locator("#refresh-room")).to_be_disabled()
+    expect(
+        page.locator("#minutes-editor textarea[data-path='items[3].discussion.vi']")
+    ).to_have_value(re.compile("Biên bản ghi nhớ"))
