@@ -14,6 +14,7 @@ from server.agreements.present import agreement_out
 from server.agreements.schemas import AgreementIn, AgreementPatch, SignatoryIn, SignIn
 from server.errors import BadRequest
 from server.keys import (
+    CATALOGUES,
     CONFIG,
     DATABASE,
     LEDGER_SIGNER,
@@ -158,7 +159,8 @@ async def api_send_code(request: web.Request) -> web.Response:
             remote=remote(request),
         )
         to, name, title = user.email, user.display_name, agreement.title
-    await mail.send_code(config, to, name, title, code)
+        translate = request.app[CATALOGUES].get(user.locale).gettext
+    await mail.send_code(config, to, name, title, code, translate)
     return json_response({"sent": True, "expires_in": int(ceremony.CODE_LIFETIME.seconds)})
 
 

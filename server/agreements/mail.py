@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
@@ -10,19 +11,31 @@ import aiosmtplib
 from server import smtp
 from server.config import Config
 from server.errors import Unavailable
+from server.i18n_strings import N_
+
+Translate = Callable[[str], str]
 
 
-def code_letter(sender: str, to: str, name: str, title: str, code: str) -> EmailMessage:
+def code_letter(
+    sender: str, to: str, name: str, title: str, code: str, translate: Translate = str
+) -> EmailMessage:
+    """The letter in the signatory's language (``translate``: their catalogue's gettext)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = formataddr((name, to))
-    msg["Subject"] = f"Concord signing code: {code}"
+    msg["Subject"] = translate(N_("Concord signing code: %(code)s")) % {"code": code}
     msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or None)
-    msg.set_content(
-        f"Your code to sign “{title}” is {code}.\n\n"
-        "It is valid for 10 minutes. If you did not ask for it, tell the conference's "
-        "organiser: someone at your site tried to sign in your name.\n"
+    body = translate(N_("Your code to sign “%(title)s” is %(code)s.")) % {
+        "title": title,
+        "code": code,
+    }
+    warning = translate(
+        N_(
+            "It is valid for 10 minutes. If you did not ask for it, tell the conference's "
+            "organiser: someone at your site tried to sign in your name."
+        )
     )
+    msg.set_content(f"{body}\n\n{warning}\n")
     return msg
 
 
@@ -35,13 +48,17 @@ def require_mail(config: Config) -> None:
         )
 
 
-async def send_code(config: Config, to: str, name: str, title: str, code: str) -> None:
+async def send_code(
+    config: Config, to: str, name: str, title: str, code: str, translate: Translate = str
+) -> None:
     require_mail(config)
     assert config.smtp_host is not None
     try:
         client = await smtp.connect(config)
         try:
-            await client.send_message(code_letter(config.smtp_from, to, name, title, code))
+            await client.send_message(
+                code_letter(config.smtp_from, to, name, title, code, translate)
+            )
             await client.quit()
         except BaseException:
             client.close()

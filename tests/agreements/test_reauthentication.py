@@ -140,3 +140,18 @@ async def test_wrong_passwords_are_throttled_and_codes_spend_attempts(
     )
     assert signed.status == 201, await signed.text()
     assert (await signed.json())["signed"] == 1
+
+
+def test_the_code_letter_speaks_the_signatorys_language() -> None:
+    from server.agreements.mail import code_letter
+    from server.i18n import Catalogues
+
+    catalogues = Catalogues()
+    lao = code_letter(
+        "c@concord.example", "g@x.la", "Governor", "MoU", "042917", catalogues.get("lo").gettext
+    )
+    assert lao["Subject"] == "ລະຫັດລົງນາມ Concord: 042917"
+    body = lao.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "“MoU”" in body and "042917" in body and "10 ນາທີ" in body
+    english = code_letter("c@concord.example", "g@x.la", "Governor", "MoU", "042917")
+    assert english["Subject"] == "Concord signing code: 042917"
