@@ -22,7 +22,7 @@ from tests.conftest import sign_in, sign_in_english
 from tests.live.conftest import Chair, until
 from tests.recording.helpers import interpreter_on_air, probe, recordings_of, sha256_of
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+# Both databases by default (the database_url fixture); the agenda test on SQLite only.
 HALL, CHAMPASAK = 1, 2
 
 
@@ -186,6 +186,7 @@ async def check_pages_and_downloads(
         await interpreter.session.close()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # storage: tested above
 async def test_a_session_starts_and_stops_the_recording(
     live: dict[str, Any], demo: Database
 ) -> None:
