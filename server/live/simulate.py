@@ -19,6 +19,7 @@ import socketio
 
 from rooms.synthetic import PatternTrack, SyntheticSite, ToneTrack
 
+CONNECT_ATTEMPTS = 3
 SITE_SLOTS = (
     ("hall.video", "video"),
     ("hall.audio", "audio"),
@@ -91,12 +92,19 @@ class SimulatedSite:
             # /conferences/<id>/room
             self.conference_id = int(r.headers["Location"].split("/")[2])
         cookies = "; ".join(f"{c.key}={c.value}" for c in self._http.cookie_jar)
-        await self.sio.connect(
-            self.base_url,
-            headers={"Cookie": cookies},
-            namespaces=["/room"],
-            transports=["websocket"],
-        )
+        for attempt in range(CONNECT_ATTEMPTS):  # a busy server may drop a first handshake
+            try:
+                await self.sio.connect(
+                    self.base_url,
+                    headers={"Cookie": cookies},
+                    namespaces=["/room"],
+                    transports=["websocket"],
+                )
+                break
+            except socketio.exceptions.ConnectionError:
+                if attempt == CONNECT_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.5)
         answer = await self.call("join", {"conference_id": self.conference_id, "as": "site"})
         self.site_id = answer["site_id"]
         self.admission = answer["admission"]
