@@ -155,6 +155,18 @@ class BridgeRoom:
             await peer.close()
         self._route()
 
+    async def drop_peer(self, site_id: str) -> None:
+        """Close the site's media connection, keeping its admission and floor place: the
+        connection that owned it lost its rights, and another one of the site offers again."""
+        site = self.state(site_id)
+        peer, site.peer = site.peer, None
+        if peer is not None:
+            await peer.close()
+            if site.admission == "admitted" and not self._closed:
+                site.link = "reconnecting"
+                self._emit("site.reconnecting", site_id)
+        self._route()
+
     # --- media ---------------------------------------------------------------------------------
 
     async def connect_site(self, site_id: str, offer_sdp: str, layout: Mapping[str, str]) -> str:

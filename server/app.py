@@ -14,6 +14,7 @@ from rooms.floor import Order
 from server import health, openapi
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
+from server.accounts.grants import LiveGrants
 from server.accounts.passwords import Passwords
 from server.accounts.reaper import SessionReaper
 from server.accounts.throttle import LoginThrottle
@@ -39,6 +40,7 @@ from server.keys import (
     CONFIG,
     DATABASE,
     FEED_CACHE,
+    GRANTS,
     HEALTH_HUB,
     LEDGER_SIGNER,
     LIVE_ROOMS,
@@ -150,19 +152,23 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
             await database.upgrade()
         reaper = SessionReaper(database, app[THROTTLE])
         reaper.start()
+        app[GRANTS].start()
         yield
+        await app[GRANTS].close()
         await reaper.close()
         await database.close()
 
     app.cleanup_ctx.append(database_ctx)
 
-    sockets = create_socket_server(config, lambda: app[DATABASE])
+    app[GRANTS] = LiveGrants(lambda: app[DATABASE])
+    sockets = create_socket_server(config, lambda: app[DATABASE], lambda: app[GRANTS])
     room_namespace = RoomNamespace(
         config,
         lambda: app[DATABASE],
         lambda: app[LIVE_ROOMS],
         lambda: app[HEALTH_HUB],
         lambda: app[RECORDINGS],
+        lambda: app[GRANTS],
     )
     sockets.register_namespace(room_namespace)
     sockets.attach(app)

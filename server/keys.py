@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from babel.support import NullTranslations
 
     from recordings.tree_head import TreeHeadSigner
+    from server.accounts.grants import LiveGrants
     from server.accounts.identity import Identity
     from server.accounts.passwords import Passwords
     from server.accounts.throttle import LoginThrottle
@@ -32,6 +33,8 @@ DATABASE: web.AppKey[Database] = web.AppKey("database")
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")
 ACCESS_RULES: web.AppKey[dict[web.AbstractRoute, Rule]] = web.AppKey("access_rules")
 CATALOGUES: web.AppKey[Catalogues] = web.AppKey("catalogues")
+#: Live connections' grants, ended when withdrawn (``server.accounts.grants``).
+GRANTS: web.AppKey[LiveGrants] = web.AppKey("live_grants")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
 PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")

@@ -12,6 +12,7 @@ from typing import Any
 
 import socketio
 
+from server.accounts.grants import LiveGrants
 from server.accounts.identity import Identity
 from server.accounts.sessions import identity_for_socket
 from server.config import Config
@@ -19,9 +20,10 @@ from server.db import Database
 
 
 class Signalling(socketio.AsyncNamespace):
-    def __init__(self, database: Callable[[], Database]) -> None:
+    def __init__(self, database: Callable[[], Database], grants: Callable[[], LiveGrants]) -> None:
         super().__init__("/")
         self._database = database  # resolved per connection: the engine starts with the app
+        self._grants = grants
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         async with self._database().session() as db:
@@ -31,7 +33,15 @@ class Signalling(socketio.AsyncNamespace):
                 {"code": "unauthorized", "detail": "sign in before connecting"}
             )
         await self.save_session(sid, {"identity": who})
+        self._grants().watch(("/", sid), who, lambda why: self._revoked(sid, why))
         await self.emit("welcome", _welcome(who), to=sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._grants().forget(("/", sid))
+
+    async def _revoked(self, sid: str, reason: str) -> None:
+        await self.emit("revoked", {"code": reason}, to=sid)
+        await self.disconnect(sid)
 
 
 def _welcome(who: Identity) -> dict[str, Any]:
@@ -47,7 +57,9 @@ def _welcome(who: Identity) -> dict[str, Any]:
 MAX_MESSAGE_BYTES = 256 * 1024
 
 
-def create_socket_server(config: Config, database: Callable[[], Database]) -> socketio.AsyncServer:
+def create_socket_server(
+    config: Config, database: Callable[[], Database], grants: Callable[[], LiveGrants]
+) -> socketio.AsyncServer:
     manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
     server = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -57,5 +69,5 @@ def create_socket_server(config: Config, database: Callable[[], Database]) -> so
         engineio_logger=False,
         max_http_buffer_size=MAX_MESSAGE_BYTES,
     )
-    server.register_namespace(Signalling(database))
+    server.register_namespace(Signalling(database, grants))
     return server

@@ -72,6 +72,7 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("DELETE", "/api/tokens/{token_id}", ANY_USER),
     ("GET", "/api/users", ADMIN),
     ("POST", "/api/users", ADMIN),
+    ("PATCH", "/api/users/{user_id}", ADMIN),
     ("GET", "/api/conferences", SIGNED_IN),
     ("GET", C, CONF1),
     ("POST", "/api/conferences", frozenset({"admin", "organiser"})),
@@ -269,6 +270,7 @@ ENDS_SESSION = {("DELETE", "/api/session"), ("POST", "/logout")}
 PARAMS = {
     "conference_id": "1",
     "token_id": "999999",
+    "user_id": "999999",
     "feed_id": "999999",
     "invitation_id": "999999",
     "session_id": "999999",

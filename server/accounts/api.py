@@ -17,8 +17,9 @@ from server.accounts.schemas import (
     TokenOut,
     UserCreate,
     UserOut,
+    UserUpdate,
 )
-from server.keys import DATABASE, LOCALE, PASSWORDS
+from server.keys import DATABASE, GRANTS, LOCALE, PASSWORDS
 from server.models import Role, User
 from server.routing import PUBLIC, SIGNED_IN, USERS, ApiDoc, RouteTable, roles
 from server.web import identity, int_param, json_body, json_response, remote
@@ -76,6 +77,7 @@ async def current_session(request: web.Request) -> web.Response:
 async def sign_out(request: web.Request) -> web.Response:
     async with request.app[DATABASE].session() as db, db.begin():
         await ops.sign_out(db, identity(request), remote(request))
+    request.app[GRANTS].withdrawn()
     response = web.Response(status=204)
     clear_session_cookie(response)
     return response
@@ -111,6 +113,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     token_id = int_param(request, "token_id")
     async with request.app[DATABASE].session() as db, db.begin():
         row = await ops.revoke_api_token(db, identity(request), token_id, remote(request))
+    request.app[GRANTS].withdrawn()
     return json_response(TokenOut.model_validate(row))
 
 
@@ -136,6 +139,22 @@ async def create_user(request: web.Request) -> web.Response:
         )
         out = user_out(user)
     return json_response(out, status=201)
+
+
+async def update_user(request: web.Request) -> web.Response:
+    body = await json_body(request, UserUpdate)
+    async with request.app[DATABASE].session() as db, db.begin():
+        user = await ops.update_user(
+            db,
+            identity(request),
+            int_param(request, "user_id"),
+            active=body.active,
+            roles=body.roles,
+            remote=remote(request),
+        )
+        out = user_out(user)
+    request.app[GRANTS].withdrawn()
+    return json_response(out)
 
 
 def add_routes(table: RouteTable) -> None:
@@ -189,4 +208,10 @@ def add_routes(table: RouteTable) -> None:
         create_user,
         roles(Role.ADMIN),
         doc=ApiDoc("Create a user (admin)", tag, UserCreate, UserOut, 201),
+    )
+    table.patch(
+        "/api/users/{user_id}",
+        update_user,
+        roles(Role.ADMIN),
+        doc=ApiDoc("Disable, enable or change roles of a user (admin)", tag, UserUpdate, UserOut),
     )

@@ -30,6 +30,7 @@ class Identity:
     locale: str | None = None
     time_zone: str = "UTC"
     session_id: int | None = None
+    token_id: int | None = None  # the API token a script signed in with
     csrf_token: str | None = None
     guest: GuestScope | None = None
 

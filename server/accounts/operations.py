@@ -196,5 +196,43 @@ async def revoke_api_token(
     return row
 
 
+async def update_user(
+    db: AsyncSession,
+    actor: Identity,
+    user_id: int,
+    *,
+    active: bool | None = None,
+    roles: list[Role] | None = None,
+    remote: str = "",
+) -> User:
+    """Disable or enable an account, or replace its roles (admin). Admins cannot disable
+    themselves or take their own admin role away: someone must be left to undo it."""
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"there is no user {user_id}", code="user_not_found")
+    if active is None and roles is None:
+        raise InvalidInput("nothing to change: give active and/or roles", code="empty")
+    if roles is not None and not roles:
+        raise InvalidInput("a user needs at least one role", code="no_role")
+    if user.id == actor.user_id and (
+        active is False or (roles is not None and Role.ADMIN not in roles)
+    ):
+        raise Conflict(
+            "you cannot disable yourself or take away your own admin role",
+            code="own_account",
+        )
+    detail: dict[str, object] = {}
+    if active is not None and active != user.active:
+        user.active = active
+        detail["active"] = active
+    if roles is not None and set(roles) != user.role_names:
+        user.roles = [UserRole(role=r.value) for r in sorted(set(roles))]
+        detail["roles"] = sorted(r.value for r in set(roles))
+    if detail:
+        await db.flush()
+        audit.record(db, actor, "user.changed", "user", user.id, detail=detail, remote=remote)
+    return user
+
+
 async def list_users(db: AsyncSession) -> list[User]:
     return list(await db.scalars(select(User).order_by(User.email)))

@@ -11,7 +11,7 @@ from server.accounts.cookies import clear_session_cookie, set_session_cookie, si
 from server.accounts.schemas import LoginForm, ProfileUpdate, TokenCreate
 from server.errors import DomainError, InvalidInput
 from server.i18n import LOCALES
-from server.keys import DATABASE
+from server.keys import DATABASE, GRANTS
 from server.middleware import LANG_COOKIE
 from server.routing import PUBLIC, SIGNED_IN, USERS, RouteTable
 from server.web import form_body, identity, int_param, redirect, remote, render, safe_next
@@ -43,6 +43,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     async with request.app[DATABASE].session() as db, db.begin():
         await ops.sign_out(db, identity(request), remote(request))
+    request.app[GRANTS].withdrawn()
     response = redirect("/login")
     clear_session_cookie(response)
     raise response
@@ -96,6 +97,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
         await ops.revoke_api_token(
             db, identity(request), int_param(request, "token_id"), remote(request)
         )
+    request.app[GRANTS].withdrawn()
     raise redirect("/account")
 
 

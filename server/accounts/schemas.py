@@ -50,6 +50,14 @@ class UserCreate(Strict):
     locale: str = Field(default="en", pattern="^(en|vi|lo)$")
 
 
+class UserUpdate(Strict):
+    """An admin's change to a user: disable (or enable) the account, or replace its roles.
+    Either ends the user's live connections that the change no longer allows."""
+
+    active: bool | None = None
+    roles: list[Role] | None = Field(default=None, min_length=1)
+
+
 class UserForm(Strict):
     email: str = Field(min_length=3, max_length=320)
     role: Role

@@ -18,7 +18,9 @@ SESSION_COOKIE = "concord_session"
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
 
 
-def _identity_of(user: User, via: str, session: LoginSession | None = None) -> Identity:
+def _identity_of(
+    user: User, via: str, session: LoginSession | None = None, token: ApiToken | None = None
+) -> Identity:
     return Identity(
         via=via,  # type: ignore[arg-type]
         user_id=user.id,
@@ -28,6 +30,7 @@ def _identity_of(user: User, via: str, session: LoginSession | None = None) -> I
         locale=user.locale,
         time_zone=user.time_zone,
         session_id=session.id if session else None,
+        token_id=token.id if token else None,
         csrf_token=session.csrf_token if session else None,
     )
 
@@ -70,7 +73,7 @@ async def _from_api_token(db: AsyncSession, token: str) -> Identity:
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
         row.last_used_at = now
         await db.commit()
-    return _identity_of(user, "bearer")
+    return _identity_of(user, "bearer", token=row)
 
 
 async def identity_from_session_token(db: AsyncSession, token: str) -> Identity:

@@ -8,7 +8,7 @@ from server.accounts.cookies import set_session_cookie
 from server.conferences.pages import render_conference
 from server.invitations import operations as ops
 from server.invitations.schemas import InvitationCreate, InvitationOut, NewInvitationOut
-from server.keys import CONFIG, DATABASE, SIGNER
+from server.keys import CONFIG, DATABASE, GRANTS, SIGNER
 from server.models import Role
 from server.routing import PUBLIC, ApiDoc, RouteTable, conference
 from server.web import form_body, identity, int_param, json_body, json_response, redirect, remote
@@ -58,7 +58,9 @@ async def _revoke(request: web.Request) -> InvitationOut:
             int_param(request, "invitation_id"),
             remote(request),
         )
-        return InvitationOut.model_validate(row)
+        out = InvitationOut.model_validate(row)
+    request.app[GRANTS].withdrawn()
+    return out
 
 
 async def api_revoke(request: web.Request) -> web.Response:

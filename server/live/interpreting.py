@@ -120,8 +120,7 @@ class Interpreting:
         """To the booth's partners only; not stored (it is the interpreters' own channel)."""
         body = schemas.Chat.model_validate(data)
         self._interpreter_room(member)
-        if not member.chats.take():
-            raise Refused("rate_limited", "at most two chat messages a second")
+        self._ns.limit("chat", member)
         assert member.conference_id is not None and member.language is not None
         await self._ns.emit(
             "booth.chat",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rooms.check import CheckCall
@@ -18,23 +17,6 @@ class Refused(Exception):
         self.code, self.detail = code, detail
 
 
-class Bucket:
-    """Token bucket: ``rate`` events per second, bursts of ``burst``."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 @dataclass
 class Member:
     identity: Identity
@@ -45,8 +27,6 @@ class Member:
     can_chair: bool = False
     check: CheckCall | None = None  # a pre-conference site check in progress
     check_site: tuple[int, int] | None = None  # its (conference, site)
-    events: Bucket = field(default_factory=lambda: Bucket(20, 40))
-    chats: Bucket = field(default_factory=lambda: Bucket(2, 4))
 
     @property
     def name(self) -> str:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rooms.health import Thresholds
 from rooms.room import BridgeRoom
 from rooms.roster import RoomError, RoomEvent
+from server.accounts.grants import LiveGrants
 from server.accounts.sessions import identity_for_socket
 from server.agreements.live import Signing
 from server.conferences.access import conference_roles
@@ -24,6 +25,7 @@ from server.db import Database
 from server.errors import NotFound
 from server.live import schemas
 from server.live.interpreting import Interpreting
+from server.live.limits import Kind, Limits, identity_key
 from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
 from server.live.registry import LiveRooms, interpreter_id, public_state
 from server.models import Role
@@ -47,12 +49,15 @@ class RoomNamespace(socketio.AsyncNamespace):
         rooms: Callable[[], LiveRooms],
         hub: Callable[[], HealthHub],
         recordings: Callable[[], RoomRecordings],
+        grants: Callable[[], LiveGrants],
     ) -> None:
         super().__init__(NAMESPACE)
         self._config = config
         self._database = database
         self._rooms = rooms
+        self._grants = grants
         self.members: dict[str, Member] = {}
+        self.limits = Limits()
         self._interpreting = Interpreting(self)
         self._monitoring = Monitoring(self, hub)
         self._checks = SiteChecks(self)
@@ -91,8 +96,10 @@ class RoomNamespace(socketio.AsyncNamespace):
                 {"code": "unauthorized", "detail": "sign in before connecting"}
             )
         self.members[sid] = Member(who)
+        self._grants().watch((NAMESPACE, sid), who, lambda why: self._revoked(sid, why))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._grants().forget((NAMESPACE, sid))
         member = self.members.pop(sid, None)
         if member is not None and member.check is not None:
             await member.check.close()
@@ -117,7 +124,13 @@ class RoomNamespace(socketio.AsyncNamespace):
         member = self.members.get(sid)
         if handler is None or member is None:
             return refusal("invalid", f"unknown event {event!r}")
-        if not member.events.take():
+        grants = self._grants()
+        await grants.current()  # a withdrawal announced before this event is applied first
+        ended = grants.ended((NAMESPACE, sid))
+        if ended is not None or self.members.get(sid) is not member:
+            why = ended or "closed"
+            return refusal("revoked", f"this connection's access was withdrawn ({why})")
+        if not self.limits.take("events", identity_key(member.identity)):
             return refusal("rate_limited", "too many messages; slow down")
         try:
             return await handler(sid, member, {} if data is None else data)
@@ -135,6 +148,53 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     def database(self) -> Database:
         return self._database()
+
+    def limit(self, kind: Kind, member: Member) -> None:
+        """Spend one of ``kind`` for the member's identity (and its site, for chat and room
+        events); refused when either has none left."""
+        keys = [identity_key(member.identity)]
+        if kind in ("chat", "room_events") and member.site_id is not None:
+            keys.append(f"site:{member.conference_id}:{member.site_id}")
+        if kind == "room_events":
+            keys = [f"conference:{member.conference_id}"]
+        if not self.limits.take(kind, *keys):
+            detail = {
+                "chat": "at most two chat messages a second",
+                "join": "joining again too often; wait a few seconds",
+                "room_events": "this room is busy; try again in a moment",
+            }.get(kind, "too many messages; slow down")
+            raise Refused("rate_limited", detail)
+
+    async def _revoked(self, sid: str, reason: str) -> None:
+        """The connection's grant is gone: say why, close its media, then the socket."""
+        member = self.members.get(sid)
+        if member is None:
+            return
+        await self.emit("revoked", {"code": reason}, to=sid)
+        room = self._rooms().get(member.conference_id) if member.conference_id else None
+        if room is not None and member.as_ == "site" and member.site_id is not None:
+            others = any(
+                other is not member
+                and other.site_id == member.site_id
+                and other.conference_id == member.conference_id
+                and self._grants().ended((NAMESPACE, other_sid)) is None
+                for other_sid, other in self.members.items()
+            )
+            site = str(member.site_id)
+            if others:  # another connection still speaks for the site: it offers again
+                await room.drop_peer(site)
+                await self.emit(
+                    "rejoin",
+                    {"site_id": member.site_id},
+                    room=site_room(member.conference_id or 0, member.site_id),
+                    skip_sid=sid,
+                )
+            elif room.sites.get(site) is not None and room.state(site).admission in (
+                "lobby",
+                "admitted",
+            ):
+                await room.leave(site)
+        await self.disconnect(sid)
 
     def live_rooms(self) -> LiveRooms:
         return self._rooms()
@@ -172,6 +232,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         body = schemas.Join.model_validate(data)
         if member.conference_id is not None:
             raise Refused("invalid", "this connection has already joined")
+        self.limit("join", member)
         who = member.identity
         async with self._database().session() as db:
             try:
@@ -249,6 +310,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             await room.leave(str(member.site_id))
         await self.on_disconnect(sid)
         self.members[sid] = Member(member.identity)
+        self._grants().watch((NAMESPACE, sid), member.identity, lambda why: self._revoked(sid, why))
         return {"ok": True}
 
     # --- floor and chat ------------------------------------------------------------------------
@@ -267,8 +329,8 @@ class RoomNamespace(socketio.AsyncNamespace):
     async def _chat(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.Chat.model_validate(data)
         self.room_of(member)
-        if not member.chats.take():
-            raise Refused("rate_limited", "at most two chat messages a second")
+        self.limit("chat", member)
+        self.limit("room_events", member)
         event = RoomEvent(
             "chat", str(member.site_id) if member.site_id else None, {"text": body.text}
         )

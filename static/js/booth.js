@@ -10,8 +10,8 @@ import { RoomClient } from "./protocol.js";
 import { RecordingIndicator } from "./recording_indicator.js";
 import { HealthReporter } from "./health_report.js";
 import { MediaLink, interpreterSlots } from "./media.js";
-import { $, attachTrack, config, errorText, languageName, setupSoundButton, showConnection, siteName,
-  t } from "./ui.js";
+import { $, attachTrack, config, errorText, languageName, revokedText, setupSoundButton, showConnection,
+  siteName, t } from "./ui.js";
 import { AirClock, airState, clock, clockSkewMs, findBooth, heardSource, interpreterName,
   relayMissing, sameInterpreter } from "./booth_state.js";
 import { setupBoothChat, showPeople, nameLanguages } from "./booth_panels.js";
@@ -453,6 +453,7 @@ client.on("joined", onJoined);
 client.on("room.state", onState);
 client.on("room.event", onRoomEvent);
 client.on("connect", updateConnection);
+client.on("revoked", (p) => end(revokedText(p && p.code)));
 client.on("disconnect", () => {
   onAirWhenCut = onAirWhenCut || air === "on" || air === "asked";
   updateConnection();

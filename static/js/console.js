@@ -10,7 +10,7 @@ import { MediaLink, consoleSlots } from "./media.js";
 import { BoothsPanel } from "./booths_panel.js";
 import {
   $, attachTrack, config, errorText, formatDuration, h, localTime, play,
-  sameId, setupChat, setupSoundButton, showConnection, showFloorTimer, siteName, t,
+  revokedText, sameId, setupChat, setupSoundButton, showConnection, showFloorTimer, siteName, t,
 } from "./ui.js";
 
 const N_ = (text) => text; // marks UI text translated later with t() (the template lists it)
@@ -125,6 +125,12 @@ client.on("room.state", (room) => onState(room));
 client.on("room.event", (event) => addEvent(event));
 client.on("connect", () => updateConnection());
 client.on("disconnect", () => updateConnection());
+client.on("revoked", (p) => {
+  if (link) link.close();
+  link = null;
+  $("console-error").textContent = revokedText(p && p.code);
+  updateConnection();
+});
 
 function updateConnection() {
   if (!client.connected) showConnection(link ? "reconnecting" : "offline");

@@ -7,7 +7,7 @@
 // validated here: the server validates them (server/live/schemas.py).
 //
 // Server → client events (room.state, room.event, admitted, refused, removed, rejoin, chat,
-// booth.chat, health.report, health.change, recording.state, signing.state)
+// booth.chat, health.report, health.change, recording.state, signing.state, revoked)
 // and a few local ones are delivered through `on(event, handler)`:
 //   "connect", "disconnect" (reason), "connect_error" (ProtocolError),
 //   "joined" (the join answer; also after every automatic re-join when the socket reconnects:
@@ -19,7 +19,7 @@ import { io } from "/vendor/socket.io/socket.io.esm.min.js";
 export const NAMESPACE = "/room";
 export const SERVER_EVENTS = Object.freeze([
   "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat", "booth.chat",
-  "health.report", "health.change", "recording.state", "signing.state",
+  "health.report", "health.change", "recording.state", "signing.state", "revoked",
 ]);
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;

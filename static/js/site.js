@@ -12,7 +12,7 @@ import { MediaLink, SITE_SLOTS } from "./media.js";
 import { ListenerPanel } from "./listener_panel.js";
 import {
   $, attachTrack, config, errorText, sameId, setupChat,
-  setupSoundButton, showConnection, showFloorTimer, siteName, t,
+  revokedText, setupSoundButton, showConnection, showFloorTimer, siteName, t,
 } from "./ui.js";
 
 const root = $("room-site");
@@ -225,6 +225,7 @@ client.on("admitted", (p) => { if (forMe(p)) enterRoom(); });
 client.on("refused", (p) => { if (forMe(p)) end("refused", t("The chair did not admit this site.")); });
 client.on("removed", (p) => { if (forMe(p)) end("removed", t("The chair removed this site from the room.")); });
 client.on("rejoin", (p) => { if (forMe(p) && link) link.restart("rejoin"); });
+client.on("revoked", (p) => end("revoked", revokedText(p && p.code)));
 client.on("room.state", (room) => onState(room));
 client.on("disconnect", () => updateConnection());
 client.on("connect", () => updateConnection());

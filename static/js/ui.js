@@ -178,6 +178,24 @@ export function errorText(err) {
   return known[code] || t("Error: %(detail)s", { detail: (err && (err.detail || err.message)) || code });
 }
 
+/**
+ * Why the server ended this connection (the `revoked` event's code), in the page's language.
+ * The server closes the socket right after; socket.io does not reconnect a connection the
+ * server closed, so the page stays on this message.
+ */
+export function revokedText(code) {
+  const known = {
+    invitation_withdrawn: t("The organiser withdrew this invitation link. Ask them for a new one."),
+    invitation_expired: t("This invitation link has expired. Ask the organiser for a new one."),
+    signed_out: t("You signed out. Sign in again to come back."),
+    session_expired: t("Your session has expired. Open your link or sign in again."),
+    token_revoked: t("The API token of this connection was revoked."),
+    account_disabled: t("Your account has been disabled. Ask an administrator."),
+    roles_changed: t("Your roles have changed. Reload the page to continue with your new rights."),
+  };
+  return known[code] || t("Your access to this room was withdrawn.");
+}
+
 /** Connection indicator #connection: data-state is offline, connecting, connected, reconnecting. */
 export function showConnection(state) {
   const el = $("connection");
