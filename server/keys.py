@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from recordings.tree_head import TreeHeadSigner
     from server.accounts.identity import Identity
     from server.accounts.passwords import Passwords
-    from server.accounts.throttle import LoginThrottle
+    from server.accounts.throttle import LoginThrottle, ReauthenticationLimit
     from server.calendar.rendered import RenderedEvents
     from server.calendars.feeds import FeedCache
     from server.calendars.invitations import SendLocks
@@ -33,6 +33,8 @@ ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")
 ACCESS_RULES: web.AppKey[dict[web.AbstractRoute, Rule]] = web.AppKey("access_rules")
 CATALOGUES: web.AppKey[Catalogues] = web.AppKey("catalogues")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
+#: Signing re-authentication's own strict limit, apart from the sign-in throttle.
+REAUTH_LIMIT: web.AppKey[ReauthenticationLimit] = web.AppKey("reauthentication_limit")
 PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")

@@ -70,7 +70,7 @@ async def test_wrong_passwords_are_throttled_and_codes_spend_attempts(
     chairman, governor = agreement["signatories"]
 
     # The chairman, signed in as himself, mistypes five times: then even the right password
-    # waits (the login throttle, per account).
+    # waits (re-authentication's own strict limit, per signatory).
     email, _, password = SIGNATORIES["chairman"]
     chairman_browser = await browser(mail_app)
     own = await sign_in(chairman_browser, email, password)
