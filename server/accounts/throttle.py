@@ -171,10 +171,12 @@ class ReauthenticationLimit:
     """Signing re-authentication: ``limit`` failures per signatory (their account) within
     ``window_seconds``, then a hard stop until the oldest failure leaves the window.
 
-    A hard stop is acceptable here, unlike at sign-in, because the signatory is already signed
-    in: an attacker would need the signatory's own session to spend these attempts, so they
-    cannot be used to lock anyone out from outside. It is kept apart from the sign-in throttle:
-    failures here do not slow signing in, and failures at sign-in do not block signing.
+    A hard stop is acceptable here, unlike at sign-in, because only someone already signed in
+    and let onto that signatory's signing can spend these attempts (the signatory, a session at
+    the signatory's site, or the conference's organisers and technicians), each failure is
+    audited with who made it, and it cannot be reached from outside to lock anyone out. It is
+    kept apart from the sign-in throttle: failures here do not slow signing in, and failures at
+    sign-in do not block signing.
     """
 
     def __init__(
