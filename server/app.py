@@ -17,7 +17,7 @@ from server.accounts import pages as accounts_pages
 from server.accounts.grants import LiveGrants
 from server.accounts.passwords import Passwords
 from server.accounts.reaper import SessionReaper
-from server.accounts.throttle import LoginThrottle
+from server.accounts.throttle import LoginThrottle, ReauthenticationLimit
 from server.admin import pages as admin_pages
 from server.agreements import api as agreements_api
 from server.agreements import pages as agreements_pages
@@ -45,6 +45,7 @@ from server.keys import (
     LEDGER_SIGNER,
     LIVE_ROOMS,
     PASSWORDS,
+    REAUTH_LIMIT,
     RECORDINGS,
     RENDERED_EVENTS,
     ROUTES,
@@ -122,6 +123,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[CATALOGUES] = Catalogues()
     app[PASSWORDS] = Passwords.from_config(config)
     app[THROTTLE] = LoginThrottle()
+    app[REAUTH_LIMIT] = ReauthenticationLimit()
     app[SIGNER] = Signer(config.secret_key)
     app[FEED_CACHE] = FeedCache()
     app[RENDERED_EVENTS] = RenderedEvents()
@@ -150,7 +152,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         app[DATABASE] = database
         if migrate:
             await database.upgrade()
-        reaper = SessionReaper(database, app[THROTTLE])
+        reaper = SessionReaper(database, app[THROTTLE], app[REAUTH_LIMIT])
         reaper.start()
         app[GRANTS].start()
         yield

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms.health import Thresholds
 from server.archive import settings as archive
+from server.client_address import Network, parse_networks
 from server.monitoring import settings as monitoring
 
 ENV_PREFIX = "CONCORD_"
@@ -76,6 +77,7 @@ SETTINGS = {
     "smtp_password": "CONCORD_SMTP_PASSWORD",
     "smtp_security": "CONCORD_SMTP_SECURITY",
     "smtp_from": "CONCORD_SMTP_FROM",
+    "trusted_proxies": "CONCORD_TRUSTED_PROXIES",
     **monitoring.SETTINGS,
     **archive.SETTINGS,
 }
@@ -139,6 +141,8 @@ class Config:
     smtp_password: str | None = None
     smtp_security: str = "starttls"  # "starttls", "tls" (implicit, port 465) or "none"
     smtp_from: str = ""
+    # Reverse proxies whose X-Forwarded-For is believed (server.client_address); none by default.
+    trusted_proxies: tuple[Network, ...] = ()
     # Connection health (server.monitoring.settings): levels, alerts, retention, /metrics.
     health_thresholds: Thresholds = DEFAULT_THRESHOLDS
     health_retention_days: int = 90
@@ -237,6 +241,8 @@ def load_config(
     permit_max_bytes = integer("permit_attachment_max_bytes", 10 * 1024 * 1024, 1024, 1024**3)
     permit_authority = text("permit_authority", None) or "Department of Foreign Affairs"
     smtp = _smtp(text, integer, problems)
+    proxies, proxies_from = raw.get("trusted_proxies", (None, SETTINGS["trusted_proxies"]))
+    trusted_proxies = parse_networks(proxies, proxies_from, problems)
     health = monitoring.read(raw, text, integer, problems)
     retention = archive.read(integer)
 
@@ -289,6 +295,7 @@ def load_config(
         permit_attachment_max_bytes=permit_max_bytes,
         permit_authority=permit_authority,
         **smtp,
+        trusted_proxies=trusted_proxies,
         **health,
         **retention,
     )

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from server.accounts.grants import LiveGrants
     from server.accounts.identity import Identity
     from server.accounts.passwords import Passwords
-    from server.accounts.throttle import LoginThrottle
+    from server.accounts.throttle import LoginThrottle, ReauthenticationLimit
     from server.calendar.rendered import RenderedEvents
     from server.calendars.feeds import FeedCache
     from server.calendars.invitations import SendLocks
@@ -36,6 +36,8 @@ CATALOGUES: web.AppKey[Catalogues] = web.AppKey("catalogues")
 #: Live connections' grants, ended when withdrawn (``server.accounts.grants``).
 GRANTS: web.AppKey[LiveGrants] = web.AppKey("live_grants")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
+#: Signing re-authentication's own strict limit, apart from the sign-in throttle.
+REAUTH_LIMIT: web.AppKey[ReauthenticationLimit] = web.AppKey("reauthentication_limit")
 PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.web_middlewares import Handler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.devices import DEVICE_COOKIE
 from server.accounts.identity import ANONYMOUS, Identity
 from server.accounts.secrets import new_token, same
 from server.accounts.sessions import identity_from_request
@@ -158,8 +159,13 @@ async def _check_csrf(request: web.Request, who: Identity) -> None:
     if who.via == "bearer":
         return  # no ambient credentials: a bearer token cannot be sent by another site
     if who.via == "anonymous":
-        if request.content_type == "application/json" and not request.cookies:
-            return  # a script signing in with JSON carries no cookie to abuse
+        # A script signing in with JSON carries no cookie to abuse. The device cookie does not
+        # count: it authenticates nothing (it only tells the login throttle this browser
+        # signed in before), and a browser keeps it after signing out.
+        if request.content_type == "application/json" and not request.cookies.keys() - {
+            DEVICE_COOKIE
+        }:
+            return
         expected = request.cookies.get(CSRF_COOKIE)
     else:
         expected = who.csrf_token

@@ -11,8 +11,9 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from server.accounts.identity import ANONYMOUS, Identity
+from server.client_address import FORWARDED_FOR, client_address
 from server.errors import BadRequest, InvalidInput, UnsupportedMediaType
-from server.keys import IDENTITY
+from server.keys import CONFIG, IDENTITY
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,7 +23,11 @@ def identity(request: web.Request) -> Identity:
 
 
 def remote(request: web.Request) -> str:
-    return request.remote or ""
+    """The client's address: the direct peer, or behind a trusted proxy (CONCORD_TRUSTED_PROXIES)
+    the address its X-Forwarded-For names (``server.client_address``). Use this, never
+    ``request.remote``, wherever the client's address matters (throttles, audit, allow-lists)."""
+    proxies = request.app[CONFIG].trusted_proxies
+    return client_address(request.remote, request.headers.getall(FORWARDED_FOR, []), proxies)
 
 
 def int_param(request: web.Request, name: str) -> int:

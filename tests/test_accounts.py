@@ -96,6 +96,8 @@ async def test_wrong_password_is_refused_without_saying_which_part(client: Clien
 
 
 async def test_repeated_failures_are_rate_limited(client: Client) -> None:
+    # Four failures are free; the fifth makes the next attempt wait (tests/test_throttle.py
+    # follows the delays with a clock of its own).
     for _ in range(5):
         failed = await client.post("/api/session", json={"email": ORGANISER, "password": "wrong!"})
         assert failed.status == 401
@@ -245,13 +247,13 @@ async def test_expired_sessions_are_reaped_and_stale_failures_forgotten(
             update(LoginSession).where(LoginSession.id == first).values(expires_at=past)
         )
     now = [0.0]
-    throttle = LoginThrottle(window_seconds=60, clock=lambda: now[0])
-    throttle.failed("someone@example.org", "127.0.0.1")
+    throttle = LoginThrottle(forget_after=3600, clock=lambda: now[0])
+    throttle.failed("someone@example.org", "127.0.0.1")  # per client, address and account
     reaper = SessionReaper(demo, throttle)
     assert await reaper.reap_once() == 1
     assert await count(demo, LoginSession) == 1
-    assert len(throttle) == 2
-    now[0] = 61.0
+    assert len(throttle) == 3
+    now[0] = 3601.0
     await reaper.reap_once()
     assert len(throttle) == 0
     reaper.start()

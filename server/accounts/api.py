@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.accounts import operations as ops
-from server.accounts.cookies import clear_session_cookie, set_session_cookie
+from server.accounts.cookies import clear_session_cookie, set_sign_in_cookies
 from server.accounts.cookies import sign_in as sign_in_request
 from server.accounts.identity import Identity
 from server.accounts.schemas import (
@@ -66,7 +66,7 @@ async def sign_in(request: web.Request) -> web.Response:
         csrf_token=done.session.csrf_token,
     )
     response = json_response(session_info(who, done.user.locale), status=201)
-    set_session_cookie(request, response, done.token)
+    set_sign_in_cookies(request, response, done)
     return response
 
 

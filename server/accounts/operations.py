@@ -91,15 +91,19 @@ async def sign_in(
     remote: str,
     user_agent: str,
     hours: int,
+    device: str | None = None,
 ) -> SignedIn:
+    """Check the password and open a login session. ``device`` identifies the browser when it
+    carries a valid device cookie for this account (``server.accounts.devices``): the throttle
+    then counts its failures apart from everyone else's."""
     email = email.strip().lower()
-    throttle.check(email, remote)
+    throttle.check(email, remote, device)
     user = await db.scalar(select(User).where(User.email == email))
     ok = passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
-        throttle.failed(email, remote)
+        throttle.failed(email, remote, device)
         raise Unauthorized(N_("wrong e-mail or password"), code="bad_credentials")
-    throttle.succeeded(email)
+    throttle.succeeded(email, remote, device)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
     token = new_token()

@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from aiohttp import web
 
 from server.accounts import operations as ops
-from server.accounts.cookies import clear_session_cookie, set_session_cookie, sign_in
+from server.accounts.cookies import clear_session_cookie, set_sign_in_cookies, sign_in
 from server.accounts.schemas import LoginForm, ProfileUpdate, TokenCreate
 from server.errors import DomainError, InvalidInput
 from server.i18n import LOCALES
@@ -36,7 +36,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         response.headers.update(error.headers)
         return response
     response = redirect(safe_next(next_page))
-    set_session_cookie(request, response, done.token)
+    set_sign_in_cookies(request, response, done)
     raise response
 
 

@@ -9,22 +9,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
 from sqlalchemy import delete
 
-from server.accounts.throttle import LoginThrottle
 from server.db import Database
 from server.models import LoginSession, utcnow
 
 log = logging.getLogger(__name__)
 
 
+class Prunable(Protocol):
+    def prune(self) -> None: ...
+
+
 class SessionReaper:
     def __init__(
-        self, database: Database, throttle: LoginThrottle, interval_seconds: float = 600.0
+        self, database: Database, *throttles: Prunable, interval_seconds: float = 600.0
     ) -> None:
         self._database = database
-        self._throttle = throttle
+        self._throttles = throttles
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
 
@@ -34,7 +38,8 @@ class SessionReaper:
 
     async def reap_once(self) -> int:
         """Delete expired sessions now; returns how many were removed."""
-        self._throttle.prune()
+        for throttle in self._throttles:
+            throttle.prune()
         async with self._database.session() as db, db.begin():
             result = await db.execute(
                 delete(LoginSession).where(LoginSession.expires_at <= utcnow())

@@ -20,9 +20,9 @@ from server.keys import (
     LEDGER_SIGNER,
     LOCALE,
     PASSWORDS,
+    REAUTH_LIMIT,
     RECORDINGS,
     SOCKETS,
-    THROTTLE,
 )
 from server.models import Role
 from server.permits.api import read_limited
@@ -169,7 +169,7 @@ async def api_sign(request: web.Request) -> web.Response:
     conference_id, agreement_id = _ids(request)
     app = request.app
     checks = ceremony.Checks(
-        app[PASSWORDS], app[THROTTLE], app[CONFIG].secret_key, app[LEDGER_SIGNER]
+        app[PASSWORDS], app[REAUTH_LIMIT], app[CONFIG].secret_key, app[LEDGER_SIGNER]
     )
     async with app[DATABASE].session() as db, db.begin():
         outcome = await ceremony.sign(

@@ -1,8 +1,9 @@
 """The signing ceremony: the chair opens it in the live room, each signatory re-authenticates
 and signs, and the agreement is signed when every signatory has.
 
-A failed re-authentication appends nothing: it counts towards the login throttle (the same
-password guarded by the same limits), spends one attempt of a one-time code, and is audited.
+A failed re-authentication appends nothing: it counts towards the signatory's own strict
+limit (``ReauthenticationLimit``, apart from the sign-in throttle), spends one attempt of a
+one-time code, and is audited.
 A successful one appends the ledger entry (``server.agreements.evidence``) in the same
 transaction as the signing row, so either both are committed or neither.
 """
@@ -23,7 +24,7 @@ from recordings.tree_head import TreeHeadSigner
 from server import audit
 from server.accounts.identity import Identity
 from server.accounts.passwords import Passwords
-from server.accounts.throttle import LoginThrottle
+from server.accounts.throttle import ReauthenticationLimit
 from server.agreements import evidence
 from server.agreements.register import TARGET, load
 from server.agreements.schemas import SignIn
@@ -257,7 +258,7 @@ class Checks:
     """What re-authentication needs from the application."""
 
     passwords: Passwords
-    throttle: LoginThrottle
+    throttle: ReauthenticationLimit
     secret_key: str
     signer: TreeHeadSigner
 
@@ -302,7 +303,8 @@ async def sign(
     agreement, signatory, user = await _signatory(
         db, who, conference_id, agreement_id, signatory_id
     )
-    checks.throttle.check(user.email, ip)
+    limit_key = f"user:{user.id}"  # per signatory, whatever the agreement or address
+    checks.throttle.check(limit_key)
     now = utcnow()
     if body.method == "password":
         ok = checks.passwords.verify(user.password_hash, body.secret)
@@ -310,7 +312,7 @@ async def sign(
     else:
         problem = await _code_problem(db, checks, signatory, body.secret, now)
     if problem is not None:
-        checks.throttle.failed(user.email, ip)
+        checks.throttle.failed(limit_key)
         audit.record(
             db,
             who,
@@ -323,8 +325,7 @@ async def sign(
         )
         refused = Forbidden(f"re-authentication failed: {problem}", code="reauthentication_failed")
         return Outcome(await signing_state(db, agreement), refused=refused)
-    if body.method == "password":
-        checks.throttle.succeeded(user.email)
+    checks.throttle.succeeded(limit_key)
     site = await db.get(Site, signatory.site_id) if signatory.site_id is not None else None
     nonce = evidence.new_nonce()
     committed = evidence.commitment(ip, user_agent, nonce)

@@ -37,6 +37,7 @@ from rooms.site import SitePeer
 from server.errors import Forbidden
 from server.keys import CONFIG, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
 from server.routing import PUBLIC, RouteTable
+from server.web import remote as client_of
 
 #: How often the event loop lag is measured, seconds.
 LAG_INTERVAL = 0.5
@@ -304,7 +305,7 @@ def allowed(
 async def metrics_view(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     authorization = request.headers.get("Authorization", "")
-    if not allowed(request.remote, authorization, config.metrics_token, config.metrics_allow):
+    if not allowed(client_of(request), authorization, config.metrics_token, config.metrics_allow):
         raise Forbidden(
             "the metrics are open only to the addresses in CONCORD_METRICS_ALLOW, or with "
             "'Authorization: Bearer <CONCORD_METRICS_TOKEN>'"

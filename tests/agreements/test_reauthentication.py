@@ -70,7 +70,7 @@ async def test_wrong_passwords_are_throttled_and_codes_spend_attempts(
     chairman, governor = agreement["signatories"]
 
     # The chairman, signed in as himself, mistypes five times: then even the right password
-    # waits (the login throttle, per account).
+    # waits (re-authentication's own strict limit, per signatory).
     email, _, password = SIGNATORIES["chairman"]
     chairman_browser = await browser(mail_app)
     own = await sign_in(chairman_browser, email, password)
@@ -140,6 +140,60 @@ async def test_wrong_passwords_are_throttled_and_codes_spend_attempts(
     )
     assert signed.status == 201, await signed.text()
     assert (await signed.json())["signed"] == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # limits live in memory
+async def test_signing_and_signing_in_are_limited_apart(mail_app: Client, demo: Database) -> None:
+    csrf = await sign_in(mail_app, "organiser@concord.example")
+    agreement = await register_mou(mail_app, demo, csrf)
+    await open_it(demo, agreement["id"])
+    base = f"/api/conferences/{MOU}/agreements/{agreement['id']}/signatories"
+    chairman, governor = agreement["signatories"]
+    opened: list[Client] = []
+
+    async def new_browser() -> Client:
+        opened.append(await browser(mail_app))
+        return opened[-1]
+
+    # The chairman uses up re-authentication: five wrong passwords, then a hard stop ...
+    email, _, password = SIGNATORIES["chairman"]
+    chairman_browser = await new_browser()
+    own = await sign_in(chairman_browser, email, password)
+    for _ in range(5):
+        wrong = await chairman_browser.post(
+            f"{base}/{chairman['id']}/sign",
+            json={"method": "password", "secret": "guess"},
+            headers={"X-CSRF-Token": own},
+        )
+        assert wrong.status == 403
+    stopped = await chairman_browser.post(
+        f"{base}/{chairman['id']}/sign",
+        json={"method": "password", "secret": password},
+        headers={"X-CSRF-Token": own},
+    )
+    assert stopped.status == 429 and "re-authentications" in (await stopped.json())["detail"]
+    # ... which does not slow signing in, even from a browser he never used.
+    await sign_in(await new_browser(), email, password)
+
+    # Someone guesses the governor's password at sign-in until made to wait ...
+    email, _, password = SIGNATORIES["governor"]
+    governor_browser = await new_browser()
+    own = await sign_in(governor_browser, email, password)
+    guesser = await new_browser()
+    for n in range(5):
+        guess = {"email": email, "password": f"guess-{n}"}
+        assert (await guesser.post("/api/session", json=guess)).status == 401
+    waiting = await guesser.post("/api/session", json={"email": email, "password": password})
+    assert waiting.status == 429
+    # ... which does not stop the governor, signed in already, from signing.
+    signed = await governor_browser.post(
+        f"{base}/{governor['id']}/sign",
+        json={"method": "password", "secret": password},
+        headers={"X-CSRF-Token": own},
+    )
+    assert signed.status == 201, await signed.text()
+    for made in opened:
+        await made.close()
 
 
 def test_the_code_letter_speaks_the_signatorys_language() -> None:
