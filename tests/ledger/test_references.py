@@ -13,7 +13,8 @@ from server.config import Config
 from server.db import Database
 from server.demo.archive import archive_demo
 from server.ledger import operations as ops
-from server.models import Agreement, LedgerHead, Signing
+from server.models import Agreement, LedgerHead, RecordingFile, Signing, utcnow
+from server.recording import operations as recording
 from tests.conftest import sign_in_english
 from tests.ledger.test_ledger import lines, run_verify
 from tests.ledger.test_tampering import cut_tail
@@ -132,3 +133,27 @@ async def test_a_decided_permit_catches_a_cut_tail_and_its_decision_shows_the_he
     assert found[0].endswith(
         f"no ledger entry attests that decision (entries with ref permit:{application_id}: none)"
     )
+
+
+async def test_a_recording_file_row_must_match_its_entry(
+    demo: Database,
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    signer = ops.ledger_signer(config.data_dir)
+    async with demo.session() as db, db.begin():
+        row = await recording.begin(db, 1, "chair", utcnow())
+        stored = recording.StoredFile("floor", "floor.webm", "video/webm", 1234, 3.0, "ab" * 32)
+        await recording.finish(db, signer, row.id, [stored], {})
+    assert await run_verify(monkeypatch, config) == 0
+    capsys.readouterr()
+    async with demo.session() as db, db.begin():  # the file swapped for another
+        await db.execute(update(RecordingFile).values(sha256="cd" * 32, size=99))
+        file_id = (await db.scalars(select(RecordingFile.id))).one()
+    assert await run_verify(monkeypatch, config) == 1
+    assert lines(capsys) == [
+        f"position 0: broken_reference: recording_files row {file_id} points at ledger "
+        f"position 0, but that entry does not match the row: size is 1234, the row says 99; "
+        f"sha256 is '{'ab' * 32}', the row says '{'cd' * 32}'"
+    ]
