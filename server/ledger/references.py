@@ -12,6 +12,8 @@ What is compared per table (the fields that tie one row to one entry):
   client commitment (unique per signing) and the signing time;
 - ``recording_files``: kind ``recording``, the recording id, size and SHA-256;
 - ``minutes``: kind ``minutes_final``, the minutes id, revision and SHA-256;
+- ``audit_log``: the signing and final-minutes actions record the position they appended
+  (kind and, for signings, ref are compared);
 - ``permit_applications`` (no position column: the entry is found by its ref
   ``permit:<id>``): an approved or rejected application must have a ``permit_decision``
   entry with its outcome and decision number.
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recordings.audit_log import Finding, FindingKind
 from server.models import (
+    AuditEntry,
     LedgerEntry,
     MinutesDocument,
     PermitApplication,
@@ -131,6 +134,29 @@ async def _claims(db: AsyncSession) -> list[_Claim]:
         )
         if row.ledger_position is not None
     ]
+    return claims + await _audit_claims(db)
+
+
+AUDITED = {
+    "agreement.signed": ("ledger_position", "signing", "agreement"),
+    "agreement.signing_imported": ("ledger", "signing", "agreement"),
+    "minutes.final": ("ledger", "minutes_final", None),
+}
+"""Audit actions whose detail names the ledger position they appended: (key, kind, ref)."""
+
+
+async def _audit_claims(db: AsyncSession) -> list[_Claim]:
+    """The audit log remembers each position it appended: one more place to reconcile."""
+    claims = []
+    rows = await db.scalars(
+        select(AuditEntry).where(AuditEntry.action.in_(AUDITED)).order_by(AuditEntry.id)
+    )
+    for row in rows:
+        key, kind, ref = AUDITED[row.action]
+        position = row.detail.get(key) if isinstance(row.detail, dict) else None
+        if isinstance(position, int) and not isinstance(position, bool):
+            shown = f"{ref}:{row.target_id}" if ref else None
+            claims.append(_Claim("audit_log", row.id, position, kind, shown, {}))
     return claims
 
 

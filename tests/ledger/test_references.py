@@ -78,10 +78,14 @@ async def test_signing_rows_catch_a_cut_tail_and_the_certificate_shows_the_head(
 
     await cut_tail(demo, 2)  # the last signing's entry and head, gone together
     assert await run_verify(monkeypatch, config) == 1
-    assert lines(capsys) == [
+    found = lines(capsys)
+    assert found[0] == (
         f"position 2: broken_reference: agreement_signings row {last.id} points at ledger "
         "position 2, past the end of the log (2 entries): the log's tail was cut"
-    ]
+    )
+    assert [text.split(" row ")[0] for text in found[1:]] == [
+        "position 2: broken_reference: audit_log"  # the audit log remembers it too
+    ], found
     await cut_tail(demo, 0)  # everything: the minutes say they were final too
     assert await run_verify(monkeypatch, config) == 1
     found = lines(capsys)
@@ -89,6 +93,9 @@ async def test_signing_rows_catch_a_cut_tail_and_the_certificate_shows_the_head(
         "position 1: broken_reference: agreement_signings",
         "position 2: broken_reference: agreement_signings",
         "position 0: broken_reference: minutes",
+        "position 0: broken_reference: audit_log",
+        "position 1: broken_reference: audit_log",
+        "position 2: broken_reference: audit_log",
     ], found
 
 
