@@ -90,6 +90,10 @@ class FindingKind(StrEnum):
     UNVERIFIABLE = "unverifiable"
     BAD_SIGNATURE = "bad_signature"
     INCONSISTENT_HEADS = "inconsistent_heads"
+    TRUNCATED = "truncated"
+    FORKED = "forked"
+    MISSING_HEAD = "missing_head"
+    BROKEN_REFERENCE = "broken_reference"
 
 
 @dataclass(frozen=True, slots=True)

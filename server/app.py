@@ -128,7 +128,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[FEED_CACHE] = FeedCache()
     app[RENDERED_EVENTS] = RenderedEvents()
     app[SEND_LOCKS] = SendLocks()
-    app[LEDGER_SIGNER] = ledger_signer(config.data_dir)
+    app[LEDGER_SIGNER] = ledger_signer(config.data_dir, config.ledger_witness)
 
     env = aiohttp_jinja2.setup(
         app,

@@ -62,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="verify with this published public key (PEM) instead of the data directory's key",
     )
+    verify.add_argument(
+        "--head",
+        action="append",
+        metavar="FILE|JSON",
+        help="also prove the log extends this kept signed tree head (a file of one or many "
+        "JSON heads, or inline JSON); may be given more than once",
+    )
     search = commands.add_parser("search", help="the search index")
     search_commands = search.add_subparsers(dest="search_command", required=True, metavar="ACTION")
     search_commands.add_parser("reindex", help="rebuild the search index of every conference")
@@ -130,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ledger":
             from server.ledger.cli import verify_command
 
-            return verify_command(config, args.public_key)
+            return verify_command(config, args.public_key, args.head or [])
         if args.command == "search":
             from server.search.index import reindex_command
 
@@ -190,7 +197,10 @@ async def _demo(config: Config) -> int:
         await database.upgrade()
         report = await load_demo(database, passwords)
         archived = await archive_demo(
-            database, passwords, ledger_signer(config.data_dir), config.data_dir
+            database,
+            passwords,
+            ledger_signer(config.data_dir, config.ledger_witness),
+            config.data_dir,
         )
     finally:
         await database.close()

@@ -53,6 +53,7 @@ VN_HOLIDAYS_2026 = tuple(
 # Setting name -> environment variable. The TOML file uses the setting names as keys.
 SETTINGS = {
     "data_dir": "CONCORD_DATA_DIR",
+    "ledger_witness": "CONCORD_LEDGER_WITNESS",
     "database_url": "CONCORD_DATABASE_URL",
     "redis_url": "CONCORD_REDIS_URL",
     "host": "CONCORD_HOST",
@@ -153,6 +154,8 @@ class Config:
     retention_recordings_days: int = 0
     retention_room_events_days: int = 0
     retention_minutes_drafts_days: int = 0
+    # Every signed ledger head is also appended here, outside the database (server.ledger).
+    ledger_witness: Path = Path("var/ledger/witness.jsonl")
 
     @property
     def secure_cookies(self) -> bool:
@@ -247,6 +250,7 @@ def load_config(
     retention = archive.read(integer)
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
+    ledger_witness = _ledger_witness(text("ledger_witness", None), data_dir, database_url, problems)
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         problems.append(
             f"database URL {database_url!r} is not supported: use sqlite+aiosqlite:///PATH "
@@ -294,11 +298,35 @@ def load_config(
         permit_time_zone=permit_zone,
         permit_attachment_max_bytes=permit_max_bytes,
         permit_authority=permit_authority,
+        ledger_witness=ledger_witness,
         **smtp,
         trusted_proxies=trusted_proxies,
         **health,
         **retention,
     )
+
+
+def default_ledger_witness(data_dir: Path) -> Path:
+    """Where the ledger's witness file goes unless ``CONCORD_LEDGER_WITNESS`` says."""
+    return data_dir / "ledger" / "witness.jsonl"
+
+
+def _ledger_witness(
+    value: str | None, data_dir: Path, database_url: str, problems: list[str]
+) -> Path:
+    """The witness file: a file (existing or to be created), not the database itself."""
+    path = Path(value).expanduser() if value else default_ledger_witness(data_dir)
+    where = f"ledger witness {str(path)!r}"
+    if path.is_dir():
+        problems.append(f"{where} is a directory; give a file path (it is created on first use)")
+    elif path.exists() and not path.is_file():
+        problems.append(f"{where} is not a regular file")
+    elif (
+        database_url.startswith("sqlite")
+        and path.resolve() == Path(database_url.split("///", 1)[-1]).expanduser().resolve()
+    ):
+        problems.append(f"{where} is the database file; the witness must be kept apart from it")
+    return path
 
 
 def _smtp(

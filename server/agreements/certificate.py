@@ -14,6 +14,7 @@ from server.agreements import evidence
 from server.agreements.present import agreement_out
 from server.agreements.register import load
 from server.conferences.access import conference_roles
+from server.ledger.operations import entry_head, shown_head
 from server.models import Conference, Role, Site
 
 #: Who sees the IP addresses, user agents and nonces behind the commitments.
@@ -47,6 +48,7 @@ async def certificate_context(
         signing = signatory.signing
         if signing is None:
             continue
+        head = await entry_head(db, signing.ledger_position)
         entry: dict[str, Any] = {
             "name": signatory.name,
             "position": signatory.position,
@@ -59,6 +61,7 @@ async def certificate_context(
             "ledger_position": signing.ledger_position,
             "ledger_url": f"{public_url}/ledger/{signing.ledger_position}",
             "commitment": signing.commitment,
+            "head": shown_head(head) if head is not None else None,
         }
         if full:
             entry["ip"], entry["user_agent"], entry["nonce"] = (

@@ -14,17 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from recordings.audit_log import Finding, FindingKind, StoredEntry, check_log
 from recordings.merkle import MerkleLog, leaf_hash
 from recordings.tree_head import SignedTreeHead, TreeHeadSigner
+from recordings.witness import append_heads
+from server.config import default_ledger_witness
 from server.errors import InvalidInput, NotFound
 from server.models import LEDGER_KINDS, LedgerEntry, LedgerHead, PermitApplication, utcnow
 
@@ -34,10 +38,51 @@ LEDGER_LOCK = 0x434E4C47
 KEY_DIRECTORY = "ledger"
 """Where the ledger key lives inside the data directory."""
 
+_WITNESS_PENDING = "concord.ledger.witness"
+"""``Session.info`` key: heads signed in the open transaction, for the witness at commit."""
 
-def ledger_signer(data_dir: Path) -> TreeHeadSigner:
-    """The ledger's signer over ``data_dir / "ledger"``; creates the key on first use."""
-    return TreeHeadSigner(data_dir / KEY_DIRECTORY)
+log = logging.getLogger(__name__)
+
+
+class LedgerSigner(TreeHeadSigner):
+    """The ledger key, and the witness file that every head it signs on append goes to."""
+
+    def __init__(self, directory: Path, witness: Path) -> None:
+        super().__init__(directory)
+        self.witness = witness
+
+
+def ledger_signer(data_dir: Path, witness: Path | None = None) -> LedgerSigner:
+    """The ledger's signer over ``data_dir / "ledger"``; creates the key on first use.
+    ``witness`` is the configured witness file (``Config.ledger_witness``); its default is
+    the configuration's default for that data directory."""
+    return LedgerSigner(data_dir / KEY_DIRECTORY, witness or default_ledger_witness(data_dir))
+
+
+@event.listens_for(Session, "after_commit")
+def _write_witness(session: Session) -> None:
+    """Append the heads of a committed transaction to the witness file.
+
+    After the commit, not before: a head written for a transaction that then rolled back
+    would describe a log that never existed, and verify would call it a fork. A crash
+    between commit and write leaves the witness a head behind, which is not a finding (the
+    witness is checked as a subset of the log). A failed write must not turn a committed
+    transaction into an error for its caller, so it is logged loudly instead.
+    """
+    pending: list[tuple[Path, SignedTreeHead]] = session.info.pop(_WITNESS_PENDING, [])
+    by_path: dict[Path, list[SignedTreeHead]] = {}
+    for path, head in pending:
+        by_path.setdefault(path, []).append(head)
+    for path, heads in by_path.items():
+        try:
+            append_heads(path, heads)
+        except OSError:
+            log.exception("could not append %d ledger head(s) to the witness %s", len(heads), path)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_witness(session: Session) -> None:
+    session.info.pop(_WITNESS_PENDING, None)
 
 
 def canonical(kind: str, ref: str, payload: dict[str, Any]) -> bytes:
@@ -122,6 +167,8 @@ async def append(
         )
     )
     await db.flush()
+    if isinstance(signer, LedgerSigner):
+        db.info.setdefault(_WITNESS_PENDING, []).append((signer.witness, head))
     return entry
 
 
@@ -133,6 +180,24 @@ async def latest_head(db: AsyncSession) -> SignedTreeHead | None:
     """The head of the largest signed size, or ``None`` while the ledger is empty."""
     head = await db.scalar(select(LedgerHead).order_by(LedgerHead.tree_size.desc()).limit(1))
     return as_signed(head) if head is not None else None
+
+
+async def entry_head(db: AsyncSession, position: int) -> SignedTreeHead | None:
+    """The head signed when the entry at ``position`` was appended (its size is
+    ``position + 1``): what the documents of that entry print for the parties to keep."""
+    head = await db.scalar(select(LedgerHead).where(LedgerHead.tree_size == position + 1))
+    return as_signed(head) if head is not None else None
+
+
+def shown_head(head: SignedTreeHead) -> dict[str, Any]:
+    """A head as documents print it: its fields, and the JSON line that
+    ``concord ledger verify --head`` takes back (the witness file's form)."""
+    fields = head.to_dict()
+    return {
+        **fields,
+        "time": head.time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "json": json.dumps(fields, sort_keys=True, separators=(",", ":")),
+    }
 
 
 @dataclass(frozen=True)
@@ -213,7 +278,25 @@ def verify(
     checks of :func:`load_log`, then ``check_log`` over the entries and signed heads.
     Raises ``LedgerKeyError`` if the public key is unusable."""
     found = check_log(loaded.entries, loaded.heads, public_key_pem, progress=progress)
-    return loaded.findings + found
+    return loaded.findings + found + missing_heads(loaded.heads)
+
+
+def missing_heads(heads: list[SignedTreeHead]) -> list[Finding]:
+    """Sizes without a signed head. :func:`append` signs one for every size, so a gap below
+    the latest head is a deleted head (which ``check_log`` alone would not notice: the next
+    head still proves the entries around it)."""
+    sizes = {head.tree_size for head in heads}
+    top = max(sizes, default=0)
+    return [
+        Finding(
+            FindingKind.MISSING_HEAD,
+            f"there is no signed tree head of size {size}, although every append signs one "
+            f"and a head of size {top} exists: it was deleted",
+            entry=size - 1,
+        )
+        for size in range(1, top)
+        if size not in sizes
+    ]
 
 
 def where(finding: Finding, loaded: LoadedLog) -> str:
@@ -223,6 +306,8 @@ def where(finding: Finding, loaded: LoadedLog) -> str:
     ``finding.position`` is a row index; its stored position names it (after a deletion
     the two differ, which is why rows are not named by index).
     """
+    if finding.kind is FindingKind.MISSING_HEAD and finding.entry is not None:
+        return f"tree head of size {finding.entry + 1}"
     if finding.entry is not None:
         return f"position {finding.entry}"
     if finding.position is not None and finding.position < len(loaded.positions):

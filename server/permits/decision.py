@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.identity import Identity
 from server.errors import Conflict, Unavailable
+from server.ledger.operations import entry_head, shown_head
+from server.ledger.references import entry_for_permit
 from server.models import PermitApplication, PermitStatus, User
 from server.permits.clock import DECIDED, Procedure
 from server.permits.operations import application_for_viewer, describe
@@ -50,6 +52,8 @@ async def decision_context(
     comment = next(
         (s.comment for s in reversed(application.steps) if s.action == application.status), ""
     )
+    entry = await entry_for_permit(db, application.id)
+    head = await entry_head(db, entry.position) if entry is not None else None
     return {
         "application": application,
         "approved": application.status == PermitStatus.APPROVED,
@@ -72,6 +76,8 @@ async def decision_context(
         ),
         "comment": comment,
         "verify_url": verify_url,
+        "ledger_position": entry.position if entry is not None else None,
+        "head": shown_head(head) if head is not None else None,
     }
 
 

@@ -215,7 +215,8 @@ async def test_verify_with_a_published_key_and_usage_errors(
     other_pem.write_bytes(ops.ledger_signer(other).public_key_pem())
     assert await run_verify(monkeypatch, config, "--public-key", str(other_pem)) == 1
     found = lines(capsys)
-    assert [line.split(":")[1].strip() for line in found] == ["bad_signature"] * 2 + ["unsigned"]
+    kinds = [line.split(":")[1].strip() for line in found]
+    assert kinds == ["bad_signature"] * 2 + ["unsigned"] + ["bad_signature"] * 2  # 2 in witness
     not_pem = tmp_path / "not.pem"
     not_pem.write_text("hello")
     assert await run_verify(monkeypatch, config, "--public-key", str(not_pem)) == 2
