@@ -24,6 +24,7 @@ from server.db import Database
 from server.errors import NotFound
 from server.live import schemas
 from server.live.interpreting import Interpreting
+from server.live.limits import too_large
 from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
 from server.live.registry import LiveRooms, interpreter_id, public_state
 from server.models import Role
@@ -119,6 +120,8 @@ class RoomNamespace(socketio.AsyncNamespace):
             return refusal("invalid", f"unknown event {event!r}")
         if not member.events.take():
             return refusal("rate_limited", "too many messages; slow down")
+        if (oversized := too_large(event, data)) is not None:
+            return oversized
         try:
             return await handler(sid, member, {} if data is None else data)
         except Refused as exc:

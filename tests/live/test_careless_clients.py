@@ -67,3 +67,30 @@ async def test_an_offer_without_a_fingerprint_is_refused_and_the_room_keeps_the_
         assert refused["code"] == "bad_offer" and "a=fingerprint" in refused["detail"], refused
     finally:
         await viewer.close()
+
+
+async def test_an_oversized_message_is_answered_and_a_huge_frame_still_refused(
+    live: dict[str, Any],
+) -> None:
+    chair = await live["chair"](MOU)
+    site = await live["invite"](MOU, CHAMPASAK, "champasak", 880)
+    assert await site.start() == "lobby"
+    chats: list[dict[str, Any]] = []
+    chair.sio.on("chat", chats.append, namespace="/room")
+
+    # A 1 MB chat message (and a 300 KiB one in a nested payload): an answer, not a hang-up.
+    for payload in ({"text": "x" * 1_000_000}, {"text": "hi", "extra": ["é" * 150_000]}):
+        answer = await site.sio.call("chat", payload, namespace="/room", timeout=20)
+        assert answer["ok"] is False and answer["code"] == "too_large", answer
+        assert "262144 bytes" in answer["detail"] and "'chat'" in answer["detail"], answer
+    assert site.sio.connected
+    assert (await site.sio.call("chat", {"text": "still here"}, namespace="/room"))["ok"]
+    await until(lambda: [c["text"] for c in chats] == ["still here"], 5, lambda: chats)
+
+    # A frame over the transport's limit is not read at all: that connection ends...
+    hung_up = asyncio.Event()
+    site.sio.on("disconnect", hung_up.set, namespace="/room")
+    await site.sio.emit("chat", {"text": "x" * 3_000_000}, namespace="/room")
+    await asyncio.wait_for(hung_up.wait(), 10)
+    # ...and only that one: the room goes on for everyone else.
+    assert (await chair.call("lock", {"locked": False}))["ok"]
