@@ -24,7 +24,7 @@ from rooms.forwarding import Source
 from rooms.health import Thresholds
 from rooms.monitor import HealthMonitor, HealthReport, Watched
 from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
-from rooms.site import NegotiationError, SitePeer
+from rooms.site import NegotiationError, SitePeer, check_offer
 from rooms.speaker import ActiveSpeaker
 from rooms.subscriber import Subscriber
 
@@ -181,6 +181,7 @@ class BridgeRoom:
         ]
         if wrong:
             raise RoomError("bad_layout", f"a site cannot receive {wrong[0]!r}")
+        _check_offer(offer_sdp)  # a bad offer must not cost the site its working connection
         old, site.peer = site.peer, None
         if old is not None:
             await old.close()
@@ -209,6 +210,7 @@ class BridgeRoom:
         wrong = [n for n in layout.values() if n not in allowed and not routing.is_grid(n)]
         if wrong:
             raise RoomError("bad_layout", f"a console cannot receive {wrong[0]!r}")
+        _check_offer(offer_sdp)
         old = self.consoles.pop(console_id, None)
         if old is not None:
             await old.close()
@@ -469,3 +471,10 @@ class BridgeRoom:
 
 def _site_or_none(peer_id: str) -> str | None:
     return peer_id if peer_id.isdigit() else None
+
+
+def _check_offer(offer_sdp: str) -> None:
+    try:
+        check_offer(offer_sdp)
+    except NegotiationError as exc:
+        raise RoomError("bad_offer", str(exc)) from None

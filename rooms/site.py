@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiortc import RTCRtpReceiver, RTCSessionDescription
+from aiortc.sdp import SessionDescription
 
 from rooms import aiortc_hooks as hooks
 from rooms.forwarding import Slot, Source
@@ -24,6 +25,35 @@ CODECS = {"video": "video/VP8", "audio": "audio/opus"}
 
 class NegotiationError(Exception):
     """The site's offer cannot be answered; the message says why."""
+
+
+#: The certificate digests aiortc's DTLS can check (RFC 8122 names).
+FINGERPRINT_ALGORITHMS = frozenset({"sha-256", "sha-384", "sha-512"})
+
+
+def check_offer(offer_sdp: str) -> None:
+    """Refuse, before anything changes, an offer aiortc would accept and then fail on later
+    (without a DTLS fingerprint its transport asserts once ICE connects) or refuse halfway
+    through negotiation: each media section needs ICE credentials and a usable fingerprint."""
+    try:
+        parsed = SessionDescription.parse(offer_sdp)
+    except Exception as exc:  # aiortc's parser asserts and raises ValueError, KeyError...
+        raise NegotiationError(f"the offer is not valid SDP: {exc!r}") from None
+    if not parsed.media:
+        raise NegotiationError("the offer has no media section (m=)")
+    for index, media in enumerate(parsed.media):
+        where = f"m-line {index} ({media.kind}, mid {media.rtp.muxId or '?'})"
+        ice, dtls = media.ice, media.dtls
+        if ice is None or not ice.usernameFragment or not ice.password:
+            raise NegotiationError(f"{where} has no a=ice-ufrag and a=ice-pwd")
+        if dtls is None or not dtls.fingerprints:
+            raise NegotiationError(f"{where} has no a=fingerprint (DTLS certificate digest)")
+        algorithms = {f.algorithm.lower() for f in dtls.fingerprints}
+        if not algorithms & FINGERPRINT_ALGORITHMS:
+            raise NegotiationError(
+                f"{where} has a=fingerprint only with {sorted(algorithms)};"
+                f" use one of {sorted(FINGERPRINT_ALGORITHMS)}"
+            )
 
 
 class SitePeer:
@@ -59,6 +89,7 @@ class SitePeer:
         """Answer the site's offer; ``layout`` maps each MID to a track or slot name."""
         if self.pc.signalingState != "stable" or self.pc.remoteDescription is not None:
             raise NegotiationError("this connection was already negotiated; open a new one")
+        check_offer(offer_sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except Exception as exc:  # aiortc raises ValueError and others for bad SDP

@@ -54,7 +54,9 @@ def _welcome(who: Identity) -> dict[str, Any]:
     }
 
 
-MAX_MESSAGE_BYTES = 256 * 1024
+MAX_FRAME_BYTES = 2 * 1024 * 1024
+"""The largest frame engine.io reads; a larger one ends the connection. Events are held to
+less (``server.live.sizes.MAX_EVENT_BYTES``) and answered ``too_large`` between the two."""
 
 
 def create_socket_server(
@@ -67,7 +69,7 @@ def create_socket_server(
         cors_allowed_origins=[config.public_url],
         logger=False,
         engineio_logger=False,
-        max_http_buffer_size=MAX_MESSAGE_BYTES,
+        max_http_buffer_size=MAX_FRAME_BYTES,
     )
     server.register_namespace(Signalling(database, grants))
     return server

@@ -44,6 +44,9 @@ TRANSITIONS: dict[ConferenceStatus, dict[ConferenceStatus, frozenset[Role]]] = {
     S.CANCELLED: {},
 }
 
+#: Every role that takes some step: anyone else is refused before a step is looked at.
+ACTORS = frozenset(role for steps in TRANSITIONS.values() for who in steps.values() for role in who)
+
 #: Statuses in which the bridge room is closed (entering one ends the live room).
 ROOM_CLOSED = frozenset({S.ENDED, S.ARCHIVED, S.CANCELLED})
 

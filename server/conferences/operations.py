@@ -292,11 +292,19 @@ async def change_status(
 ) -> Conference:
     """Take one step of the lifecycle (see ``lifecycle``), if it exists and the actor may."""
     conference = await load_conference(db, conference_id, lock=True)
+    # Who may act comes first: a refused step must not tell outsiders the current status.
+    if not await conference_roles(db, actor, conference_id):
+        raise Forbidden(f"you have no part in conference {conference_id}", code="not_a_participant")
+    held = await acting_roles(db, actor, conference_id)
+    if not held & lifecycle.ACTORS:
+        raise Forbidden(
+            "your roles in this conference take no step of its lifecycle", code="wrong_role"
+        )
     current = ConferenceStatus(conference.status)
     if not lifecycle.is_allowed(current, wanted):
         raise IllegalTransition(current, wanted)
     needed = lifecycle.who_may(current, wanted)
-    if not await acting_roles(db, actor, conference_id) & needed:
+    if not held & needed:
         names = " or ".join(sorted(r.value for r in needed))
         raise Forbidden(
             f"only the {names} may move a {current.value} conference to {wanted.value}",

@@ -28,6 +28,7 @@ from server.live.interpreting import Interpreting
 from server.live.limits import Kind, Limits, identity_key
 from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
 from server.live.registry import LiveRooms, interpreter_id, public_state
+from server.live.sizes import too_large
 from server.models import Role
 from server.monitoring.checks import SiteChecks
 from server.monitoring.handlers import Monitoring
@@ -132,6 +133,8 @@ class RoomNamespace(socketio.AsyncNamespace):
             return refusal("revoked", f"this connection's access was withdrawn ({why})")
         if not self.limits.take("events", identity_key(member.identity)):
             return refusal("rate_limited", "too many messages; slow down")
+        if (oversized := too_large(event, data)) is not None:
+            return oversized
         try:
             return await handler(sid, member, {} if data is None else data)
         except Refused as exc:

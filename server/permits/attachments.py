@@ -1,9 +1,11 @@
 """Attachments of an application: PDF, Word (.docx) and images only, checked by their content.
 
 The type is read from the file's magic bytes (libmagic), never from the client's header or the
-name alone; the name must also carry the matching extension. Files are stored under
-``<data dir>/permits/<application>/`` with random names; the uploader's name is kept only to
-offer the download under it. Everything is checked before anything is written.
+name alone; the name must also carry the matching extension. A zip-based file (.docx) is
+also measured from its central directory against zip bombs (``server.permits.archives``).
+Files are stored under ``<data dir>/permits/<application>/`` with random names; the
+uploader's name is kept only to offer the download under it. Everything is checked before
+anything is written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from server import audit
 from server.accounts.identity import Identity
 from server.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from server.models import PermitApplication, PermitAttachment
+from server.permits.archives import check_archive, is_archive
 from server.permits.operations import (
     EDITABLE,
     TARGET,
@@ -87,6 +90,8 @@ def detect_type(file_name: str, content: bytes, limit: int) -> str:
             f"{file_name} contains {detected}; name it with {' or '.join(extensions)}",
             code="attachment_name_mismatch",
         )
+    if is_archive(content):  # .docx (and any zip-based kind): measured before it is kept
+        check_archive(file_name, content)
     return detected
 
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -24,6 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from recordings.finalise import finalise_webm
+from recordings.session import media_duration
 from recordings.tree_head import TreeHeadSigner
 from server import audit
 from server.accounts.identity import Identity
@@ -176,7 +178,14 @@ def hash_file(path: Path) -> str:
 
 def read_back(directory: Path) -> tuple[dict[str, Any], list[StoredFile]]:
     """What a killed recorder left: its last manifest.json (or none) and every media file in
-    the directory, hashed now. A file's duration is the manifest's if it names one."""
+    the directory, finalised and hashed now.
+
+    The manifest was last written up to ``MANIFEST_INTERVAL`` seconds before the kill, so
+    durations come from the files: each file's from its media (``media_duration``: the
+    container's, else its last packet's end), the recording's (``duration``, from which
+    ``stopped_at_of`` dates the stop) from the latest end among them. A WebM left without a
+    duration is remuxed first (``recordings.finalise``), and each file is hashed after that:
+    the hash attested is the kept file's; ``recovered.remuxed`` names what it was before."""
     manifest: dict[str, Any] = {}
     try:
         loaded = json.loads((directory / MANIFEST).read_text("utf-8"))
@@ -184,30 +193,49 @@ def read_back(directory: Path) -> tuple[dict[str, Any], list[StoredFile]]:
             manifest = loaded
     except (OSError, ValueError):
         log.warning("recording %s: no readable manifest.json", directory)
-    durations: dict[str, float | None] = {}
-    channels: dict[str, str] = {}
-    for item in manifest.get("files") or []:
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
-            value = item.get("duration")
-            durations[item["name"]] = float(value) if isinstance(value, int | float) else None
-            if isinstance(item.get("channel"), str):
-                channels[item["name"]] = item["channel"]
-    files = []
+    described: dict[str, dict[str, Any]] = {
+        item["name"]: item
+        for item in manifest.get("files") or []
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    }
+    files, remuxed, ends = [], [], []
     paths = sorted(directory.iterdir()) if directory.is_dir() else []
     for path in paths:
         media_type = MEDIA_TYPES.get(path.suffix)
-        if media_type is None or not path.is_file():
+        if media_type is None or not path.is_file() or path.name.startswith("."):
             continue
+        item = described.get(path.name, {})
+        if path.suffix == ".webm" and (done := finalise_webm(path)) is not None:
+            remuxed.append(done)
+        duration = media_duration(path) if path.stat().st_size else None
+        if duration is None and isinstance(item.get("duration"), int | float):
+            duration = float(item["duration"])
+        starts_at = item.get("starts_at")
+        if duration is not None:
+            ends.append(duration + (float(starts_at) if isinstance(starts_at, int | float) else 0))
+        channel = item.get("channel")
         files.append(
             StoredFile(
-                channel=channels.get(path.name, path.stem),
+                channel=channel if isinstance(channel, str) else path.stem,
                 name=path.name,
                 media_type=media_type,
                 size=path.stat().st_size,
-                duration=durations.get(path.name),
+                duration=duration,
                 sha256=hash_file(path),
             )
         )
+    last_written = manifest.get("duration")
+    recovered: dict[str, Any] = {"durations": "read from the files"}
+    if isinstance(last_written, int | float):
+        recovered["manifest_duration"] = last_written
+    if ends:
+        written = float(last_written) if isinstance(last_written, int | float) else 0.0
+        manifest["duration"] = round(max(written, *ends), 3)
+    if remuxed:
+        recovered["remuxed"] = [
+            {**asdict(r), "tool": "ffmpeg -c copy (packets unchanged)"} for r in remuxed
+        ]
+    manifest["recovered"] = recovered
     return manifest, files
 
 

@@ -246,8 +246,10 @@ class RoomRecordings:
     # --- recovery and closing ------------------------------------------------------------------
 
     async def recover(self) -> list[int]:
-        """Recordings left "recording" by a killed process become "interrupted", with their
-        files hashed as they are on disk and the manifest read back from manifest.json."""
+        """Recordings left "recording" by a killed process become "interrupted", with
+        the manifest read back from manifest.json, the durations read from the files, an
+        unfinished WebM remuxed to state its duration, then every file hashed and attested
+        (``operations.read_back``)."""
         done = []
         async with self._database.session() as db:
             running = {r.recording_id for r in self._active.values()}

@@ -48,7 +48,7 @@ export function interpreterSlots({ video = false } = {}) {
 const ICE_GATHERING_TIMEOUT_MS = 8000; // an unreachable STUN server must not block joining
 const DISCONNECTED_GRACE_MS = 5000; // "disconnected" often heals itself; "failed" never does
 const PERMANENT_CODES = new Set(["not_admitted", "forbidden", "bad_offer", "bad_layout",
-  "invalid", "unknown_site"]);
+  "invalid", "unknown_site", "too_large", "revoked"]);
 
 /** The codecs every site shares: VP8 (with its RTX) for video, Opus for audio. */
 export function preferredCodecs(kind, capabilities) {

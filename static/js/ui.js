@@ -174,6 +174,8 @@ export function errorText(err) {
     not_in_lobby: t("This site is not waiting in the lobby."),
     floor: t("The floor cannot be changed this way now."),
     no_screen: t("This site is not sharing its screen."),
+    too_large: t("This message is too large to send."),
+    revoked: t("Your access to this room was withdrawn."),
   };
   return known[code] || t("Error: %(detail)s", { detail: (err && (err.detail || err.message)) || code });
 }

@@ -41,7 +41,7 @@ async def test_the_whole_lifecycle_with_who_may_take_each_step(
     await step(organiser, "scheduled")
     technician = await persona("technician")
     # The demo technician has no part in this conference: going live is not theirs.
-    assert (await step(technician, "live", 403))["code"] == "wrong_role"
+    assert (await step(technician, "live", 403))["code"] == "not_a_participant"
     await step(organiser, "live")
     await step(organiser, "ended")
     too_late = await step(organiser, "cancelled", 409)
@@ -171,3 +171,31 @@ async def test_an_approver_sees_what_is_submitted_not_drafts(
     await organiser.call("POST", status, {"status": "awaiting_approval"})
     await approver.call("POST", status, {"status": "draft"})
     await approver.call("GET", f"/api/conferences/{other}", expect=403)
+
+
+async def test_outsiders_learn_nothing_of_the_status_from_a_refused_step(
+    client: Client, persona: Personas, demo: Database
+) -> None:
+    organiser = await Api.signed_in(client, "organiser")
+    cid = (await organiser.conference(title="Not yours"))["id"]
+    status = f"/api/conferences/{cid}/status"
+    # Neither a step that exists nor one that does not tells an outsider where the draft is.
+    for who, wanted in (
+        ("technician", "archived"),
+        ("technician", "awaiting_approval"),
+        ("secretary", "live"),
+        ("approver", "approved"),
+    ):
+        outsider = await persona(who)
+        refused = await outsider.call("POST", status, {"status": wanted}, 403)
+        assert refused["code"] == "not_a_participant", (who, refused)
+        assert "draft" not in str(refused) and "allowed" not in refused, (who, refused)
+    # A participant with no lifecycle role (the demo's interpreter) is refused before it too.
+    interpreter = await persona("interpreter.lo")
+    refused = await interpreter.call("POST", "/api/conferences/1/status", {"status": "live"}, 403)
+    assert refused["code"] == "wrong_role" and "ended" not in str(refused)
+    # Those who may act still hear which steps exist.
+    skipped = await organiser.call("POST", status, {"status": "live"}, 409)
+    assert skipped["code"] == "illegal_transition"
+    async with demo.session() as db:
+        assert (await db.get(Conference, cid)).status == "draft"  # type: ignore[union-attr]

@@ -72,6 +72,19 @@ def probe(path: Path) -> dict[str, Any]:
     return {"streams": kinds, "last": {kinds[i]: t for i, t in last.items()}}
 
 
+def stated_duration(path: Path) -> float | None:
+    """The duration the container states (a finished file's), as ffprobe reads it."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    value = json.loads(out.stdout).get("format", {}).get("duration")
+    return None if value in (None, "N/A") else float(value)
+
+
 async def recordings_of(database: Database, conference_id: int) -> list[Recording]:
     async with database.session() as db:
         return list(

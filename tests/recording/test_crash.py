@@ -26,7 +26,7 @@ from server.db import Database
 from server.demo.data import demo_password
 from server.live.simulate_cli import Operator, simulate
 from server.models import LedgerEntry
-from tests.recording.helpers import probe, recordings_of, sha256_of
+from tests.recording.helpers import probe, recordings_of, sha256_of, stated_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORD_SECONDS = 10.0
@@ -206,3 +206,16 @@ async def test_a_killed_server_leaves_playable_files_and_an_interrupted_recordin
         assert entry.payload["sha256"] == stored.sha256
         assert entry.payload["status"] == "interrupted"
     assert row.manifest["status"] == "interrupted" and "marks" in row.manifest
+    # Its duration is the media's, not the last manifest write's (up to 5 s before the kill),
+    # and the WebM was finalised: it states its duration now, and the ledger has its hash.
+    lasted = (row.stopped_at - row.started_at).total_seconds()
+    assert recorded - TOLERANCE <= lasted <= recorded + 1.0, (lasted, recorded)
+    assert row.manifest["duration"] == pytest.approx(lasted, abs=0.01)
+    [remuxed] = row.manifest["recovered"]["remuxed"]
+    assert remuxed["name"] == "floor.webm"
+    assert remuxed["sha256_before"] != names["floor.webm"].sha256
+    stated = stated_duration(directory / "floor.webm")
+    assert stated == pytest.approx(names["floor.webm"].duration, abs=0.05), stated
+    for name, stored in names.items():
+        reaches = max(probe(directory / name)["last"].values())
+        assert stored.duration is not None and abs(stored.duration - reaches) < 0.5, name

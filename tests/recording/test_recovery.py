@@ -3,10 +3,16 @@ as "interrupted" from what is on disk, hashed and attested; the stored rows foll
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
+import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from recordings.session import Recording as SessionRecording
@@ -17,7 +23,7 @@ from server.live.registry import LiveRooms
 from server.models import AuditEntry, LedgerEntry
 from server.recording import operations
 from server.recording.service import RoomRecordings
-from tests.recording.helpers import recordings_of, sha256_of
+from tests.recording.helpers import probe, recordings_of, sha256_of
 
 
 async def no_publish(*args: Any) -> None:
@@ -69,8 +75,132 @@ async def test_read_back_without_a_manifest_still_hashes_the_files(tmp_path: Pat
     (tmp_path / "floor.webm").write_bytes(b"\x1a\x45\xdf\xa3 not much")
     (tmp_path / "notes.txt").write_text("not media")
     manifest, files = operations.read_back(tmp_path)
-    assert manifest == {}
+    assert manifest == {"recovered": {"durations": "read from the files"}}
     assert [(f.channel, f.name, f.media_type) for f in files] == [
         ("floor", "floor.webm", "video/webm")
     ]
     assert files[0].sha256 == sha256_of(tmp_path / "floor.webm")
+
+
+def muxer(path: Path, *inputs: str) -> subprocess.Popen[bytes]:
+    """A real muxer to SIGKILL mid-file: ffmpeg writing live-style in real time, as the
+    recorder does (flushed clusters or pages; no duration until a trailer that never comes)."""
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-re", *inputs]
+    if path.suffix == ".webm":
+        command += ["-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k"]
+        command += ["-c:a", "libopus", "-cluster_time_limit", "1000", "-f", "webm"]
+    else:
+        command += ["-c:a", "libopus", "-page_duration", "1000000", "-f", "ogg"]
+    return subprocess.Popen([*command, "-flush_packets", "1", str(path)])
+
+
+def ffprobe(path: Path, *what: str) -> Any:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", *what, "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(out.stdout)
+
+
+def packets_of(path: Path) -> dict[int, list[tuple[float, int]]]:
+    """Each stream's packets: (time, size)."""
+    found = ffprobe(path, "-show_entries", "packet=stream_index,pts_time,size")["packets"]
+    streams: dict[int, list[tuple[float, int]]] = {}
+    for p in found:
+        streams.setdefault(int(p["stream_index"]), []).append(
+            (float(p["pts_time"]), int(p["size"]))
+        )
+    return streams
+
+
+def same_packets(before: dict[int, list[tuple[float, int]]], after: dict[int, Any]) -> bool:
+    """The same bytes per stream, at the same times give or take FFmpeg's shift of a stream by
+    the Opus codec delay (6.5 ms) when it rewrites a file's time line."""
+    return before.keys() == after.keys() and all(
+        [size for _, size in before[s]] == [size for _, size in after[s]]
+        and all(abs(a - b) <= 0.01 for (a, _), (b, _) in zip(before[s], after[s], strict=True))
+        for s in before
+    )
+
+
+async def test_a_killed_recording_gets_its_real_duration_and_a_finished_webm(
+    demo: Database, config: Config
+) -> None:
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    async with demo.session() as db, db.begin():
+        row = await operations.begin(db, 1, "session", started)
+        recording_id, directory = row.id, config.data_dir / row.directory
+    directory.mkdir(parents=True)
+    sound = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    picture = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=15"]
+    webm, ogg = directory / "floor.webm", directory / "floor-audio.ogg"
+    writers = [muxer(webm, *picture, *sound), muxer(ogg, *sound)]
+    await asyncio.sleep(6.0)
+    for writer in writers:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(10)
+    # Its manifest was last written early on, as the recorder's every 5 s would have been.
+    manifest = {
+        "version": 1,
+        "started_at": started.isoformat(),
+        "stopped_at": None,
+        "duration": 1.5,
+        "channels": ["floor"],
+        "files": [
+            {"channel": "floor", "name": "floor.webm", "duration": None, "starts_at": 0.25},
+            {"channel": "floor", "name": "floor-audio.ogg", "duration": None, "starts_at": 0.2},
+        ],
+        "marks": [],
+    }
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    assert "duration" not in ffprobe(webm, "-show_entries", "format=duration")["format"]
+    packets, hashed_before = packets_of(webm), sha256_of(webm)
+    on_disk = {name: probe(directory / name)["last"]["audio"] for name in (webm.name, ogg.name)}
+    assert min(on_disk.values()) > 3.0, on_disk  # more than the manifest's 1.5 s
+
+    rooms = LiveRooms(demo, ["127.0.0.1"], no_publish)
+    recordings = RoomRecordings(
+        demo, rooms, ledger_signer(config.data_dir), config.data_dir, no_publish
+    )
+    assert await recordings.recover() == [recording_id]
+    await recordings.close()
+
+    # The WebM now states its duration and holds exactly the packets it held.
+    stated = float(ffprobe(webm, "-show_entries", "format=duration")["format"]["duration"])
+    assert abs(stated - on_disk[webm.name]) < 0.2, (stated, on_disk)
+    assert same_packets(packets, packets_of(webm))
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "floor-audio.ogg",
+        "floor.webm",
+        "manifest.json",
+    ], "no temporary file is left"
+    [stored] = await recordings_of(demo, 1)
+    files = {Path(f.path).name: f for f in stored.files}
+    for name, end in on_disk.items():
+        assert files[name].duration is not None and abs(files[name].duration - end) < 0.2
+    # The recording lasted as long as its media, not as its last manifest said.
+    assert stored.stopped_at is not None
+    lasted = (stored.stopped_at - stored.started_at).total_seconds()
+    assert lasted == pytest.approx(0.25 + files[webm.name].duration, abs=0.01), lasted
+    assert stored.manifest["duration"] == pytest.approx(lasted, abs=0.01)
+    # One story in the ledger: the hash attested is the kept file's; what it was, noted.
+    async with demo.session() as db:
+        entries = {
+            e.ref: e.payload
+            for e in await db.scalars(select(LedgerEntry).where(LedgerEntry.kind == "recording"))
+        }
+    for name, kept in files.items():
+        assert (
+            kept.sha256 == sha256_of(directory / name)
+            and kept.size == (directory / name).stat().st_size
+        )
+        entry = entries[f"recording:{recording_id}:{Path(name).stem}"]
+        assert entry["sha256"] == kept.sha256 and entry["size"] == kept.size
+    recovered = stored.manifest["recovered"]
+    assert recovered["manifest_duration"] == 1.5
+    [remuxed] = recovered["remuxed"]
+    assert remuxed["name"] == "floor.webm" and remuxed["sha256_before"] == hashed_before
+    assert files[webm.name].sha256 != hashed_before
