@@ -73,6 +73,7 @@ ROUTES: list[tuple[str, str, frozenset[str]]] = [
     ("GET", "/api/users", ADMIN),
     ("POST", "/api/users", ADMIN),
     ("PATCH", "/api/users/{user_id}", ADMIN),
+    ("POST", "/admin/users/{user_id}", ADMIN),
     ("GET", "/api/conferences", SIGNED_IN),
     ("GET", C, CONF1),
     ("POST", "/api/conferences", frozenset({"admin", "organiser"})),

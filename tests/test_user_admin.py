@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from multidict import MultiDict
 from sqlalchemy import func, select
 
 from server.db import Database
 from server.demo.data import demo_password
 from server.models import AuditEntry, User
-from tests.conftest import sign_in
+from tests.conftest import csrf_of_page, sign_in
 
 Client = TestClient[Any, Any]
 
@@ -76,3 +77,32 @@ async def test_bad_changes_are_refused_and_change_nothing(client: Client, demo: 
     async with demo.session() as session:
         admin = await session.get(User, me)
         assert admin is not None and admin.active
+
+
+async def test_the_admin_page_changes_roles_and_disables_with_its_form(
+    client: Client, demo: Database
+) -> None:
+    await sign_in(client, "admin@concord.example")
+    csrf = await csrf_of_page(client, "/admin/users")
+    target = await user_id(demo, "delegate@concord.example")
+    before = await audit_count(demo)
+
+    bad = await client.post(
+        f"/admin/users/{target}",
+        data=MultiDict([("csrf_token", csrf), ("roles", "emperor"), ("active", "on")]),
+    )
+    assert bad.status == 422
+    assert await audit_count(demo) == before
+
+    saved = await client.post(
+        f"/admin/users/{target}",
+        data=MultiDict([("csrf_token", csrf), ("roles", "delegate"), ("roles", "secretary")]),
+    )
+    assert saved.status == 200, await saved.text()
+    html = await saved.text()
+    assert f'data-user-id="{target}" class="disabled"' in html
+    async with demo.session() as session:
+        user = await session.get(User, target)
+        assert user is not None and not user.active
+        assert {r.value for r in user.role_names} == {"delegate", "secretary"}
+    assert await audit_count(demo) == before + 1

@@ -230,7 +230,12 @@ async def update_user(
         user.active = active
         detail["active"] = active
     if roles is not None and set(roles) != user.role_names:
-        user.roles = [UserRole(role=r.value) for r in sorted(set(roles))]
+        # Remove and add row by row: replacing the list would insert a kept role again
+        # before deleting it, against the (user, role) unique constraint.
+        for row in [r for r in user.roles if Role(r.role) not in roles]:
+            user.roles.remove(row)
+        await db.flush()
+        user.roles.extend(UserRole(role=r.value) for r in sorted(set(roles) - user.role_names))
         detail["roles"] = sorted(r.value for r in set(roles))
     if detail:
         await db.flush()

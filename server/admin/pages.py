@@ -6,11 +6,11 @@ from aiohttp import web
 
 from server.accounts import operations as ops
 from server.accounts.schemas import UserForm
-from server.errors import DomainError
-from server.keys import DATABASE, PASSWORDS
+from server.errors import DomainError, InvalidInput
+from server.keys import DATABASE, GRANTS, PASSWORDS
 from server.models import Role
 from server.routing import RouteTable, roles
-from server.web import form_body, identity, remote, render
+from server.web import form_body, identity, int_param, remote, render
 
 
 async def _page(
@@ -49,6 +49,31 @@ async def create_user(request: web.Request) -> web.Response:
     return await _page(request, created=email, status=201)
 
 
+async def change_user(request: web.Request) -> web.Response:
+    """The row's form: the roles ticked and whether the account is active. Saving ends the
+    user's live connections that the change no longer allows (``server.accounts.grants``)."""
+    form = await request.post()
+    try:
+        wanted = [Role(value) for value in form.getall("roles", []) if isinstance(value, str)]
+    except ValueError:
+        return await _page(request, error=InvalidInput("unknown role", code="bad_role"), status=422)
+    try:
+        async with request.app[DATABASE].session() as db, db.begin():
+            await ops.update_user(
+                db,
+                identity(request),
+                int_param(request, "user_id"),
+                active=form.get("active") == "on",
+                roles=wanted,
+                remote=remote(request),
+            )
+    except DomainError as error:
+        return await _page(request, error=error, status=error.status)
+    request.app[GRANTS].withdrawn()
+    return await _page(request)
+
+
 def add_routes(table: RouteTable) -> None:
     table.get("/admin/users", users_page, roles(Role.ADMIN), name="admin_users")
     table.post("/admin/users", create_user, roles(Role.ADMIN))
+    table.post("/admin/users/{user_id}", change_user, roles(Role.ADMIN))
