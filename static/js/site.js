@@ -202,6 +202,7 @@ function end(reason, message) {
   if (reason !== "error") admission = reason;
   root.dataset.reason = reason;
   $("ended-message").textContent = message;
+  $("join-again").hidden = reason === "revoked"; // the link would only be refused
   show("ended");
   updateConnection();
 }

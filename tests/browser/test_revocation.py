@@ -77,6 +77,7 @@ def test_a_withdrawn_invitation_ends_the_site_page_with_the_reason(
     )
     message = site.locator("#ended-message")
     expect(message).to_contain_text("withdrew this invitation link")
+    expect(site.locator("#join-again")).to_be_hidden()
     screenshot(site, "revoked-site")
     assert "room" != site.evaluate("() => window.concord.view"), describe(site)
 
