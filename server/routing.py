@@ -8,7 +8,7 @@ The OpenAPI document (``server.openapi``) is generated from the same declaration
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from aiohttp import web
@@ -67,7 +67,8 @@ class Rule:
         self, *names: Role, guests: bool = False, admins: bool = True, why: str = ""
     ) -> Rule:
         """This rule, declaring that the handler admits only ``Within(names, ...)`` of it."""
-        return replace(self, within=Within(frozenset(names), guests, admins, why))
+        within = Within(frozenset(names), guests, admins, why)
+        return Rule(self.scope, self.roles, self.csrf, self.uploads, within)
 
     def describe(self) -> str:
         names = ",".join(sorted(r.value for r in self.roles))
