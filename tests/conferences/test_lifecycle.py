@@ -41,7 +41,7 @@ async def test_the_whole_lifecycle_with_who_may_take_each_step(
     await step(organiser, "scheduled")
     technician = await persona("technician")
     # The demo technician has no part in this conference: going live is not theirs.
-    assert (await step(technician, "live", 403))["code"] == "wrong_role"
+    assert (await step(technician, "live", 403))["code"] == "not_a_participant"
     await step(organiser, "live")
     await step(organiser, "ended")
     too_late = await step(organiser, "cancelled", 409)
