@@ -69,6 +69,7 @@ PATH_OBJECTS: dict[str, type[Base]] = {
 #: name nothing (999999) still reach the access checks, which come before the look-up.
 PATH_VALUES: dict[str, str] = {
     "token_id": "999999",
+    "user_id": "999999",  # an account (PATCH /api/users/{user_id}, admins)
     "feed_id": "999999",
     "token": "not-a-token",
     "filename": "css/concord.css",
