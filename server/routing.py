@@ -21,6 +21,28 @@ Scope = Literal["public", "anyone_signed_in", "users", "conference"]
 
 
 @dataclass(frozen=True)
+class Within:
+    """A finer rule that a route's handler enforces on top of its ``Rule``.
+
+    The middleware does not enforce it (the handler does, because it needs the conference an
+    object belongs to, or state the route cannot see); it is declared beside the route so that
+    readers and the access matrix (``tests/test_access.py``) know who passes. The conference
+    is the one named by ``{conference_id}``, or the one of the object the path names (a permit
+    application's). Of the people the ``Rule`` admits, these pass:
+
+    - users holding one of ``roles`` *in that conference* (as ``conference_roles`` counts
+      them: its organiser, its members, approvers once it has left its draft);
+    - with ``guests``, guests invited to that conference, whatever their role;
+    - admins, unless ``admins`` is false (say, a booth that only its interpreters open).
+    """
+
+    roles: frozenset[Role]
+    guests: bool = False
+    admins: bool = True
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Rule:
     """Who may call a route.
 
@@ -38,6 +60,15 @@ class Rule:
     #: A browser form posts a file here: the body may be ``Config.upload_max_bytes`` instead
     #: of ``max_body_bytes`` (the handler still checks the file's own limit).
     uploads: bool = False
+    #: What the handler checks beyond this rule (see ``Within``); ``None``: nothing finer.
+    within: Within | None = None
+
+    def narrowed(
+        self, *names: Role, guests: bool = False, admins: bool = True, why: str = ""
+    ) -> Rule:
+        """This rule, declaring that the handler admits only ``Within(names, ...)`` of it."""
+        within = Within(frozenset(names), guests, admins, why)
+        return Rule(self.scope, self.roles, self.csrf, self.uploads, within)
 
     def describe(self) -> str:
         names = ",".join(sorted(r.value for r in self.roles))

@@ -163,9 +163,10 @@ def add_routes(table: RouteTable) -> None:
     table.post(
         one + "/status",
         change_status,
-        # The step decides who may: organisers, approvers (approve), technicians (live,
-        # ended), secretaries (archive); see server.conferences.lifecycle.
-        roles(Role.ORGANISER, Role.APPROVER, Role.TECHNICIAN, Role.SECRETARY),
+        # A part in the conference first (before the body is read, so an outsider learns
+        # nothing of its status); then the step decides who may: organisers, approvers
+        # (approve), technicians (live, ended), secretaries (archive); see lifecycle.
+        conference(Role.ORGANISER, Role.APPROVER, Role.TECHNICIAN, Role.SECRETARY),
         doc=ApiDoc(
             "Move the conference to its next status (409 lists the allowed ones)",
             tag,

@@ -297,5 +297,5 @@ def add_routes(table: RouteTable) -> None:
     table.get(edit, edit_page, organiser, name="conference_edit")
     table.post(edit, update, organiser)
     # The step decides who may (see lifecycle); the same rule as the API's.
-    stepping = roles(Role.ORGANISER, Role.APPROVER, Role.TECHNICIAN, Role.SECRETARY)
+    stepping = conference(Role.ORGANISER, Role.APPROVER, Role.TECHNICIAN, Role.SECRETARY)
     table.post("/conferences/{conference_id}/status", change_status, stepping)

@@ -106,7 +106,12 @@ async def booth_page(request: web.Request) -> web.Response:
 
 
 def add_routes(table: RouteTable) -> None:
-    table.get("/conferences/{conference_id}/room", site_page, conference(), name="room")
+    table.get(
+        "/conferences/{conference_id}/room",
+        site_page,
+        conference().narrowed(*CHAIR_ROLES, guests=True, why="its chairs, and its sites' guests"),
+        name="room",
+    )
     table.get(
         "/conferences/{conference_id}/console",
         console_page,
@@ -116,6 +121,8 @@ def add_routes(table: RouteTable) -> None:
     table.get(
         "/conferences/{conference_id}/booth/{language}",
         booth_page,
-        conference(Role.INTERPRETER),
+        conference(Role.INTERPRETER).narrowed(
+            Role.INTERPRETER, admins=False, why="the interpreters assigned to that booth"
+        ),
         name="booth",
     )

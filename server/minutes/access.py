@@ -24,6 +24,9 @@ from server.errors import Forbidden
 from server.minutes.workflow import EDITORS
 from server.models import Delegation, DelegationMember
 
+#: Declared beside the minutes' routes (``Rule.narrowed``): who ``minutes_access`` admits.
+READERS = "its secretary and organiser; members of its delegations once circulated"
+
 
 @dataclass(frozen=True)
 class MinutesAccess:

@@ -8,7 +8,7 @@ from aiohttp import web
 from server.keys import DATABASE, LEDGER_SIGNER
 from server.minutes import operations as ops
 from server.minutes import steps
-from server.minutes.access import minutes_access
+from server.minutes.access import READERS, minutes_access
 from server.minutes.notify import tell_delegations
 from server.minutes.present import change_out, comment_out, minutes_out, revision_out
 from server.minutes.schemas import CommentIn, SaveIn
@@ -165,7 +165,8 @@ def add_routes(table: RouteTable) -> None:
     editors = conference(Role.SECRETARY, Role.ORGANISER)
     # Readers are the editors and the delegations' members (who need not be conference
     # members): the route admits users, ``minutes_access`` decides per conference.
-    table.get(C, api_get, USERS, doc=ApiDoc("The current minutes and their state", tag))
+    readers = USERS.narrowed(Role.SECRETARY, Role.ORGANISER, why=READERS)
+    table.get(C, api_get, readers, doc=ApiDoc("The current minutes and their state", tag))
     table.post(
         C, api_create, editors, doc=ApiDoc("Start the minutes from the agenda", tag, status=201)
     )
@@ -199,18 +200,18 @@ def add_routes(table: RouteTable) -> None:
         conference(Role.ORGANISER),
         doc=ApiDoc("Finalise: lock, record the SHA-256, append to the ledger", tag),
     )
-    table.get(C + "/revisions", api_revisions, USERS, doc=ApiDoc("Every revision", tag))
-    table.get(C + "/revisions/{number}", api_revision, USERS, doc=ApiDoc("One revision", tag))
+    table.get(C + "/revisions", api_revisions, readers, doc=ApiDoc("Every revision", tag))
+    table.get(C + "/revisions/{number}", api_revision, readers, doc=ApiDoc("One revision", tag))
     table.get(
         C + "/revisions/{a}/diff/{b}",
         api_diff,
-        USERS,
+        readers,
         doc=ApiDoc("What changed between two revisions", tag),
     )
-    table.get(C + "/comments", api_comments, USERS, doc=ApiDoc("The delegations' comments", tag))
+    table.get(C + "/comments", api_comments, readers, doc=ApiDoc("The delegations' comments", tag))
     table.post(
         C + "/comments",
         api_comment,
-        USERS,
+        readers,
         doc=ApiDoc("Comment for your delegation while circulated", tag, CommentIn, status=201),
     )

@@ -11,7 +11,7 @@ from aiohttp_jinja2 import render_string
 
 from server.errors import NotFound
 from server.keys import DATABASE
-from server.minutes.access import minutes_access, require_editor
+from server.minutes.access import READERS, minutes_access, require_editor
 from server.minutes.build import load_conference
 from server.minutes.export import export_context
 from server.minutes.store import comment_rows, list_revisions, readable, revision_diff
@@ -133,8 +133,9 @@ async def minutes_pdf(request: web.Request) -> web.Response:
 
 def add_routes(table: RouteTable) -> None:
     editors = conference(Role.SECRETARY, Role.ORGANISER)
-    table.get(P, reading_page, USERS)
+    readers = USERS.narrowed(Role.SECRETARY, Role.ORGANISER, why=READERS)
+    table.get(P, reading_page, readers)
     table.get(P + "/edit", edit_page, editors)
-    table.get(P + "/revisions/{a}/diff/{b}", diff_page, USERS)
-    table.get("/conferences/{conference_id}/minutes.html", minutes_html, USERS)
-    table.get("/conferences/{conference_id}/minutes.pdf", minutes_pdf, USERS)
+    table.get(P + "/revisions/{a}/diff/{b}", diff_page, readers)
+    table.get("/conferences/{conference_id}/minutes.html", minutes_html, readers)
+    table.get("/conferences/{conference_id}/minutes.pdf", minutes_pdf, readers)

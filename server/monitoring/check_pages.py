@@ -129,7 +129,12 @@ async def readiness_page(request: web.Request) -> web.Response:
 
 
 def add_routes(table: RouteTable) -> None:
-    table.get("/conferences/{conference_id}/check", check_page, conference(), name="site_check")
+    table.get(
+        "/conferences/{conference_id}/check",
+        check_page,
+        conference().narrowed(*CHECKERS, guests=True, why="its organisers, technicians, guests"),
+        name="site_check",
+    )
     table.get(
         "/conferences/{conference_id}/readiness",
         readiness_page,

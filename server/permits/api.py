@@ -41,6 +41,11 @@ from server.web import (
 
 PERIODS: tuple[Period, ...] = ("month", "quarter", "year")
 CHUNK = 64 * 1024
+# One application: ``application_for_viewer`` and ``application_for_applicant`` decide.
+READER = roles(Role.ORGANISER, Role.APPROVER).narrowed(
+    Role.ORGANISER, Role.APPROVER, why="its conference's organisers; approvers once submitted"
+)
+APPLICANT = roles(Role.ORGANISER).narrowed(Role.ORGANISER, why="its conference's organisers")
 
 
 def procedure(request: web.Request) -> Procedure:
@@ -166,6 +171,10 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
 
 
 async def api_upload(request: web.Request) -> web.Response:
+    application_id = int_param(request, "application_id")
+    async with request.app[DATABASE].session() as db:
+        # Before the body is read or named: a refusal must not depend on the request.
+        await ops.application_for_applicant(db, identity(request), application_id)
     name = request.query.get("name")
     if not name:
         raise BadRequest(
@@ -178,7 +187,7 @@ async def api_upload(request: web.Request) -> web.Response:
             db,
             config.data_dir,
             identity(request),
-            int_param(request, "application_id"),
+            application_id,
             name,
             content,
             limit=config.permit_attachment_max_bytes,
@@ -268,7 +277,7 @@ async def api_report(request: web.Request) -> web.Response:
 def add_routes(table: RouteTable) -> None:
     tag = "permits"
     both = roles(Role.ORGANISER, Role.APPROVER)
-    organisers = roles(Role.ORGANISER)
+    reader, applicant = READER, APPLICANT
     one = "/api/permits/{application_id}"
     table.get(
         "/api/permits",
@@ -304,11 +313,11 @@ def add_routes(table: RouteTable) -> None:
             201,
         ),
     )
-    table.get(one, api_get, both, doc=ApiDoc("One application", tag, response=ApplicationOut))
+    table.get(one, api_get, reader, doc=ApiDoc("One application", tag, response=ApplicationOut))
     table.patch(
         one,
         api_update,
-        organisers,
+        applicant,
         doc=ApiDoc(
             "Change a draft or an application sent back", tag, ApplicationPatch, ApplicationOut
         ),
@@ -316,7 +325,7 @@ def add_routes(table: RouteTable) -> None:
     table.post(
         one + "/submit",
         api_submit,
-        organisers,
+        applicant,
         doc=ApiDoc(
             "Submit (or resubmit after changes): the deadline starts",
             tag,
@@ -327,7 +336,7 @@ def add_routes(table: RouteTable) -> None:
     table.post(
         one + "/withdraw",
         api_withdraw,
-        organisers,
+        applicant,
         doc=ApiDoc("Withdraw the application", tag, StepComment, ApplicationOut),
     )
     table.post(
@@ -341,7 +350,7 @@ def add_routes(table: RouteTable) -> None:
     table.post(
         one + "/attachments",
         api_upload,
-        organisers,
+        applicant,
         doc=ApiDoc(
             "Attach a file: the raw bytes as the body, its name in ?name= (PDF, DOCX, PNG, JPEG, "
             "WebP; the type is read from the content)",
@@ -353,18 +362,18 @@ def add_routes(table: RouteTable) -> None:
     table.get(
         one + "/attachments/{attachment_id}",
         download_attachment,
-        both,
+        reader,
         doc=ApiDoc("Download an attachment", tag),
     )
     table.delete(
         one + "/attachments/{attachment_id}",
         api_remove_attachment,
-        organisers,
+        applicant,
         doc=ApiDoc("Remove an attachment", tag, status=204),
     )
     table.get(
         one + "/decision.pdf",
         decision_pdf,
-        both,
+        reader,
         doc=ApiDoc("The decision as PDF", tag),
     )

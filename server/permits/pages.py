@@ -24,6 +24,8 @@ from server.models import Conference, PermitStatus, Role, utcnow
 from server.permits import attachments as files
 from server.permits import operations as ops
 from server.permits.api import (
+    APPLICANT,
+    READER,
     decision_html,
     decision_pdf,
     download_attachment,
@@ -260,6 +262,9 @@ async def decide(request: web.Request) -> web.StreamResponse:
 
 async def upload(request: web.Request) -> web.StreamResponse:
     application_id = int_param(request, "application_id")
+    async with request.app[DATABASE].session() as db:
+        # Before the form is read: a refusal must not depend on what was sent.
+        await ops.application_for_applicant(db, identity(request), application_id)
     config = request.app[CONFIG]
     limit = config.permit_attachment_max_bytes
     form = await request.post()
@@ -333,19 +338,19 @@ async def report_page(request: web.Request) -> web.Response:
 
 def add_routes(table: RouteTable) -> None:
     both = roles(Role.ORGANISER, Role.APPROVER)
-    organisers = roles(Role.ORGANISER)
+    reader, applicant = READER, APPLICANT
     one = "/permits/{application_id}"
     table.get("/conferences/{conference_id}/permit", conference_permit, conference(Role.ORGANISER))
     table.post("/conferences/{conference_id}/permit", apply, conference(Role.ORGANISER))
     table.get("/permits", queue, both, name="permits")
     table.get("/permits/report", report_page, both)
-    table.get(one, application_page, both)
-    table.post(one, update, organisers)
-    table.post(one + "/submit", submit, organisers)
-    table.post(one + "/withdraw", withdraw, organisers)
+    table.get(one, application_page, reader)
+    table.post(one, update, applicant)
+    table.post(one + "/submit", submit, applicant)
+    table.post(one + "/withdraw", withdraw, applicant)
     table.post(one + "/decision", decide, roles(Role.APPROVER))
-    table.post(one + "/attachments", upload, replace(organisers, uploads=True))
-    table.get(one + "/attachments/{attachment_id}", download_attachment, both)
-    table.post(one + "/attachments/{attachment_id}/remove", remove_attachment, organisers)
-    table.get(one + "/decision", decision_page, both)
-    table.get(one + "/decision.pdf", decision_pdf, both)
+    table.post(one + "/attachments", upload, replace(applicant, uploads=True))
+    table.get(one + "/attachments/{attachment_id}", download_attachment, reader)
+    table.post(one + "/attachments/{attachment_id}/remove", remove_attachment, applicant)
+    table.get(one + "/decision", decision_page, reader)
+    table.get(one + "/decision.pdf", decision_pdf, reader)

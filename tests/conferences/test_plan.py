@@ -219,5 +219,5 @@ async def test_the_scheduling_api_is_in_the_openapi_document(client: Client) -> 
         assert methods <= set(paths[path]), path
     assert "SessionCreate" in document["components"]["schemas"]
     assert paths["/api/conferences/{conference_id}/status"]["post"]["x-access"] == (
-        "users[approver,organiser,secretary,technician]"
+        "conference[approver,organiser,secretary,technician]"
     )
