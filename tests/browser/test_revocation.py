@@ -21,7 +21,7 @@ from tests.browser.test_room import (
     wait_in_room,
 )
 
-SITE = 6
+SITE = 21  # not used by the other browser tests (they share one server)
 
 
 def test_a_withdrawn_invitation_ends_the_site_page_with_the_reason(
@@ -42,7 +42,11 @@ def test_a_withdrawn_invitation_ends_the_site_page_with_the_reason(
     )
     console = organiser.new_page()
     console.goto(f"/conferences/{CONFERENCE}/console")
-    wait_for(console, "the console", "() => window.concord && window.concord.canChair === true")
+    wait_for(
+        console,
+        "the console",
+        "() => window.concord && window.concord.canChair === true && window.concord.state",
+    )
 
     site = new_context("site").new_page()
     site.goto(link)
@@ -53,10 +57,12 @@ def test_a_withdrawn_invitation_ends_the_site_page_with_the_reason(
         "() => window.concord && window.concord.admission === 'lobby'",
         timeout=JOIN_TIMEOUT,
     )
-    tile = console.locator(f"#lobby-list li[data-site-id='{SITE}'] [data-action=admit]")
-    if tile.count() == 0:
-        tile = console.locator("#lobby-list li [data-action=admit]").first
-    tile.click()
+    name = console.evaluate(
+        "(site) => window.concord.state.sites.find((s) => s.site_id === site).name", SITE
+    )
+    waiting = console.locator("#lobby-list li").filter(has_text=name)
+    expect(waiting).to_have_count(1, timeout=JOIN_TIMEOUT * 1000)
+    waiting.locator("[data-action=admit]").click()
     wait_in_room(site, "the invited site")
 
     answer = office.evaluate(
