@@ -2,7 +2,7 @@
 room with a connected peer connection stops, says why in its language, and its peer connection
 is closed by the server; reloading does not bring it back.
 
-Conference 2 of the demo: the organiser invites site 6 and admits it from the console, then
+Conference 2 of the demo: the organiser invites site 21 and admits it from the console, then
 withdraws the link from its own page with ``fetch``.
 """
 
