@@ -7,7 +7,8 @@ The OpenAPI document (``server.openapi``) is generated from the same declaration
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,6 +43,40 @@ class Rule:
     def describe(self) -> str:
         names = ",".join(sorted(r.value for r in self.roles))
         return f"{self.scope}[{names}]" if names else self.scope
+
+
+#: Path parameters that are words, not record numbers. Every other ``{name}`` in a path is a
+#: number: the route only matches digits, and the value must lie in ``NUMBER_RANGE``.
+TEXT_PARAMS = frozenset({"token", "language", "channel"})
+#: Record numbers (ids, ledger positions, revision numbers) fit PostgreSQL's ``integer``, the
+#: narrowest column any of them is stored in; a larger number can name nothing.
+NUMBER_RANGE = (0, 2**31 - 1)
+PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def number_params(path: str) -> list[str]:
+    """The parameters of ``path`` that are record numbers."""
+    return [name for name in PATH_PARAM.findall(path) if name not in TEXT_PARAMS]
+
+
+def out_of_range(match: Mapping[str, str]) -> str | None:
+    """Why one of a matched route's numbers names nothing (too large), or None if none does."""
+    low, high = NUMBER_RANGE
+    for name, raw in match.items():
+        if name in TEXT_PARAMS or not raw.isdigit():
+            continue
+        if not low <= int(raw) <= high:
+            return f"{name} must be a number from {low} to {high}, not {raw}"
+    return None
+
+
+def _pattern(path: str) -> str:
+    """The path as aiohttp matches it: number parameters match digits only, so that
+    ``/sessions/import`` is never taken for ``/sessions/{session_id}``."""
+    return PATH_PARAM.sub(
+        lambda m: m.group(0) if m.group(1) in TEXT_PARAMS else f"{{{m.group(1)}:[0-9]+}}",
+        path,
+    )
 
 
 PUBLIC = Rule("public")
@@ -112,5 +147,7 @@ class RouteTable:
 
     def install(self, app: web.Application, rules: dict[web.AbstractRoute, Rule]) -> None:
         for entry in self.entries:
-            route = app.router.add_route(entry.method, entry.path, entry.handler, name=entry.name)
+            route = app.router.add_route(
+                entry.method, _pattern(entry.path), entry.handler, name=entry.name
+            )
             rules[route] = entry.rule

@@ -1,0 +1,159 @@
+"""Hostile input found by probing (issue 13): none of it may cause a 500 or write a row.
+
+Each test sends what the attacker sent: a body that is not UTF-8, a path number too large for
+any column, a method the path does not have. Out-of-range numbers are answered 404 (no record
+can have that number), the same as a number that names nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from server.db import Database
+from tests.conftest import sign_in
+from tests.test_errors import rows
+
+Client = TestClient[Any, Any]
+PROBLEM = "application/problem+json"
+HUGE = "99999999999999999999"  # past 2**63: SQLite raised OverflowError on it
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not logged, [r.getMessage() for r in logged]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
+async def test_a_body_that_is_not_utf8_is_refused_by_name(
+    client: Client, demo: Database, caplog: pytest.LogCaptureFixture, content_type: str
+) -> None:
+    before = await rows(demo)
+    response = await client.post(
+        "/api/session", data=b'{"email": "\xff"}', headers={"Content-Type": content_type}
+    )
+    assert response.status == 400, await response.text()
+    assert response.content_type == PROBLEM
+    problem = await response.json()
+    assert problem["code"] == "bad_encoding"
+    assert problem["detail"] == (
+        "the body is not valid UTF-8 text: byte 0xff at offset 11 is not UTF-8"
+    )
+    assert await rows(demo) == before
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_form_that_is_not_utf8_is_refused_by_name(
+    client: Client, demo: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = await rows(demo)
+    response = await client.post(
+        "/login",
+        data=b"email=\xff&password=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 400, await response.text()
+    assert "the form is not valid UTF-8 text: byte 0xff at offset 6" in await response.text()
+    assert await rows(demo) == before
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/ledger/entries/{HUGE}",
+        "/api/ledger/entries/2147483648",
+        f"/api/conferences/{HUGE}",
+        f"/api/conferences/1/sessions/{HUGE}",
+        f"/api/permits/{HUGE}",
+    ],
+)
+async def test_huge_path_numbers_on_the_api_are_404(
+    client: Client, demo: Database, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    await sign_in(client, "admin@concord.example")
+    response = await client.get(path)
+    assert response.status == 404, await response.text()
+    assert response.content_type == PROBLEM
+    assert "must be a number from 0 to 2147483647" in (await response.json())["detail"]
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "path", [f"/ledger/{HUGE}", f"/conferences/{HUGE}", f"/permits/{HUGE}/decision"]
+)
+async def test_huge_path_numbers_on_pages_are_404_pages(
+    client: Client, demo: Database, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    await sign_in(client, "admin@concord.example")
+    response = await client.get(path)
+    assert response.status == 404
+    assert response.content_type == "text/html"
+    assert "must be a number from 0 to 2147483647" in await response.text()
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_huge_number_in_a_write_writes_nothing(
+    client: Client, demo: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    csrf = await sign_in(client, "admin@concord.example")
+    before = await rows(demo)
+    response = await client.delete(
+        f"/api/conferences/1/sessions/{HUGE}", headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status == 404
+    assert await rows(demo) == before
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/api/conferences/1/sessions/import", "OPTIONS, POST"),
+        ("PATCH", "/api/conferences/1/sessions/import", "OPTIONS, POST"),
+        ("PATCH", "/api/permits/report", "GET, OPTIONS"),
+        ("PATCH", "/api/conferences/1/occurrences", "GET, OPTIONS"),
+        ("PUT", "/api/conferences/1", "DELETE, GET, OPTIONS, PATCH"),
+        ("DELETE", "/permits/report", "GET, OPTIONS"),
+        ("POST", "/ledger/1", "GET, OPTIONS"),
+    ],
+)
+async def test_a_wrong_method_is_405_with_the_paths_own_methods(
+    client: Client, demo: Database, method: str, path: str, allow: str
+) -> None:
+    csrf = await sign_in(client, "admin@concord.example")
+    before = await rows(demo)
+    response = await client.request(
+        method, path, json={}, headers={"X-CSRF-Token": csrf, "Accept": "application/json"}
+    )
+    assert response.status == 405, await response.text()
+    assert response.headers["Allow"] == allow
+    assert response.content_type == PROBLEM
+    assert allow in (await response.json())["detail"]
+    assert await rows(demo) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_options_lists_the_paths_own_methods(client: Client, demo: Database) -> None:
+    imported = await client.options("/api/conferences/1/sessions/import")
+    assert imported.status == 204
+    assert imported.headers["Allow"] == "OPTIONS, POST"
+    session = await client.options("/api/conferences/1/sessions/5")
+    assert session.headers["Allow"] == "DELETE, GET, OPTIONS, PATCH"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_words_where_numbers_belong_find_nothing(client: Client, demo: Database) -> None:
+    await sign_in(client, "admin@concord.example")
+    response = await client.get("/api/conferences/1/sessions/abc")
+    assert response.status == 404
+    assert response.content_type == PROBLEM
