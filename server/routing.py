@@ -100,6 +100,11 @@ class ApiDoc:
     response: type[BaseModel] | None = None
     status: int = 200
     list_response: bool = False
+    #: Error statuses this operation answers besides those its shape implies (see
+    #: ``server.openapi.error_statuses``): 429 for throttled sign-ins, 502/503 for mail or PDF.
+    errors: tuple[int, ...] = ()
+    #: Other success statuses, answered with no body (a deleted draft's 204).
+    empty: tuple[int, ...] = ()
 
 
 @dataclass

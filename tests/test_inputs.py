@@ -20,6 +20,7 @@ from tests.test_errors import rows
 Client = TestClient[Any, Any]
 PROBLEM = "application/problem+json"
 HUGE = "99999999999999999999"  # past 2**63: SQLite raised OverflowError on it
+BIG = int(HUGE)
 
 
 def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
@@ -157,3 +158,102 @@ async def test_words_where_numbers_belong_find_nothing(client: Client, demo: Dat
     response = await client.get("/api/conferences/1/sessions/abc")
     assert response.status == 404
     assert response.content_type == PROBLEM
+
+
+def _schema(document: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = document["components"]["schemas"][name]
+    return found
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_document_states_what_the_server_enforces(client: Client) -> None:
+    document = await (await client.get("/api/openapi.json")).json()
+    paths = document["paths"]
+    entry = paths["/api/ledger/entries/{position}"]["get"]["parameters"][0]["schema"]
+    assert entry == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+    feed = paths["/api/me/calendar-feeds/{feed_id}"]["delete"]["parameters"][0]["schema"]
+    assert feed["maximum"] == 2**31 - 1
+    zones = _schema(document, "TimeZone")["enum"]
+    assert "Asia/Vientiane" in zones and "Mars/Olympus" not in zones
+    site = _schema(document, "SiteIn")["properties"]
+    assert site["time_zone"]["$ref"] == "#/components/schemas/TimeZone"
+    assert "@" in site["contact_email"]["pattern"]
+    assert "pattern" in _schema(document, "UserCreate")["properties"]["email"]
+    assert (
+        "after starts_at"
+        in _schema(document, "ConferenceCreate")["properties"]["ends_at"]["description"]
+    )
+    money = _schema(document, "ApplicationFields")["properties"]["funding_amount"]["anyOf"]
+    assert money[0]["maximum"] == 99999999999999
+    assert money[1]["pattern"] == r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
+    code = paths[
+        "/api/conferences/{conference_id}/agreements/{agreement_id}/signatories/{signatory_id}/code"
+    ]["post"]["responses"]
+    assert code["503"]["$ref"] == "#/components/responses/Error503"
+    assert "mail_unavailable" in document["components"]["responses"]["Error503"]["description"]
+    login = paths["/api/session"]["post"]["responses"]
+    assert {"400", "405", "413", "415", "422", "429"} <= set(login)
+    assert "401" not in login  # public
+    users = paths["/api/users"]["post"]["responses"]
+    assert {"401", "403", "409", "422"} <= set(users)
+    problem = document["components"]["responses"]["Error404"]["content"]
+    assert problem["application/problem+json"]["schema"]["$ref"] == "#/components/schemas/Problem"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_amount_too_large_for_minor_units_is_refused(
+    client: Client, demo: Database
+) -> None:
+    csrf = await sign_in(client, "admin@concord.example")
+    before = await rows(demo)
+    response = await client.post(
+        "/api/conferences/1/agreements",
+        json={
+            "title": "Too rich",
+            "parties": [{"name": "A"}],
+            "amount": "99999999999999999999",
+            "currency": "VND",
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert response.status == 422, await response.text()
+    assert "amount" in (await response.json())["detail"]
+    assert await rows(demo) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [  # each of these was a 500 (SQLite's OverflowError) before record numbers were bounded
+        ("/sites", {"name": "x", "time_zone": "UTC", "technician_id": BIG}, "technician_id"),
+        ("/sites", {"name": "x", "time_zone": "UTC", "venue_id": BIG}, "venue_id"),
+        ("/delegations", {"country": "VN", "organisation": "x", "site_id": BIG}, "site_id"),
+        (
+            "/delegations",
+            {"country": "VN", "organisation": "x", "members": [{"name": "a", "user_id": BIG}]},
+            "members.0.user_id",
+        ),
+        ("/interpreters", {"target_language": "en", "user_id": BIG}, "user_id"),
+        ("/invitations", {"site_id": BIG, "role": "delegate"}, "site_id"),
+        ("/calendar-invitations", {"session_ids": [BIG]}, "session_ids.0"),
+    ],
+)
+async def test_huge_record_numbers_in_bodies_are_422(
+    client: Client,
+    demo: Database,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    csrf = await sign_in(client, "admin@concord.example")
+    before = await rows(demo)
+    response = await client.post(
+        f"/api/conferences/2{path}", json=body, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status == 422, await response.text()
+    problem = await response.json()
+    assert problem["errors"][0]["field"] == field
+    assert "less than or equal to 2147483647" in problem["errors"][0]["message"]
+    assert await rows(demo) == before
+    no_tracebacks(caplog)

@@ -236,7 +236,12 @@ def add_routes(table: RouteTable) -> None:
         ONE + "/signatories/{signatory_id}/code",
         api_send_code,
         PARTS,
-        doc=ApiDoc("Mail the signatory a one-time code (6 digits, 10 minutes)", TAG),
+        doc=ApiDoc(
+            "Mail the signatory a one-time code (6 digits, 10 minutes); 503 mail_unavailable"
+            " on a server that sends no e-mail, 503 mail_failed if sending fails",
+            TAG,
+            errors=(503,),
+        ),
     )
     table.post(
         ONE + "/signatories/{signatory_id}/sign",
@@ -247,5 +252,6 @@ def add_routes(table: RouteTable) -> None:
             TAG,
             SignIn,
             status=201,
+            errors=(429,),
         ),
     )

@@ -158,6 +158,7 @@ def add_routes(table: RouteTable) -> None:
             "Delete a draft (204); a conference past its draft is cancelled instead (200)",
             tag,
             response=ConferenceOut,
+            empty=(204,),
         ),
     )
     table.post(

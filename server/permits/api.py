@@ -366,5 +366,9 @@ def add_routes(table: RouteTable) -> None:
         one + "/decision.pdf",
         decision_pdf,
         both,
-        doc=ApiDoc("The decision as PDF", tag),
+        doc=ApiDoc(
+            "The decision as PDF; 503 pdf_unavailable where the server cannot print",
+            tag,
+            errors=(503,),
+        ),
     )
