@@ -57,8 +57,10 @@ def error_statuses(entry: Entry) -> list[int]:
     """The error statuses of one operation: those its shape implies, and its declared ones."""
     assert entry.doc is not None
     codes = {405, *entry.doc.errors}
-    if entry.doc.body is not None:
+    if entry.doc.body is not None or entry.doc.raw_body is not None:
         codes |= {400, 413, 415, 422}
+    if entry.doc.query:
+        codes.add(422)
     if entry.method in UNSAFE:
         codes |= {409, 413, 422}
         if entry.rule.csrf:
@@ -125,15 +127,24 @@ def _operation(entry: Entry) -> dict[str, Any]:
         "x-access": entry.rule.describe(),
     }
     params = PATH_PARAM.findall(entry.path)
-    if params:
-        operation["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": _param_schema(p)} for p in params
-        ]
+    parameters: list[dict[str, Any]] = [
+        {"name": p, "in": "path", "required": True, "schema": _param_schema(p)} for p in params
+    ]
+    for query in doc.query:
+        parameter = {"name": query.name, "in": "query", "required": query.required}
+        if query.description:
+            parameter["description"] = query.description
+        parameters.append({**parameter, "schema": query.schema})
+    if parameters:
+        operation["parameters"] = parameters
     if doc.body is not None:
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _ref(doc.body)}},
         }
+    elif doc.raw_body is not None:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        operation["requestBody"] = {"required": True, "content": {doc.raw_body: binary}}
     success: dict[str, Any] = {"description": doc.summary}
     if doc.response is not None:
         schema: dict[str, Any] = _ref(doc.response)

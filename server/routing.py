@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -93,6 +93,25 @@ def conference(*names: Role) -> Rule:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A query-string parameter as the OpenAPI document describes it (the handler reads it)."""
+
+    name: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    description: str = ""
+    required: bool = False
+
+
+def number_query(name: str, low: int, high: int, description: str = "") -> Query:
+    """A whole-number query parameter, read with ``server.web.query_number``."""
+    return Query(name, {"type": "integer", "minimum": low, "maximum": high}, description)
+
+
+def instant_query(name: str, description: str = "") -> Query:
+    return Query(name, {"type": "string", "format": "date-time"}, description)
+
+
+@dataclass(frozen=True)
 class ApiDoc:
     summary: str
     tag: str
@@ -105,6 +124,9 @@ class ApiDoc:
     errors: tuple[int, ...] = ()
     #: Other success statuses, answered with no body (a deleted draft's 204).
     empty: tuple[int, ...] = ()
+    query: tuple[Query, ...] = ()
+    #: The media type of a body sent as raw bytes (a file), instead of a JSON ``body``.
+    raw_body: str | None = None
 
 
 @dataclass

@@ -42,6 +42,22 @@ def undecodable(what: str, charset: str, exc: UnicodeDecodeError | LookupError) 
     return f"the {what} declares an unknown character set, {charset!r}"
 
 
+def query_number(
+    request: web.Request, name: str, default: int | None, low: int, high: int
+) -> int | None:
+    """A whole number from the query string, in ``low..high``; ``default`` when absent.
+
+    Only ASCII digits count (``str.isdigit`` also takes "²", which ``int`` refuses), and the
+    range keeps every number within what a database column and SQLite's driver can take."""
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        message = f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}"
+        raise InvalidInput(message, errors=[{"field": name, "message": message}])
+    return int(raw)
+
+
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}

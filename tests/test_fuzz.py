@@ -63,6 +63,8 @@ DEMO_IDS = st.none() | st.fixed_dictionaries(
         ).split()
     }
 )
+# A PDF upload is raw bytes, sent as schemathesis sends application/octet-stream.
+schemathesis.serializer.alias("application/pdf", "application/octet-stream")
 OWN_TOKEN = {("DELETE", "/api/session"), ("DELETE", "/api/tokens/{token_id}")}
 
 

@@ -196,6 +196,12 @@ async def test_the_document_states_what_the_server_enforces(client: Client) -> N
     assert "401" not in login  # public
     users = paths["/api/users"]["post"]["responses"]
     assert {"401", "403", "409", "422"} <= set(users)
+    permits = paths["/api/permits"]["get"]["parameters"]
+    assert {"name": "conference_id", "in": "query", "required": False, "schema": entry} in permits
+    search = {p["name"]: p for p in paths["/api/search"]["get"]["parameters"]}
+    assert search["q"]["required"] and search["offset"]["schema"]["maximum"] == 100_000
+    upload = paths["/api/permits/{application_id}/attachments"]["post"]["requestBody"]
+    assert upload["content"]["application/octet-stream"]["schema"]["format"] == "binary"
     problem = document["components"]["responses"]["Error404"]["content"]
     assert problem["application/problem+json"]["schema"]["$ref"] == "#/components/schemas/Problem"
 
@@ -256,4 +262,26 @@ async def test_huge_record_numbers_in_bodies_are_422(
     assert problem["errors"][0]["field"] == field
     assert "less than or equal to 2147483647" in problem["errors"][0]["message"]
     assert await rows(demo) == before
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [  # each of these was a 500 (OverflowError, or int("²") after "²".isdigit())
+        (f"/api/permits?conference_id={HUGE}", "conference_id must be a whole number from 0"),
+        ("/api/permits?conference_id=%C2%B2", "conference_id must be a whole number from 0"),
+        (f"/api/search?q=mou&offset={HUGE}", "offset must be a whole number from 0 to 100000"),
+        (f"/api/search?q=mou&limit={HUGE}", "limit must be a whole number from 1 to 100"),
+        ("/api/conferences?limit=%C2%B2", "limit must be a whole number from 1 to 200"),
+        (f"/api/conferences?offset={HUGE}", "offset must be a whole number from 0 to"),
+    ],
+)
+async def test_huge_or_odd_numbers_in_queries_are_422(
+    client: Client, demo: Database, caplog: pytest.LogCaptureFixture, query: str, says: str
+) -> None:
+    await sign_in(client, "admin@concord.example")
+    response = await client.get(query)
+    assert response.status == 422, await response.text()
+    assert says in (await response.json())["detail"]
     no_tracebacks(caplog)

@@ -27,7 +27,7 @@ from server.keys import (
 from server.models import Role
 from server.permits.api import read_limited
 from server.permits.attachments import discard
-from server.routing import ApiDoc, RouteTable, conference
+from server.routing import ApiDoc, Query, RouteTable, conference
 from server.web import disposition, identity, int_param, json_body, json_response, remote
 
 TAG = "agreements"
@@ -218,6 +218,11 @@ def add_routes(table: RouteTable) -> None:
             "?language=lo&name=mou-lo.pdf (PDF only, checked by content)",
             TAG,
             status=201,
+            query=(
+                Query("language", {"type": "string", "minLength": 1}, required=True),
+                Query("name", {"type": "string", "minLength": 1}, required=True),
+            ),
+            raw_body="application/pdf",
         ),
     )
     table.get(

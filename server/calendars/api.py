@@ -298,5 +298,6 @@ def add_routes(table: RouteTable) -> None:
             response=SessionOut,
             status=201,
             list_response=True,
+            raw_body="text/calendar",
         ),
     )
