@@ -18,6 +18,10 @@ from pydantic import Field, WithJsonSchema
 #: What the server takes for an e-mail address: one ``@``, no spaces, a dot in the domain.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 EMAIL = re.compile(EMAIL_PATTERN)
+#: The years any date or time given to Concord may fall in: calendar arithmetic (a week's
+#: expansion, a booking's margins, a report's months) stays far from datetime's limits of year
+#: 1 and 9999, where it overflowed.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 #: The largest amount of money taken (14 integer digits): in minor units (up to 4 decimals,
 #: ISO 4217) it still fits a signed 64-bit column.
 MAX_AMOUNT = Decimal("99999999999999")

@@ -42,6 +42,7 @@ from server.web import (
 
 PERIODS: tuple[Period, ...] = ("month", "quarter", "year")
 CHUNK = 64 * 1024
+DAY = {"type": "string", "format": "date"}
 
 
 def procedure(request: web.Request) -> Procedure:
@@ -299,8 +300,8 @@ def add_routes(table: RouteTable) -> None:
             response=ReportOut,
             query=(
                 Query("period", {"type": "string", "enum": list(PERIODS)}),
-                Query("from", {"type": "string", "format": "date"}, "Default: 1 January"),
-                Query("to", {"type": "string", "format": "date"}, "Default: 31 December"),
+                Query("from", DAY, "Default: 1 January; years 1900 to 2200"),
+                Query("to", DAY, "Default: 31 December; years 1900 to 2200"),
             ),
         ),
     )
