@@ -37,6 +37,7 @@ from server.keys import (
     IDENTITY,
     LOCALE,
     PRE_SESSION_CSRF,
+    ROUTES,
     TRANSLATIONS,
 )
 from server.routing import Rule, out_of_range
@@ -128,7 +129,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise DomainError(
                 f"route {request.path} declares no access rule", code="no_access_rule"
             )
-        too_large = out_of_range(match)
+        too_large = out_of_range(match, request.app[ROUTES].numbers)
         if too_large is not None:
             raise NotFound(too_large)
         if request.method in UNSAFE:

@@ -8,7 +8,7 @@ The OpenAPI document (``server.openapi``) is generated from the same declaration
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -59,11 +59,11 @@ def number_params(path: str) -> list[str]:
     return [name for name in PATH_PARAM.findall(path) if name not in TEXT_PARAMS]
 
 
-def out_of_range(match: Mapping[str, str]) -> str | None:
-    """Why one of a matched route's numbers names nothing (too large), or None if none does."""
+def out_of_range(match: Mapping[str, str], numbers: Collection[str]) -> str | None:
+    """Why one of a matched route's ``numbers`` names nothing (too large), or None."""
     low, high = NUMBER_RANGE
     for name, raw in match.items():
-        if name in TEXT_PARAMS or not raw.isdigit():
+        if name not in numbers or not raw.isdigit():
             continue
         if not low <= int(raw) <= high:
             return f"{name} must be a number from {low} to {high}, not {raw}"
@@ -144,6 +144,8 @@ class RouteTable:
     """Routes collected by feature modules, then added to the app in one place."""
 
     entries: list[Entry] = field(default_factory=list)
+    #: The names of the path parameters that are record numbers, in any route.
+    numbers: set[str] = field(default_factory=set)
 
     def route(
         self,
@@ -174,6 +176,7 @@ class RouteTable:
 
     def install(self, app: web.Application, rules: dict[web.AbstractRoute, Rule]) -> None:
         for entry in self.entries:
+            self.numbers.update(number_params(entry.path))
             route = app.router.add_route(
                 entry.method, _pattern(entry.path), entry.handler, name=entry.name
             )

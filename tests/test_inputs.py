@@ -332,3 +332,10 @@ async def test_a_report_at_the_ends_of_the_calendar_is_422(
     assert response.status == 422, await response.text()
     assert "outside the years 1900 to 2200" in (await response.json())["detail"]
     no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_only_record_numbers_are_range_checked(client: Client, demo: Database) -> None:
+    response = await client.get(f"/static/{HUGE}", headers={"Accept": "application/json"})
+    assert response.status == 404
+    assert "must be a number" not in await response.text()  # a file name, not a record
