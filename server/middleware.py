@@ -19,6 +19,7 @@ from server.accounts.secrets import new_token, same
 from server.accounts.sessions import identity_from_request
 from server.conferences.access import require_conference_role
 from server.errors import (
+    BadRequest,
     DomainError,
     Forbidden,
     InternalError,
@@ -37,10 +38,11 @@ from server.keys import (
     IDENTITY,
     LOCALE,
     PRE_SESSION_CSRF,
+    ROUTES,
     TRANSLATIONS,
 )
-from server.routing import Rule
-from server.web import render, safe_next
+from server.routing import Rule, out_of_range
+from server.web import render, safe_next, undecodable
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ CSRF_COOKIE = "concord_csrf"  # pre-session token for forms shown before signing
 CSRF_HEADER = "X-CSRF-Token"
 LANG_COOKIE = "concord_lang"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: Read by machines (probes, Prometheus), answered in JSON like the API.
 MACHINE_PATHS = frozenset({"/healthz", "/metrics"})
 #: Routes that read the Authorization header themselves (a scraper's token, not an API token).
@@ -90,7 +93,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             request, PayloadTooLarge(f"the request body is larger than the {limit}-byte limit")
         )
     except web.HTTPMethodNotAllowed as exc:
-        allowed = ", ".join(sorted(exc.allowed_methods))
+        allowed = ", ".join(sorted(exc.allowed_methods | {"OPTIONS"}))
+        if request.method == "OPTIONS":
+            return web.Response(status=204, headers={"Allow": allowed})
         refusal = MethodNotAllowed(
             f"{request.method} is not allowed here; use {allowed}", headers={"Allow": allowed}
         )
@@ -125,6 +130,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise DomainError(
                 f"route {request.path} declares no access rule", code="no_access_rule"
             )
+        too_large = out_of_range(match, request.app[ROUTES].numbers)
+        if too_large is not None:
+            raise NotFound(too_large)
+        if request.method in UNSAFE:
+            await _decode_form(request)
         if request.method in UNSAFE and rule.csrf:
             await _check_csrf(request, who)
         await _check_access(db, request, rule, who)
@@ -136,6 +146,18 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 CSRF_COOKIE, pre_session, httponly=True, samesite="Lax", secure=request.secure
             )
     return response
+
+
+async def _decode_form(request: web.Request) -> None:
+    """Parse a form body once, up front (aiohttp keeps it for the handler), so that a body
+    that is not in its declared character set is refused here, whichever handler reads it."""
+    if request.content_type not in FORM_TYPES:
+        return
+    try:
+        await request.post()
+    except (UnicodeDecodeError, LookupError) as exc:
+        problem = undecodable("form", request.charset or "utf-8", exc)
+        raise BadRequest(problem, code="bad_encoding") from None
 
 
 def _choose_language(request: web.Request, who: Identity) -> None:
@@ -170,10 +192,7 @@ async def _check_csrf(request: web.Request, who: Identity) -> None:
     else:
         expected = who.csrf_token
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.content_type in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    ):
+    if sent is None and request.content_type in FORM_TYPES:
         value = (await request.post()).get("csrf_token")
         sent = value if isinstance(value, str) else None
     if not expected or not sent or not same(expected, sent):

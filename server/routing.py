@@ -7,9 +7,10 @@ The OpenAPI document (``server.openapi``) is generated from the same declaration
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+import re
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -75,6 +76,40 @@ class Rule:
         return f"{self.scope}[{names}]" if names else self.scope
 
 
+#: Path parameters that are words, not record numbers. Every other ``{name}`` in a path is a
+#: number: the route only matches digits, and the value must lie in ``NUMBER_RANGE``.
+TEXT_PARAMS = frozenset({"token", "language", "channel"})
+#: Record numbers (ids, ledger positions, revision numbers) fit PostgreSQL's ``integer``, the
+#: narrowest column any of them is stored in; a larger number can name nothing.
+NUMBER_RANGE = (0, 2**31 - 1)
+PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def number_params(path: str) -> list[str]:
+    """The parameters of ``path`` that are record numbers."""
+    return [name for name in PATH_PARAM.findall(path) if name not in TEXT_PARAMS]
+
+
+def out_of_range(match: Mapping[str, str], numbers: Collection[str]) -> str | None:
+    """Why one of a matched route's ``numbers`` names nothing (too large), or None."""
+    low, high = NUMBER_RANGE
+    for name, raw in match.items():
+        if name not in numbers or not raw.isdigit():
+            continue
+        if not low <= int(raw) <= high:
+            return f"{name} must be a number from {low} to {high}, not {raw}"
+    return None
+
+
+def _pattern(path: str) -> str:
+    """The path as aiohttp matches it: number parameters match digits only, so that
+    ``/sessions/import`` is never taken for ``/sessions/{session_id}``."""
+    return PATH_PARAM.sub(
+        lambda m: m.group(0) if m.group(1) in TEXT_PARAMS else f"{{{m.group(1)}:[0-9]+}}",
+        path,
+    )
+
+
 PUBLIC = Rule("public")
 SIGNED_IN = Rule("anyone_signed_in")
 USERS = Rule("users")
@@ -89,6 +124,25 @@ def conference(*names: Role) -> Rule:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A query-string parameter as the OpenAPI document describes it (the handler reads it)."""
+
+    name: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    description: str = ""
+    required: bool = False
+
+
+def number_query(name: str, low: int, high: int, description: str = "") -> Query:
+    """A whole-number query parameter, read with ``server.web.query_number``."""
+    return Query(name, {"type": "integer", "minimum": low, "maximum": high}, description)
+
+
+def instant_query(name: str, description: str = "") -> Query:
+    return Query(name, {"type": "string", "format": "date-time"}, description)
+
+
+@dataclass(frozen=True)
 class ApiDoc:
     summary: str
     tag: str
@@ -96,6 +150,14 @@ class ApiDoc:
     response: type[BaseModel] | None = None
     status: int = 200
     list_response: bool = False
+    #: Error statuses this operation answers besides those its shape implies (see
+    #: ``server.openapi.error_statuses``): 429 for throttled sign-ins, 502/503 for mail or PDF.
+    errors: tuple[int, ...] = ()
+    #: Other success statuses, answered with no body (a deleted draft's 204).
+    empty: tuple[int, ...] = ()
+    query: tuple[Query, ...] = ()
+    #: The media type of a body sent as raw bytes (a file), instead of a JSON ``body``.
+    raw_body: str | None = None
 
 
 @dataclass
@@ -113,6 +175,8 @@ class RouteTable:
     """Routes collected by feature modules, then added to the app in one place."""
 
     entries: list[Entry] = field(default_factory=list)
+    #: The names of the path parameters that are record numbers, in any route.
+    numbers: set[str] = field(default_factory=set)
 
     def route(
         self,
@@ -143,5 +207,8 @@ class RouteTable:
 
     def install(self, app: web.Application, rules: dict[web.AbstractRoute, Rule]) -> None:
         for entry in self.entries:
-            route = app.router.add_route(entry.method, entry.path, entry.handler, name=entry.name)
+            self.numbers.update(number_params(entry.path))
+            route = app.router.add_route(
+                entry.method, _pattern(entry.path), entry.handler, name=entry.name
+            )
             rules[route] = entry.rule

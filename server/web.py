@@ -38,6 +38,31 @@ def int_param(request: web.Request, name: str) -> int:
         raise BadRequest(f"{name} must be a number, got {raw!r}", code="bad_path") from None
 
 
+def undecodable(what: str, charset: str, exc: UnicodeDecodeError | LookupError) -> str:
+    """Say why a body could not be read as text, naming the byte that stopped it."""
+    if isinstance(exc, UnicodeDecodeError):
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        where = f"byte 0x{bad} at offset {exc.start} is not {charset.upper()}"
+        return f"the {what} is not valid {charset.upper()} text: {where}"
+    return f"the {what} declares an unknown character set, {charset!r}"
+
+
+def query_number(
+    request: web.Request, name: str, default: int | None, low: int, high: int
+) -> int | None:
+    """A whole number from the query string, in ``low..high``; ``default`` when absent.
+
+    Only ASCII digits count (``str.isdigit`` also takes "²", which ``int`` refuses), and the
+    range keeps every number within what a database column and SQLite's driver can take."""
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        message = f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}"
+        raise InvalidInput(message, errors=[{"field": name, "message": message}])
+    return int(raw)
+
+
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
@@ -59,7 +84,12 @@ async def json_body(request: web.Request, model: type[M]) -> M:
         raise UnsupportedMediaType(
             f"send the body as application/json, not {request.content_type or 'nothing'}"
         )
-    text = await request.text()
+    raw = await request.read()
+    charset = request.charset or "utf-8"
+    try:
+        text = raw.decode(charset)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise BadRequest(undecodable("body", charset, exc), code="bad_encoding") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -159,7 +159,9 @@ async def update_user(request: web.Request) -> web.Response:
 
 def add_routes(table: RouteTable) -> None:
     tag = "accounts"
-    login_doc = ApiDoc("Sign in; sets the session cookie", tag, LoginRequest, SessionInfo, 201)
+    login_doc = ApiDoc(
+        "Sign in; sets the session cookie", tag, LoginRequest, SessionInfo, 201, errors=(429,)
+    )
     table.post("/api/session", sign_in, PUBLIC, doc=login_doc)
     table.get(
         "/api/session",

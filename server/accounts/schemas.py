@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.fields import AccountEmail, TimeZone
 from server.models import Role
 
 
@@ -39,11 +40,11 @@ class SessionInfo(BaseModel):
 
 class ProfileUpdate(Strict):
     locale: str | None = Field(default=None, pattern="^(en|vi|lo)$")
-    time_zone: str | None = Field(default=None, max_length=64, examples=["Asia/Vientiane"])
+    time_zone: TimeZone | None = None
 
 
 class UserCreate(Strict):
-    email: str = Field(min_length=3, max_length=320)
+    email: AccountEmail
     roles: list[Role] = Field(min_length=1)
     password: str | None = Field(default=None, max_length=1024)
     display_name: str = Field(default="", max_length=200)

@@ -27,7 +27,7 @@ from server.keys import (
 from server.models import Role
 from server.permits.api import read_limited
 from server.permits.attachments import discard
-from server.routing import ApiDoc, RouteTable, conference
+from server.routing import ApiDoc, Query, RouteTable, conference
 from server.web import disposition, identity, int_param, json_body, json_response, remote
 
 TAG = "agreements"
@@ -218,6 +218,11 @@ def add_routes(table: RouteTable) -> None:
             "?language=lo&name=mou-lo.pdf (PDF only, checked by content)",
             TAG,
             status=201,
+            query=(
+                Query("language", {"type": "string", "minLength": 1}, required=True),
+                Query("name", {"type": "string", "minLength": 1}, required=True),
+            ),
+            raw_body="application/pdf",
         ),
     )
     table.get(
@@ -236,7 +241,12 @@ def add_routes(table: RouteTable) -> None:
         ONE + "/signatories/{signatory_id}/code",
         api_send_code,
         PARTS,
-        doc=ApiDoc("Mail the signatory a one-time code (6 digits, 10 minutes)", TAG),
+        doc=ApiDoc(
+            "Mail the signatory a one-time code (6 digits, 10 minutes); 503 mail_unavailable"
+            " on a server that sends no e-mail, 503 mail_failed if sending fails",
+            TAG,
+            errors=(503,),
+        ),
     )
     table.post(
         ONE + "/signatories/{signatory_id}/sign",
@@ -247,5 +257,6 @@ def add_routes(table: RouteTable) -> None:
             TAG,
             SignIn,
             status=201,
+            errors=(429,),
         ),
     )

@@ -21,6 +21,8 @@ def to_minor(amount: Decimal, currency: str) -> int:
             f"{currency} amounts have {digits} decimal places; {amount} has more",
             code="bad_amount",
         )
+    if abs(minor) >= 2**63:
+        raise InvalidInput(f"{amount} {currency} is too large an amount", code="bad_amount")
     return int(minor)
 
 

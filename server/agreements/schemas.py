@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from server.fields import AccountEmail, Amount, RecordId
 from server.models import AgreementKind
 
 Kind = Literal["mou", "aid", "other"]
@@ -18,7 +18,7 @@ class PartyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=300)
-    delegation_id: int | None = None
+    delegation_id: RecordId | None = None
 
 
 class _Terms(BaseModel):
@@ -26,7 +26,7 @@ class _Terms(BaseModel):
 
     donor: str = Field(default="", max_length=300)
     programme: str = Field(default="", max_length=300)
-    amount: Decimal | None = Field(default=None, ge=0, max_digits=20)
+    amount: Amount | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     period_starts_on: dt.date | None = None
     period_ends_on: dt.date | None = None
@@ -64,9 +64,9 @@ class AgreementPatch(_Terms):
 class SignatoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    party_id: int
-    email: str = Field(min_length=3, max_length=320)
-    site_id: int | None = None
+    party_id: RecordId
+    email: AccountEmail
+    site_id: RecordId | None = None
     name: str = Field(default="", max_length=200)
     position: str = Field(default="", max_length=300)
 
@@ -74,7 +74,7 @@ class SignatoryIn(BaseModel):
 class OpenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agreement_id: int
+    agreement_id: RecordId
 
 
 class SignIn(BaseModel):

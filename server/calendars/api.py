@@ -25,6 +25,7 @@ from server.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
+from server.fields import RecordId
 from server.keys import CATALOGUES, CONFIG, DATABASE, FEED_CACHE, RENDERED_EVENTS, SEND_LOCKS
 from server.models import Role
 from server.routing import PUBLIC, USERS, ApiDoc, RouteTable, conference
@@ -78,7 +79,7 @@ class NewFeedOut(FeedOut):
 
 class InvitationsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    session_ids: list[int] | None = Field(
+    session_ids: list[RecordId] | None = Field(
         default=None, max_length=2000, description="Sessions or series; default: all"
     )
 
@@ -277,6 +278,7 @@ def add_routes(table: RouteTable) -> None:
             tag,
             InvitationsIn,
             InvitationsOut,
+            errors=(502,),
         ),
     )
     table.get(
@@ -296,5 +298,6 @@ def add_routes(table: RouteTable) -> None:
             response=SessionOut,
             status=201,
             list_response=True,
+            raw_body="text/calendar",
         ),
     )

@@ -13,10 +13,11 @@ from server.conferences.timing import field_error, parse_instant
 from server.keys import DATABASE
 from server.live.registry import end_room
 from server.models import ConferenceStatus, Role
-from server.routing import SIGNED_IN, ApiDoc, RouteTable, conference, roles
+from server.routing import SIGNED_IN, ApiDoc, Query, RouteTable, conference, number_query, roles
 from server.web import identity, int_param, json_body, json_response, remote
 
 MAX_PAGE = 200
+MAX_OFFSET = 10**9
 
 
 def _filter(request: web.Request) -> ConferenceFilter:
@@ -30,10 +31,11 @@ def _filter(request: web.Request) -> ConferenceFilter:
                 known = ", ".join(s.value for s in ConferenceStatus)
                 raise field_error("status", f"{name!r} is not a status ({known})") from None
     numbers = {}
-    for name, default, top in (("limit", 50, MAX_PAGE), ("offset", 0, 10**9)):
+    for name, default, top in (("limit", 50, MAX_PAGE), ("offset", 0, MAX_OFFSET)):
+        low = 0 if name == "offset" else 1
         raw = query.get(name, str(default))
-        if not raw.isdigit() or not (name == "offset" or 1 <= int(raw) <= top):
-            raise field_error(name, f"{name} must be a whole number from 1 to {top}")
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= top:
+            raise field_error(name, f"{name} must be a whole number from {low} to {top}")
         numbers[name] = int(raw)
     return ConferenceFilter(
         statuses=tuple(statuses),
@@ -117,6 +119,13 @@ def add_routes(table: RouteTable) -> None:
             tag,
             response=ConferenceSummary,
             list_response=True,
+            query=(
+                Query("status", description="Statuses, comma separated"),
+                Query("from", description="ISO 8601 date or date-time"),
+                Query("to", description="ISO 8601 date or date-time"),
+                number_query("limit", 1, MAX_PAGE),
+                number_query("offset", 0, MAX_OFFSET),
+            ),
         ),
     )
     table.post(
@@ -158,6 +167,7 @@ def add_routes(table: RouteTable) -> None:
             "Delete a draft (204); a conference past its draft is cancelled instead (200)",
             tag,
             response=ConferenceOut,
+            empty=(204,),
         ),
     )
     table.post(

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from server.fields import EmailOrEmpty, RecordId, TimeZone
 from server.models import ConferenceKind, ConferenceStatus
 
 LanguageCode = Annotated[
@@ -22,7 +23,8 @@ LanguageCode = Annotated[
     ),
 ]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Zone = Annotated[str, Field(max_length=64, examples=["Asia/Ho_Chi_Minh"])]
+Zone = TimeZone
+ENDS = "Must be after starts_at"
 Text = Annotated[str, Field(max_length=20_000)]
 
 
@@ -51,7 +53,7 @@ class ConferenceCreate(In):
     kind: ConferenceKind = ConferenceKind.ONLINE
     time_zone: Zone
     starts_at: dt.datetime
-    ends_at: dt.datetime
+    ends_at: dt.datetime = Field(description=ENDS)
     languages: list[LanguageIn] = Field(default_factory=list, max_length=30)
 
 
@@ -64,7 +66,7 @@ class ConferenceUpdate(In):
     kind: ConferenceKind | None = None
     time_zone: Zone | None = None
     starts_at: dt.datetime | None = None
-    ends_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = Field(default=None, description=ENDS)
     languages: list[LanguageIn] | None = Field(default=None, max_length=30)
 
 
@@ -77,18 +79,18 @@ class SessionCreate(In):
     title: Title
     description: Text = ""
     starts_at: dt.datetime
-    ends_at: dt.datetime
+    ends_at: dt.datetime = Field(description=ENDS + ", within the conference")
     time_zone: Zone | None = Field(default=None, description="Default: the conference's zone")
     speakers: list[Annotated[str, Field(max_length=300)]] = Field(
         default_factory=list, max_length=100
     )
-    site_ids: list[int] = Field(
+    site_ids: list[RecordId] = Field(
         default_factory=list, max_length=500, description="Empty: every site takes part"
     )
     interpreted_languages: list[LanguageCode] = Field(
         default_factory=list, description="Booths used; empty: every booth"
     )
-    chair_id: int | None = None
+    chair_id: RecordId | None = None
     rrule: (
         Annotated[str, Field(max_length=500, examples=["FREQ=WEEKLY;BYDAY=TU;COUNT=10"])] | None
     ) = None
@@ -102,14 +104,14 @@ class SessionUpdate(In):
     title: Title | None = None
     description: Text | None = None
     starts_at: dt.datetime | None = None
-    ends_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = Field(default=None, description=ENDS)
     time_zone: Zone | None = None
     speakers: list[Annotated[str, Field(max_length=300)]] | None = Field(
         default=None, max_length=100
     )
-    site_ids: list[int] | None = Field(default=None, max_length=500)
+    site_ids: list[RecordId] | None = Field(default=None, max_length=500)
     interpreted_languages: list[LanguageCode] | None = None
-    chair_id: int | None = None
+    chair_id: RecordId | None = None
     rrule: Annotated[str, Field(max_length=500)] | None = None
     exdates: list[dt.datetime] | None = Field(default=None, max_length=520)
 
@@ -119,11 +121,11 @@ class SiteIn(In):
     location: Annotated[str, Field(max_length=300)] = ""
     time_zone: Zone
     contact_name: Annotated[str, Field(max_length=200)] = ""
-    contact_email: Annotated[str, Field(max_length=320)] = ""
-    technician_id: int | None = None
+    contact_email: EmailOrEmpty = ""
+    technician_id: RecordId | None = None
     equipment: Text = ""
     is_main_hall: bool = False
-    venue_id: int | None = Field(
+    venue_id: RecordId | None = Field(
         default=None, description="A hall already used by another conference; default: a new one"
     )
 
@@ -136,11 +138,11 @@ class SiteUpdate(In):
     location: Annotated[str, Field(max_length=300)] | None = None
     time_zone: Zone | None = None
     contact_name: Annotated[str, Field(max_length=200)] | None = None
-    contact_email: Annotated[str, Field(max_length=320)] | None = None
-    technician_id: int | None = None
+    contact_email: EmailOrEmpty | None = None
+    technician_id: RecordId | None = None
     equipment: Text | None = None
     is_main_hall: bool | None = None
-    venue_id: int | None = None
+    venue_id: RecordId | None = None
 
 
 class DelegationMemberIn(In):
@@ -150,7 +152,7 @@ class DelegationMemberIn(In):
         "member"
     )
     language: LanguageCode | None = None
-    user_id: int | None = None
+    user_id: RecordId | None = None
 
 
 class DelegationIn(In):
@@ -162,7 +164,7 @@ class DelegationIn(In):
     precedence: Annotated[int, Field(ge=0, le=10_000)] | None = Field(
         default=None, description="Seating order, 0 first; default: after the others"
     )
-    site_id: int | None = None
+    site_id: RecordId | None = None
     members: list[DelegationMemberIn] = Field(
         default_factory=list, max_length=200, description="In precedence order"
     )
@@ -176,26 +178,26 @@ class DelegationUpdate(In):
     ) = None
     is_host: bool | None = None
     precedence: Annotated[int, Field(ge=0, le=10_000)] | None = None
-    site_id: int | None = None
+    site_id: RecordId | None = None
     members: list[DelegationMemberIn] | None = Field(default=None, max_length=200)
 
 
 class InterpreterIn(In):
-    user_id: int | None = None
+    user_id: RecordId | None = None
     interpreter_name: Annotated[str, Field(max_length=200)] = Field(
         default="", description="Default: the user's name"
     )
     target_language: LanguageCode
     source_languages: list[LanguageCode] = Field(default_factory=list, max_length=20)
     shift_starts_at: dt.datetime | None = None
-    shift_ends_at: dt.datetime | None = None
+    shift_ends_at: dt.datetime | None = Field(default=None, description="After shift_starts_at")
     time_zone: Zone | None = Field(
         default=None, description="Zone of naive shift times; default: the conference's"
     )
 
 
 class InterpreterUpdate(In):
-    user_id: int | None = None
+    user_id: RecordId | None = None
     interpreter_name: Annotated[str, Field(max_length=200)] | None = None
     target_language: LanguageCode | None = None
     source_languages: list[LanguageCode] | None = Field(default=None, max_length=20)

@@ -27,6 +27,7 @@ from server.conferences.inputs import (
 from server.conferences.operations import editable_conference
 from server.conferences.timing import check_zone, field_error
 from server.errors import Conflict, NotFound
+from server.fields import EMAIL
 from server.models import (
     AgendaSession,
     Conference,
@@ -95,7 +96,7 @@ async def _check_site_fields(db: AsyncSession, body: SiteIn | SiteUpdate) -> Non
         check_zone(body.time_zone)
     if body.technician_id is not None:
         await active_user(db, body.technician_id, "technician_id")
-    if body.contact_email and "@" not in body.contact_email:
+    if body.contact_email and not EMAIL.match(body.contact_email):
         raise field_error("contact_email", "this is not an e-mail address", "bad_email")
 
 

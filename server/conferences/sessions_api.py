@@ -15,8 +15,10 @@ from server.conferences.schemas import OccurrenceOut, SessionOut
 from server.conferences.timing import local_iso, parse_instant
 from server.keys import DATABASE
 from server.models import Role
-from server.routing import ApiDoc, RouteTable, conference
+from server.routing import ApiDoc, Query, RouteTable, conference, instant_query
 from server.web import identity, int_param, json_body, json_response, remote
+
+OCCURRENCE = instant_query("occurrence", "Only this occurrence of a series (its start, UTC)")
 
 
 def _occurrence(request: web.Request) -> dt.datetime | None:
@@ -151,6 +153,9 @@ def add_routes(table: RouteTable) -> None:
             tag,
             SessionUpdate,
             SessionOut,
+            query=(
+                instant_query("occurrence", "Only this occurrence of a series (its start, UTC)"),
+            ),
         ),
     )
     table.delete(
@@ -162,6 +167,10 @@ def add_routes(table: RouteTable) -> None:
             " ?occurrence= only that occurrence of a series is removed (EXDATE)",
             tag,
             response=SessionOut,
+            empty=(204,),
+            query=(
+                instant_query("occurrence", "Only this occurrence of a series (its start, UTC)"),
+            ),
         ),
     )
     table.get(
@@ -174,5 +183,9 @@ def add_routes(table: RouteTable) -> None:
             tag,
             response=OccurrenceOut,
             list_response=True,
+            query=(
+                Query("from", description="ISO 8601 date or date-time"),
+                Query("to", description="ISO 8601 date or date-time"),
+            ),
         ),
     )

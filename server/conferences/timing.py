@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from server.calendar.ics import iana_zone
 from server.errors import InvalidInput
+from server.fields import FIRST_YEAR, LAST_YEAR
 
 
 def field_error(field: str, message: str, code: str = "invalid_input") -> InvalidInput:
@@ -35,8 +36,26 @@ def check_zone(name: str, field: str = "time_zone") -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def within_years(instant: dt.datetime | None, raw: object, field: str) -> dt.datetime:
+    """``instant`` if it lies in the years Concord plans for; ``None`` means it overflowed."""
+    if instant is None or not FIRST_YEAR <= instant.year <= LAST_YEAR:
+        raise field_error(
+            field, f"{raw} is outside the years {FIRST_YEAR} to {LAST_YEAR}", "out_of_range"
+        )
+    return instant
+
+
 def to_utc(value: dt.datetime, zone: ZoneInfo, field: str) -> dt.datetime:
-    """The UTC instant of ``value``: aware as given, or naive read as wall-clock in ``zone``."""
+    """The UTC instant of ``value``: aware as given, or naive read as wall-clock in ``zone``;
+    refused outside ``FIRST_YEAR``..``LAST_YEAR`` (year 1 or 9999 overflowed the arithmetic)."""
+    try:
+        instant: dt.datetime | None = _to_utc(value, zone, field)
+    except OverflowError:
+        instant = None
+    return within_years(instant, value.isoformat(), field)
+
+
+def _to_utc(value: dt.datetime, zone: ZoneInfo, field: str) -> dt.datetime:
     if value.tzinfo is not None:
         return value.astimezone(dt.UTC).replace(microsecond=0)
     first = value.replace(tzinfo=zone, fold=0)
@@ -75,7 +94,11 @@ def parse_instant(raw: str, field: str) -> dt.datetime:
         raise field_error(field, f"{raw!r} is not an ISO 8601 date or time") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        instant: dt.datetime | None = value.astimezone(dt.UTC)
+    except OverflowError:
+        instant = None
+    return within_years(instant, repr(raw), field)
 
 
 def iso_list(values: list[dt.datetime]) -> list[str]:

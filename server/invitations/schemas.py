@@ -6,13 +6,14 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.fields import RecordId
 from server.models import Role
 
 
 class InvitationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    site_id: int
+    site_id: RecordId
     role: Role = Role.DELEGATE
     valid_hours: int = Field(default=24 * 14, ge=1, le=24 * 90)
     label: str = Field(default="", max_length=200)

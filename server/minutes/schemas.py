@@ -7,11 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.fields import RecordId
+
 
 class SaveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    base_revision: int = Field(ge=1, description="the revision the edit started from")
+    base_revision: int = Field(ge=1, le=2**31 - 1, description="the revision the edit started from")
     document: dict[str, Any] = Field(description="the whole minutes (Minutes.to_dict form)")
 
 
@@ -20,7 +22,7 @@ class CommentIn(BaseModel):
 
     text: str = Field(min_length=1, max_length=20_000)
     path: str | None = Field(default=None, max_length=300, description="e.g. items[1].decisions[0]")
-    delegation_id: int | None = Field(default=None, description="when in several delegations")
+    delegation_id: RecordId | None = Field(default=None, description="when in several delegations")
 
 
 class StepIn(BaseModel):

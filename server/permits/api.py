@@ -27,7 +27,7 @@ from server.permits.schemas import (
     ReportOut,
     StepComment,
 )
-from server.routing import ApiDoc, RouteTable, conference, roles
+from server.routing import NUMBER_RANGE, ApiDoc, Query, RouteTable, conference, number_query, roles
 from server.templating import page_context
 from server.web import (
     disposition,
@@ -36,6 +36,7 @@ from server.web import (
     json_body,
     json_response,
     pdf_response,
+    query_number,
     remote,
 )
 
@@ -46,6 +47,7 @@ READER = roles(Role.ORGANISER, Role.APPROVER).narrowed(
     Role.ORGANISER, Role.APPROVER, why="its conference's organisers; approvers once submitted"
 )
 APPLICANT = roles(Role.ORGANISER).narrowed(Role.ORGANISER, why="its conference's organisers")
+DAY = {"type": "string", "format": "date"}
 
 
 def procedure(request: web.Request) -> Procedure:
@@ -69,15 +71,13 @@ async def api_list(request: web.Request) -> web.Response:
         except ValueError:
             names = ", ".join(s.value for s in PermitStatus)
             raise InvalidInput(f"status {raw!r} is not one of {names}") from None
-    conference_id = request.query.get("conference_id")
-    if conference_id is not None and not conference_id.isdigit():
-        raise InvalidInput(f"conference_id must be a number, got {conference_id!r}")
+    conference_id = query_number(request, "conference_id", None, *NUMBER_RANGE)
     async with request.app[DATABASE].session() as db:
         rows = await ops.list_applications(
             db,
             identity(request),
             statuses=statuses,
-            conference_id=int(conference_id) if conference_id else None,
+            conference_id=conference_id,
         )
     now, rules = utcnow(), procedure(request)
     return json_response([summary_out(row, rules, now) for row in rows])
@@ -289,6 +289,14 @@ def add_routes(table: RouteTable) -> None:
             tag,
             response=ApplicationSummary,
             list_response=True,
+            query=(
+                Query(
+                    "status",
+                    {"type": "array", "items": {"enum": [s.value for s in PermitStatus]}},
+                    "Repeat for several",
+                ),
+                number_query("conference_id", *NUMBER_RANGE),
+            ),
         ),
     )
     table.get(
@@ -299,6 +307,11 @@ def add_routes(table: RouteTable) -> None:
             "Processing report per period: ?period=month|quarter|year&from=YYYY-MM-DD&to=…",
             tag,
             response=ReportOut,
+            query=(
+                Query("period", {"type": "string", "enum": list(PERIODS)}),
+                Query("from", DAY, "Default: 1 January; years 1900 to 2200"),
+                Query("to", DAY, "Default: 31 December; years 1900 to 2200"),
+            ),
         ),
     )
     table.post(
@@ -357,6 +370,8 @@ def add_routes(table: RouteTable) -> None:
             tag,
             response=AttachmentOut,
             status=201,
+            query=(Query("name", {"type": "string", "minLength": 1}, required=True),),
+            raw_body="application/octet-stream",
         ),
     )
     table.get(
@@ -375,5 +390,9 @@ def add_routes(table: RouteTable) -> None:
         one + "/decision.pdf",
         decision_pdf,
         reader,
-        doc=ApiDoc("The decision as PDF", tag),
+        doc=ApiDoc(
+            "The decision as PDF; 503 pdf_unavailable where the server cannot print",
+            tag,
+            errors=(503,),
+        ),
     )

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import InvalidInput
+from server.fields import FIRST_YEAR, LAST_YEAR
 from server.models import PermitStep
 from server.permits.clock import Procedure
 from server.permits.schemas import Period, ReportOut, ReportRow
@@ -142,6 +143,11 @@ def build_report(
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
+    for name, day in (("from", start), ("to", end)):
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise InvalidInput(
+                f"{name}: {day} is outside the years {FIRST_YEAR} to {LAST_YEAR}", code="bad_range"
+            )
     if end < start:
         raise InvalidInput(f"the report ends ({end}) before it starts ({start})", code="bad_range")
     if (end - start).days > MAX_SPAN_DAYS:

@@ -10,6 +10,7 @@ from babel import Locale
 from babel.numbers import is_currency
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from server.fields import Amount2
 from server.i18n_strings import N_
 from server.models import ConferenceKind, PermitStatus
 
@@ -68,8 +69,10 @@ class ApplicationFields(Strict):
     participants: list[Participants] = Field(default_factory=list, max_length=MAX_PARTICIPANT_ROWS)
     content: str = Field(min_length=1, max_length=20_000, description="Programme and topics")
     funding_source: str = Field(min_length=1, max_length=300)
-    funding_amount: Decimal = Field(ge=0, le=Decimal("99999999999999"), decimal_places=2)
-    funding_currency: str = Field(description="ISO 4217", examples=["VND", "USD"])
+    funding_amount: Amount2
+    funding_currency: str = Field(
+        pattern=r"^[A-Za-z]{3}$", description="ISO 4217", examples=["VND", "USD"]
+    )
 
     @field_validator("funding_currency")
     @classmethod
@@ -100,8 +103,8 @@ class ApplicationPatch(Strict):
     )
     content: str | None = Field(default=None, min_length=1, max_length=20_000)
     funding_source: str | None = Field(default=None, min_length=1, max_length=300)
-    funding_amount: Decimal | None = Field(default=None, ge=0, decimal_places=2)
-    funding_currency: str | None = None
+    funding_amount: Amount2 | None = None
+    funding_currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
 
 
 class StepComment(Strict):

@@ -9,9 +9,13 @@ from pydantic import BaseModel
 
 from server.errors import InvalidInput
 from server.keys import DATABASE
-from server.routing import SIGNED_IN, ApiDoc, RouteTable
-from server.search.queries import search
-from server.web import identity, json_response
+from server.models.search import SEARCH_KINDS
+from server.routing import SIGNED_IN, ApiDoc, Query, RouteTable, number_query
+from server.search.queries import MAX_QUERY, search
+from server.web import identity, json_response, query_number
+
+MAX_LIMIT = 100  # the most hits a page shows (search() clamps to it too)
+MAX_OFFSET = 100_000
 
 
 class HitOut(BaseModel):
@@ -46,8 +50,8 @@ def _int(request: web.Request, name: str, default: int | None) -> int | None:
 async def search_api(request: web.Request) -> web.Response:
     q = request.query.get("q", "")
     year = _int(request, "year", None)
-    limit = _int(request, "limit", 20) or 20
-    offset = _int(request, "offset", 0) or 0
+    limit = query_number(request, "limit", 20, 1, MAX_LIMIT) or 20
+    offset = query_number(request, "offset", 0, 0, MAX_OFFSET) or 0
     kind = request.query.get("kind") or None
     party = request.query.get("party") or None
     async with request.app[DATABASE].session() as db:
@@ -67,5 +71,17 @@ def add_routes(table: RouteTable) -> None:
             "agreements (diacritics ignored), filtered by year, party and kind",
             "search",
             response=SearchOut,
+            query=(
+                Query(
+                    "q",
+                    {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": r"\S"},
+                    required=True,
+                ),
+                number_query("year", 1900, 2200),
+                number_query("limit", 1, MAX_LIMIT),
+                number_query("offset", 0, MAX_OFFSET),
+                Query("kind", {"type": "string", "enum": list(SEARCH_KINDS)}),
+                Query("party", description="A party's name, or part of it"),
+            ),
         ),
     )
