@@ -6,15 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.fields import RecordId
+
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Join(Payload):
-    conference_id: int
+    conference_id: RecordId
     as_: Literal["site", "console", "interpreter"] = Field(alias="as")
-    site_id: int | None = None
+    site_id: RecordId | None = None
     language: str | None = Field(default=None, max_length=16)  # an interpreter's booth
 
 
@@ -28,11 +30,11 @@ class Empty(Payload):
 
 
 class SiteRef(Payload):
-    site_id: int
+    site_id: RecordId
 
 
 class Mute(Payload):
-    site_id: int
+    site_id: RecordId
     muted: bool
 
 
@@ -41,12 +43,12 @@ class Lock(Payload):
 
 
 class Grant(Payload):
-    site_id: int
+    site_id: RecordId
     limit_seconds: int | None = Field(default=None, ge=10, le=3600)
 
 
 class Present(Payload):
-    site_id: int | None
+    site_id: RecordId | None
 
 
 class Chat(Payload):

@@ -20,6 +20,7 @@ from pydantic import Field
 from rooms.check import DURATION, CheckCall, CheckError
 from server.conferences.access import conference_roles
 from server.errors import NotFound
+from server.fields import RecordId
 from server.live.members import Answer, Member, Refused
 from server.live.registry import note_check
 from server.live.schemas import Offer, Payload
@@ -36,8 +37,8 @@ CHECKERS = frozenset({Role.ORGANISER, Role.TECHNICIAN})
 
 
 class CheckStart(Payload):
-    conference_id: int
-    site_id: int | None = None
+    conference_id: RecordId
+    site_id: RecordId | None = None
 
 
 class PageFigures(Payload):

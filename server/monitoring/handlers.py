@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from rooms.health import Change
+from server.fields import RecordId
 from server.live.members import Answer, Member, Refused
 from server.live.registry import interpreter_id
 from server.live.schemas import Payload
@@ -41,11 +42,11 @@ class BrowserStats(Payload):
 
 
 class AlertRef(Payload):
-    alert_id: int = Field(ge=1)
+    alert_id: RecordId
 
 
 class SiteOnly(Payload):
-    site_id: int
+    site_id: RecordId
 
 
 class Monitoring:

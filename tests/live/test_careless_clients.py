@@ -94,3 +94,20 @@ async def test_an_oversized_message_is_answered_and_a_huge_frame_still_refused(
     await asyncio.wait_for(hung_up.wait(), 10)
     # ...and only that one: the room goes on for everyone else.
     assert (await chair.call("lock", {"locked": False}))["ok"]
+
+
+async def test_huge_numbers_in_socket_payloads_are_invalid_not_internal_errors(
+    live: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Record numbers past what the database stores are refused by name, as on HTTP."""
+    caplog.set_level(logging.WARNING)
+    chair = await live["chair"](MOU)
+    for event, payload in (
+        ("admit", {"site_id": 2**70}),
+        ("floor.grant", {"site_id": 2**63}),
+        ("health.ack", {"alert_id": 2**64}),
+    ):
+        answer = await chair.call(event, payload)
+        assert answer["ok"] is False and answer["code"] == "invalid", (event, answer)
+        assert "site_id" in answer["detail"] or "alert_id" in answer["detail"], answer
+    assert "Traceback" not in caplog.text and "OverflowError" not in caplog.text
