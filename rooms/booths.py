@@ -60,14 +60,42 @@ SOURCE_CHOICES = ("auto", "floor")  # or a booth's language: relay from that boo
 
 class Interpretation:
     def __init__(self, booths: Mapping[str, BoothInfo], floor_language: str | None = None) -> None:
-        for language, info in booths.items():
-            if language != info.language:
-                raise ValueError(f"booth {language} is declared for {info.language}")
-            if not 1 <= len(info.interpreters) <= 3:
-                raise ValueError(f"booth {language} needs 1 to 3 interpreters")
+        _check_infos(booths)
         self.booths = {language: Booth(info) for language, info in booths.items()}
         self.floor_language = floor_language
         self.sources: dict[str, str] = {}  # interpreter → "floor" or a relay booth ("auto": absent)
+
+    def update_booths(self, booths: Mapping[str, BoothInfo]) -> list[Event]:
+        """The conference's booths changed while the room is open (an interpreter assigned or
+        unassigned, a language added or dropped). Booths that remain keep their state for the
+        interpreters still in them; an unassigned interpreter on air goes off air."""
+        _check_infos(booths)
+        events: list[Event] = []
+
+        def unassigned(language: str, interpreter: str) -> None:
+            data = {"language": language, "interpreter": interpreter, "reason": "unassigned"}
+            events.append(("booth.off_air", data))
+
+        for language in [known for known in self.booths if known not in booths]:
+            dropped = self.booths.pop(language)
+            if dropped.on_air is not None:
+                unassigned(language, dropped.on_air)
+        for language, info in booths.items():
+            booth = self.booths.setdefault(language, Booth(info))
+            booth.info = info
+            booth.present &= set(info.interpreters)
+            if booth.handover_to is not None and booth.handover_to not in info.interpreters:
+                booth.handover_to = None
+            if booth.on_air is not None and booth.on_air not in info.interpreters:
+                unassigned(language, booth.on_air)
+                booth.on_air = booth.handover_to = None
+        staffed = {i for b in self.booths.values() for i in b.info.interpreters}
+        self.sources = {
+            who: source
+            for who, source in self.sources.items()
+            if who in staffed and (source == "floor" or source in self.booths)
+        }
+        return events
 
     # --- interpreters -------------------------------------------------------------------------
 
@@ -248,3 +276,11 @@ class Interpretation:
                 for b in self.booths.values()
             ],
         }
+
+
+def _check_infos(booths: Mapping[str, BoothInfo]) -> None:
+    for language, info in booths.items():
+        if language != info.language:
+            raise ValueError(f"booth {language} is declared for {info.language}")
+        if not 1 <= len(info.interpreters) <= 3:
+            raise ValueError(f"booth {language} needs 1 to 3 interpreters")

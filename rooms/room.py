@@ -155,6 +155,30 @@ class BridgeRoom:
             await peer.close()
         self._route()
 
+    async def update_roster(
+        self, sites: Mapping[str, SiteInfo], booths: Mapping[str, BoothInfo]
+    ) -> list[str]:
+        """The conference's sites and booths as they are now: new sites can arrive, changed
+        ones keep their admission, deleted ones are dropped (media closed, floor forgotten),
+        booths follow their interpreters. Returns the deleted sites."""
+        for site_id, info in sites.items():
+            if site_id in self.sites:
+                self.sites[site_id].info = info
+            else:
+                self.sites[site_id] = SiteState(site_id, info)
+                self._emit("site.added", site_id)
+        deleted = [site_id for site_id in self.sites if site_id not in sites]
+        for site_id in deleted:
+            await self._drop(self.sites.pop(site_id))
+            self.channels.forget(site_id)
+            self._emit("site.deleted", site_id)
+        self._apply(lambda: self.channels.interpretation.update_booths(booths))
+        staffed = self.channels.interpretation.booths
+        for interpreter, (language, peer) in list(self.channels.interpreters.items()):
+            if language not in staffed or interpreter not in staffed[language].info.interpreters:
+                await peer.close()
+        return deleted
+
     async def drop_peer(self, site_id: str) -> None:
         """Close the site's media connection, keeping its admission and floor place: the
         connection that owned it lost its rights, and another one of the site offers again."""

@@ -32,6 +32,7 @@ from server.conferences import parts_api as conference_parts_api
 from server.conferences import sessions_api as conference_sessions_api
 from server.config import Config
 from server.db import Database
+from server.events import Events, RosterChanged
 from server.i18n import Catalogues
 from server.invitations import views as invitations_views
 from server.keys import (
@@ -39,6 +40,7 @@ from server.keys import (
     CATALOGUES,
     CONFIG,
     DATABASE,
+    EVENTS,
     FEED_CACHE,
     GRANTS,
     HEALTH_HUB,
@@ -163,6 +165,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
 
     app[GRANTS] = LiveGrants(lambda: app[DATABASE])
+    app[EVENTS] = Events()
     sockets = create_socket_server(config, lambda: app[DATABASE], lambda: app[GRANTS])
     room_namespace = RoomNamespace(
         config,
@@ -195,6 +198,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
             thresholds=config.health_thresholds,
         )
         app[HEALTH_HUB], app[LIVE_ROOMS] = hub, rooms
+        app[EVENTS].subscribe(
+            RosterChanged, lambda e: room_namespace.roster_changed(e.conference_id)
+        )
         hub.start()
         rooms.start()
         recordings = RoomRecordings(app[DATABASE], rooms, app[LEDGER_SIGNER], config.data_dir, emit)

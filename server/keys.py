@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from server.calendars.invitations import SendLocks
     from server.config import Config
     from server.db import Database
+    from server.events import Events
     from server.i18n import Catalogues
     from server.live.registry import LiveRooms
     from server.monitoring.hub import HealthHub
@@ -33,6 +34,8 @@ DATABASE: web.AppKey[Database] = web.AppKey("database")
 ROUTES: web.AppKey[RouteTable] = web.AppKey("routes")
 ACCESS_RULES: web.AppKey[dict[web.AbstractRoute, Rule]] = web.AppKey("access_rules")
 CATALOGUES: web.AppKey[Catalogues] = web.AppKey("catalogues")
+#: Typed events between features (``server.events``).
+EVENTS: web.AppKey[Events] = web.AppKey("events")
 #: Live connections' grants, ended when withdrawn (``server.accounts.grants``).
 GRANTS: web.AppKey[LiveGrants] = web.AppKey("live_grants")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")

@@ -10,7 +10,8 @@ from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, Status
 from server.conferences.queries import ConferenceFilter, conference_detail, find_conferences
 from server.conferences.schemas import ConferenceOut, ConferenceSummary
 from server.conferences.timing import field_error, parse_instant
-from server.keys import DATABASE
+from server.events import RosterChanged
+from server.keys import DATABASE, EVENTS
 from server.live.registry import end_room
 from server.models import ConferenceStatus, Role
 from server.routing import SIGNED_IN, ApiDoc, Query, RouteTable, conference, number_query, roles
@@ -80,6 +81,7 @@ async def update_conference(request: web.Request) -> web.Response:
     conference_id = int_param(request, "conference_id")
     async with request.app[DATABASE].session() as db, db.begin():
         await ops.update_conference(db, identity(request), conference_id, body, remote(request))
+    await request.app[EVENTS].publish(RosterChanged(conference_id))  # languages: booths
     return await _detail(request, conference_id)
 
 

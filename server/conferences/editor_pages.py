@@ -30,8 +30,9 @@ from server.conferences.bookings import SchedulingConflict
 from server.conferences.inputs import ConferenceCreate, ConferenceUpdate
 from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput
+from server.events import RosterChanged
 from server.i18n import LOCALES
-from server.keys import DATABASE
+from server.keys import DATABASE, EVENTS
 from server.live.registry import end_room
 from server.models import Conference, ConferenceKind, ConferenceStatus, Role
 from server.routing import RouteTable, conference, roles
@@ -243,6 +244,7 @@ async def update(request: web.Request) -> web.Response:
         body = validated(ConferenceUpdate, conference_data(form))
         async with request.app[DATABASE].session() as db, db.begin():
             await ops.update_conference(db, identity(request), conference_id, body, remote(request))
+        await request.app[EVENTS].publish(RosterChanged(conference_id))  # languages: booths
     except DomainError as error:
         return await render_editor(
             request, conference_id, Problem.of(error, "conference"), form, error.status
@@ -286,6 +288,7 @@ async def editor_write(
     except DomainError as error:
         problem = Problem.of(error, section)
         return await render_editor(request, conference_id, problem, form, error.status)
+    await request.app[EVENTS].publish(RosterChanged(conference_id))
     raise redirect(f"/conferences/{conference_id}/edit#{section}s")
 
 

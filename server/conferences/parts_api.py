@@ -19,7 +19,8 @@ from server.conferences.inputs import (
     SiteUpdate,
 )
 from server.conferences.schemas import DelegationOut, InterpreterOut, SiteOut, VenueOut
-from server.keys import DATABASE
+from server.events import RosterChanged
+from server.keys import DATABASE, EVENTS
 from server.models import Role
 from server.routing import ApiDoc, RouteTable, conference, roles
 from server.web import identity, int_param, json_body, json_response, remote
@@ -44,6 +45,7 @@ def _creator(
                 db, identity(request), int_param(request, "conference_id"), body, remote(request)
             )
             result = out.model_validate(made)
+        await request.app[EVENTS].publish(RosterChanged(int_param(request, "conference_id")))
         return json_response(result, status=201)
 
     create.__name__ = operation.__name__
@@ -68,6 +70,7 @@ def _updater(
                 remote(request),
             )
             result = out.model_validate(changed)
+        await request.app[EVENTS].publish(RosterChanged(int_param(request, "conference_id")))
         return json_response(result)
 
     update.__name__ = operation.__name__
@@ -86,6 +89,7 @@ def _deleter(
                 int_param(request, key),
                 remote(request),
             )
+        await request.app[EVENTS].publish(RosterChanged(int_param(request, "conference_id")))
         return web.Response(status=204)
 
     remove.__name__ = operation.__name__

@@ -168,6 +168,26 @@ class RoomNamespace(socketio.AsyncNamespace):
             }.get(kind, "too many messages; slow down")
             raise Refused("rate_limited", detail)
 
+    async def roster_changed(self, conference_id: int) -> None:
+        """The conference's sites, booths or interpreters changed: its open room follows at
+        once, and a connection that lost its place (its site deleted, its interpreter no
+        longer in the booth) is ended with that reason."""
+        deleted = set(await self._rooms().refresh(conference_id))
+        room = self._rooms().get(conference_id)
+        if room is None:
+            return
+        booths = room.channels.interpretation.booths
+        for sid, member in list(self.members.items()):
+            if member.conference_id != conference_id:
+                continue
+            if member.as_ == "site" and member.site_id in deleted:
+                await self._revoked(sid, "site_deleted")
+            elif member.as_ == "interpreter":
+                booth = booths.get(member.language or "")
+                staff = booth.info.interpreters if booth else ()
+                if interpreter_id(member.identity.user_id) not in staff:
+                    await self._revoked(sid, "booth_unassigned")
+
     async def _revoked(self, sid: str, reason: str) -> None:
         """The connection's grant is gone: say why, close its media, then the socket."""
         member = self.members.get(sid)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from rooms.booths import BoothInfo
 from rooms.floor import Order
@@ -191,6 +192,18 @@ class LiveRooms:
         await room.close()
         return True
 
+    async def refresh(self, conference_id: int) -> list[int]:
+        """The conference's roster changed: an open room takes its sites and booths as they
+        are now. Returns the sites it no longer has (their connections are to be ended)."""
+        room = self._rooms.get(conference_id)
+        if room is None:
+            return []
+        sites = await self._sites(conference_id)
+        booths = await self._booths(conference_id)
+        if self._rooms.get(conference_id) is not room:  # ended meanwhile
+            return []
+        return [int(site_id) for site_id in await room.update_roster(sites, booths)]
+
     def record(self, conference_id: int, event: RoomEvent, actor: str) -> None:
         """Store an event the control plane adds (who admitted, who chatted...)."""
         self._queue.put_nowait((conference_id, event, actor))
@@ -297,17 +310,28 @@ class LiveRooms:
 
     async def _store(self, conference_id: int, event: RoomEvent, actor: str) -> None:
         site_id = int(event.site_id) if event.site_id and event.site_id.isdigit() else None
-        async with self._database.session() as db, db.begin():
-            db.add(
-                RoomEventRecord(
-                    conference_id=conference_id,
-                    at=event.at,
-                    type=event.type,
-                    site_id=site_id,
-                    actor=actor,
-                    data=event.data,
-                )
-            )
+        data = event.data
+        for attempt in (1, 2):
+            try:
+                async with self._database.session() as db, db.begin():
+                    db.add(
+                        RoomEventRecord(
+                            conference_id=conference_id,
+                            at=event.at,
+                            type=event.type,
+                            site_id=site_id,
+                            actor=actor,
+                            data=data,
+                        )
+                    )
+                return
+            except IntegrityError:
+                if attempt == 2 or site_id is None:
+                    raise
+                # The site was deleted from the plan (site.deleted, and the floor turn its
+                # deletion ended): kept as the rows of a deleted site are, with no site.
+                data = {**data, "deleted_site_id": site_id}
+                site_id = None
 
     async def close(self) -> None:
         if self._closed:

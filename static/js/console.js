@@ -62,6 +62,8 @@ const EVENT_TEXT = {
   "site.reconnecting": N_("%(site)s is reconnecting"),
   "site.left": N_("%(site)s left"),
   "site.removed": N_("%(site)s was removed"),
+  "site.added": N_("%(site)s was added to the conference"),
+  "site.deleted": N_("%(site)s was deleted from the conference"),
   "site.muted": N_("%(site)s was muted"),
   "site.unmuted": N_("%(site)s was unmuted"),
   "room.locked": N_("The room was locked"),

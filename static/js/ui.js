@@ -194,6 +194,8 @@ export function revokedText(code) {
     token_revoked: t("The API token of this connection was revoked."),
     account_disabled: t("Your account has been disabled. Ask an administrator."),
     roles_changed: t("Your roles have changed. Reload the page to continue with your new rights."),
+    site_deleted: t("The organiser removed this site from the conference."),
+    booth_unassigned: t("You are no longer assigned to this booth. Ask the organiser."),
   };
   return known[code] || t("Your access to this room was withdrawn.");
 }
