@@ -235,6 +235,11 @@ function onState(room) {
 
 /** Room events tell when my turn began, on the server's clock. */
 function onRoomEvent(event) {
+  if (event && event.type === "room.ended") {
+    client.close();
+    end(t("The conference has ended and its room is closed."));
+    return;
+  }
   const data = (event && event.data) || {};
   const mine = (event.type === "booth.on_air" && sameInterpreter(data.interpreter, me))
     || (event.type === "booth.handover" && sameInterpreter(data.to, me));

@@ -63,6 +63,7 @@ const EVENT_TEXT = {
   "site.left": N_("%(site)s left"),
   "site.removed": N_("%(site)s was removed"),
   "site.added": N_("%(site)s was added to the conference"),
+  "room.ended": N_("The conference ended; the room closed"),
   "site.deleted": N_("%(site)s was deleted from the conference"),
   "site.muted": N_("%(site)s was muted"),
   "site.unmuted": N_("%(site)s was unmuted"),
@@ -124,7 +125,16 @@ client.on("joined", (answer) => {
   link.start();
 });
 client.on("room.state", (room) => onState(room));
-client.on("room.event", (event) => addEvent(event));
+client.on("room.event", (event) => {
+  addEvent(event);
+  if (event && event.type === "room.ended") {
+    client.close();
+    if (link) link.close();
+    link = null;
+    $("console-error").textContent = t("The conference has ended and its room is closed.");
+    updateConnection();
+  }
+});
 client.on("connect", () => updateConnection());
 client.on("disconnect", () => updateConnection());
 client.on("revoked", (p) => {

@@ -228,6 +228,12 @@ client.on("removed", (p) => { if (forMe(p)) end("removed", t("The chair removed 
 client.on("rejoin", (p) => { if (forMe(p) && link) link.restart("rejoin"); });
 client.on("revoked", (p) => end("revoked", revokedText(p && p.code)));
 client.on("room.state", (room) => onState(room));
+client.on("room.event", (event) => {
+  if (event && event.type === "room.ended") {
+    client.close(); // the conference is over: no reconnection into a room that is gone
+    end("ended", t("The conference has ended and its room is closed."));
+  }
+});
 client.on("disconnect", () => updateConnection());
 client.on("connect", () => updateConnection());
 
