@@ -67,6 +67,7 @@ SETTINGS = {
     "argon2_time_cost": "CONCORD_ARGON2_TIME_COST",
     "argon2_memory_kib": "CONCORD_ARGON2_MEMORY_KIB",
     "floor_order": "CONCORD_FLOOR_ORDER",
+    "room_opens_minutes": "CONCORD_ROOM_OPENS_MINUTES",
     "permit_deadline_working_days": "CONCORD_PERMIT_DEADLINE_WORKING_DAYS",
     "permit_holidays": "CONCORD_PERMIT_HOLIDAYS",
     "permit_time_zone": "CONCORD_PERMIT_TIME_ZONE",
@@ -128,6 +129,9 @@ class Config:
     argon2_memory_kib: int = 65536
     # The floor queue: by delegation precedence, then request time; or by request time alone.
     floor_order: str = "precedence"
+    #: Sites and interpreters may join this long before the conference starts (the chair and
+    #: technicians may open the room earlier, for rehearsals and site checks).
+    room_opens_minutes: int = 120
     # The conference permit: the statutory deadline in working days, the days off besides
     # weekends, the zone whose calendar counts, the largest attachment, who decides.
     permit_deadline_working_days: int = 15
@@ -234,6 +238,7 @@ def load_config(
     floor_order = text("floor_order", "precedence") or "precedence"
     if floor_order not in ("precedence", "time"):
         problems.append(f"floor order {floor_order!r} must be 'precedence' or 'time'")
+    room_opens_minutes = integer("room_opens_minutes", 120, 0, 60 * 24 * 30)
     permit_days = integer("permit_deadline_working_days", 15, 1, 365)
     permit_holidays = _dates(raw.get("permit_holidays"), problems)
     permit_zone = text("permit_time_zone", "Asia/Ho_Chi_Minh") or "Asia/Ho_Chi_Minh"
@@ -293,6 +298,7 @@ def load_config(
         argon2_time_cost=argon2_time_cost,
         argon2_memory_kib=argon2_memory_kib,
         floor_order=floor_order,
+        room_opens_minutes=room_opens_minutes,
         permit_deadline_working_days=permit_days,
         permit_holidays=permit_holidays,
         permit_time_zone=permit_zone,

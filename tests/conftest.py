@@ -233,3 +233,17 @@ async def csrf_of_page(client: TestClient[Any, Any], path: str = "/login") -> st
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, f"no CSRF field on {path}"
     return found.group(1)
+
+
+async def hold_conference(database: Database, conference_id: int = 1) -> None:
+    """Make a demo conference one whose room can be held: live. The demo's memorandum
+    (conference 1, with the Lao booth the room tests use) has ended, and an ended conference's
+    room is closed (server/live/opening.py)."""
+    from sqlalchemy import update
+
+    from server.models import Conference
+
+    async with database.session() as db, db.begin():
+        await db.execute(
+            update(Conference).where(Conference.id == conference_id).values(status="live")
+        )

@@ -6,6 +6,7 @@ acknowledgement ``{"ok": true, ...}`` or ``{"ok": false, "code", "detail"}``.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,9 +28,10 @@ from server.live import schemas
 from server.live.interpreting import Interpreting
 from server.live.limits import Kind, Limits, identity_key
 from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
+from server.live.opening import closed_for
 from server.live.registry import LiveRooms, interpreter_id, public_state
 from server.live.sizes import too_large
-from server.models import Role
+from server.models import Conference, ConferenceStatus, Role
 from server.monitoring.checks import SiteChecks
 from server.monitoring.handlers import Monitoring
 from server.monitoring.hub import HealthHub
@@ -262,7 +264,18 @@ class RoomNamespace(socketio.AsyncNamespace):
                 held = await conference_roles(db, who, body.conference_id)
             except NotFound:
                 raise Refused("forbidden", f"there is no conference {body.conference_id}") from None
+            conference = await db.get(Conference, body.conference_id)
+        assert conference is not None
         can_chair = bool(held & CHAIR_ROLES) and who.guest is None
+        closed = closed_for(
+            ConferenceStatus(conference.status),
+            conference.starts_at,
+            dt.datetime.now(dt.UTC),
+            dt.timedelta(minutes=self._config.room_opens_minutes),
+            chair=can_chair,
+        )
+        if closed is not None:
+            raise Refused(closed.code, closed.detail)
         site_id = body.site_id
         if body.as_ == "interpreter":
             room = await self._rooms().room(body.conference_id)
@@ -447,3 +460,12 @@ class RoomNamespace(socketio.AsyncNamespace):
         }.get(event.type)
         if direct and site_id is not None:
             await self.emit(direct, {"site_id": site_id}, room=site_room(conference_id, site_id))
+        if event.type == "room.ended":  # its connections are joined to nothing now
+            for sid, member in list(self.members.items()):
+                if member.conference_id == conference_id:
+                    for joined in self.rooms(sid):
+                        if joined != sid:
+                            await self.leave_room(sid, joined)
+                    fresh = Member(member.identity, check=member.check)
+                    fresh.check_site = member.check_site
+                    self.members[sid] = fresh

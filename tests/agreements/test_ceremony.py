@@ -31,7 +31,7 @@ from tests.agreements.conftest import (
     register_mou,
     tiny_pdf,
 )
-from tests.conftest import sign_in_english
+from tests.conftest import hold_conference, sign_in_english
 from tests.live.conftest import Chair, until
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -57,6 +57,7 @@ async def test_two_signatories_at_two_sites_sign_the_mou(
     mail_app: Client, demo: Database, mailbox: Mailbox
 ) -> None:
     client = mail_app
+    await hold_conference(demo)  # the ceremony is held on the day: the conference is live
     organiser = await browser(client)
     csrf = await sign_in_english(organiser, "organiser@concord.example")
     agreement = await register_mou(organiser, demo, csrf)

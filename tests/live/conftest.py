@@ -11,8 +11,9 @@ import pytest
 import socketio
 from aiohttp.test_utils import TestClient
 
+from server.db import Database
 from server.live.simulate import SimulatedSite
-from tests.conftest import sign_in
+from tests.conftest import hold_conference, sign_in
 
 Client = TestClient[Any, Any]
 
@@ -63,8 +64,10 @@ class Chair:
 
 
 @pytest.fixture
-async def live(client: Client) -> AsyncIterator[dict[str, Any]]:
-    """The app, its base URL, a chair, and a factory of invited synthetic sites."""
+async def live(client: Client, demo: Database) -> AsyncIterator[dict[str, Any]]:
+    """The app, its base URL, a chair, and a factory of invited synthetic sites. The demo's
+    memorandum (conference 1) is made live again, so that its room can be held."""
+    await hold_conference(demo)
     csrf = await sign_in(client, "organiser@concord.example")
     made: list[SimulatedSite] = []
     chairs: list[Chair] = []

@@ -112,10 +112,9 @@ async def test_technicians_see_health_alerts_and_acknowledge_them(
     # The conference ends: its room closes and its figures leave memory.
     app = live["client"].app
     assert app[LIVE_ROOMS].get(MOU) is not None
-    # (The demo's memorandum conference has ended already; archiving it closes the room.)
     response = await live["client"].post(
         f"/api/conferences/{MOU}/status",
-        json={"status": "archived"},
+        json={"status": "ended"},
         headers={"X-CSRF-Token": live["csrf"]},
     )
     assert response.status == 200, await response.text()

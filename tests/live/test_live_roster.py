@@ -8,11 +8,13 @@ import asyncio
 from typing import Any
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from rooms.synthetic import SyntheticSite, ToneTrack, dominant_frequency
 from server.db import Database
-from server.live.simulate import SITE_SLOTS
+from server.keys import LIVE_ROOMS
+from server.live.simulate import SITE_SLOTS, SimulationError
 from server.models import User
 from tests.live.conftest import Client, until
 from tests.live.test_interpretation_live import interpreter_socket
@@ -21,7 +23,7 @@ AID = 2  # the aid review: scheduled, so its plan may still change; main hall 3,
 HALL = 3
 
 
-async def write(live: dict[str, Any], method: str, path: str, status: int, **body: Any) -> Any:
+async def write(live: dict[str, Any], method: str, path: str, expect: int, **body: Any) -> Any:
     client: Client = live["client"]
     response = await client.request(
         method,
@@ -29,8 +31,8 @@ async def write(live: dict[str, Any], method: str, path: str, status: int, **bod
         json=body or None,
         headers={"X-CSRF-Token": live["csrf"]},
     )
-    assert response.status == status, await response.text()
-    return await response.json() if status != 204 else None
+    assert response.status == expect, await response.text()
+    return await response.json() if expect != 204 else None
 
 
 async def admitted(live: dict[str, Any], chair: Any, site_id: int, tone: float, **kw: Any) -> Any:
@@ -142,3 +144,25 @@ async def test_a_deleted_site_is_disconnected_with_the_reason(
     frames = site.report().frames_received
     await asyncio.sleep(1.0)
     assert site.report().frames_received - frames <= 2, "media still reaches the deleted site"
+
+
+async def test_an_ended_conference_refuses_joins_with_the_reason(
+    live: dict[str, Any], demo: Database
+) -> None:
+    """Ending the conference closes its room; nobody can open it again, not even the chair,
+    and each is told why."""
+    chair = await live["chair"](AID)
+    site = await live["invite"](AID, 4, "site-4", 880)
+    await site.start()
+    await write(live, "POST", "/status", 200, status="live")
+    await write(live, "POST", "/status", 200, status="ended")
+    await until(lambda: any(e["type"] == "room.ended" for e in chair.events), 2, "the room to end")
+    late = await live["invite"](AID, 5, "site-5", 660)
+    with pytest.raises(SimulationError, match="room_closed"):
+        await late.start()
+    again = await chair.sio.call(
+        "join", {"conference_id": AID, "as": "console"}, namespace="/room", timeout=10
+    )
+    assert again["ok"] is False and again["code"] == "room_closed", again
+    assert "has ended" in again["detail"]
+    assert live["client"].server.app[LIVE_ROOMS].get(AID) is None

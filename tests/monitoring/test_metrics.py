@@ -190,7 +190,7 @@ async def test_live_rooms_in_the_metrics(live: dict[str, Any], demo: Database) -
     # The conference ends: its room and its label sets go, the counters stay.
     response = await client.post(
         f"/api/conferences/{MOU}/status",
-        json={"status": "archived"},
+        json={"status": "ended"},
         headers={"X-CSRF-Token": live["csrf"]},
     )
     assert response.status == 200, await response.text()
