@@ -12,9 +12,9 @@ Answer = dict[str, Any]
 
 
 class Refused(Exception):
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
-        self.code, self.detail = code, detail
+        self.code, self.detail, self.extra = code, detail, extra
 
 
 @dataclass

@@ -140,7 +140,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         try:
             return await handler(sid, member, {} if data is None else data)
         except Refused as exc:
-            return refusal(exc.code, exc.detail)
+            return {**refusal(exc.code, exc.detail), **exc.extra}
         except RoomError as exc:
             return refusal(exc.code, exc.message)
         except ValidationError as exc:
@@ -275,7 +275,8 @@ class RoomNamespace(socketio.AsyncNamespace):
             chair=can_chair,
         )
         if closed is not None:
-            raise Refused(closed.code, closed.detail)
+            opens_at = closed.opens_at.isoformat() if closed.opens_at else None
+            raise Refused(closed.code, closed.detail, opens_at=opens_at)
         site_id = body.site_id
         if body.as_ == "interpreter":
             room = await self._rooms().room(body.conference_id)

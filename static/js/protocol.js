@@ -126,8 +126,10 @@ export class RoomClient {
       throw new ProtocolError("timeout", `no answer within ${timeoutMs} ms`, event);
     }
     if (!answer || answer.ok !== true) {
-      throw new ProtocolError((answer && answer.code) || "invalid_answer",
+      const error = new ProtocolError((answer && answer.code) || "invalid_answer",
         (answer && answer.detail) || "the server's answer is not {ok: ...}", event);
+      error.answer = answer || null; // fields some refusals add (room_not_open: opens_at)
+      throw error;
     }
     return answer;
   }

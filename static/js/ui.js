@@ -175,6 +175,14 @@ export function errorText(err) {
     floor: t("The floor cannot be changed this way now."),
     no_screen: t("This site is not sharing its screen."),
     too_large: t("This message is too large to send."),
+    room_closed: t("The conference has ended and its room is closed."),
+    room_not_open: err && err.answer && err.answer.opens_at
+      ? t("The room opens at %(time)s.", {
+        time: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" })
+          .format(new Date(err.answer.opens_at)),
+      })
+      : t("The room opens once the conference is approved."),
+    unknown_site: t("This site is not part of this conference."),
     revoked: t("Your access to this room was withdrawn."),
   };
   return known[code] || t("Error: %(detail)s", { detail: (err && (err.detail || err.message)) || code });

@@ -5,17 +5,18 @@ connection ends with the reason. Real aiortc peers, SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from rooms.synthetic import SyntheticSite, ToneTrack, dominant_frequency
 from server.db import Database
 from server.keys import LIVE_ROOMS
 from server.live.simulate import SITE_SLOTS, SimulationError
-from server.models import User
+from server.models import Conference, User
 from tests.live.conftest import Client, until
 from tests.live.test_interpretation_live import interpreter_socket
 
@@ -166,3 +167,24 @@ async def test_an_ended_conference_refuses_joins_with_the_reason(
     assert again["ok"] is False and again["code"] == "room_closed", again
     assert "has ended" in again["detail"]
     assert live["client"].server.app[LIVE_ROOMS].get(AID) is None
+
+
+async def test_sites_wait_until_the_room_opens_but_the_chair_may_rehearse(
+    live: dict[str, Any], demo: Database
+) -> None:
+    """A day before the conference, a site is told when the room opens; the chair may open
+    it already (rehearsal, site checks)."""
+    starts = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    async with demo.session() as db, db.begin():
+        await db.execute(update(Conference).where(Conference.id == AID).values(starts_at=starts))
+    site = await live["invite"](AID, 4, "site-4", 880)
+    with pytest.raises(SimulationError, match="room_not_open"):
+        await site.start()
+    answer = await site.sio.call(
+        "join", {"conference_id": AID, "as": "site"}, namespace="/room", timeout=10
+    )
+    assert answer["code"] == "room_not_open"
+    opens = dt.datetime.fromisoformat(answer["opens_at"])
+    assert abs((starts - dt.timedelta(minutes=120) - opens).total_seconds()) < 1
+    chair = await live["chair"](AID)
+    assert chair.states or live["client"].server.app[LIVE_ROOMS].get(AID) is not None
