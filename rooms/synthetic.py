@@ -131,6 +131,7 @@ class Received:
     frames: int = 0
     first_at: float | None = None
     last_at: float | None = None
+    longest_gap: float = 0.0  # seconds between two consecutive frames, at most
     errors: int = 0
     stamps: list[tuple[int, int]] = field(default_factory=list)  # (sent ms, received ms)
     samples: list[np.ndarray] = field(default_factory=list)
@@ -227,6 +228,8 @@ async def consume(track: MediaStreamTrack, into: Received, *, read_stamps: bool 
             frame = await track.recv()
             now = time.monotonic()
             into.frames += 1
+            if into.last_at is not None:
+                into.longest_gap = max(into.longest_gap, now - into.last_at)
             into.first_at = into.first_at or now
             into.last_at = now
             if isinstance(frame, av.VideoFrame) and read_stamps:

@@ -232,8 +232,10 @@ async def _simulate(config: Config, args: argparse.Namespace) -> int:
     silent = failed(reports)
     if silent:
         print(f"concord: no video or no audio at: {', '.join(silent)}", file=sys.stderr)
-        return 1
-    return 0
+    revoked = [f"{r.site} ({r.revoked})" for r in reports if r.revoked]
+    if revoked:
+        print(f"concord: access withdrawn at: {', '.join(revoked)}", file=sys.stderr)
+    return 1 if silent or revoked else 0
 
 
 async def _add_user(config: Config, args: argparse.Namespace) -> int:

@@ -9,27 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import socketio
 
-from rooms.synthetic import PatternTrack, SyntheticSite, ToneTrack
+from rooms.synthetic import PatternTrack, Received, SyntheticSite, ToneTrack
 
 CONNECT_ATTEMPTS = 3
+RECONNECT_DELAYS = (0.25, 0.5, 1.0, 2.0)  # then every 2 s, until the site is closed
+TRANSIENT_REFUSALS = frozenset({"rate_limited", "internal_error", "not_joined"})
 SITE_SLOTS = (
     ("hall.video", "video"),
     ("hall.audio", "audio"),
     ("floor.video", "video"),
     ("floor.audio", "audio"),
 )
+log = logging.getLogger(__name__)
 
 
 class SimulationError(Exception):
-    pass
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -39,13 +47,50 @@ class SiteReport:
     fps: float
     audio_packets_received: int
     packets_lost: int
+    reconnects: int = 0
+    longest_media_gap_s: float = 0.0
+    revoked: str | None = None
 
     def line(self) -> str:
         return json.dumps(self.__dict__)
 
 
+@dataclass
+class VideoRun:
+    """One video slot over every peer connection a site had: frames, fps, longest gap."""
+
+    frames: int
+    fps: float
+    longest_gap: float
+
+    @classmethod
+    def of(cls, runs: Sequence[Received], now: float) -> VideoRun:
+        """``runs``: the slot's counts per peer connection, oldest first. The gap counts the
+        time between connections and since the last frame; fps is over the time since the
+        first frame, so an outage lowers it."""
+        runs = [r for r in runs if r.frames and r.first_at is not None and r.last_at is not None]
+        if not runs:
+            return cls(0, 0.0, 0.0)
+        frames = sum(r.frames for r in runs)
+        gap = max(r.longest_gap for r in runs)
+        for before, after in itertools.pairwise(runs):
+            gap = max(gap, (after.first_at or 0.0) - (before.last_at or 0.0))
+        gap = max(gap, now - (runs[-1].last_at or now))
+        elapsed = now - (runs[0].first_at or now)
+        fps = (frames - 1) / elapsed if frames > 1 and elapsed > 0 else 0.0
+        return cls(frames, fps, gap)
+
+
 class SimulatedSite:
-    """One site: ``await start()``, wait for ``admitted``, then ``connected``; ``close()``."""
+    """One site: ``await start()``, wait for ``admitted``, then ``connect_media()``; ``close()``.
+
+    Like a browser site it comes back by itself: when its socket drops (a network drop, a
+    server restart) it connects again (opening its invitation link again when its session is
+    no longer accepted), joins again and, once admitted, offers a new peer connection if the
+    server no longer has its old one. A peer connection that fails or closes, or a ``rejoin``
+    from the server, gets a new one too. After ``revoked`` it stays away (``revoked`` holds the
+    code). Reconnection starts once ``start()`` has succeeded; ``reconnect=False`` turns it off.
+    """
 
     def __init__(
         self,
@@ -59,6 +104,7 @@ class SimulatedSite:
         slots: Sequence[tuple[str, str]] = SITE_SLOTS,
         ice_addresses: Sequence[str] = ("127.0.0.1",),
         read_stamps: bool = False,
+        reconnect: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.join_path = join_path
@@ -69,93 +115,252 @@ class SimulatedSite:
         self.admitted = asyncio.Event()
         self.states: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.reconnects = 0
+        self.revoked: str | None = None
+        self.ended: str | None = None  # why it stopped coming back (revoked, refused, removed)
         self._tone = tone_hz
         self._video = video
         self._publish_video = publish_video
         self._slots = list(slots)
         self._ice = list(ice_addresses)
         self._read_stamps = read_stamps
+        self._reconnect = reconnect
         self._http: aiohttp.ClientSession | None = None
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self._refused_session = False
+        self._joined = False
+        self._joins = 0  # successful joins; the peer connection offered in which
+        self._media_join = -1
+        self._room: dict[str, Any] = {}  # the room as the last join answer described it
+        self._closing = False
+        self._wants_media = False
+        self._media_lock = asyncio.Lock()
+        self._past: list[dict[str, Received]] = []  # what earlier peer connections received
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reconnecting: asyncio.Task[None] | None = None
+        self.sio = socketio.AsyncClient(reconnection=False)  # reconnects on its own, see above
         self.media: SyntheticSite | None = None
         self.sio.on("admitted", self._on_admitted, namespace="/room")
         self.sio.on("rejoin", self._on_rejoin, namespace="/room")
+        self.sio.on("revoked", self._on_revoked, namespace="/room")
+        self.sio.on("removed", self._on_removed, namespace="/room")
+        self.sio.on("refused", self._on_removed, namespace="/room")
+        self.sio.on("disconnect", self._on_disconnect, namespace="/room")
+        self.sio.on("connect_error", self._on_connect_error, namespace="/room")
         self.sio.on("room.state", self.states.append, namespace="/room")
         self.sio.on("room.event", self.events.append, namespace="/room")
 
     async def start(self) -> str:
         """Open the invitation link, connect and join; returns the admission (lobby/admitted)."""
-        self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        async with self._http.get(self.base_url + self.join_path, allow_redirects=False) as r:
-            if r.status != 303:
-                raise SimulationError(f"{self.name}: the invitation link answered {r.status}")
-            # /conferences/<id>/room
-            self.conference_id = int(r.headers["Location"].split("/")[2])
-        cookies = "; ".join(f"{c.key}={c.value}" for c in self._http.cookie_jar)
+        await self._open_invitation()
         for attempt in range(CONNECT_ATTEMPTS):  # a busy server may drop a first handshake
             try:
-                await self.sio.connect(
-                    self.base_url,
-                    headers={"Cookie": cookies},
-                    namespaces=["/room"],
-                    transports=["websocket"],
-                )
+                await self._connect_socket()
                 break
             except socketio.exceptions.ConnectionError:
                 if attempt == CONNECT_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0.5)
+        return await self._join()
+
+    async def _open_invitation(self) -> None:
+        """GET the invitation link: a guest session (cookie) for this site's conference."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with self._http.get(self.base_url + self.join_path, allow_redirects=False) as r:
+            if r.status != 303:
+                raise SimulationError(
+                    f"{self.name}: the invitation link answered {r.status}", "invitation_refused"
+                )
+            # /conferences/<id>/room
+            self.conference_id = int(r.headers["Location"].split("/")[2])
+        self._refused_session = False
+
+    async def _connect_socket(self) -> None:
+        assert self._http is not None
+        cookies = "; ".join(f"{c.key}={c.value}" for c in self._http.cookie_jar)
+        await self.sio.connect(
+            self.base_url,
+            headers={"Cookie": cookies},
+            namespaces=["/room"],
+            transports=["websocket"],
+        )
+
+    async def _join(self) -> str:
         answer = await self.call("join", {"conference_id": self.conference_id, "as": "site"})
+        self._joined = True
+        self._joins += 1
+        self._room = answer.get("room") or {}
         self.site_id = answer["site_id"]
         self.admission = answer["admission"]
         if self.admission == "admitted":
             self.admitted.set()
+        else:
+            self.admitted.clear()
         return self.admission
 
     async def call(self, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         answer = await self.sio.call(event, data or {}, namespace="/room", timeout=20)
         if not isinstance(answer, dict) or not answer.get("ok"):
-            raise SimulationError(f"{self.name}: {event} refused: {answer}")
+            code = answer.get("code", "") if isinstance(answer, dict) else ""
+            raise SimulationError(f"{self.name}: {event} refused: {answer}", code)
         return answer
 
-    async def _on_admitted(self, data: dict[str, Any]) -> None:
+    # --- coming back -----------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        if isinstance(data, dict) and data.get("code") == "unauthorized":
+            self._refused_session = True  # the next attempt opens the invitation link again
+
+    async def _on_revoked(self, data: Any = None) -> None:
+        code = data.get("code") if isinstance(data, dict) else None
+        self.revoked = self.ended = str(code or "revoked")
+
+    async def _on_removed(self, data: Any = None) -> None:
+        self.ended = "removed"
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        self._joined = False
+        running = self._reconnecting is not None and not self._reconnecting.done()
+        if self._reconnect and not self._closing and self.ended is None and not running:
+            self._reconnecting = self._spawn(self._come_back())
+
+    async def _come_back(self) -> None:
+        """Connect and join again until it works, the site is closed, or it may not return."""
+        for attempt in itertools.count():
+            await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
+            if self._closing or self.ended is not None:  # a ``revoked`` comes before the close
+                return
+            try:
+                if self._refused_session:
+                    await self._open_invitation()
+                await self._connect_socket()
+                admission = await self._join()
+            except SimulationError as exc:
+                if exc.code in TRANSIENT_REFUSALS:
+                    await self._hang_up()
+                    continue
+                if exc.code == "invitation_refused" and self.revoked is None:
+                    self.revoked = exc.code
+                self.ended = self.ended or exc.code or str(exc)
+                log.warning("%s does not come back: %s", self.name, exc)
+                await self._hang_up()
+                return
+            except (socketio.exceptions.SocketIOError, aiohttp.ClientError, OSError, TimeoutError):
+                await self._hang_up()
+                continue
+            self.reconnects += 1
+            log.info("%s is back (%s) after %d attempts", self.name, admission, attempt + 1)
+            if admission == "lobby":
+                await self._drop_media()  # the server holds no peer connection for the lobby
+            elif self._wants_media:
+                await self._renew_media(only_if_gone=True)
+            if self.sio.connected:
+                return  # else it dropped again meanwhile: go on trying
+
+    async def _hang_up(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect()
+
+    def _media_gone(self) -> bool:
+        """True unless this site's peer connection works and the server still holds it: kept
+        across a short drop of the socket, but not across a restart (a new room), nor when
+        the server closed its end."""
+        if self.media is None or self.media.pc.connectionState in ("failed", "closed"):
+            return True
+        if self._media_join == self._joins:
+            return False  # offered since the last join
+        mine = [s for s in self._room.get("sites", []) if s.get("site_id") == self.site_id]
+        return not mine or mine[0].get("link") != "connected"
+
+    async def _on_admitted(self, data: Any = None) -> None:
         self.admission = "admitted"
         self.admitted.set()
+        if self._wants_media:
+            self._spawn(self._renew_media(only_if_gone=True))
 
-    async def _on_rejoin(self, data: dict[str, Any]) -> None:
-        await self.connect_media()
+    async def _on_rejoin(self, data: Any = None) -> None:
+        self.reconnects += 1
+        self._spawn(self._renew_media())
+
+    def _watch(self, media: SyntheticSite) -> None:
+        @media.pc.on("connectionstatechange")
+        def changed() -> None:
+            state = media.pc.connectionState
+            if media is not self.media or self._closing or state not in ("failed", "closed"):
+                return
+            if self._joined and self.admission == "admitted":
+                self.reconnects += 1
+                self._spawn(self._renew_media())
+            # otherwise the next join (or admission) offers a new one
+
+    async def _renew_media(self, only_if_gone: bool = False) -> None:
+        try:
+            await self._offer_media(only_if_gone)
+        except (SimulationError, socketio.exceptions.SocketIOError, TimeoutError) as exc:
+            log.info("%s: a new offer failed (%s); the next join offers again", self.name, exc)
+
+    # --- media -----------------------------------------------------------------------------------
 
     async def connect_media(self) -> None:
         """Offer (again): a new peer connection, as a browser does when it rejoins."""
-        if self.media is not None:
-            await self.media.close()
-        width, height, fps = self._video
-        self.media = SyntheticSite(
-            self.name,
-            camera=PatternTrack(width, height, fps) if self._publish_video else None,
-            microphone=ToneTrack(self._tone),
-            slots=self._slots,
-            ice_addresses=self._ice,
-            read_stamps=self._read_stamps,
-        )
-        sdp, layout = await self.media.offer()
-        answer = await self.call("offer", {"sdp": sdp, "layout": layout})
-        await self.media.accept(answer["sdp"])
+        self._wants_media = True
+        await self._offer_media()
+
+    async def _offer_media(self, only_if_gone: bool = False) -> None:
+        async with self._media_lock:
+            if self._closing or (only_if_gone and not self._media_gone()):
+                return
+            self._media_join = self._joins
+            await self._drop_media()
+            width, height, fps = self._video
+            media = self.media = SyntheticSite(
+                self.name,
+                camera=PatternTrack(width, height, fps) if self._publish_video else None,
+                microphone=ToneTrack(self._tone),
+                slots=self._slots,
+                ice_addresses=self._ice,
+                read_stamps=self._read_stamps,
+            )
+            self._watch(media)
+            sdp, layout = await media.offer()
+            answer = await self.call("offer", {"sdp": sdp, "layout": layout})
+            await media.accept(answer["sdp"])
+
+    async def _drop_media(self) -> None:
+        media, self.media = self.media, None
+        if media is not None:
+            self._past.append(media.received)
+            await media.close()
 
     def report(self) -> SiteReport:
-        received = self.media.received if self.media else {}
-        videos = [r for r in received.values() if r.kind == "video"]
-        audios = [r for r in received.values() if r.kind == "audio"]
-        best = max(videos, key=lambda r: r.frames, default=None)
+        now = time.monotonic()
+        history = [*self._past, self.media.received] if self.media else list(self._past)
+        videos = {slot for slot, kind in self._slots if kind == "video"}
+        runs = [VideoRun.of([h[slot] for h in history if slot in h], now) for slot in videos]
+        best = max(runs, key=lambda r: r.frames, default=VideoRun(0, 0.0, 0.0))
+        audio = sum(r.frames for h in history for r in h.values() if r.kind == "audio")
         return SiteReport(
             site=self.name,
-            frames_received=best.frames if best else 0,
-            fps=round(best.fps(), 1) if best else 0.0,
-            audio_packets_received=sum(r.frames for r in audios),
+            frames_received=best.frames,
+            fps=round(best.fps, 1),
+            audio_packets_received=audio,
             packets_lost=self.media.packets_lost() if self.media else 0,
+            reconnects=self.reconnects,
+            longest_media_gap_s=round(best.longest_gap, 2),
+            revoked=self.revoked,
         )
 
     async def close(self) -> None:
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.media is not None:
             await self.media.close()
             self.media = None

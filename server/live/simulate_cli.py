@@ -74,16 +74,34 @@ async def invitation_paths(
 
 
 class Operator:
-    """The console of whoever runs the simulation: admits its sites, hands out the floor."""
+    """The console of whoever runs the simulation: admits its sites, hands out the floor.
+
+    After its socket drops (a server restart) socket.io reconnects it and it joins again;
+    ``joins`` counts its joins, so the floor can be handed out again in a new room.
+    """
 
     def __init__(self, base_url: str, token: str) -> None:
         self.base_url, self.token = base_url, token
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio = socketio.AsyncClient(
+            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2
+        )
         self.state: dict[str, Any] = {}
+        self.joins = 0
+        self.conference_id: int | None = None
+        self._rejoining: asyncio.Task[None] | None = None
         self.sio.on("room.state", self._state, namespace="/room")
+        self.sio.on("connect", self._connected, namespace="/room")
 
     async def _state(self, state: dict[str, Any]) -> None:
         self.state = state
+
+    async def _connected(self) -> None:
+        if self.conference_id is not None and self.joins:  # a reconnection: join again
+            self._rejoining = asyncio.ensure_future(self._rejoin(self.conference_id))
+
+    async def _rejoin(self, conference_id: int) -> None:
+        if not await self._join(conference_id):
+            print("simulate-sites: the console could not join again", file=sys.stderr)
 
     async def join(self, conference_id: int) -> bool:
         """Join as console; False when the token's user may not chair this conference."""
@@ -93,12 +111,19 @@ class Operator:
             namespaces=["/room"],
             transports=["websocket"],
         )
+        if not await self._join(conference_id):
+            return False
+        self.conference_id = conference_id
+        return True
+
+    async def _join(self, conference_id: int) -> bool:
         answer = await self.sio.call(
             "join", {"conference_id": conference_id, "as": "console"}, namespace="/room", timeout=20
         )
         if not answer.get("ok"):
             return False
         self.state = answer["room"]
+        self.joins += 1
         return True
 
     def main_hall_connected(self) -> bool:
@@ -109,6 +134,9 @@ class Operator:
         return answer
 
     async def close(self) -> None:
+        if self._rejoining is not None:
+            self._rejoining.cancel()
+            await asyncio.gather(self._rejoining, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.sio.disconnect()
 
@@ -157,21 +185,45 @@ async def simulate(
 
 
 async def _admit_all(operator: Operator, sites: list[SimulatedSite]) -> None:
-    """Admit each simulated site as it reaches the lobby, then give one of them the floor."""
-    pending = set(range(len(sites)))
-    while pending:
-        for index in list(pending):
-            site = sites[index]
-            if site.site_id is not None and site.admission:
-                if site.admission == "lobby":
+    """Admit each simulated site whenever it reaches the lobby (after a server restart too);
+    once all have joined, give one of them the floor, again in each new room that has no
+    floor holder."""
+    granted = 0  # the operator's join in which the floor was last handed out
+    asked: dict[int, float] = {}  # site id: when it was last admitted (asked again after 2 s)
+    loop = asyncio.get_running_loop()
+    while True:
+        for site in sites:
+            site_id = site.site_id
+            if site_id is None or site.admission != "lobby" or not operator.sio.connected:
+                continue
+            if loop.time() - asked.get(site_id, -9.0) > 2:
+                asked[site_id] = loop.time()
+                with contextlib.suppress(Exception):  # the next round tries again
                     await operator.call("admit", {"site_id": site.site_id})
-                pending.discard(index)
-        await asyncio.sleep(0.05)
-    speakers = [s for s in sites if s.site_id is not None]
-    hall_ids = {s["site_id"] for s in operator.state.get("sites", []) if s["main_hall"]}
-    speaker = next((s for s in speakers if s.site_id not in hall_ids), None)
-    if speaker is not None:
-        await operator.call("floor.grant", {"site_id": speaker.site_id})
+        joined = all(s.site_id is not None and s.admission for s in sites)
+        if joined and granted < operator.joins and operator.sio.connected:
+            if operator.state.get("floor", {}).get("holder") is not None:
+                granted = operator.joins
+            else:
+                with contextlib.suppress(Exception):
+                    if await _grant_floor(operator, sites):
+                        granted = operator.joins
+        await asyncio.sleep(0.1)
+
+
+async def _grant_floor(operator: Operator, sites: list[SimulatedSite]) -> bool:
+    """The floor to the first simulated site that is not the main hall, once it is admitted in
+    the operator's room; True when granted (or there is no such site)."""
+    room = {s["site_id"]: s for s in operator.state.get("sites", [])}
+    if any(s.site_id not in room for s in sites):
+        return False  # not all in this room yet
+    speaker = next((s for s in sites if not room[s.site_id]["main_hall"]), None)
+    if speaker is None:
+        return True
+    if room[speaker.site_id]["admission"] != "admitted":
+        return False
+    answer = await operator.call("floor.grant", {"site_id": speaker.site_id})
+    return bool(answer.get("ok"))
 
 
 def failed(reports: list[SiteReport]) -> list[str]:

@@ -59,8 +59,13 @@ async def test_simulated_sites_fill_the_room_and_report(
             "fps",
             "audio_packets_received",
             "packets_lost",
+            "reconnects",
+            "longest_media_gap_s",
+            "revoked",
         }
         assert report.frames_received > 20 and report.fps > 10, report
+        assert report.reconnects == 0 and report.revoked is None, report
+        assert report.longest_media_gap_s < 1.0, report
         assert report.audio_packets_received > 100, report
     assert failed(reports) == []
 
