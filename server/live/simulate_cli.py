@@ -88,6 +88,7 @@ class Operator:
         self.state: dict[str, Any] = {}
         self.joins = 0
         self.conference_id: int | None = None
+        self.refusal = ""  # why the console could not join, as the server said
         self._rejoining: asyncio.Task[None] | None = None
         self.sio.on("room.state", self._state, namespace="/room")
         self.sio.on("connect", self._connected, namespace="/room")
@@ -121,6 +122,7 @@ class Operator:
             "join", {"conference_id": conference_id, "as": "console"}, namespace="/room", timeout=20
         )
         if not answer.get("ok"):
+            self.refusal = f"{answer.get('code')}: {answer.get('detail')}"
             return False
         self.state = answer["room"]
         self.joins += 1
@@ -153,7 +155,7 @@ async def simulate(
     try:
         if operator is not None and not await operator.join(conference_id):
             print(
-                "simulate-sites: the token's user may not chair this conference; "
+                f"simulate-sites: the console could not join ({operator.refusal}); "
                 "admit the sites from the console",
                 file=sys.stderr,
             )
