@@ -83,10 +83,19 @@ async def ways_in(
         }
     if who.user_id is None:
         return {cid: WaysIn(cid) for cid in ids}
+    return await user_ways_in(db, who.user_id, who.is_admin, ids)
+
+
+async def user_ways_in(
+    db: AsyncSession, uid: int, is_admin: bool, conference_ids: Collection[int]
+) -> dict[int, WaysIn]:
+    """A user's ways in (by account: the calendars, which have no request to ask)."""
+    ids = list(conference_ids)
+    if not ids:
+        return {}
     held: dict[int, set[Role]] = defaultdict(set)
     booths: dict[int, list[str]] = defaultdict(list)
     delegations: set[int] = set()
-    uid = who.user_id
     for cid in await db.scalars(
         select(Conference.id).where(Conference.id.in_(ids), Conference.organiser_id == uid)
     ):
@@ -104,7 +113,7 @@ async def ways_in(
         .order_by(InterpreterAssignment.target_language)
     )
     for cid, language in assigned.all():
-        booth_rule = Role.INTERPRETER in held[cid] or who.is_admin
+        booth_rule = Role.INTERPRETER in held[cid] or is_admin
         if booth_rule and language not in booths[cid]:
             booths[cid].append(language)
     delegations.update(
@@ -116,7 +125,7 @@ async def ways_in(
     )
     found = {}
     for cid in ids:
-        roles = frozenset(Role) if who.is_admin else frozenset(held[cid])
+        roles = frozenset(Role) if is_admin else frozenset(held[cid])
         found[cid] = WaysIn(
             cid,
             booths=tuple(booths[cid]),
