@@ -7,11 +7,17 @@ module holds those that had no test of their effect.)
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from aiosmtpd.controller import Controller
@@ -228,3 +234,58 @@ async def test_smtp_username_and_password_log_in(
         assert logins.logins[-1] == ("concord", password)
         assert (answer.status == 200) is sent, await answer.text()
     assert logins.mails, "with the right password the invitations went out"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def launch(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m server serve`` with ``env`` and no options, its output to ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+async def test_host_and_port_are_where_serve_listens(tmp_path: Path, database_url: str) -> None:
+    """``concord serve`` with only the environment (no --host/--port) answers there."""
+    port = free_port()
+    env = {
+        **os.environ,
+        **_TEST_ENVIRONMENT,
+        "CONCORD_DATA_DIR": str(tmp_path / "data"),
+        "CONCORD_DATABASE_URL": database_url,
+        "CONCORD_HOST": "127.0.0.1",
+        "CONCORD_PORT": str(port),
+        "PYTHONPATH": str(ROOT),
+    }
+    log = tmp_path / "serve.log"
+    process = launch(env, log)
+    try:
+        deadline, status = time.monotonic() + 60, 0
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline and status != 200:
+                assert process.poll() is None, log.read_text()[-3000:]
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                        status = answer.status
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.2)
+        assert status == 200, log.read_text()[-3000:]
+        assert f"serving on http://127.0.0.1:{port}" in log.read_text()
+    finally:
+        stop(process)
