@@ -159,6 +159,7 @@ def test_health_thresholds_grade_the_same_link_differently(
         CONCORD_HEALTH_JITTER_MS="10",
         CONCORD_HEALTH_RTT_MS="100",
         CONCORD_HEALTH_DOWN_SECONDS="2",
+        CONCORD_HEALTH_ALERT_SECONDS="4",
     ).health_thresholds
     lossy = Direction(0.006, 0.005, None, 100)  # 0.6 % loss
     assert grade_direction(lossy, 0.02, loose) == "good"
@@ -171,6 +172,7 @@ def test_health_thresholds_grade_the_same_link_differently(
     assert grade_direction(Direction(0.0, 0.005, None, 100), 0.2, strict) == "fair"  # 200 ms
     assert HealthTracker(strict).thresholds.down_after == 2.0
     assert HealthTracker(loose).thresholds.down_after == 5.0
+    assert (HealthTracker(strict).thresholds.poor_for, loose.poor_for) == (4.0, 10.0)
 
 
 class Logins:
