@@ -31,6 +31,7 @@ from server.accounts.passwords import Passwords
 from server.app import create_app
 from server.config import Config, load_config
 from server.db import Database
+from server.keys import LIVE_ROOMS
 from server.models import LoginSession, User
 from tests.calendars.conftest import free_port
 from tests.conftest import _TEST_ENVIRONMENT, ClientFactory, sign_in
@@ -291,3 +292,13 @@ async def test_host_and_port_are_where_serve_listens(tmp_path: Path, database_ur
         assert f"serving on http://127.0.0.1:{port}" in log.read_text()
     finally:
         stop(process)
+
+
+async def test_health_thresholds_reach_the_live_room(
+    aiohttp_client: ClientFactory, tmp_path: Path, database_url: str, demo: Database
+) -> None:
+    settings = {"CONCORD_HEALTH_RTT_MS": "120", "CONCORD_HEALTH_DOWN_SECONDS": "3"}
+    client = await app_with(aiohttp_client, tmp_path, database_url, **settings)
+    room = await client.app[LIVE_ROOMS].room(2)
+    thresholds = room.health.tracker.thresholds
+    assert (thresholds.rtt, thresholds.down_after) == (0.12, 3.0)
