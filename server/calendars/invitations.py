@@ -1,14 +1,15 @@
 """Calendar invitations: iTIP REQUEST and CANCEL messages per session, sent by e-mail.
 
 One message carries one UID (a session, or a series with its changed occurrences) to one
-attendee. What was sent is recorded per UID and recipient (``CalendarDispatch``), so the next
-call sends only what changed since: a session whose SEQUENCE (or one of whose changed
-occurrences' SEQUENCE) moved is sent again with the same UID; a cancelled session goes out as
-CANCEL to everyone who had its REQUEST (the conferences code has already raised its
-SEQUENCE); the rest is skipped as unchanged. The plan is made in one read transaction, the
-letters go over one SMTP connection outside any transaction, and what the server accepted is
-recorded (with the audit entry) in one write transaction. If the SMTP server cannot be
-reached nothing is recorded. Two organisers sending at the same moment may both send.
+attendee, with that attendee's own links in its DESCRIPTION (``personal``). What was sent
+is recorded per UID and recipient (``CalendarDispatch``), so the next call sends only what
+changed since: a session whose SEQUENCE (or one of whose changed occurrences' SEQUENCE) moved
+is sent again with the same UID; a cancelled session goes out as CANCEL to everyone who had
+its REQUEST (the conferences code has already raised its SEQUENCE); the rest is skipped as
+unchanged. The plan is made in one read transaction, the letters go over one SMTP connection
+outside any transaction, and what the server accepted is recorded (with the audit entry) in
+one write transaction. If the SMTP server cannot be reached nothing is recorded. Two
+organisers sending at the same moment may both send.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from server.accounts.identity import Identity
 from server.calendar.ics import Attendee, CalendarEvent, Method, Role, calendar
 from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.mail import Letter, Outcome
+from server.calendars.personal import personal_links, personalised
 from server.calendars.wording import repeats
 from server.errors import Conflict, NotFound
 from server.i18n_strings import N_
@@ -139,6 +141,7 @@ async def plan(
         last.setdefault(sent.uid, {})[sent.recipient.lower()] = sent
     writer = Writer(base_url, people)
     overrides = _overrides(conference)
+    links = await personal_links(db, list(people.values()), [conference], base_url)
     result = Plan(conference_id, [], [])
     for series in conference.sessions:
         if series.series_id is not None or (session_ids and series.id not in session_ids):
@@ -170,8 +173,12 @@ async def plan(
             ):
                 result.skipped.append({**item, "reason": "unchanged"})
                 continue
-            reader = Reader.of(accounts.get(attendee.email.lower()), translate)
-            letter = _letter(conference, event, attendee.name, attendee.email, method, ics, reader)
+            account = accounts.get(attendee.email.lower())
+            reader = Reader.of(account, translate)
+            own = () if cancelled or account is None else links.get((account.id, conference.id))
+            mine = personalised(event, own or ())
+            body = calendar([mine], method=method) if own else ics
+            letter = _letter(conference, mine, attendee.name, attendee.email, method, body, reader)
             if before is not None:
                 updated = reader.gettext(N_("Updated"))
                 letter = dataclasses.replace(letter, subject=f"{updated}: {letter.subject}")

@@ -18,6 +18,7 @@ from server.conferences import (
 from server.conferences.access import conference_roles
 from server.conferences.queries import ConferenceFilter, conference_detail, find_conferences
 from server.conferences.timing import parse_instant
+from server.conferences.ways_in import HOLDERS, ways_in, ways_into
 from server.errors import DomainError
 from server.invitations.operations import INVITABLE_ROLES, list_invitations
 from server.keys import DATABASE
@@ -64,7 +65,10 @@ async def home(request: web.Request) -> web.Response:
             .group_by(Site.conference_id)
         )
         site_counts = {conference_id: int(n) for conference_id, n in counted.all()}
+        ways = await ways_in(db, identity(request), [c.id for c in rows])
     context = {
+        "ways": ways,
+        "booth_languages": sorted({lang for way in ways.values() for lang in way.booths}),
         "site_counts": site_counts,
         "conferences": rows,
         "total": total,
@@ -87,9 +91,12 @@ async def render_conference(
         held = await conference_roles(db, who, conference_id)
         can_invite = Role.ORGANISER in held
         invitations = await list_invitations(db, conference_id) if can_invite else []
+        way = await ways_into(db, who, conference_id)
     context = {
-        "can_chair": bool(held & {Role.ORGANISER, Role.TECHNICIAN}) and who.guest is None,
-        "guest_site": who.guest.site_id if who.guest else None,
+        "way": way,
+        "can_chair": way.chair,
+        "can_hold": bool(held & HOLDERS) and who.guest is None,
+        "guest_site": way.site_id,
         "conference": found,
         "can_invite": can_invite,
         "can_edit": can_invite,

@@ -172,6 +172,7 @@ class LiveRooms:
                 booths=booths,
                 on_health=on_health,
                 health=self._thresholds,
+                floor_order=self._floor_order,
             )
             room.start()
             self._rooms[conference_id] = room
