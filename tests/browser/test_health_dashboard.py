@@ -87,9 +87,9 @@ async def main(base, paths):
             command, _, arg = line.strip().partition(" ")
             if command == "close":
                 site = next(s for s in sites if str(s.site_id) == arg)
-                if site.media is not None:
-                    await site.media.close()
-                    site.media = None
+                media, site.media = site.media, None  # first: or the site would renew it
+                if media is not None:
+                    await media.close()
                 say(event="closed", site_id=site.site_id)
     finally:
         for task in tasks:
