@@ -59,3 +59,21 @@ async def test_a_crashed_room_is_closed_at_its_last_heartbeat_once(demo: Databas
         two: [(T0 + dt.timedelta(minutes=1), CRASH)],
     }
     assert all(r.left_early for r in rows)
+
+
+async def test_a_graceful_stop_closes_the_rooms_it_held_cleanly(demo: Database) -> None:
+    heartbeat = Heartbeat(demo, "this", lambda: [1])
+    await heartbeat.start()
+    async with demo.session() as db, db.begin():
+        site = await db.scalar(select(Site.id).where(Site.conference_id == 1).limit(1))
+        db.add(RoomEventRecord(conference_id=1, at=T0, type="site.connected", site_id=site))
+    await heartbeat.close()
+    async with demo.session() as db:
+        written = list(await db.scalars(select(RoomEventRecord).where(RoomEventRecord.at > T0)))
+        beats = list(await db.scalars(select(RoomHeartbeat)))
+    assert [(e.type, e.site_id) for e in written] == [
+        ("site.left", site),
+        ("room.interrupted", None),
+    ]
+    assert all(e.data == {"reason": "server stopped", "unclean": False} for e in written)
+    assert beats == []
