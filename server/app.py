@@ -204,6 +204,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         )
         heartbeat = Heartbeat(app[DATABASE], node_name(config.data_dir), lambda: rooms.live())
         await heartbeat.start()  # first closes the rooms a stopped process left open
+        rooms.watch(heartbeat)
         hub.start()
         rooms.start()
         recordings = RoomRecordings(app[DATABASE], rooms, app[LEDGER_SIGNER], config.data_dir, emit)

@@ -8,12 +8,19 @@ database: every node sees every room's last sign of life there, and none shares 
 At start-up, a room whose events still show sites in it (admitted, connected or reconnecting,
 with no later ``site.left``/``site.removed`` and no room-closing event) and that is not alive
 on any node (its heartbeat is this node's own from before the restart, older than
-``STALE_AFTER`` intervals, or absent) is closed: each such site gets ``site.left`` at the
-crash time (the last heartbeat; the room's last event where there is none) with data
+``STALE_AFTER`` intervals, or absent while its last event is that old too) is closed: each
+such site gets ``site.left`` at the crash time (the last heartbeat; the room's last event
+where there is none) with data
 ``{"reason": "server stopped", "unclean": true}``, then the room gets ``room.interrupted``
 with the same data, all in one transaction. The closing event ends the room's events, so a
 second start-up finds nothing to close. A graceful stop writes the same events at the time
 it stops, with ``"unclean": false``.
+
+A node is named by a file in its data directory (``node-id``), so a restarted process knows
+that its previous self's rooms are dead however fresh their last beat; rooms of other nodes
+are dead only once their beat is stale. Of two nodes closing the same room at once, the one
+that deletes its heartbeat row writes the events (on PostgreSQL the other's delete waits for
+it and then finds no row).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rooms.roster import RoomEvent
 from server.db import Database
 from server.models import RoomEventRecord, RoomHeartbeat
 from server.models.base import utcnow
@@ -151,6 +159,17 @@ class Heartbeat:
         self._live = live
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._beaten: set[int] = set()
+        self._wake = asyncio.Event()
+
+    def room_event(self, conference_id: int, event: RoomEvent) -> None:
+        """A room's first event (it has just opened) brings the next beat forward, so that
+        another node starting meanwhile does not take it for a room nobody holds."""
+        if conference_id not in self._beaten:
+            self._wake.set()
+
+    async def room_ending(self, conference_id: int) -> None:
+        return None
 
     async def start(self) -> None:
         try:
@@ -170,6 +189,8 @@ class Heartbeat:
             for conference_id, room in (await open_rooms(db)).items():
                 beat = beats.get(conference_id)
                 if beat is None:
+                    if room.last is not None and now - room.last < stale:
+                        continue  # opened a moment ago, maybe on a node yet to beat
                     crashed = room.last or now
                 elif beat.node != self.node and now - beat.beat_at < stale:
                     continue  # alive on another node
@@ -198,6 +219,7 @@ class Heartbeat:
 
     async def beat(self) -> None:
         live = sorted(set(self._live()))
+        self._beaten = set(live)
         if not live:
             return
         now = utcnow()
@@ -222,7 +244,9 @@ class Heartbeat:
                 await self.beat()
             except Exception:
                 log.exception("could not write the rooms' heartbeat")
-            await asyncio.sleep(self.interval)
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
 
     async def stop(self) -> None:
         """Stop beating, after a last beat: the rooms open now are all in the table."""
