@@ -59,6 +59,7 @@ from server.keys import (
 from server.ledger import views as ledger_views
 from server.ledger.operations import ledger_signer
 from server.live import pages as live_pages
+from server.live.heartbeat import Heartbeat, node_name
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
 from server.middleware import errors, guard
@@ -201,14 +202,19 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         app[EVENTS].subscribe(
             RosterChanged, lambda e: room_namespace.roster_changed(e.conference_id)
         )
+        heartbeat = Heartbeat(app[DATABASE], node_name(config.data_dir), lambda: rooms.live())
+        await heartbeat.start()  # first closes the rooms a stopped process left open
+        rooms.watch(heartbeat)
         hub.start()
         rooms.start()
         recordings = RoomRecordings(app[DATABASE], rooms, app[LEDGER_SIGNER], config.data_dir, emit)
         app[RECORDINGS] = recordings
         await recordings.start()
         yield
+        await heartbeat.stop()
         await recordings.close()
         await rooms.close()
+        await heartbeat.close()
         await hub.close()
 
     app.cleanup_ctx.append(live_ctx)

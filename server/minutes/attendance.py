@@ -7,6 +7,10 @@ The room stores every ``room.event`` with its time (docs/signalling.md); the min
   ``lobby.admitted`` alone is not presence: a site admitted whose media never connected did
   not attend. A drop that is back within ``bridge`` (a minute by default) is not a gap: the
   minutes would otherwise list a site's every network hiccup as leaving and coming back.
+- the room's end: ``room.ended`` (the conference ended) and ``room.interrupted`` (the
+  server stopped; docs/signalling.md) end every site's presence and the floor. A process
+  that was killed has its sites' ``site.left`` written at the crash time when the next one
+  starts (server/live/heartbeat.py), so they are not shown present past it.
 - the floor: ``floor.granted`` to a site until ``floor.released``, the floor being granted to
   another site, or the holder leaving or being removed. A holder that is reconnecting keeps
   the floor (as the room does) so the intervention goes on.
@@ -29,6 +33,7 @@ RoomEvent = tuple[dt.datetime, str, int | None]
 JOINED = frozenset({"site.connected"})
 GONE = frozenset({"site.left", "site.removed", "site.reconnecting"})
 LEFT_ROOM = frozenset({"site.left", "site.removed"})
+ROOM_CLOSED = frozenset({"room.ended", "room.interrupted"})
 
 #: Default allowance for arriving late / leaving early before the flag is set.
 GRACE = dt.timedelta(minutes=5)
@@ -80,7 +85,13 @@ def attendance(
     opened: dict[int, dt.datetime] = {}
     spans: dict[int, list[_Span]] = {site: [] for site in sites}
     for at, kind, site in _ordered(events):
-        if site is None or at > end:
+        if at > end:
+            continue
+        if kind in ROOM_CLOSED:
+            for gone, since in opened.items():
+                spans[gone].append(_Span(since, at))
+            opened.clear()
+        if site is None:
             continue
         spans.setdefault(site, [])
         if kind in JOINED:
@@ -140,6 +151,8 @@ def interventions(
         elif kind == "floor.released" and holder is not None and site in (None, holder[0]):
             close(at)
         elif kind in LEFT_ROOM and holder is not None and site == holder[0]:
+            close(at)
+        elif kind in ROOM_CLOSED:
             close(at)
     close(end)
     out = []

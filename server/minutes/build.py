@@ -23,7 +23,14 @@ from server.models import AgendaSession, Conference, RoomEventRecord, SessionSta
 
 #: Room events the minutes read (presence and the floor).
 READ_EVENTS = frozenset(
-    {*present.JOINED, *present.GONE, *present.LEFT_ROOM, "floor.granted", "floor.released"}
+    {
+        *present.JOINED,
+        *present.GONE,
+        *present.LEFT_ROOM,
+        *present.ROOM_CLOSED,
+        "floor.granted",
+        "floor.released",
+    }
 )
 
 

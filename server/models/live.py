@@ -24,3 +24,17 @@ class RoomEventRecord(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(320), default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RoomHeartbeat(Base):
+    """A live room's last sign of life: the node holding it writes ``beat_at`` every few
+    seconds, so a node that vanished leaves the time it was last alive (server/live/heartbeat.py).
+    In the database, not a file, so that every node sharing it sees every room."""
+
+    __tablename__ = "room_heartbeats"
+
+    conference_id: Mapped[int] = mapped_column(
+        ForeignKey("conferences.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    node: Mapped[str] = mapped_column(String(64))
+    beat_at: Mapped[dt.datetime]

@@ -128,3 +128,16 @@ def test_attendance_and_interventions_go_into_the_minutes() -> None:
     again = Minutes.from_json(m.to_json())
     assert again == m and again.digest() == m.digest()
     assert again.attendance[1].intervals[1] == Interval(at(10, 45), at(11, 30))
+
+
+@pytest.mark.parametrize("closing", ["room.ended", "room.interrupted"])
+def test_the_room_closing_ends_presence_and_the_floor(closing: str) -> None:
+    events: list[RoomEvent] = [
+        (at(9, 0), "site.connected", HALL),
+        (at(9, 10), "floor.granted", HALL),
+        (at(10, 0), closing, None),
+    ]
+    [row] = attendance(events, START, END, session_uid=UID)
+    assert row.intervals == (Interval(at(9, 0), at(10, 0)),)
+    [turn] = interventions(events, START, END, session_uid=UID)
+    assert turn.end == at(10, 0)

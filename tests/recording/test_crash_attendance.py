@@ -1,0 +1,78 @@
+"""A real ``concord serve`` holding two synthetic sites is SIGKILLed; the next one closes
+their presence at about the crash time (within a heartbeat), marked unclean."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from server.config import load_config
+from server.db import Database
+from server.live.heartbeat import INTERVAL
+from server.live.simulate_cli import Operator, simulate
+from server.models import RoomEventRecord
+from tests.recording.test_crash import Serve, connected, environment, organiser_token
+
+__all__ = ["environment"]
+
+
+async def test_sites_of_a_killed_server_leave_at_the_crash_time(
+    environment: tuple[dict[str, str], int], tmp_path: Path
+) -> None:
+    env, port = environment
+    config = load_config(environ={k: v for k, v in env.items() if k.startswith("CONCORD_")})
+    server = Serve(env, port, tmp_path / "serve.log")
+    await server.start()
+    sites: asyncio.Task[Any] | None = None
+    chair = None
+    try:
+        token = await organiser_token(server.url)
+        sites = asyncio.create_task(simulate(config, 1, 2, 120.0, server.url, token))
+        chair = Operator(server.url, token)
+        assert await chair.join(1)
+        deadline = time.monotonic() + 30
+        while connected(chair.state) < 2:
+            assert time.monotonic() < deadline, f"the sites did not connect: {chair.state}"
+            await asyncio.sleep(0.1)
+        present = {s["site_id"] for s in chair.state["sites"] if s["link"] == "connected"}
+        await asyncio.sleep(2 * INTERVAL)
+        server.kill()
+        killed = dt.datetime.now(dt.UTC)
+    finally:
+        if chair is not None:
+            await chair.close()
+        if sites is not None:
+            sites.cancel()
+            with contextlib.suppress(BaseException):
+                await sites
+        server.stop()
+
+    restarted = Serve(env, port, tmp_path / "serve-again.log")
+    await restarted.start()
+    restarted.stop()
+    database = Database(config.database_url)
+    try:
+        async with database.session() as db:
+            closing = list(
+                await db.scalars(
+                    select(RoomEventRecord)
+                    .where(
+                        RoomEventRecord.conference_id == 1,
+                        RoomEventRecord.type.in_(["site.left", "room.interrupted"]),
+                    )
+                    .order_by(RoomEventRecord.id)
+                )
+            )
+    finally:
+        await database.close()
+    assert [e.type for e in closing] == ["site.left", "site.left", "room.interrupted"]
+    assert {e.site_id for e in closing[:2]} == present
+    for event in closing:
+        assert event.data == {"reason": "server stopped", "unclean": True}
+        assert dt.timedelta(0) <= killed - event.at <= dt.timedelta(seconds=INTERVAL + 0.5)
