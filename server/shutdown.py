@@ -9,12 +9,13 @@ websockets would hold that wait to its end, so ``on_shutdown`` ends them itself,
    (docs/signalling.md);
 2. the recordings stop: each file is finished and stored (status "finished", stopped by
    "shutdown") while the rooms and their media are still there;
-3. every engine.io connection is closed at the transport level, not with a socket.io
-   DISCONNECT: socket.io clients see "transport close" and reconnect by themselves (a
-   server-side ``disconnect()`` would tell them not to). engine.io sends its CLOSE packet but
-   leaves the websocket open until the client closes it, which stalls behind aiohttp's
-   shutdown; each socket's writer is woken with ``None`` (what engine.io itself does when its
-   reader ends) so the server closes the websocket at once.
+3. every engine.io connection is dropped at the transport: no socket.io DISCONNECT and no
+   engine.io CLOSE packet (socket.io clients, the browser's and python-socketio's alike, take
+   either as "the server sent me away" and do not reconnect), but the websocket closed by the
+   server after what was queued for it, as when a server goes away: clients see "transport
+   close" and reconnect by themselves. engine.io's ``close(abort=True)`` runs the server-side
+   disconnect handlers and waits for the queue to drain; the writer is then woken with
+   ``None`` (what engine.io does itself when its reader ends) and closes the websocket.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -51,13 +53,18 @@ async def announce_and_close(app: web.Application) -> None:
     recordings = app.get(RECORDINGS)
     if recordings is not None:
         await recordings.close()
-    engine = sockets.eio
-    connections = list(engine.sockets.values())
+    connections = list(sockets.eio.sockets.values())
     if connections:
+        closing = asyncio.gather(*(_drop(c) for c in connections), return_exceptions=True)
         try:
-            await asyncio.wait_for(engine.disconnect(), CLOSE_TIMEOUT)
+            await asyncio.wait_for(closing, CLOSE_TIMEOUT)
         except TimeoutError:
             log.warning("some connections did not close within %.0f s", CLOSE_TIMEOUT)
         for connection in connections:
             connection.queue.put_nowait(None)  # the writer ends and closes the websocket
     log.info("shutdown: clients told and recordings stopped in %.2f s", time.monotonic() - began)
+
+
+async def _drop(connection: Any) -> None:
+    """Close one engine.io connection without telling the client not to come back."""
+    await connection.close(abort=True, reason=connection.server.reason.SERVER_DISCONNECT)
