@@ -10,12 +10,13 @@ websockets would hold that wait to its end, so ``on_shutdown`` ends them itself,
 2. the recordings stop: each file is finished and stored (status "finished", stopped by
    "shutdown") while the rooms and their media are still there;
 3. every engine.io connection is dropped at the transport: no socket.io DISCONNECT and no
-   engine.io CLOSE packet (socket.io clients, the browser's and python-socketio's alike, take
-   either as "the server sent me away" and do not reconnect), but the websocket closed by the
-   server after what was queued for it, as when a server goes away: clients see "transport
-   close" and reconnect by themselves. engine.io's ``close(abort=True)`` runs the server-side
-   disconnect handlers and waits for the queue to drain; the writer is then woken with
-   ``None`` (what engine.io does itself when its reader ends) and closes the websocket.
+   engine.io CLOSE packet (every socket.io client takes the first, and python-socketio also
+   the second, as "the server sent me away" and does not reconnect), but the websocket
+   closed by the server after what was queued for it, as when a server goes away: clients
+   see "transport close" and reconnect by themselves. engine.io's ``close(abort=True)``
+   runs the server-side disconnect handlers and waits for the queue to drain; the writer is
+   then woken with ``None`` (what engine.io does itself when its reader ends) and closes the
+   websocket.
 """
 
 from __future__ import annotations
