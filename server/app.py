@@ -77,6 +77,7 @@ from server.recording.service import RoomRecordings
 from server.routing import PUBLIC, RouteTable, Rule
 from server.search import api as search_api
 from server.search import pages as search_pages
+from server.shutdown import announce_and_close
 from server.signalling import create_socket_server
 from server.signing import Signer
 from server.templating import setup_environment
@@ -225,6 +226,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         await sockets.shutdown()
 
     app.cleanup_ctx.append(sockets_ctx)
+    # Before the cleanup contexts (sockets, then rooms and peer connections, then the
+    # database): tell every client to come back, finish the recordings, close the sockets.
+    app.on_shutdown.append(announce_and_close)
     return app
 
 

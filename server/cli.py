@@ -159,11 +159,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(config: Config) -> int:
     from server.app import create_app
+    from server.shutdown import SHUTDOWN_TIMEOUT
 
     app = create_app(config, migrate=True)
     app.on_startup.append(_freeze_heap)
     print(f"Concord is serving on {config.public_url}", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None)
+    # SIGTERM and SIGINT: server.shutdown tells the clients, stops recordings, closes sockets.
+    web.run_app(
+        app,
+        host=config.host,
+        port=config.port,
+        print=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
     return 0
 
 

@@ -254,6 +254,8 @@ class SimulatedSite:
             except (socketio.exceptions.SocketIOError, aiohttp.ClientError, OSError, TimeoutError):
                 await self._hang_up()
                 continue
+            except ValueError:  # the old connection is still closing ("not in a disconnected
+                continue  # state"), as when the server closed it: try again after a delay
             self.reconnects += 1
             log.info("%s is back (%s) after %d attempts", self.name, admission, attempt + 1)
             if admission == "lobby":

@@ -7,12 +7,16 @@
 // validated here: the server validates them (server/live/schemas.py).
 //
 // Server → client events (room.state, room.event, admitted, refused, removed, rejoin, chat,
-// booth.chat, health.report, health.change, recording.state, signing.state, revoked)
-// and a few local ones are delivered through `on(event, handler)`:
+// booth.chat, health.report, health.change, recording.state, signing.state, revoked,
+// server.restarting) and a few local ones are delivered through `on(event, handler)`:
 //   "connect", "disconnect" (reason), "connect_error" (ProtocolError),
 //   "joined" (the join answer; also after every automatic re-join when the socket reconnects:
 //   a new socket.io connection is a new server-side session, so the client joins again with
 //   the same payload, and the site keeps its admission and floor place server-side).
+// After `server.restarting` {retry_after_ms} the server drops the socket; socket.io reconnects
+// by itself, and should the server have closed it with a socket.io disconnect ("io server
+// disconnect", which socket.io does not retry), the client connects again after
+// retry_after_ms. A restarted server does not keep admissions or the floor yet.
 
 import { io } from "/vendor/socket.io/socket.io.esm.min.js";
 
@@ -20,6 +24,7 @@ export const NAMESPACE = "/room";
 export const SERVER_EVENTS = Object.freeze([
   "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat", "booth.chat",
   "health.report", "health.change", "recording.state", "signing.state", "revoked",
+  "server.restarting",
 ]);
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;
@@ -48,6 +53,9 @@ export class RoomClient {
     this.joined = null; // the last join answer
     this._listeners = new Map();
     this._connectedOnce = false;
+    this._restartNotice = null; // the last server.restarting payload, until connected again
+    this._retry = null;
+    this._closed = false; // close() was called: no more reconnections
     for (const event of SERVER_EVENTS) {
       this.socket.on(event, (payload) => {
         // Note when a state arrived, so countdowns can use the server's clock (server_time).
@@ -56,8 +64,9 @@ export class RoomClient {
         this._dispatch(event, payload);
       });
     }
+    this.socket.on("server.restarting", (payload) => { this._restartNotice = payload || {}; });
     this.socket.on("connect", () => this._onConnect());
-    this.socket.on("disconnect", (reason) => this._dispatch("disconnect", reason));
+    this.socket.on("disconnect", (reason) => this._onDisconnect(reason));
     this.socket.on("connect_error", (err) => {
       const data = err && err.data ? err.data : {};
       this._dispatch("connect_error",
@@ -101,7 +110,19 @@ export class RoomClient {
     });
   }
 
+  _onDisconnect(reason) {
+    // A server that announced its restart is coming back: reconnect even where socket.io
+    // would not (it retries "transport close" by itself, not "io server disconnect").
+    const notice = this._restartNotice;
+    if (notice && reason === "io server disconnect" && !this._closed && !this._retry) {
+      const delay = Math.max(0, Number(notice.retry_after_ms) || 1000);
+      this._retry = setTimeout(() => { this._retry = null; this.socket.connect(); }, delay);
+    }
+    this._dispatch("disconnect", reason);
+  }
+
   _onConnect() {
+    this._restartNotice = null;
     const again = this._connectedOnce;
     this._connectedOnce = true;
     this._dispatch("connect");
@@ -361,7 +382,10 @@ export class RoomClient {
 
   /** Close the socket (no more automatic re-joins). */
   close() {
+    this._closed = true;
     this.joinPayload = null;
+    if (this._retry) clearTimeout(this._retry);
+    this._retry = null;
     this.socket.disconnect();
   }
 }
