@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+from sqlalchemy import select
 
 from server.config import load_config
 from server.db import Database
 from server.live.simulate import SimulatedSite, run_sites
 from server.live.simulate_cli import Operator, _admit_all, invitation_paths
+from server.models import RoomEventRecord
 from tests.recording.helpers import probe, recordings_of, stated_duration
 from tests.recording.test_crash import (  # noqa: F401
     Serve,
@@ -98,8 +100,20 @@ async def test_sigterm_tells_clients_finishes_the_recording_and_exits_cleanly(
     database = Database(config.database_url)
     try:
         [row] = await recordings_of(database, MOU)
+        async with database.session() as db:
+            closing = list(
+                await db.scalars(
+                    select(RoomEventRecord)
+                    .where(RoomEventRecord.type.in_(("site.left", "room.interrupted")))
+                    .order_by(RoomEventRecord.id)
+                )
+            )
     finally:
         await database.close()
+    # Attendance is closed too, as a clean stop: both sites left, then the room.
+    assert [e.type for e in closing][-1] == "room.interrupted", [e.type for e in closing]
+    left = [e for e in closing if e.type == "site.left"]
+    assert len(left) >= 2 and all(e.data.get("unclean") is False for e in closing), closing
     assert row.id == started["id"] and row.status == "finished", row.status
     assert {Path(f.path).name for f in row.files} >= {"floor.webm", "floor-audio.ogg"}
     for stored in row.files:
