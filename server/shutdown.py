@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.keys import RECORDINGS, SOCKETS
+from server.keys import LIVE_ROOMS, RECORDINGS, SOCKETS
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ async def announce_and_close(app: web.Application) -> None:
     recordings = app.get(RECORDINGS)
     if recordings is not None:
         await recordings.close()
+    rooms = app.get(LIVE_ROOMS)
+    if rooms is not None:  # what the leaving connections undo (booths off air) is not kept
+        await rooms.keep_state_as_it_is()
     connections = list(sockets.eio.sockets.values())
     if connections:
         closing = asyncio.gather(*(_drop(c) for c in connections), return_exceptions=True)

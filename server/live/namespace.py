@@ -138,7 +138,9 @@ class RoomNamespace(socketio.AsyncNamespace):
         if (oversized := too_large(event, data)) is not None:
             return oversized
         try:
-            return await handler(sid, member, {} if data is None else data)
+            answer = await handler(sid, member, {} if data is None else data)
+            await self._rooms().settled()  # acknowledged means kept (server/live/store.py)
+            return answer
         except Refused as exc:
             return {**refusal(exc.code, exc.detail), **exc.extra}
         except RoomError as exc:

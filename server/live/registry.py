@@ -24,10 +24,12 @@ from rooms.floor import Order
 from rooms.health import Thresholds
 from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
+from rooms.room_state import REOPENED, capture, restore
 from rooms.roster import RoomEvent, SiteInfo
 from server.conferences.lifecycle import ROOM_CLOSED
 from server.db import Database
 from server.keys import HEALTH_HUB, LIVE_ROOMS
+from server.live.store import DatabaseRoomStore, RoomStore
 from server.models import (
     ConferenceLanguage,
     ConferenceStatus,
@@ -114,8 +116,12 @@ class LiveRooms:
         floor_order: Order = "precedence",
         on_health: Callable[[int, HealthReport], None] | None = None,
         thresholds: Thresholds | None = None,
+        store: RoomStore | None = None,
     ) -> None:
         self._database = database
+        self._state = store or DatabaseRoomStore(database)
+        self._saved: dict[int, dict[str, Any]] = {}  # the state last written, per room
+        self._keeping = True
         self._floor_order: Order = floor_order
         self._ice_addresses = ice_addresses
         self._publish = publish
@@ -174,6 +180,12 @@ class LiveRooms:
                 health=self._thresholds,
                 floor_order=self._floor_order,
             )
+            kept = await self._state.load(conference_id)
+            if kept is not None:  # a restarted process: the room as its people left it
+                restore(room, kept)
+                self._saved[conference_id] = kept
+                reopened = RoomEvent(REOPENED, room.floor.holder, {"locked": room.locked})
+                self._queue.put_nowait((conference_id, reopened, ""))
             room.start()
             self._rooms[conference_id] = room
             return room
@@ -190,8 +202,26 @@ class LiveRooms:
         await self._store(conference_id, event, actor)
         await self._publish(conference_id, event, public_state(conference_id, room.snapshot()))
         del self._rooms[conference_id]
+        self._saved.pop(conference_id, None)
+        await self._state.drop(conference_id)  # ended: nothing to reopen
         await room.close()
         return True
+
+    async def keep_state_as_it_is(self) -> None:
+        """The process is stopping: write what is queued, then keep the rooms' state as it
+        is now, so that connections dropped by the stop (an interpreter going off air) do not
+        change what the restarted process reopens."""
+        await self.settled()
+        self._keeping = False
+
+    async def settled(self, limit: float = 2.0) -> None:
+        """Wait until every event queued so far is stored with the state it left, so that
+        what a client is told was done survives a crash (bounded: an answer is never held
+        longer than ``limit``)."""
+        if self._pump is None or self._pump.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), limit)
 
     async def refresh(self, conference_id: int) -> list[int]:
         """The conference's roster changed: an open room takes its sites and booths as they
@@ -304,6 +334,13 @@ class LiveRooms:
         room = self._rooms.get(conference_id)
         if room is None:
             return
+        state = capture(room)
+        if self._keeping and self._saved.get(conference_id) != state:
+            try:
+                await self._state.save(conference_id, state)
+                self._saved[conference_id] = state
+            except Exception:
+                log.exception("could not keep room %d's state", conference_id)
         try:
             await self._publish(conference_id, event, public_state(conference_id, room.snapshot()))
         except Exception:

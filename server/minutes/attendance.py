@@ -25,6 +25,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rooms.room_state import REOPENED as ROOM_REOPENED
 from server.minutes.document import Interval, Intervention, SiteAttendance
 
 #: (at, type, site_id): a row of ``room_events``.
@@ -34,6 +35,9 @@ JOINED = frozenset({"site.connected"})
 GONE = frozenset({"site.left", "site.removed", "site.reconnecting"})
 LEFT_ROOM = frozenset({"site.left", "site.removed"})
 ROOM_CLOSED = frozenset({"room.ended", "room.interrupted"})
+#: A restarted process reopened the room as it was (``rooms.room_state``): its ``site_id`` is
+#: the floor holder whose turn goes on (none: nobody held the floor).
+REOPENED = ROOM_REOPENED
 
 #: Default allowance for arriving late / leaving early before the flag is set.
 GRACE = dt.timedelta(minutes=5)
@@ -145,7 +149,7 @@ def interventions(
     for at, kind, site in _ordered(events):
         if at > end:
             break
-        if kind == "floor.granted" and site is not None:
+        if kind in ("floor.granted", REOPENED) and site is not None:
             close(at)
             holder = (site, at)
         elif kind == "floor.released" and holder is not None and site in (None, holder[0]):

@@ -30,6 +30,7 @@ READ_EVENTS = frozenset(
         *present.ROOM_CLOSED,
         "floor.granted",
         "floor.released",
+        present.REOPENED,
     }
 )
 

@@ -32,7 +32,7 @@ from server.models.conferences import (
 )
 from server.models.invitations import Invitation
 from server.models.ledger import LEDGER_KINDS, LedgerEntry, LedgerHead
-from server.models.live import RoomEventRecord, RoomHeartbeat
+from server.models.live import LiveRoomState, RoomEventRecord, RoomHeartbeat
 from server.models.minutes import MinutesComment, MinutesDocument, MinutesRevision
 from server.models.monitoring import HealthSample, SiteCheck
 from server.models.permits import (
@@ -74,6 +74,7 @@ __all__ = [
     "Invitation",
     "LedgerEntry",
     "LedgerHead",
+    "LiveRoomState",
     "LoginSession",
     "MinutesComment",
     "MinutesDocument",

@@ -38,3 +38,17 @@ class RoomHeartbeat(Base):
     )
     node: Mapped[str] = mapped_column(String(64))
     beat_at: Mapped[dt.datetime]
+
+
+class LiveRoomState(Base):
+    """What an open room's people would lose in a restart (``rooms.room_state.capture``),
+    rewritten after each of the room's events; a restarted process reopens the room from it.
+    Deleted when the conference's room ends (server/live/store.py)."""
+
+    __tablename__ = "live_room_states"
+
+    conference_id: Mapped[int] = mapped_column(
+        ForeignKey("conferences.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_at: Mapped[dt.datetime]

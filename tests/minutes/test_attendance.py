@@ -141,3 +141,16 @@ def test_the_room_closing_ends_presence_and_the_floor(closing: str) -> None:
     assert row.intervals == (Interval(at(9, 0), at(10, 0)),)
     [turn] = interventions(events, START, END, session_uid=UID)
     assert turn.end == at(10, 0)
+
+
+def test_a_turn_goes_on_when_the_room_reopens_after_a_restart() -> None:
+    """The floor holder's turn is cut by the interruption and goes on from the reopening."""
+    events: list[RoomEvent] = [
+        (at(9, 0), "site.connected", HALL),
+        (at(9, 10), "floor.granted", HALL),
+        (at(9, 20), "room.interrupted", None),
+        (at(9, 21), "room.reopened", HALL),
+        (at(9, 30), "floor.released", HALL),
+    ]
+    turns = interventions(events, START, END, session_uid=UID)
+    assert [(t.start, t.end) for t in turns] == [(at(9, 10), at(9, 20)), (at(9, 21), at(9, 30))]
