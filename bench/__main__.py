@@ -4,7 +4,8 @@
 run ends with it, unless ``--no-interpretation``). ``python -m bench scheduling [options]``
 runs the scheduling API benchmark (issue 5) on its own; the full run does not include it;
 ``python -m bench health`` the cost of connection-health sampling (issue 6), likewise;
-``python -m bench dashboard`` the technicians' dashboard's rendering in Chromium.
+``python -m bench dashboard`` the technicians' dashboard's rendering in Chromium;
+``python -m bench restart`` the seconds a restart costs every site (issue 14).
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
         test = "tests/browser/bench_dashboard.py"
         return subprocess.call([sys.executable, "-m", "pytest", "-q", "-s", test, *argv[1:]])
+    if argv[:1] == ["restart"]:
+        from bench import restart
+
+        return restart.main(argv[1:])
     if argv[:1] == ["health"]:
         from bench import health
 
