@@ -23,6 +23,7 @@ from rooms.floor import Floor, FloorError, Order
 from rooms.forwarding import Source
 from rooms.health import Thresholds
 from rooms.monitor import HealthMonitor, HealthReport, Watched
+from rooms.plan_changes import PlanChanges
 from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
 from rooms.site import NegotiationError, SitePeer, check_offer
 from rooms.speaker import ActiveSpeaker
@@ -34,7 +35,7 @@ T = TypeVar("T")
 TICK = 0.25
 
 
-class BridgeRoom:
+class BridgeRoom(PlanChanges):
     """One conference's bridge room. ``close()`` is safe to call twice."""
 
     def __init__(
@@ -153,42 +154,6 @@ class BridgeRoom:
         site.link = "offline"
         if peer is not None:
             await peer.close()
-        self._route()
-
-    async def update_roster(
-        self, sites: Mapping[str, SiteInfo], booths: Mapping[str, BoothInfo]
-    ) -> list[str]:
-        """The conference's sites and booths as they are now: new sites can arrive, changed
-        ones keep their admission, deleted ones are dropped (media closed, floor forgotten),
-        booths follow their interpreters. Returns the deleted sites."""
-        for site_id, info in sites.items():
-            if site_id in self.sites:
-                self.sites[site_id].info = info
-            else:
-                self.sites[site_id] = SiteState(site_id, info)
-                self._emit("site.added", site_id)
-        deleted = [site_id for site_id in self.sites if site_id not in sites]
-        for site_id in deleted:
-            await self._drop(self.sites.pop(site_id))
-            self.channels.forget(site_id)
-            self._emit("site.deleted", site_id)
-        self._apply(lambda: self.channels.interpretation.update_booths(booths))
-        staffed = self.channels.interpretation.booths
-        for interpreter, (language, peer) in list(self.channels.interpreters.items()):
-            if language not in staffed or interpreter not in staffed[language].info.interpreters:
-                await peer.close()
-        return deleted
-
-    async def drop_peer(self, site_id: str) -> None:
-        """Close the site's media connection, keeping its admission and floor place: the
-        connection that owned it lost its rights, and another one of the site offers again."""
-        site = self.state(site_id)
-        peer, site.peer = site.peer, None
-        if peer is not None:
-            await peer.close()
-            if site.admission == "admitted" and not self._closed:
-                site.link = "reconnecting"
-                self._emit("site.reconnecting", site_id)
         self._route()
 
     # --- media ---------------------------------------------------------------------------------

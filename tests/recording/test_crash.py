@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from server.config import load_config
+from server.config import Config, load_config
 from server.db import Database
 from server.demo.data import demo_password
 from server.live.simulate_cli import Operator, simulate
@@ -134,6 +134,20 @@ async def organiser_token(base: str) -> str:
         return token
 
 
+async def two_sites_connected(server: Serve, config: Config) -> tuple[asyncio.Task[Any], Operator]:
+    """Two synthetic sites (``simulate-sites``' code) in conference 1 and the organiser's
+    console, once both sites' media is connected."""
+    token = await organiser_token(server.url)
+    sites = asyncio.create_task(simulate(config, 1, 2, 120.0, server.url, token))
+    console = Operator(server.url, token)
+    assert await console.join(1)
+    deadline = time.monotonic() + 30
+    while connected(console.state) < 2:
+        assert time.monotonic() < deadline, f"the sites did not connect: {console.state}"
+        await asyncio.sleep(0.1)
+    return sites, console
+
+
 def connected(state: dict[str, Any]) -> int:
     return sum(1 for s in state.get("sites", []) if s["link"] == "connected")
 
@@ -148,14 +162,7 @@ async def test_a_killed_server_leaves_playable_files_and_an_interrupted_recordin
     sites: asyncio.Task[Any] | None = None
     recorder = None
     try:
-        token = await organiser_token(server.url)
-        sites = asyncio.create_task(simulate(config, 1, 2, 120.0, server.url, token))
-        recorder = Operator(server.url, token)
-        assert await recorder.join(1)
-        deadline = time.monotonic() + 30
-        while connected(recorder.state) < 2:
-            assert time.monotonic() < deadline, f"the sites did not connect: {recorder.state}"
-            await asyncio.sleep(0.1)
+        sites, recorder = await two_sites_connected(server, config)
         await asyncio.sleep(1.0)  # the floor is granted as the sites arrive
         started = await recorder.call("recording.start", {})
         assert started["ok"], started

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,8 @@ from sqlalchemy import select
 from server.config import load_config
 from server.db import Database
 from server.live.heartbeat import INTERVAL
-from server.live.simulate_cli import Operator, simulate
 from server.models import RoomEventRecord
-from tests.recording.test_crash import Serve, connected, environment, organiser_token
+from tests.recording.test_crash import Serve, environment, two_sites_connected
 
 __all__ = ["environment"]
 
@@ -32,14 +30,7 @@ async def test_sites_of_a_killed_server_leave_at_the_crash_time(
     sites: asyncio.Task[Any] | None = None
     chair = None
     try:
-        token = await organiser_token(server.url)
-        sites = asyncio.create_task(simulate(config, 1, 2, 120.0, server.url, token))
-        chair = Operator(server.url, token)
-        assert await chair.join(1)
-        deadline = time.monotonic() + 30
-        while connected(chair.state) < 2:
-            assert time.monotonic() < deadline, f"the sites did not connect: {chair.state}"
-            await asyncio.sleep(0.1)
+        sites, chair = await two_sites_connected(server, config)
         present = {s["site_id"] for s in chair.state["sites"] if s["link"] == "connected"}
         await asyncio.sleep(2 * INTERVAL)
         server.kill()
