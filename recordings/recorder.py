@@ -232,22 +232,30 @@ class RecordingFile:
             return
         self._mux(track, pts, frame)
 
+    @property
+    def written(self) -> bool:
+        """Whether the file exists: it is created with its first frame."""
+        return self._container is not None
+
     def close(self) -> None:
-        """Finish the file: flush the tracks, write the trailer. Safe to call twice."""
+        """Finish the file: flush the tracks, write the trailer. Safe to call twice. A file
+        that never got a frame is not created at all: a header alone is no playable file."""
         if self.closed:
             return
         for track in self.tracks:
             track.close()
-        if self._container is None:
+        if self._container is None and self._pending:
             self._open(DEFAULT_SIZE if self.video is not None else None)
-        assert self._container is not None
-        self._container.close()
+        if self._container is not None:
+            self._container.close()
         self.closed = True
 
     def sha256(self) -> str:
         """The SHA-256 (hex) of the finished file."""
         if not self.closed:
             raise RuntimeError("the recording is not finished")
+        if not self.written:
+            raise RuntimeError("the recording got no frame: there is no file")
         digest = hashlib.sha256()
         with self.path.open("rb") as file:
             while chunk := file.read(1 << 20):

@@ -19,7 +19,9 @@ Marks (agenda items, floor and on-air changes, signings, notes) are kept as offs
 start. ``manifest.json`` is rewritten atomically (a temporary file and ``os.replace``) at the
 start, at each mark, at most every ``MANIFEST_INTERVAL`` seconds from ``expire()`` and at the
 close, so a killed process leaves a manifest that parses and names every file. ``close()``
-finishes the files, reads their durations back with PyAV and hashes them (SHA-256).
+finishes the files, reads their durations back with PyAV and hashes them (SHA-256). A file
+is created with its first frame: a channel that carried nothing has no file (a header alone
+would be a file no player opens).
 
 Nothing here imports ``rooms`` or ``server``: the caller feeds packets and marks.
 """
@@ -151,6 +153,11 @@ class Recording:
     def outputs(self) -> list[_Output]:
         return [self._programme, self._floor_audio, *self._channels.values()]
 
+    def recorded(self) -> list[RecordedFile]:
+        """The files there are: a channel that carried nothing (a booth nobody spoke in) has
+        no file, and the manifest still lists it in ``channels``."""
+        return [output.recorded() for output in self.outputs if output.file.written]
+
     # --- recording -----------------------------------------------------------------------------
 
     def packet(self, channel: str, slot: str, packet: RtpPacket) -> None:
@@ -228,14 +235,14 @@ class Recording:
         for output in self.outputs:
             try:
                 output.file.close()
-                frames = sum(track.counts.frames for track in output.file.tracks)
-                output.duration = media_duration(output.file.path) if frames else 0.0
-                output.sha256 = output.file.sha256()
+                if output.file.written:
+                    output.duration = media_duration(output.file.path)
+                    output.sha256 = output.file.sha256()
             except Exception as exc:  # one broken file must not cost the others
                 log.exception("finishing %s failed", output.file.path)
                 output.error = str(exc) or type(exc).__name__
                 errors.append(exc)
-        self._files = [output.recorded() for output in self.outputs]
+        self._files = self.recorded()
         self._write_manifest()
         if errors:
             raise errors[0]
@@ -254,7 +261,7 @@ class Recording:
             "stopped_at": stopped_at,
             "duration": round(self.offset(), 3),
             "channels": [FLOOR, *self.languages],
-            "files": [output.describe() for output in self.outputs],
+            "files": [output.describe() for output in self.outputs if output.file.written],
             "marks": list(self._marks),
         }
 
