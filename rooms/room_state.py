@@ -2,9 +2,10 @@
 
 ``capture`` takes what the chair, the sites and the booths decided (admissions and the lobby's
 order, the floor: holder, start of the turn, its limit and the queue; mutes and the lock; each
-booth's on-air interpreter and the floor language). ``restore`` puts it into a new room of the
-same conference, whose sites then come back admitted, with the same floor holder and the same
-remaining speaking time. Connections are not part of it: peers reconnect by themselves.
+booth's on-air interpreter, the floor language and each site's chosen language). ``restore``
+puts it into a new room of the same conference, whose sites then come back admitted, with the
+same floor holder and the same remaining speaking time. Connections are not part of it: peers
+reconnect by themselves.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def capture(room: BridgeRoom) -> dict[str, Any]:
         "on_air": {
             language: booth.on_air for language, booth in booths.booths.items() if booth.on_air
         },
+        "listening": {
+            listener: language
+            for listener, language in room.channels.languages.items()
+            if listener in room.sites and language is not None
+        },
     }
 
 
@@ -78,3 +84,6 @@ def restore(room: BridgeRoom, state: dict[str, Any]) -> None:
         booth = booths.booths.get(language)
         if booth is not None and interpreter in booth.info.interpreters:
             booth.on_air = interpreter
+    for site_id, language in (state.get("listening") or {}).items():
+        if site_id in room.sites and language in booths.booths:
+            room.channels.languages[site_id] = language

@@ -36,6 +36,8 @@ def test_what_the_chair_decided_survives_a_new_room() -> None:
     before.lock(True)
     before.interpret("on_air", "interpreter:6", "lo")
     before.set_floor_language("vi")
+    before.choose_language("2", "lo")
+    before.choose_language("1", None)
     kept = json.loads(json.dumps(capture(before)))  # as the store keeps it: plain JSON
 
     after = room()
@@ -51,6 +53,7 @@ def test_what_the_chair_decided_survives_a_new_room() -> None:
     assert after.sites["1"].muted and after.locked
     assert after.channels.interpretation.booths["lo"].on_air == "interpreter:6"
     assert after.channels.interpretation.floor_language == "vi"
+    assert after.channels.languages == {"2": "lo"}, "each site listens as it chose"
     assert after.arrive("1") == "admitted", "a site coming back skips the lobby"
 
 
@@ -60,6 +63,7 @@ def test_what_no_longer_fits_the_conference_is_left_out() -> None:
     before.admit("3")
     before.grant_floor("3", None)
     before.interpret("on_air", "interpreter:5", "lo")
+    before.choose_language("3", "lo")
     kept = capture(before)
     smaller = {k: v for k, v in SITES.items() if k != "3"}
     after = BridgeRoom(
@@ -72,5 +76,6 @@ def test_what_no_longer_fits_the_conference_is_left_out() -> None:
     restore(after, kept)
     assert after.floor.holder is None and "3" not in after.sites
     assert after.channels.interpretation.booths["lo"].on_air is None
+    assert after.channels.languages == {}
     restore(after, {"version": 99, "locked": True})
     assert after.locked is False, "a state of another version is not applied"
