@@ -7,8 +7,9 @@ websockets would hold that wait to its end, so ``on_shutdown`` ends them itself,
 
 1. ``server.restarting`` ``{"retry_after_ms"}`` to every connection of ``/room`` and ``/``
    (docs/signalling.md);
-2. the recordings stop: each file is finished and stored (status "finished", stopped by
-   "shutdown") while the rooms and their media are still there;
+2. the recordings' parts going on stop: each file is finished and stored while the rooms and
+   their media are still there; a recording whose room is kept waits as "resuming" and
+   continues as its next part when the restarted process reopens the room;
 3. every engine.io connection is dropped at the transport: no socket.io DISCONNECT and no
    engine.io CLOSE packet (every socket.io client takes the first, and python-socketio also
    the second, as "the server sent me away" and does not reconnect), but the websocket
@@ -53,7 +54,7 @@ async def announce_and_close(app: web.Application) -> None:
             log.exception("could not tell %s that the server is restarting", namespace)
     recordings = app.get(RECORDINGS)
     if recordings is not None:
-        await recordings.close()
+        await recordings.suspend()
     rooms = app.get(LIVE_ROOMS)
     if rooms is not None:  # what the leaving connections undo (booths off air) is not kept
         await rooms.keep_state_as_it_is()

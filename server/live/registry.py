@@ -50,8 +50,9 @@ NO_DELEGATION_PRECEDENCE = 1000
 
 
 class RoomWatcher(Protocol):
-    """Follows every room of this node (the recorder): each event as the room reports it,
-    and a room's end before it closes."""
+    """Follows every room of this node (the recorder): each event as the room reports it
+    (a room reopened from its kept state first reports ``room.reopened``), and a room's end
+    before it closes."""
 
     def room_event(self, conference_id: int, event: RoomEvent) -> None: ...
 
@@ -188,7 +189,14 @@ class LiveRooms:
                 self._queue.put_nowait((conference_id, reopened, ""))
             room.start()
             self._rooms[conference_id] = room
+            if kept is not None:
+                for watcher in self._watchers:
+                    watcher.room_event(conference_id, reopened)
             return room
+
+    async def kept(self, conference_id: int) -> bool:
+        """Whether the conference's room has a kept state: a restarted process reopens it."""
+        return await self._state.load(conference_id) is not None
 
     async def end(self, conference_id: int, actor: str = "") -> bool:
         """The conference ended (or was cancelled): its room closes, every connection with it.

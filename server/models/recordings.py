@@ -1,6 +1,9 @@
 """Recordings of a conference's bridge room: one per start/stop, with a file per channel.
 
-The media lives in the data directory (``<data_dir>/recordings/<conference>/<recording>/``);
+A restart of the server cuts a recording into parts: the part going on is closed (finished
+on SIGTERM, read back from disk after a crash) and the restarted process continues the same
+recording as the next part when the room reopens. The media lives in the data directory:
+part 1 in ``<data_dir>/recordings/<conference>/<recording>/``, part N in its ``part-N/``;
 these rows are the manifest's index. A finished file's SHA-256 is also appended to the ledger,
 so it stays provable after retention has deleted the file (``pruned_at``).
 """
@@ -28,7 +31,10 @@ class Recording(Base):
     stopped_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     started_by: Mapped[str] = mapped_column(String(320), default="")  # an actor, or "session"
     status: Mapped[str] = mapped_column(String(20), default="recording")
-    """recording, finished, interrupted (the process ended without a stop), pruned"""
+    """recording, resuming (a restart cut it: it continues when the room reopens), finished,
+    interrupted (the process ended without a stop and the room was not kept), pruned"""
+    parts: Mapped[int] = mapped_column(default=1, server_default="1")
+    """parts begun: each restart during the recording begins another"""
     directory: Mapped[str] = mapped_column(String(400))  # relative to the data directory
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     pruned_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -46,6 +52,7 @@ class RecordingFile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(20))  # "floor" or a language code
+    part: Mapped[int] = mapped_column(default=1, server_default="1")  # the recording's part
     path: Mapped[str] = mapped_column(String(400))  # relative to the data directory
     media_type: Mapped[str] = mapped_column(String(60))  # video/webm, audio/ogg...
     size: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -82,6 +82,21 @@ async def begin(
     return row
 
 
+def part_directory(directory: str, part: int) -> str:
+    """Where a part's files live: part 1 in the recording's directory, part N in ``part-N``."""
+    return directory if part == 1 else f"{directory}/part-{part}"
+
+
+def ledger_ref(recording_id: int, part: int, name: str) -> str:
+    """A file's ledger entry: ``recording:<id>:<stem>``, ``recording:<id>:part-<n>:<stem>``."""
+    stem = Path(name).stem
+    return (
+        f"recording:{recording_id}:{stem}"
+        if part == 1
+        else f"recording:{recording_id}:part-{part}:{stem}"
+    )
+
+
 async def finish(
     db: AsyncSession,
     signer: TreeHeadSigner,
@@ -89,32 +104,35 @@ async def finish(
     files: Sequence[StoredFile],
     manifest: dict[str, Any],
     *,
+    part: int = 1,
     status: str = "finished",
+    ended: str | None = None,
     stopped_at: dt.datetime | None = None,
     stopped_by: str = "",
     actor: Identity | None = None,
 ) -> Recording:
-    """Store a stopped (or interrupted) recording's files and manifest, append each hashed
-    file to the ledger, and write the audit entry: all in the caller's one transaction."""
+    """Store one part of a recording as it stopped: its files (each appended to the ledger),
+    its manifest merged into the recording's, the recording's new ``status`` ("finished",
+    "interrupted", or "resuming" when a restart cut it) and the audit entry: all in the
+    caller's one transaction. ``ended`` is how the part itself ended: "finished" (closed
+    cleanly) or "interrupted" (read back after a crash); by default it follows ``status``."""
     row = await db.scalar(
         select(Recording).where(Recording.id == recording_id).options(selectinload(Recording.files))
     )
     if row is None:
         raise LookupError(f"there is no recording {recording_id}")
+    ended = ended or ("interrupted" if status == "interrupted" else "finished")
     row.status = status
     row.stopped_at = stopped_at or utcnow()
-    described = {
-        item["name"]: item
-        for item in manifest.get("files") or []
-        if isinstance(item, dict) and isinstance(item.get("name"), str)
-    }
-    stored = [{**described.get(f.name, {}), **_file_entry(f)} for f in files]
-    row.manifest = {**manifest, "files": stored, "status": status}
-    row.files.clear()
+    row.manifest = merged_manifest(row, part, files, manifest, ended, stopped_by)
+    for kept in [f for f in row.files if f.part == part]:  # a part stored again replaces itself
+        row.files.remove(kept)
+    directory = part_directory(row.directory, part)
     for entry in sorted(files, key=lambda f: (f.channel != "floor", f.channel)):
         made = RecordingFile(
             channel=entry.channel,
-            path=f"{row.directory}/{entry.name}",
+            part=part,
+            path=f"{directory}/{entry.name}",
             media_type=entry.media_type,
             size=entry.size,
             duration=entry.duration,
@@ -126,10 +144,11 @@ async def finish(
                 db,
                 signer,
                 "recording",
-                f"recording:{row.id}:{Path(entry.name).stem}",
+                ledger_ref(row.id, part, entry.name),
                 {
                     "recording_id": row.id,
                     "conference_id": row.conference_id,
+                    "part": part,
                     "channel": entry.channel,
                     "name": entry.name,
                     "media_type": entry.media_type,
@@ -137,7 +156,7 @@ async def finish(
                     "sha256": entry.sha256,
                     "started_at": row.started_at.astimezone(dt.UTC).isoformat(),
                     "stopped_at": row.stopped_at.astimezone(dt.UTC).isoformat(),
-                    "status": status,
+                    "status": ended,
                 },
             )
             made.ledger_position = ledger.position
@@ -148,10 +167,116 @@ async def finish(
         "recording",
         row.id,
         conference_id=row.conference_id,
-        detail={
-            "by": stopped_by,
-            "files": {f.name: f.sha256 for f in files},
-        },
+        detail={"by": stopped_by, "part": part, "files": {f.name: f.sha256 for f in files}},
+    )
+    await db.flush()
+    return row
+
+
+def merged_manifest(
+    row: Recording,
+    part: int,
+    files: Sequence[StoredFile],
+    manifest: dict[str, Any],
+    ended: str,
+    ended_by: str,
+) -> dict[str, Any]:
+    """The recording's manifest with one part (its files, marks and summary) put in.
+
+    Each file and mark carries its ``part``; a mark's ``at`` and a file's ``starts_at`` stay
+    offsets from the part's start, and the part's ``offset`` is that start's distance from
+    the recording's. ``duration`` runs from the recording's start to this part's stop."""
+    before = row.manifest if isinstance(row.manifest, dict) else {}
+    described = {
+        item["name"]: item
+        for item in manifest.get("files") or []
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    }
+    assert row.stopped_at is not None
+    began = _moment(manifest.get("started_at")) or row.started_at
+    summary = {
+        "part": part,
+        "started_at": began.astimezone(dt.UTC).isoformat(),
+        "stopped_at": row.stopped_at.astimezone(dt.UTC).isoformat(),
+        "offset": round((began - row.started_at).total_seconds(), 3),
+        "duration": manifest.get("duration"),
+        "ended": ended,
+        "ended_by": ended_by,
+        "directory": part_directory(row.directory, part),
+    }
+    if "recovered" in manifest:
+        summary["recovered"] = manifest["recovered"]
+
+    def others(key: str) -> list[dict[str, Any]]:
+        items = before.get(key) or []
+        return [i for i in items if isinstance(i, dict) and i.get("part", 1) != part]
+
+    channels = list(before.get("channels") or [])
+    channels += [c for c in manifest.get("channels") or [] if c not in channels]
+    return {
+        "version": 1,
+        "started_at": row.started_at.astimezone(dt.UTC).isoformat(),
+        "stopped_at": summary["stopped_at"],
+        "duration": round((row.stopped_at - row.started_at).total_seconds(), 3),
+        "status": row.status,
+        "channels": channels,
+        "parts": sorted([*others("parts"), summary], key=lambda p: int(p["part"])),
+        "files": others("files")
+        + [{**described.get(f.name, {}), **_file_entry(f), "part": part} for f in files],
+        "marks": others("marks")
+        + [{**m, "part": part} for m in manifest.get("marks") or [] if isinstance(m, dict)],
+    }
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+async def close_paused(
+    db: AsyncSession, recording_id: int, status: str, stopped_by: str
+) -> Recording | None:
+    """A recording a restart cut ("resuming") that will not continue: it keeps its parts and
+    ends as ``status`` ("finished"). ``None`` if it is not waiting any more."""
+    row = await db.get(Recording, recording_id)
+    if row is None or row.status != "resuming":
+        return None
+    row.status = status
+    row.manifest = {**(row.manifest or {}), "status": status}
+    audit.record(
+        db,
+        None,
+        f"recording.{status}",
+        "recording",
+        row.id,
+        conference_id=row.conference_id,
+        detail={"by": stopped_by, "parts": row.parts},
+    )
+    await db.flush()
+    return row
+
+
+async def next_part(db: AsyncSession, recording_id: int) -> Recording | None:
+    """A paused recording continues: its next part begins ("recording" again)."""
+    row = await db.get(Recording, recording_id)
+    if row is None or row.status != "resuming":
+        return None
+    row.parts += 1
+    row.status = "recording"
+    row.manifest = {**(row.manifest or {}), "status": "recording"}
+    audit.record(
+        db,
+        None,
+        "recording.resumed",
+        "recording",
+        row.id,
+        conference_id=row.conference_id,
+        detail={"part": row.parts},
     )
     await db.flush()
     return row
@@ -216,7 +341,7 @@ def read_back(directory: Path) -> tuple[dict[str, Any], list[StoredFile]]:
         channel = item.get("channel")
         files.append(
             StoredFile(
-                channel=channel if isinstance(channel, str) else path.stem,
+                channel=channel if isinstance(channel, str) else _channel_of(path),
                 name=path.name,
                 media_type=media_type,
                 size=path.stat().st_size,
@@ -239,26 +364,29 @@ def read_back(directory: Path) -> tuple[dict[str, Any], list[StoredFile]]:
     return manifest, files
 
 
-async def interrupted(db: AsyncSession) -> list[Recording]:
-    """Recordings still marked "recording": at start-up, the ones a killed process left."""
+def _channel_of(path: Path) -> str:
+    """A file the manifest does not name yet (created since its last write): its channel by
+    the recorder's naming, ``floor.webm`` and ``floor-audio.ogg`` the floor, ``<code>.ogg``."""
+    return "floor" if path.stem in ("floor", "floor-audio") else path.stem
+
+
+async def left_by_a_restart(db: AsyncSession, status: str) -> list[Recording]:
+    """At start-up: the recordings a killed process left "recording", or the ones a
+    stopped process paused ("resuming")."""
     return list(
-        await db.scalars(
-            select(Recording).where(Recording.status == "recording").order_by(Recording.id)
-        )
+        await db.scalars(select(Recording).where(Recording.status == status).order_by(Recording.id))
     )
 
 
 def stopped_at_of(row: Recording, manifest: dict[str, Any]) -> dt.datetime:
-    """When an interrupted recording ended: its manifest's last word, else its start."""
+    """When an interrupted part ended: its manifest's last word, else its start plus its
+    duration (the part's manifest counts from the part's own start)."""
     for key in ("stopped_at", "updated_at"):
-        value = manifest.get(key)
-        if isinstance(value, str):
-            try:
-                parsed = dt.datetime.fromisoformat(value)
-            except ValueError:
-                continue
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        found = _moment(manifest.get(key))
+        if found is not None:
+            return found
+    began = _moment(manifest.get("started_at")) or row.started_at
     offset = manifest.get("offset") or manifest.get("duration")
     if isinstance(offset, int | float):
-        return row.started_at + dt.timedelta(seconds=float(offset))
-    return row.started_at
+        return began + dt.timedelta(seconds=float(offset))
+    return began

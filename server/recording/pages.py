@@ -6,6 +6,7 @@ player can seek) and the manifests. The conference's organisers, secretaries and
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 from aiohttp import web
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.conferences.queries import conference_detail
-from server.errors import NotFound
+from server.errors import BadRequest, NotFound
 from server.keys import CONFIG, DATABASE
 from server.models import Recording, Role, Site
 from server.recording.schemas import ManifestOut, RecordingOut, recording_out
@@ -64,7 +65,31 @@ async def list_page(request: web.Request) -> web.Response:
     )
 
 
+def _part(request: web.Request, row: Recording) -> int:
+    """The part asked for: ``?part=`` on the playback page, ``/parts/{part}/`` in a file's
+    address; part 1 when neither is given."""
+    given = request.match_info.get("part") or request.query.get("part") or "1"
+    if not given.isdigit() or not 1 <= int(given) <= row.parts:
+        if "part" in request.match_info:
+            raise NotFound(
+                f"recording {row.id} has no part {given!r}", code="recording_part_not_found"
+            )
+        raise BadRequest(
+            f"part must be a number from 1 to {row.parts}: recording {row.id} has "
+            f"{row.parts} part{'s' if row.parts > 1 else ''}",
+            code="invalid_part",
+        )
+    return int(given)
+
+
+def _of_part(items: object, part: int) -> list[dict[str, object]]:
+    """The manifest's files or marks of one part (entries without a part are part 1's)."""
+    found = items if isinstance(items, list) else []
+    return [i for i in found if isinstance(i, dict) and i.get("part", 1) == part]
+
+
 async def playback_page(request: web.Request) -> web.Response:
+    """One part of a recording: its floor video, its language channels, its timeline."""
     conference_id = int_param(request, "conference_id")
     recording_id = int_param(request, "recording_id")
     async with request.app[DATABASE].session() as db:
@@ -72,33 +97,65 @@ async def playback_page(request: web.Request) -> web.Response:
         row = await _recording(db, conference_id, recording_id)
         named = select(Site.id, Site.name).where(Site.conference_id == conference_id)
         sites = {row.id: row.name for row in await db.execute(named)}
+    part = _part(request, row)
     out = recording_out(row)
-    marks = row.manifest.get("marks") or []
     player = {
         "recording": out.model_dump(mode="json"),
-        "files": [f for f in row.manifest.get("files") or [] if isinstance(f, dict)],
-        "marks": [m for m in marks if isinstance(m, dict)],
+        "part": part,
+        "files": _of_part(row.manifest.get("files"), part),
+        "marks": _of_part(row.manifest.get("marks"), part),
         "sites": {str(k): v for k, v in sites.items()},
     }
+    summaries = {p["part"]: p for p in _parts(row.manifest)}
     return render(
         request,
         "recordings_play.html",
-        {"conference": found, "recording": out, "player": player},
+        {
+            "conference": found,
+            "recording": out,
+            "part": part,
+            "summary": summaries.get(part),
+            "files": [f for f in out.files if f.part == part],
+            "player": player,
+        },
     )
 
 
+def _parts(manifest: object) -> list[dict[str, object]]:
+    """The manifest's part summaries, their times as datetimes (for ``in_zone``)."""
+    found = manifest.get("parts") if isinstance(manifest, dict) else None
+    parts = []
+    for item in found or []:
+        if not isinstance(item, dict) or not isinstance(item.get("part"), int):
+            continue
+        times = {k: _moment(item.get(k)) for k in ("started_at", "stopped_at")}
+        parts.append({**item, **times})
+    return parts
+
+
+def _moment(value: object) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 async def download(request: web.Request) -> web.StreamResponse:
-    """One channel's file; aiohttp's FileResponse answers Range requests (206)."""
+    """One channel's file of one part; aiohttp's FileResponse answers Range requests (206)."""
     conference_id = int_param(request, "conference_id")
     recording_id = int_param(request, "recording_id")
     channel = request.match_info["channel"]
     async with request.app[DATABASE].session() as db:
         row = await _recording(db, conference_id, recording_id)
-    entry = next((f for f in row.files if Path(f.path).stem == channel), None)
+    part = _part(request, row)
+    entry = next((f for f in row.files if Path(f.path).stem == channel and f.part == part), None)
     if entry is None:
-        raise NotFound(
-            f"recording {recording_id} has no {channel!r} channel", code="recording_file_not_found"
+        where = (
+            f"part {part} of recording {recording_id}"
+            if row.parts > 1
+            else f"recording {recording_id}"
         )
+        raise NotFound(f"{where} has no {channel!r} channel", code="recording_file_not_found")
     data_dir: Path = request.app[CONFIG].data_dir
     path = data_dir / entry.path
     if ".." in Path(entry.path).parts or not await asyncio.to_thread(path.is_file):
@@ -106,7 +163,7 @@ async def download(request: web.Request) -> web.StreamResponse:
             f"the {channel!r} file of recording {recording_id} is no longer on disk",
             code="recording_file_gone",
         )
-    name = path.name
+    name = path.name if part == 1 else f"part-{part}-{path.name}"
     disposition = "attachment" if request.query.get("download") else "inline"
     headers = {
         "Content-Type": entry.media_type,
@@ -139,6 +196,12 @@ def add_routes(table: RouteTable) -> None:
     table.get(PAGE, list_page, rule, name="recordings")
     table.get(PAGE + "/{recording_id}", playback_page, rule, name="recording")
     table.get(PAGE + "/{recording_id}/files/{channel}", download, rule, name="recording_file")
+    table.get(
+        PAGE + "/{recording_id}/parts/{part}/files/{channel}",
+        download,
+        rule,
+        name="recording_part_file",
+    )
     tag = "recordings"
     table.get(
         API,

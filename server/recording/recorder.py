@@ -61,10 +61,15 @@ class RoomRecorder:
         recording_id: int,
         directory: Path,
         started_at: dt.datetime,
+        *,
+        part: int = 1,
+        since: dt.datetime | None = None,
     ) -> None:
         self.room = room
         self.recording_id = recording_id
-        self.started_at = started_at
+        self.started_at = started_at  # this part's start
+        self.part = part
+        self.since = since or started_at  # the recording's start (part 1's)
         self.languages = recorded_languages(room)
         directory.mkdir(parents=True, exist_ok=True)
         self.recording = Recording(directory, self.languages, started_at)
@@ -76,7 +81,7 @@ class RoomRecorder:
     def start(self) -> None:
         """Join the room: the floor programme, then each language's channel."""
         recording = self.recording
-        prefix = f"recorder:{self.recording_id}"
+        prefix = f"recorder:{self.recording_id}:{self.part}"
 
         def floor(slot: str, packet: RtpPacket) -> None:
             recording.packet("floor", slot, packet)
@@ -142,7 +147,7 @@ class RoomRecorder:
             self._files = await asyncio.to_thread(self.recording.close)
         except Exception:  # one broken file: the others are finished and hashed all the same
             log.exception("recording %s: a file could not be finished", self.recording_id)
-            self._files = [output.recorded() for output in self.recording.outputs]
+            self._files = self.recording.recorded()
         return self._files
 
     def manifest(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from server.models import Recording, RecordingFile
 
 class RecordingFileOut(BaseModel):
     channel: str
+    part: int  # the recording's part (a restart during the recording begins another)
     name: str
     media_type: str
     size: int
@@ -30,6 +31,7 @@ class RecordingOut(BaseModel):
     duration: float | None
     status: str
     started_by: str
+    parts: int
     files: list[RecordingFileOut]
     url: str
     manifest_url: str
@@ -43,8 +45,10 @@ class ManifestOut(BaseModel):
 
 
 def file_url(row: Recording, entry: RecordingFile) -> str:
+    """``…/files/<stem>`` for part 1, ``…/parts/<n>/files/<stem>`` for a later part."""
     stem = PurePosixPath(entry.path).stem  # "floor", "floor-audio", a language code
-    return f"/conferences/{row.conference_id}/recordings/{row.id}/files/{stem}"
+    base = f"/conferences/{row.conference_id}/recordings/{row.id}"
+    return f"{base}/files/{stem}" if entry.part == 1 else f"{base}/parts/{entry.part}/files/{stem}"
 
 
 def recording_out(row: Recording) -> RecordingOut:
@@ -60,9 +64,11 @@ def recording_out(row: Recording) -> RecordingOut:
         duration=duration,
         status=row.status,
         started_by=row.started_by,
+        parts=row.parts,
         files=[
             RecordingFileOut(
                 channel=f.channel,
+                part=f.part,
                 name=f.path.rsplit("/", 1)[-1],
                 media_type=f.media_type,
                 size=f.size,

@@ -95,3 +95,16 @@ async def recordings_of(database: Database, conference_id: int) -> list[Recordin
                 .order_by(Recording.id)
             )
         )
+
+
+def short_file(path: Path) -> None:
+    """A second of tone (and of picture in a WebM), as the recorder's files hold."""
+    inputs = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1"]
+    if path.suffix == ".webm":
+        inputs += ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=15:duration=1"]
+        inputs += ["-c:v", "libvpx"]
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", *inputs, "-c:a", "libopus", str(path)],
+        check=True,
+        timeout=60,
+    )

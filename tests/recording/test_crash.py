@@ -1,7 +1,8 @@
 """The issue's crash test: a real ``concord serve`` records a room filled by synthetic sites
 (``concord simulate-sites``'s code over socket.io) and is SIGKILLed about 10 s in. The files
-it leaves are readable by ffprobe to within 3 s of the kill; after a restart the recording is
-"interrupted", its files hashed and in the ledger."""
+it leaves are readable by ffprobe to within 3 s of the kill; after a restart the part the
+kill cut is read back ("interrupted"), its files hashed and in the ledger, and the recording
+waits to continue ("resuming") since the room's state is kept."""
 
 from __future__ import annotations
 
@@ -206,7 +207,7 @@ async def test_a_killed_server_leaves_playable_files_and_an_interrupted_recordin
             await database.close()
     finally:
         restarted.stop()
-    assert row.id == started["id"] and row.status == "interrupted"
+    assert row.id == started["id"] and row.status == "resuming" and row.parts == 1
     assert row.stopped_at is not None and row.stopped_at > row.started_at
     names = {Path(f.path).name: f for f in row.files}
     assert {"floor.webm", "floor-audio.ogg"} <= names.keys()
@@ -215,14 +216,16 @@ async def test_a_killed_server_leaves_playable_files_and_an_interrupted_recordin
         assert stored.size == (directory / name).stat().st_size
         entry = ledger[f"recording:{row.id}:{Path(name).stem}"]
         assert entry.payload["sha256"] == stored.sha256
-        assert entry.payload["status"] == "interrupted"
-    assert row.manifest["status"] == "interrupted" and "marks" in row.manifest
+        assert entry.payload["status"] == "interrupted" and entry.payload["part"] == 1
+    assert row.manifest["status"] == "resuming" and "marks" in row.manifest
+    [part] = row.manifest["parts"]
+    assert part["ended"] == "interrupted" and part["ended_by"] == "restart", part
     # Its duration is the media's, not the last manifest write's (up to 5 s before the kill),
     # and the WebM was finalised: it states its duration now, and the ledger has its hash.
     lasted = (row.stopped_at - row.started_at).total_seconds()
     assert recorded - TOLERANCE <= lasted <= recorded + 1.0, (lasted, recorded)
     assert row.manifest["duration"] == pytest.approx(lasted, abs=0.01)
-    [remuxed] = row.manifest["recovered"]["remuxed"]
+    [remuxed] = part["recovered"]["remuxed"]
     assert remuxed["name"] == "floor.webm"
     assert remuxed["sha256_before"] != names["floor.webm"].sha256
     stated = stated_duration(directory / "floor.webm")

@@ -20,10 +20,10 @@ from server.config import Config
 from server.db import Database
 from server.ledger.operations import ledger_signer
 from server.live.registry import LiveRooms
-from server.models import AuditEntry, LedgerEntry
+from server.models import AuditEntry, Conference, LedgerEntry
 from server.recording import operations
 from server.recording.service import RoomRecordings
-from tests.recording.helpers import probe, recordings_of, sha256_of
+from tests.recording.helpers import probe, recordings_of, sha256_of, short_file
 
 
 async def no_publish(*args: Any) -> None:
@@ -38,9 +38,7 @@ async def test_a_recording_left_running_is_interrupted_at_start_up(
         row = await operations.begin(db, 1, "session", started)
         recording_id, directory = row.id, config.data_dir / row.directory
     # What a process leaves: the session's files and manifest, the row still "recording".
-    left = SessionRecording(directory, ["lo"], started)
-    left.mark("note", text="before the crash")
-    left.close()
+    left_by_a_crash(directory, started)
     (directory / "manifest.json").write_text(
         (directory / "manifest.json").read_text().replace('"stopped_at"', '"_stopped"')
     )
@@ -80,6 +78,15 @@ async def test_read_back_without_a_manifest_still_hashes_the_files(tmp_path: Pat
         ("floor", "floor.webm", "video/webm")
     ]
     assert files[0].sha256 == sha256_of(tmp_path / "floor.webm")
+
+
+def left_by_a_crash(directory: Path, started: dt.datetime) -> None:
+    """What a killed recorder leaves: its manifest (with a mark) and a file per channel."""
+    left = SessionRecording(directory, ["lo"], started)
+    left.mark("note", text="before the crash")
+    left.close()
+    for name in ("floor.webm", "floor-audio.ogg", "lo.ogg"):
+        short_file(directory / name)
 
 
 def muxer(path: Path, *inputs: str) -> subprocess.Popen[bytes]:
@@ -199,8 +206,119 @@ async def test_a_killed_recording_gets_its_real_duration_and_a_finished_webm(
         )
         entry = entries[f"recording:{recording_id}:{Path(name).stem}"]
         assert entry["sha256"] == kept.sha256 and entry["size"] == kept.size
-    recovered = stored.manifest["recovered"]
+    recovered = stored.manifest["parts"][0]["recovered"]
     assert recovered["manifest_duration"] == 1.5
     [remuxed] = recovered["remuxed"]
     assert remuxed["name"] == "floor.webm" and remuxed["sha256_before"] == hashed_before
     assert files[webm.name].sha256 != hashed_before
+
+
+async def test_a_cut_recording_waits_for_its_room_and_continues_as_part_two(
+    demo: Database, config: Config
+) -> None:
+    """A crash with the room's state kept: the cut part is read back, the recording waits as
+    "resuming", and continues in ``part-2/`` as soon as the room reopens; stopping it then
+    stores both parts (files, marks, ledger) under the one recording."""
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)
+    async with demo.session() as db, db.begin():
+        conference = await db.get(Conference, 1)
+        assert conference is not None
+        conference.status = "live"  # (the demo's MoU signing has ended)
+        row = await operations.begin(db, 1, "organiser@concord.example", started)
+        recording_id, directory = row.id, config.data_dir / row.directory
+    left_by_a_crash(directory, started)
+    rooms = LiveRooms(demo, ["127.0.0.1"], no_publish)
+    await rooms._state.save(1, {"version": 1, "locked": True})  # a room a crash left kept
+    recordings = RoomRecordings(
+        demo, rooms, ledger_signer(config.data_dir), config.data_dir, no_publish
+    )
+    await recordings.start()
+    try:
+        [waiting] = await recordings_of(demo, 1)
+        assert waiting.status == "resuming" and waiting.parts == 1
+        assert recordings.active(1) is None, "nothing records before the room is open"
+
+        rooms.start()
+        room = await rooms.room(1)
+        await until(lambda: recordings.active(1) is not None, 5)
+        state = recordings.state(1)
+        assert state["id"] == recording_id and state["part"] == 2
+        assert state["since"] == started.isoformat(), "the clock counts from the first part"
+        assert room.locked
+        recordings.mark(1, "note", text="after the restart")
+        assert await recordings.end(1, "organiser@concord.example") == recording_id
+    finally:
+        await recordings.close()
+        await rooms.close()
+
+    [stored] = await recordings_of(demo, 1)
+    assert stored.status == "finished" and stored.parts == 2
+    assert [(p["part"], p["ended"]) for p in stored.manifest["parts"]] == [
+        (1, "interrupted"),
+        (2, "finished"),
+    ]
+    by_part = {(f.part, Path(f.path).name): f for f in stored.files}
+    assert {name for part, name in by_part if part == 1} == {
+        "floor.webm",
+        "floor-audio.ogg",
+        "lo.ogg",
+    }
+    for (part, _name), kept in by_part.items():
+        assert part == 1 and kept.sha256 == sha256_of(config.data_dir / kept.path)
+    # Nobody published in part 2 (no media here): it has its manifest and no file.
+    assert json.loads((directory / "part-2" / "manifest.json").read_text())["files"] == []
+    assert [(m["part"], m["text"]) for m in stored.manifest["marks"] if m["kind"] == "note"] == [
+        (1, "before the crash"),
+        (2, "after the restart"),
+    ]
+    async with demo.session() as db:
+        refs = set(await db.scalars(select(LedgerEntry.ref).where(LedgerEntry.kind == "recording")))
+        actions = list(
+            await db.scalars(select(AuditEntry.action).where(AuditEntry.target_type == "recording"))
+        )
+    assert refs == {f"recording:{recording_id}:{s}" for s in ("floor", "floor-audio", "lo")}
+    assert actions == [
+        "recording.started",
+        "recording.resuming",
+        "recording.resumed",
+        "recording.finished",
+    ]
+
+
+async def test_a_cut_recording_of_an_ended_conference_is_closed_as_finished(
+    demo: Database, config: Config
+) -> None:
+    """The room will not reopen (the demo's MoU signing has ended): the recording waiting
+    for it is closed as finished, with the part it has."""
+    async with demo.session() as db, db.begin():
+        row = await operations.begin(db, 1, "session", dt.datetime.now(dt.UTC))
+        directory = config.data_dir / row.directory
+    SessionRecording(directory, [], row.started_at).close()
+    rooms = LiveRooms(demo, ["127.0.0.1"], no_publish)
+    await rooms._state.save(1, {"version": 1})
+    recordings = RoomRecordings(
+        demo,
+        rooms,
+        ledger_signer(config.data_dir),
+        config.data_dir,
+        no_publish,
+        schedule_every=0.05,
+    )
+    await recordings.start()
+    try:
+        for _ in range(100):
+            [stored] = await recordings_of(demo, 1)
+            if stored.status != "resuming":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await recordings.close()
+    assert stored.status == "finished" and stored.parts == 1
+    assert stored.manifest["status"] == "finished"
+
+
+async def until(check: Any, seconds: float) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "not in time"
+        await asyncio.sleep(0.05)
