@@ -79,6 +79,7 @@ PATH_VALUES: dict[str, str] = {
     "a": "1",
     "b": "1",
     "channel": "floor",
+    "part": "2",  # a recording's later part (the world's recording has one: 404 after the check)
 }
 MISSING = "999999"
 STRANGER = "stranger@concord.example"
