@@ -13,6 +13,8 @@ aiortc is pinned exactly in pyproject.toml; upgrading it means re-reading this m
   its RTCP sender reports use, answering NACKs from its own history (as RTX when negotiated)
   and handing keyframe requests (PLI/FIR) to a callback instead of the absent encoder.
 - ``restrict_ice_addresses``: the host addresses ICE may gather come from the configuration.
+- ``tolerate_long_links``: aioice's consent freshness replaced per connection by
+  ``rooms.ice_consent``'s, which keeps a 1 s round trip with bursts of loss.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import RtcpRrPacket, RtcpSrPacket, RtpPacket, wrap_rtx
 
+from rooms import ice_consent
 from rooms.rtp import NTP_NOW, uint16
 
 PacketCallback = Callable[[RtpPacket], Awaitable[None]]
@@ -298,13 +301,26 @@ def restrict_ice_addresses(pc: RTCPeerConnection, addresses: Sequence[str]) -> N
     """
     if not addresses:
         return
-    for transceiver in pc.getTransceivers():
-        dtls = transceiver.sender.transport
-        if dtls is not None:
-            _restrict(dtls.transport.iceGatherer._connection, list(addresses))
-    sctp = pc.sctp
-    if sctp is not None:
-        _restrict(sctp.transport.transport.iceGatherer._connection, list(addresses))
+    for connection in _ice_connections(pc):
+        _restrict(connection, list(addresses))
+
+
+def tolerate_long_links(pc: RTCPeerConnection) -> None:
+    """Give every ICE connection of ``pc`` consent freshness that survives long, lossy links
+    (``rooms.ice_consent``). Call where ``restrict_ice_addresses`` is called."""
+    for connection in _ice_connections(pc):
+        ice_consent.tolerate_long_links(connection)
+
+
+def _ice_connections(pc: RTCPeerConnection) -> list[Connection]:
+    found = [
+        dtls.transport.iceGatherer._connection
+        for transceiver in pc.getTransceivers()
+        if (dtls := transceiver.sender.transport) is not None
+    ]
+    if pc.sctp is not None:
+        found.append(pc.sctp.transport.transport.iceGatherer._connection)
+    return list({id(c): c for c in found}.values())  # bundled m-lines share one
 
 
 def _restrict(connection: Connection, addresses: list[str]) -> None:

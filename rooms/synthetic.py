@@ -189,6 +189,7 @@ class SyntheticSite:
 
     async def offer(self) -> tuple[str, dict[str, str]]:
         hooks.restrict_ice_addresses(self.pc, self._ice_addresses)
+        hooks.tolerate_long_links(self.pc)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         for transceiver, (name, _) in zip(self.pc.getTransceivers(), self._pending, strict=True):
             self.layout[str(transceiver.mid)] = name
