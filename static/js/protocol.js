@@ -16,7 +16,8 @@
 // After `server.restarting` {retry_after_ms} the server drops the socket; socket.io reconnects
 // by itself, and should the server have closed it with a socket.io disconnect ("io server
 // disconnect", which socket.io does not retry), the client connects again after
-// retry_after_ms. A restarted server does not keep admissions or the floor yet.
+// retry_after_ms. A restarted server reopens the room as it was: the re-join answers
+// "admitted" to a site that was, and pages offer again on "joined".
 
 import { io } from "/vendor/socket.io/socket.io.esm.min.js";
 
