@@ -30,6 +30,10 @@ export const SERVER_EVENTS = Object.freeze([
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;
 const OFFER_TIMEOUT_MS = 30000; // the server gathers its ICE candidates before answering
+// socket.io doubles its reconnection delay from 1 s up to 5 s: a server that restarts in a few
+// seconds would then wait up to 5 s more for the first page. Retrying at least every 2 s
+// brings pages back within ~2 s of the server answering; a refused connection costs nothing.
+const RECONNECTION_DELAY_MAX_MS = 2000;
 
 export class ProtocolError extends Error {
   constructor(code, detail, event = null) {
@@ -49,6 +53,7 @@ export class RoomClient {
       transports: ["websocket"],
       withCredentials: true,
       autoConnect: false,
+      reconnectionDelayMax: RECONNECTION_DELAY_MAX_MS,
     });
     this.joinPayload = null; // remembered for the automatic re-join after a reconnection
     this.joined = null; // the last join answer
