@@ -75,6 +75,17 @@ def restartable(netns: Namespace, tmp_path: Path, output_dir: Path) -> Iterator[
             _stop(server.process)
 
 
+# The page's marker, admission and peer connection (tagged, to tell a new one from the last).
+PEER_JS = """
+() => {
+  const pc = window.concord.pc;
+  if (pc && !pc.__tag) pc.__tag = Math.random().toString(36).slice(2);
+  return {marker: window.__marker, admission: window.concord.admission,
+    pc: pc && pc.connectionState, tag: pc && pc.__tag};
+}
+"""
+
+
 def hall_frames(page: Page) -> int:
     return int(inbound(slot(page, "hall.video")).get("framesDecoded", 0))
 
@@ -83,18 +94,15 @@ def back_with_video(site: Page, answered: float, marker: str) -> float:
     """Seconds from ``answered`` until the site, still the same document, is admitted with a
     connected peer connection and decodes the hall's video at a moving rate."""
     deadline = answered + BACK_WITHIN
-    first: int | None = None
+    first: tuple[str, int] | None = None  # a peer connection (its tag) and its frame count
     while True:
-        assert site.evaluate("window.__marker") == marker, "the site page was reloaded"
-        state = site.evaluate(
-            """() => ({admission: window.concord.admission,
-                      pc: window.concord.pc && window.concord.pc.connectionState})"""
-        )
-        if state == {"admission": "admitted", "pc": "connected"}:
+        state = site.evaluate(PEER_JS)
+        assert state["marker"] == marker, "the site page was reloaded"
+        if state["admission"] == "admitted" and state["pc"] == "connected":
             frames = hall_frames(site)
-            if first is None:
-                first = frames
-            elif frames >= first + MIN_FRAMES:
+            if first is None or first[0] != state["tag"]:
+                first = (state["tag"], frames)  # counted anew on each new peer connection
+            elif frames >= first[1] + MIN_FRAMES:
                 return time.monotonic() - answered
         if time.monotonic() > deadline:
             raise AssertionError(
