@@ -16,7 +16,8 @@
 // After `server.restarting` {retry_after_ms} the server drops the socket; socket.io reconnects
 // by itself, and should the server have closed it with a socket.io disconnect ("io server
 // disconnect", which socket.io does not retry), the client connects again after
-// retry_after_ms. A restarted server does not keep admissions or the floor yet.
+// retry_after_ms. A restarted server reopens the room as it was: the re-join answers
+// "admitted" to a site that was, and pages offer again on "joined".
 
 import { io } from "/vendor/socket.io/socket.io.esm.min.js";
 
@@ -29,6 +30,10 @@ export const SERVER_EVENTS = Object.freeze([
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;
 const OFFER_TIMEOUT_MS = 30000; // the server gathers its ICE candidates before answering
+// socket.io doubles its reconnection delay from 1 s up to 5 s: a server that restarts in a few
+// seconds would then wait up to 5 s more for the first page. Retrying at least every 2 s
+// brings pages back within ~2 s of the server answering; a refused connection costs nothing.
+const RECONNECTION_DELAY_MAX_MS = 2000;
 
 export class ProtocolError extends Error {
   constructor(code, detail, event = null) {
@@ -48,6 +53,7 @@ export class RoomClient {
       transports: ["websocket"],
       withCredentials: true,
       autoConnect: false,
+      reconnectionDelayMax: RECONNECTION_DELAY_MAX_MS,
     });
     this.joinPayload = null; // remembered for the automatic re-join after a reconnection
     this.joined = null; // the last join answer

@@ -15,8 +15,9 @@ Fixtures:
 - ``browser`` (package): a second Chromium in the namespace, launched (not persistent), for tests
   that need several isolated browser contexts (each with its own cookie jar).
 - ``new_context`` (function): ``new_context("site-4")`` opens a fresh context of ``browser``
-  (base URL set, signed out); every page of it is screenshotted to
-  ``test-output/browser/FAILED-<test>-<name>.png`` when the test fails; all closed after the test.
+  (base URL ``concord_server``'s, or the ``base_url`` given; signed out); every page of it is
+  screenshotted to ``test-output/browser/FAILED-<test>-<name>.png`` when the test fails; all
+  closed after the test.
 - ``screenshot``: ``screenshot(page, "name")`` writes ``test-output/browser/name.png``.
 
 The tests are skipped, with the reason shown, when the machine cannot run them (not root, no
@@ -47,7 +48,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -196,23 +197,21 @@ def output_dir() -> Path:
     return OUTPUT_DIR
 
 
-@pytest.fixture(scope="package")
-def concord_server(
-    netns: Namespace, tmp_path_factory: pytest.TempPathFactory, output_dir: Path
-) -> Iterator[Server]:
-    """``concord demo`` then ``concord serve`` inside the namespace, on a temporary data dir."""
-    data_dir = tmp_path_factory.mktemp("concord-data")
-    log = output_dir / "server.log"
+def concord_command(data_dir: Path, port: int) -> list[str]:
+    """``python -m server`` on ``data_dir``, as served on 127.0.0.1:``port`` (add the verb)."""
     env = [
         f"CONCORD_DATA_DIR={data_dir}",
         "CONCORD_ICE_HOST_ADDRESSES=127.0.0.1",
-        f"CONCORD_PUBLIC_URL=http://127.0.0.1:{PORT}",
+        f"CONCORD_PUBLIC_URL=http://127.0.0.1:{port}",
     ]
-    python = sys.executable
-    concord = ["env", *env, python, "-m", "server"]
+    return ["env", *env, sys.executable, "-m", "server"]
+
+
+def make_demo(netns: Namespace, data_dir: Path, port: int, log: Path) -> None:
+    """``concord demo`` on a fresh ``data_dir`` (its output written to ``log``)."""
     with log.open("wb") as out:
         demo = subprocess.run(
-            netns.command(*concord, "demo"),
+            netns.command(*concord_command(data_dir, port), "demo"),
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -226,35 +225,60 @@ def concord_server(
     with sqlite3.connect(data_dir / "concord.db") as db:
         db.execute("UPDATE conferences SET status = 'live' WHERE id = 1")
 
+
+def serve(netns: Namespace, data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``concord serve`` in the namespace (its output appended to ``log``); returns once it
+    answers /healthz, or stops it and fails the test."""
     with log.open("ab") as out:
         server = subprocess.Popen(
-            netns.command(*concord, "serve", "--host", "127.0.0.1", "--port", str(PORT)),
+            netns.command(
+                *concord_command(data_dir, port),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ),
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+    probe = subprocess.Popen(
+        netns.command(sys.executable, "-c", HEALTH_PROBE, str(port), str(STARTUP_TIMEOUT)),
+        stdin=subprocess.DEVNULL,
+    )
     try:
-        probe = subprocess.Popen(
-            netns.command(python, "-c", HEALTH_PROBE, str(PORT), str(STARTUP_TIMEOUT)),
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            while probe.poll() is None:
-                if server.poll() is not None:
-                    pytest.fail(
-                        f"the server exited ({server.returncode}) before it was healthy:\n"
-                        f"{_tail(log)}",
-                        pytrace=False,
-                    )
-                time.sleep(0.05)
-        finally:
-            _stop(probe)
+        while probe.poll() is None:
+            if server.poll() is not None:
+                pytest.fail(
+                    f"the server exited ({server.returncode}) before it was healthy:\n{_tail(log)}",
+                    pytrace=False,
+                )
+            time.sleep(0.05)
         if probe.returncode != 0:
             pytest.fail(
                 f"the server did not answer /healthz within {STARTUP_TIMEOUT}s:\n{_tail(log)}",
                 pytrace=False,
             )
+    except BaseException:
+        _stop(server)
+        raise
+    finally:
+        _stop(probe)
+    return server
+
+
+@pytest.fixture(scope="package")
+def concord_server(
+    netns: Namespace, tmp_path_factory: pytest.TempPathFactory, output_dir: Path
+) -> Iterator[Server]:
+    """``concord demo`` then ``concord serve`` inside the namespace, on a temporary data dir."""
+    data_dir = tmp_path_factory.mktemp("concord-data")
+    log = output_dir / "server.log"
+    make_demo(netns, data_dir, PORT, log)
+    server = serve(netns, data_dir, PORT, log)
+    try:
         yield Server(url=f"http://127.0.0.1:{PORT}", data_dir=data_dir, log=log)
     finally:
         _stop(server)
@@ -373,7 +397,8 @@ def page(
         tab.close()
 
 
-NewContext = Callable[[str], "BrowserContext"]
+class NewContext(Protocol):
+    def __call__(self, name: str, base_url: str | None = None) -> BrowserContext: ...
 
 
 @pytest.fixture
@@ -386,8 +411,8 @@ def new_context(
     """A factory of isolated, signed-out browser contexts, closed after the test."""
     opened: list[tuple[str, BrowserContext]] = []
 
-    def make(name: str) -> BrowserContext:
-        context = browser.new_context(base_url=concord_server.url, **CONTEXT_OPTIONS)
+    def make(name: str, base_url: str | None = None) -> BrowserContext:
+        context = browser.new_context(base_url=base_url or concord_server.url, **CONTEXT_OPTIONS)
         context.set_default_timeout(10_000)
         opened.append((name, context))
         return context
