@@ -137,6 +137,7 @@ class SimulatedSite:
         self._past: list[dict[str, Received]] = []  # what earlier peer connections received
         self._tasks: set[asyncio.Task[None]] = set()
         self._reconnecting: asyncio.Task[None] | None = None
+        self._dropped = asyncio.Event()  # the current socket dropped: its calls get no answer
         self.sio = socketio.AsyncClient(reconnection=False)  # reconnects on its own, see above
         self.media: SyntheticSite | None = None
         self.sio.on("admitted", self._on_admitted, namespace="/room")
@@ -177,6 +178,7 @@ class SimulatedSite:
 
     async def _connect_socket(self) -> None:
         assert self._http is not None
+        self._dropped = asyncio.Event()
         cookies = "; ".join(f"{c.key}={c.value}" for c in self._http.cookie_jar)
         await self.sio.connect(
             self.base_url,
@@ -199,7 +201,23 @@ class SimulatedSite:
         return self.admission
 
     async def call(self, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        answer = await self.sio.call(event, data or {}, namespace="/room", timeout=20)
+        """Ask the server; refused (``not_joined``) at once if the socket drops meanwhile: the
+        server that had the question is gone, and a rejoin must not wait 20 s behind it."""
+        dropped = self._dropped
+        asking = asyncio.ensure_future(
+            self.sio.call(event, data or {}, namespace="/room", timeout=20)
+        )
+        waiting = asyncio.ensure_future(dropped.wait())
+        try:
+            await asyncio.wait({asking, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            answered = asking.done()
+            if not answered:
+                asking.cancel()
+        if not answered:
+            raise SimulationError(f"{self.name}: the socket dropped during {event}", "not_joined")
+        answer = asking.result()
         if not isinstance(answer, dict) or not answer.get("ok"):
             code = answer.get("code", "") if isinstance(answer, dict) else ""
             raise SimulationError(f"{self.name}: {event} refused: {answer}", code)
@@ -226,6 +244,7 @@ class SimulatedSite:
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         self._joined = False
+        self._dropped.set()
         running = self._reconnecting is not None and not self._reconnecting.done()
         if self._reconnect and not self._closing and self.ended is None and not running:
             self._reconnecting = self._spawn(self._come_back())

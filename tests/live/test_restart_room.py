@@ -17,13 +17,13 @@ import aiohttp
 import pytest
 import socketio
 
+from bench.served import Served, api_token
 from server.config import load_config
 from server.db import Database
-from server.demo.data import demo_password
 from server.live.simulate import SimulatedSite
 from tests.live.conftest import until
 from tests.recording.helpers import probe, recordings_of
-from tests.recording.test_crash import Serve, environment, organiser_token  # noqa: F401
+from tests.recording.test_crash import environment, organiser_token  # noqa: F401
 
 MOU, HALL, CHAMPASAK = 1, 1, 2
 ADDED = ("Binh Son hall", "Pakse hall")  # two more sites, added before the room opens
@@ -85,21 +85,6 @@ async def add_site(base: str, token: str, name: str) -> int:
     return int(made["id"])
 
 
-async def user_token(base: str, email: str) -> str:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        signed = await http.post(
-            base + "/api/session", json={"email": email, "password": demo_password(email)}
-        )
-        assert signed.status == 201, await signed.text()
-        csrf = (await signed.json())["csrf_token"]
-        made = await http.post(
-            base + "/api/tokens", json={"name": "restart"}, headers={"X-CSRF-Token": csrf}
-        )
-        assert made.status == 201, await made.text()
-        token: str = (await made.json())["token"]
-    return token
-
-
 def lao(state: dict[str, Any]) -> dict[str, Any]:
     return next(b for b in state["interpretation"]["booths"] if b["language"] == "lo")
 
@@ -115,7 +100,7 @@ async def test_the_room_is_as_it_was_after_a_restart(
     how: str,
 ) -> None:
     env, port = environment
-    server = Serve(env, port, tmp_path / "serve.log")
+    server = Served(env, port, tmp_path / "serve.log")
     await server.start()
     base = server.url
     token = await organiser_token(base)
@@ -150,7 +135,7 @@ async def test_the_room_is_as_it_was_after_a_restart(
         booth = socketio.AsyncClient(reconnection=False)  # stays until the stop
         await booth.connect(
             base,
-            auth={"token": await user_token(base, INTERPRETER)},
+            auth={"token": await api_token(base, INTERPRETER, "restart")},
             namespaces=["/room"],
             transports=["websocket"],
         )
@@ -172,9 +157,8 @@ async def test_the_room_is_as_it_was_after_a_restart(
         else:
             server.kill()
         await chair.close()
-        restarted = Serve(env, port, tmp_path / "serve-again.log")
-        await restarted.start()
-        answered = time.monotonic()
+        restarted = Served(env, port, tmp_path / "serve-again.log")
+        answered = await restarted.start()
         server = restarted
 
         # Nobody admits: the sites come back admitted by themselves (their own reconnection).

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from server.db import Database
 from server.keys import LIVE_ROOMS, SOCKETS
-from server.live.simulate import SimulatedSite
+from server.live.simulate import SimulatedSite, SimulationError
 from server.models import Invitation, LoginSession
 from tests.live.conftest import Chair, Client, until
 
@@ -109,3 +109,32 @@ async def test_a_revoked_site_does_not_come_back(live: dict[str, Any], demo: Dat
     assert report.revoked == "session_expired", report
     assert report.reconnects == 0 and not site.sio.connected
     assert site.ended == "session_expired"
+
+
+async def test_a_question_in_flight_fails_when_the_socket_drops(live: dict[str, Any]) -> None:
+    """An offer sent as the server goes away gets no answer: the site's call fails at the
+    drop (``not_joined``, which it retries), not 20 s later, so its rejoin does not wait
+    behind it (the slow site of the 32-site restart benchmark)."""
+    client: Client = live["client"]
+    _, site, _ = await admitted_pair(live)
+    namespace = client.server.app[SOCKETS].namespace_handlers["/room"]
+    release = asyncio.Event()
+
+    async def never(sid: str, member: Any, data: Any) -> dict[str, Any]:
+        await release.wait()
+        return {"ok": True}
+
+    namespace._handlers["stall"] = never  # type: ignore[attr-defined]
+    asking = asyncio.ensure_future(site.call("stall"))
+    await asyncio.sleep(0.3)
+    assert not asking.done()
+    dropped = time.monotonic()
+    try:
+        await cut(client, CHAMPASAK)
+        with pytest.raises(SimulationError) as failed:
+            await asyncio.wait_for(asking, 5)
+    finally:
+        release.set()
+    assert failed.value.code == "not_joined"
+    assert time.monotonic() - dropped < 2.0
+    await until(lambda: site.reconnects >= 1, 10, "the site to come back after the drop")

@@ -13,10 +13,11 @@ import signal
 import time
 from pathlib import Path
 
+from bench.served import Served
 from server.config import load_config
 from server.live.simulate import SiteReport
 from server.live.simulate_cli import simulate
-from tests.recording.test_crash import Serve, environment, organiser_token  # noqa: F401
+from tests.recording.test_crash import environment, organiser_token  # noqa: F401
 
 MOU = 1
 DURATION = 20.0  # seconds of simulation: a few of media, the restart, a few of media again
@@ -29,9 +30,9 @@ async def test_simulated_sites_come_back_after_a_server_restart(
 ) -> None:
     env, port = environment
     config = load_config(environ={k: v for k, v in env.items() if k.startswith("CONCORD_")})
-    server = Serve(env, port, tmp_path / "serve.log")
+    server = Served(env, port, tmp_path / "serve.log")
     await server.start()
-    restarted: Serve | None = None
+    restarted: Served | None = None
     run: asyncio.Task[list[SiteReport]] | None = None
     try:
         token = await organiser_token(server.url)
@@ -43,9 +44,8 @@ async def test_simulated_sites_come_back_after_a_server_restart(
         stopped = time.monotonic()
         code = await asyncio.to_thread(server.process.wait, EXIT_WITHIN)
         gone = time.monotonic()
-        restarted = Serve(env, port, tmp_path / "serve-again.log")
-        await restarted.start()
-        answered = time.monotonic()
+        restarted = Served(env, port, tmp_path / "serve-again.log")
+        answered = await restarted.start()
         reports = await run
         ended = time.monotonic()
     finally:

@@ -8,134 +8,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bench.served import Served, api_token, demo_environment, free_port
 from server.config import Config, load_config
 from server.db import Database
-from server.demo.data import demo_password
 from server.live.simulate_cli import Operator, simulate
 from server.models import LedgerEntry
 from tests.recording.helpers import probe, recordings_of, sha256_of, stated_duration
 
-ROOT = Path(__file__).resolve().parents[2]
 RECORD_SECONDS = 10.0
 TOLERANCE = 3.0
 ORGANISER = "organiser@concord.example"
 
 
-def free_port() -> int:
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        port: int = probe_socket.getsockname()[1]
-        return port
-
-
-class Serve:
-    """``python -m server serve`` on 127.0.0.1 in a subprocess, its output in a log file."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def launch(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "server", "serve"]
-        with self.log.open("ab") as out:
-            return subprocess.Popen(
-                [*command, "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-
-    async def start(self) -> None:
-        self.process = self.launch()
-        deadline = time.monotonic() + 60
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                assert self.process.poll() is None, self.log.read_text()[-3000:]
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(self.url + "/healthz") as answer:
-                        if answer.status == 200:
-                            return
-                await asyncio.sleep(0.2)
-        pytest.fail(f"the server did not start:\n{self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 @pytest.fixture
 def environment(tmp_path: Path) -> Iterator[tuple[dict[str, str], int]]:
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")},
-        "CONCORD_DATA_DIR": str(tmp_path / "data"),
-        "CONCORD_ICE_HOST_ADDRESSES": "127.0.0.1",
-        "CONCORD_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "CONCORD_ARGON2_TIME_COST": "1",
-        "CONCORD_ARGON2_MEMORY_KIB": "1024",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "server", "demo"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
     # The demo's memorandum has ended, and an ended conference's room is closed: hold it live.
-    with sqlite3.connect(tmp_path / "data" / "concord.db") as db:
-        db.execute("UPDATE conferences SET status = 'live' WHERE id = 1")
+    env = demo_environment(tmp_path / "data", port, live=1)
     yield env, port
 
 
 async def organiser_token(base: str) -> str:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        signed = await http.post(
-            base + "/api/session",
-            json={"email": ORGANISER, "password": demo_password(ORGANISER)},
-        )
-        assert signed.status == 201, await signed.text()
-        csrf = (await signed.json())["csrf_token"]
-        made = await http.post(
-            base + "/api/tokens", json={"name": "crash test"}, headers={"X-CSRF-Token": csrf}
-        )
-        assert made.status == 201, await made.text()
-        token: str = (await made.json())["token"]
-        return token
+    return await api_token(base, ORGANISER, "crash test")
 
 
-async def two_sites_connected(server: Serve, config: Config) -> tuple[asyncio.Task[Any], Operator]:
+async def two_sites_connected(server: Served, config: Config) -> tuple[asyncio.Task[Any], Operator]:
     """Two synthetic sites (``simulate-sites``' code) in conference 1 and the organiser's
     console, once both sites' media is connected."""
     token = await organiser_token(server.url)
@@ -158,7 +63,7 @@ async def test_a_killed_server_leaves_playable_files_and_an_interrupted_recordin
 ) -> None:
     env, port = environment
     config = load_config(environ={k: v for k, v in env.items() if k.startswith("CONCORD_")})
-    server = Serve(env, port, tmp_path / "serve.log")
+    server = Served(env, port, tmp_path / "serve.log")
     await server.start()
     sites: asyncio.Task[Any] | None = None
     recorder = None
@@ -190,7 +95,7 @@ async def test_a_killed_server_leaves_playable_files_and_an_interrupted_recordin
     voice = probe(directory / "floor-audio.ogg")
     assert voice["last"]["audio"] >= recorded - TOLERANCE, (voice["last"], recorded)
 
-    restarted = Serve(env, port, tmp_path / "serve-again.log")
+    restarted = Served(env, port, tmp_path / "serve-again.log")
     await restarted.start()
     try:
         database = Database(config.database_url)

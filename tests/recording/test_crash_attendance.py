@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bench.served import Served
 from server.config import load_config
 from server.db import Database
 from server.live.heartbeat import INTERVAL
 from server.models import RoomEventRecord
-from tests.recording.test_crash import Serve, environment, two_sites_connected
+from tests.recording.test_crash import environment, two_sites_connected
 
 __all__ = ["environment"]
 
@@ -25,7 +26,7 @@ async def test_sites_of_a_killed_server_leave_at_the_crash_time(
 ) -> None:
     env, port = environment
     config = load_config(environ={k: v for k, v in env.items() if k.startswith("CONCORD_")})
-    server = Serve(env, port, tmp_path / "serve.log")
+    server = Served(env, port, tmp_path / "serve.log")
     await server.start()
     sites: asyncio.Task[Any] | None = None
     chair = None
@@ -44,7 +45,7 @@ async def test_sites_of_a_killed_server_leave_at_the_crash_time(
                 await sites
         server.stop()
 
-    restarted = Serve(env, port, tmp_path / "serve-again.log")
+    restarted = Served(env, port, tmp_path / "serve-again.log")
     await restarted.start()
     restarted.stop()
     database = Database(config.database_url)

@@ -15,6 +15,7 @@ from typing import Any
 import socketio
 from sqlalchemy import select
 
+from bench.served import Served
 from server.config import load_config
 from server.db import Database
 from server.live.simulate import SimulatedSite, run_sites
@@ -22,7 +23,6 @@ from server.live.simulate_cli import Operator, _admit_all, invitation_paths
 from server.models import RoomEventRecord
 from tests.recording.helpers import probe, recordings_of, stated_duration
 from tests.recording.test_crash import (  # noqa: F401
-    Serve,
     connected,
     environment,
     organiser_token,
@@ -48,7 +48,7 @@ async def test_sigterm_tells_clients_finishes_the_recording_and_exits_cleanly(
 ) -> None:
     env, port = environment
     config = load_config(environ={k: v for k, v in env.items() if k.startswith("CONCORD_")})
-    server = Serve(env, port, tmp_path / "serve.log")
+    server = Served(env, port, tmp_path / "serve.log")
     await server.start()
     token = await organiser_token(server.url)
     console = Operator(server.url, token)
