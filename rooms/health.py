@@ -5,7 +5,9 @@ Levels follow the thresholds the industry uses (Zoom's and WebRTC's own quality 
 packet loss under 1% is good, under 3% fair, otherwise poor; jitter over 40 ms or a round
 trip over 300 ms lowers the level by one; so does a frozen camera or a microphone that sends
 nothing but silence while the site is not muted. No packet for ``Thresholds.down_after``
-seconds, or a closed connection, is "down". Each direction is graded on its own, so the
+seconds, or a closed connection, is "down". A site that sends no media at all (no camera, no
+microphone) is "listening": graded on what it receives, and down only when its receiver
+reports stop while Concord sends to it. Each direction is graded on its own, so the
 dashboard can say whether a site's uplink, its downlink or Concord's server is in trouble: the
 server, when most connected sites turn poor at once.
 
@@ -68,6 +70,17 @@ def score(sample: LinkSample, t: Thresholds) -> int:
     penalty = loss * 1000 + max(0.0, jitter - t.jitter / 2) * 500
     penalty += max(0.0, rtt - t.rtt / 2) * 100
     return max(0, min(100, round(100 - penalty)))
+
+
+def dead_link(sample: LinkSample, t: Thresholds) -> bool:
+    """Gone: the connection closed or failed; a publishing site sent nothing for
+    ``down_after`` seconds; a listening one sent no receiver report for as long while Concord
+    sent it media (with nothing sent to it, a listener has nothing to report on)."""
+    if sample.connection in ("closed", "failed"):
+        return True
+    if sample.publishing:
+        return sample.silent_for >= t.down_after
+    return sample.downlink.packets > 0 and sample.reported_for >= t.down_after
 
 
 def worst(*levels: Level) -> Level:
@@ -204,8 +217,12 @@ class HealthTracker:
         state.frozen_since = _since(state.frozen_since, frozen, now)
         if state.frozen_since is not None and now - state.frozen_since >= t.frozen_after:
             flags.append("frozen_video")
+        listening = not sample.publishing
+        if listening:
+            flags.append("listening")
         quiet = sample.audio_level is None or sample.audio_level >= SILENT_LEVEL
-        state.silent_since = _since(state.silent_since, quiet and not o.muted, now)
+        quiet = quiet and not o.muted and not listening  # (a listener has no microphone)
+        state.silent_since = _since(state.silent_since, quiet, now)
         if state.silent_since is not None and now - state.silent_since >= t.silent_for:
             flags.append("silent_microphone")
         if o.browser:
@@ -216,8 +233,7 @@ class HealthTracker:
         level = worst(up, down)
         if {"frozen_video", "silent_microphone"} & set(flags) and level != "poor":
             level = _lower(level)
-        dead = sample.connection in ("closed", "failed") or sample.silent_for >= t.down_after
-        if dead:
+        if dead_link(sample, t):
             level = "down"
         where: Where | None = None
         if level in ("fair", "poor"):

@@ -17,7 +17,9 @@ Loss is the loss over the last ``LOSS_WINDOWS`` windows (6 s): a 2-second window
 a level that flickers between fair and poor would never stay poor long enough to alert.
 
 Nothing here decodes media. ``silent_for`` (seconds since the site's last packet) is what tells
-a dead site from a quiet one: a browser keeps sending audio packets even in silence.
+a dead site from a quiet one: a browser keeps sending audio packets even in silence. A site that
+has sent no media at all (no camera, no microphone: it only listens) is ``publishing`` False;
+``reported_for`` (seconds since its last RTCP receiver report) tells whether it still receives.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class LinkSample:
     nacks: int  # packets the site asked Concord to send again in the window
     silent_for: float  # seconds since the last packet from the site (inf: none yet)
     audio_level: int | None  # the microphone's -dBov (0 loudest, 127 silence), if fresh
+    publishing: bool = True  # it has sent media (False: it only receives, no camera or mic)
+    reported_for: float = float("inf")  # seconds since its last receiver report (RTCP)
 
     @classmethod
     def closed(cls, at: float) -> LinkSample:
@@ -186,4 +190,6 @@ class LinkMeter:
             nacks=max(0, counters.nacks - last.nacks),
             silent_for=now - max(heard) if heard else float("inf"),
             audio_level=microphone.peak_level if microphone else None,
+            publishing=bool(heard),
+            reported_for=now - max(s.reported_at for s in senders) if senders else float("inf"),
         )

@@ -67,6 +67,12 @@ function levelText(level) {
   return t(LEVEL_TEXT[level] || level || "unknown");
 }
 
+/** A row's level as shown: a site that only receives is "listening" while it is not down. */
+function rowLevelText(row) {
+  const listening = (row.flags || []).includes("listening") && row.level !== "down";
+  return listening ? t("listening") : levelText(row.level);
+}
+
 function sinceText(row) {
   if (!known(row.since)) return DASH;
   const now = known(model.at) ? Math.max(model.at, row.since) : row.since;
@@ -252,7 +258,7 @@ function updateRow(entry, row) {
   name.setAttribute("aria-expanded", String(selected === row.subject));
   const level = cells.state.firstChild;
   level.dataset.level = row.level;
-  setText(level, levelText(row.level));
+  setText(level, rowLevelText(row));
   setText(cells.score, known(row.score) ? String(row.score) : DASH);
   setText(cells.rtt, ms(row.rtt));
   setText(cells.loss, pair(pct(up.loss), pct(down.loss)));
@@ -317,7 +323,7 @@ function updateDetail() {
   panel.dataset.level = row.level;
   setText($("detail-title"), rowName(row));
   const where = whereKey(row);
-  setText($("detail-status"), [levelText(row.level), where ? t(where) : "",
+  setText($("detail-status"), [rowLevelText(row), where ? t(where) : "",
     row.connection ? t("connection: %(state)s", { state: row.connection }) : ""].filter(Boolean).join(" · "));
   for (const chart of charts) chart.update(model, selected);
   const list = $("detail-timeline");

@@ -30,6 +30,7 @@ export const WHERE_TEXT = Object.freeze({
 });
 
 export const FLAG_TEXT = Object.freeze({
+  listening: N_("receives only (no camera or microphone)"),
   frozen_video: N_("camera frozen"),
   silent_microphone: N_("microphone silent"),
   frozen_received_video: N_("received video freezes"),

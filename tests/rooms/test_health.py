@@ -19,6 +19,8 @@ def link(
     level: int | None = 40,
     silent_for: float = 0.01,
     connection: str = "connected",
+    publishing: bool = True,
+    reported_for: float = 0.5,
 ) -> LinkSample:
     return LinkSample(
         at=0.0,
@@ -31,6 +33,8 @@ def link(
         nacks=0,
         silent_for=silent_for,
         audio_level=level,
+        publishing=publishing,
+        reported_for=reported_for,
     )
 
 
@@ -179,3 +183,22 @@ def test_browser_reports_add_what_only_the_page_knows() -> None:
     tracker.update([Observation("site:1", replace(link()), browser=browser)], now=0.0)
     [health] = tracker.health()
     assert set(health.flags) == {"frozen_received_video", "limited_by_bandwidth"}
+
+
+def test_a_site_that_only_receives_is_listening_and_healthy_until_its_reports_stop() -> None:
+    """No camera, no microphone: nothing ever comes from it but receiver reports."""
+    tracker = HealthTracker(Thresholds(down_after=4.0))
+    listener = link(frame_rate=None, level=None, silent_for=float("inf"), publishing=False)
+    for second in range(0, 20, 2):  # longer than down_after and silent_for
+        changes = tracker.update([Observation("site:8", listener)], now=float(second))
+        assert not [c for c in changes if c.type == "alert"], changes
+    [health] = tracker.health()
+    assert (health.level, health.score, health.flags) == ("good", 100, ("listening",))
+    # Its receiver reports stop while Concord still sends to it: gone.
+    gone = replace(listener, reported_for=5.0)
+    changes = tracker.update([Observation("site:8", gone)], now=20.0)
+    assert [c.type for c in changes] == ["level", "alert"]
+    assert changes[1].data["kind"] == "down" and changes[1].data["detail"] == "connection lost"
+    # With nothing sent to it, a listener has nothing to report on: not down for that.
+    idle = replace(gone, downlink=replace(gone.downlink, packets=0))
+    assert tracker.update([Observation("site:8", idle)], now=22.0)[0].data["to"] == "good"

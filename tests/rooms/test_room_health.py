@@ -13,7 +13,7 @@ from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
 from rooms.roster import RoomEvent
 from rooms.synthetic import SyntheticSite
-from tests.rooms.test_room_media import SITES, join, until
+from tests.rooms.test_room_media import SITES, SLOTS, join, until
 
 Room = tuple[BridgeRoom, list[HealthReport], list[SyntheticSite]]
 
@@ -104,3 +104,28 @@ async def test_a_site_sent_nothing_takes_its_round_trip_from_its_page(room: Room
     bridge.health.browser_report("site:1", {"candidate_rtt": 0.042, "limitation": "none"})
     await until(lambda: rows(reports)["site:1"]["rtt"] == 0.042, 5)
     assert rows(reports)["site:1"]["browser"]["candidate_rtt"] == 0.042
+
+
+async def test_a_site_without_camera_or_microphone_is_listening_and_healthy(room: Room) -> None:
+    """A real aiortc site that publishes nothing and receives the main hall: its row says
+    listening and good, for longer than a silent site would take to count as down."""
+    bridge, reports, made = room
+    await join(bridge, made, "1", 440)
+    bridge.arrive("2")
+    bridge.admit("2")
+    listener = SyntheticSite("2", slots=SLOTS)
+    made.append(listener)
+    sdp, layout = await listener.offer()
+    await listener.accept(await bridge.connect_site("2", sdp, layout))
+
+    def listening() -> bool:
+        row = rows(reports).get("site:2", {})
+        return row.get("level") == "good" and "listening" in row.get("flags", [])  # type: ignore[operator]
+
+    await until(listening, within=10)
+    await asyncio.sleep(4.0)  # past down_after (3 s): still good, no alert
+    row = rows(reports)["site:2"]
+    assert listening() and row["score"] == 100, row
+    downlink = row["downlink"]
+    assert isinstance(downlink, dict) and downlink["packets"] > 0, "it receives the hall"
+    assert not [a for r in reports for a in r.alerts if a["subject"] == "site:2"]
