@@ -8,8 +8,14 @@ nothing but silence while the site is not muted. No packet for ``Thresholds.down
 seconds, or a closed connection, is "down". A site that sends no media at all (no camera, no
 microphone) is "listening": graded on what it receives, and down only when its receiver
 reports stop while Concord sends to it. Each direction is graded on its own, so the
-dashboard can say whether a site's uplink, its downlink or Concord's server is in trouble: the
-server, when most connected sites turn poor at once.
+dashboard can say whether a site's uplink, its downlink or Concord's server is in trouble. The
+trouble is put at the server only from the server's own measures (its event loop late, its CPU
+busy: ``ServerLoad``) or when every connected site (at least 3) is poor at once; otherwise each
+site's trouble is its own link's, however many sites share it (2 of 3 sites on bad links are
+two bad links, not a bad server).
+
+Alerts carry ``facts`` (numbers and codes) besides their English ``detail``, so that each page
+words them in its user's language.
 
 ``HealthTracker`` turns a subject's samples into levels and alerts (poor for ``poor_for``
 seconds, down, an interpreter silent on air); it is pure and clock-driven, so it is tested
@@ -45,6 +51,22 @@ class Thresholds:
     down_after: float = 5.0  # seconds without a packet before a site counts as down
     silent_for: float = 5.0  # seconds an on-air interpreter may be silent before an alert
     frozen_after: float = 3.0  # seconds of a camera at 0 frames/s before it counts as frozen
+    server_lag: float = 0.25  # seconds the server's event loop woke late: the server strained
+    server_cpu: float = 0.9  # share of a core the server's process used in the window
+
+
+@dataclass(frozen=True)
+class ServerLoad:
+    """The server's own state over the window: how late its event loop woke, its CPU."""
+
+    loop_lag: float  # seconds
+    cpu: float  # share of one core, 0–1 (and above, with threads)
+
+    def strained(self, t: Thresholds) -> bool:
+        return self.loop_lag >= t.server_lag or self.cpu >= t.server_cpu
+
+    def public(self) -> dict[str, float]:
+        return {"loop_lag": round(self.loop_lag, 3), "cpu": round(self.cpu, 3)}
 
 
 def _lower(level: Level) -> Level:
@@ -121,7 +143,8 @@ class Alert:
     subject: str
     kind: AlertKind
     raised_at: float
-    detail: str
+    detail: str  # in English, for logs and the API
+    facts: dict[str, Any] = field(default_factory=dict)  # what pages word in their language
     cleared_at: float | None = None
     acknowledged_by: str | None = None
 
@@ -132,6 +155,7 @@ class Alert:
             "kind": self.kind,
             "raised_at": round(self.raised_at, 3),
             "detail": self.detail,
+            "facts": self.facts,
             "cleared_at": None if self.cleared_at is None else round(self.cleared_at, 3),
             "acknowledged_by": self.acknowledged_by,
         }
@@ -194,12 +218,15 @@ class HealthTracker:
             return []
         return [self._clear(state, kind, now) for kind in list(state.alerts)]
 
-    def update(self, observations: list[Observation], now: float) -> list[Change]:
+    def update(
+        self, observations: list[Observation], now: float, server: ServerLoad | None = None
+    ) -> list[Change]:
         changes: list[Change] = []
         graded = {o.subject: self._grade(o, now) for o in observations}
         connected = [h for h in graded.values() if h.level != "down"]
         poor = [h for h in connected if h.level == "poor"]
-        server_trouble = len(connected) >= 3 and len(poor) * 2 > len(connected)
+        everyone = len(connected) >= 3 and len(poor) == len(connected)
+        server_trouble = everyone or (server is not None and server.strained(self.thresholds))
         for o in observations:
             health = graded[o.subject]
             if server_trouble and health.level == "poor":
@@ -263,21 +290,30 @@ class HealthTracker:
                 )
             )
         state.poor_since = _since(state.poor_since, health.level == "poor", now)
-        wanted: dict[AlertKind, str] = {}
+        wanted: dict[AlertKind, tuple[str, dict[str, Any]]] = {}
         if health.level == "down" and before not in (None, "down"):
             silent = o.sample.silent_for
             gone = silent == float("inf") or o.sample.connection in ("closed", "failed")
-            wanted["down"] = "connection lost" if gone else f"no media from it for {silent:.0f} s"
+            gone = gone or not o.sample.publishing
+            wanted["down"] = (
+                ("connection lost", {"gone": True})
+                if gone
+                else (f"no media from it for {silent:.0f} s", {"silent_for": round(silent)})
+            )
         elif health.level == "down" and "down" in state.alerts:
-            wanted["down"] = state.alerts["down"].detail
+            kept = state.alerts["down"]
+            wanted["down"] = (kept.detail, kept.facts)
         if state.poor_since is not None and now - state.poor_since >= t.poor_for:
             wanted["poor"] = _poor_detail(health)
         if o.on_air and "silent_microphone" in health.flags:
             quiet = now - (now if state.silent_since is None else state.silent_since)
-            wanted["silent_on_air"] = f"on air and silent for {quiet:.0f} s"
-        for kind, detail in wanted.items():
+            wanted["silent_on_air"] = (
+                f"on air and silent for {quiet:.0f} s",
+                {"silent_for": round(quiet)},
+            )
+        for kind, (detail, facts) in wanted.items():
             if kind not in state.alerts:
-                alert = Alert(next(self._ids), o.subject, kind, now, detail)
+                alert = Alert(next(self._ids), o.subject, kind, now, detail, facts)
                 state.alerts[kind] = alert
                 self.alerts.append(alert)
                 changes.append(Change("alert", o.subject, alert.public()))
@@ -300,15 +336,19 @@ def _since(started: float | None, holds: bool, now: float) -> float | None:
     return now if started is None else started
 
 
-def _poor_detail(health: Health) -> str:
+def _poor_detail(health: Health) -> tuple[str, dict[str, Any]]:
+    """A poor alert's English detail and its facts: where, each direction's loss, the RTT."""
     sample = health.sample
+    facts: dict[str, Any] = {"where": health.where}
     if sample is None:
-        return "poor"
+        return "poor", facts
     parts = []
     for name, direction in (("uplink", sample.uplink), ("downlink", sample.downlink)):
         if direction.loss is not None:
             parts.append(f"{name} loss {direction.loss:.1%}")
+            facts[f"{name}_loss"] = round(direction.loss, 4)
     if sample.rtt is not None:
         parts.append(f"RTT {sample.rtt * 1000:.0f} ms")
+        facts["rtt"] = round(sample.rtt, 3)
     where = f" ({health.where})" if health.where else ""
-    return "poor" + where + ": " + ", ".join(parts)
+    return "poor" + where + ": " + ", ".join(parts), facts

@@ -71,7 +71,7 @@ class LinkSample:
     silent_for: float  # seconds since the last packet from the site (inf: none yet)
     audio_level: int | None  # the microphone's -dBov (0 loudest, 127 silence), if fresh
     publishing: bool = True  # it has sent media (False: it only receives, no camera or mic)
-    reported_for: float = float("inf")  # seconds since its last receiver report (RTCP)
+    reported_for: float = 0.0  # seconds since its last receiver report (RTCP) or connecting
 
     @classmethod
     def closed(cls, at: float) -> LinkSample:
@@ -116,7 +116,8 @@ class LinkMeter:
 
     def __init__(self, peer: SitePeer) -> None:
         self.peer = peer
-        self._last = _Counters(at=time.monotonic())
+        self._since = time.monotonic()
+        self._last = _Counters(at=self._since)
         self._primed = False
         self._up_loss: deque[tuple[int, int]] = deque(maxlen=LOSS_WINDOWS)  # (lost, expected)
         self._down_loss: deque[tuple[float, float]] = deque(maxlen=LOSS_WINDOWS)
@@ -191,5 +192,6 @@ class LinkMeter:
             silent_for=now - max(heard) if heard else float("inf"),
             audio_level=microphone.peak_level if microphone else None,
             publishing=bool(heard),
-            reported_for=now - max(s.reported_at for s in senders) if senders else float("inf"),
+            # (counted from the meter's start: a site just connected has had no time to report)
+            reported_for=now - max([self._since, *(s.reported_at for s in senders)]),
         )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from rooms.health import Change, HealthTracker, Observation, Thresholds
+from rooms.health import Change, HealthTracker, Observation, ServerLoad, Thresholds
 from rooms.link_stats import LinkMeter, LinkSample
 from rooms.site import SitePeer
 
@@ -60,6 +60,7 @@ class HealthReport:
     rows: list[dict[str, Any]]  # one per subject: its health, its figures, who it is
     changes: list[Change]
     alerts: list[dict[str, Any]]  # the open ones
+    server: ServerLoad | None = None  # the server's own state over the window
 
 
 class HealthMonitor:
@@ -110,15 +111,24 @@ class HealthMonitor:
         return alert.public() if alert is not None else None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            asked, cpu_before = loop.time(), time.process_time()
             await asyncio.sleep(self.interval)
+            woke = loop.time()
+            load = ServerLoad(
+                loop_lag=max(0.0, woke - asked - self.interval),
+                cpu=(time.process_time() - cpu_before) / max(1e-3, woke - asked),
+            )
             try:
-                self._on_report(await self.measure())
+                self._on_report(await self.measure(load))
             except Exception:
                 log.exception("health sampling failed")
 
-    async def measure(self) -> HealthReport:
-        """One window: sample every watched connection and grade it."""
+    async def measure(self, server: ServerLoad | None = None) -> HealthReport:
+        """One window: sample every watched connection and grade it. ``server``: how late
+        this process's event loop woke for it and its CPU over the window (the trouble is put
+        at the server only when that, or every site at once, says so)."""
         now = time.time()
         watched = self._watched()
         observations: list[Observation] = []
@@ -138,7 +148,7 @@ class HealthMonitor:
             who[w.subject] = w
             observations.append(Observation(w.subject, sample, w.muted, w.on_air, page))
         browser = {o.subject: o.browser for o in observations if o.browser}
-        changes = self.tracker.update(observations, time.time())
+        changes = self.tracker.update(observations, time.time(), server)
         gone = set(self._meters) - {w.subject for w in watched}
         for subject in gone:
             del self._meters[subject]
@@ -151,4 +161,4 @@ class HealthMonitor:
             row = {**health.public(), "name": one.name, "kind": one.kind, "booth": one.booth}
             rows.append(row | {"browser": browser.get(health.subject)})
         alerts = [a.public() for a in self.tracker.open_alerts()]
-        return HealthReport(now, rows, changes, alerts)
+        return HealthReport(now, rows, changes, alerts, server)

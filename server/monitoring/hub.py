@@ -158,6 +158,7 @@ class HealthHub:
                         "rows": report.rows,
                         "alerts": report.alerts,
                         "changes": [_change_out(c) for c in report.changes],
+                        "server": report.server.public() if report.server else None,
                     },
                     health_room(conference_id),
                 )

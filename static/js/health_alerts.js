@@ -1,13 +1,33 @@
 // The health dashboard's alerts list (#alert-list, keyed by alert id, updated in place) and
 // its alert sound: a short WebAudio beep when a new alert arrives, with an on/off toggle.
 
-import { ALERT_TEXT } from "./health_state.js";
+import { ALERT_TEXT, WHERE_TEXT } from "./health_state.js";
 import { h, t } from "./ui.js";
 
-/** "Connection lost (connection lost)": the kind, translated, and the server's detail. */
+const N_ = (text) => text; // translated with t() (the template lists it)
+const percent = (v) => `${(v * 100).toFixed(1)}%`;
+
+/** An alert in the reader's language: its kind, then what was measured (its `facts`). An
+ *  alert stored before alerts had facts keeps the server's English `detail`. */
 export function alertText(alert) {
   const kind = t(ALERT_TEXT[alert.kind] || alert.kind);
-  return alert.detail ? `${kind} (${alert.detail})` : kind;
+  const facts = alert.facts;
+  if (!facts) return alert.detail ? `${kind} (${alert.detail})` : kind;
+  const parts = [];
+  if (facts.where && WHERE_TEXT[facts.where]) parts.push(t(WHERE_TEXT[facts.where]));
+  if (facts.uplink_loss !== undefined) {
+    parts.push(t(N_("uplink loss %(value)s"), { value: percent(facts.uplink_loss) }));
+  }
+  if (facts.downlink_loss !== undefined) {
+    parts.push(t(N_("downlink loss %(value)s"), { value: percent(facts.downlink_loss) }));
+  }
+  if (facts.rtt !== undefined) {
+    parts.push(t(N_("round trip %(value)s ms"), { value: Math.round(facts.rtt * 1000) }));
+  }
+  if (facts.silent_for !== undefined) {
+    parts.push(t(N_("nothing for %(seconds)s s"), { seconds: facts.silent_for }));
+  }
+  return parts.length ? `${kind}: ${parts.join(", ")}` : kind;
 }
 
 export class AlertList {

@@ -6,7 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from rooms.health import HealthTracker, Observation, Thresholds, grade_direction, score
+from rooms.health import (
+    HealthTracker,
+    Observation,
+    ServerLoad,
+    Thresholds,
+    grade_direction,
+    score,
+)
 from rooms.link_stats import Direction, LinkSample
 
 
@@ -91,11 +98,23 @@ def test_the_worse_direction_says_where_the_trouble_is() -> None:
     assert (by["site:4"].level, by["site:4"].where) == ("good", None)
 
 
-def test_most_sites_poor_at_once_points_at_the_server() -> None:
+def test_the_trouble_is_put_at_the_server_only_when_the_server_says_so() -> None:
+    """Two of three sites on bad links are two bad links (a majority rule said "server")."""
     tracker = HealthTracker()
-    poor = [Observation(f"site:{n}", link(up_loss=0.06)) for n in range(3)]
+    poor = [Observation(f"site:{n}", link(up_loss=0.06)) for n in range(2)]
     tracker.update([*poor, Observation("site:9", link())], now=1.0)
-    assert {h.where for h in tracker.health() if h.level == "poor"} == {"server"}
+    assert {h.where for h in tracker.health() if h.level == "poor"} == {"uplink"}
+    # The server's event loop woke late, or its CPU is busy: the same rows, the server's.
+    for load in (ServerLoad(loop_lag=0.4, cpu=0.3), ServerLoad(loop_lag=0.01, cpu=0.95)):
+        tracker.update([*poor, Observation("site:9", link())], now=2.0, server=load)
+        assert {h.where for h in tracker.health() if h.level == "poor"} == {"server"}
+    calm = ServerLoad(loop_lag=0.01, cpu=0.2)
+    tracker.update([*poor, Observation("site:9", link())], now=3.0, server=calm)
+    assert {h.where for h in tracker.health() if h.level == "poor"} == {"uplink"}
+    # Every connected site (at least 3) poor at once: the one thing they share, the server.
+    everyone = [Observation(f"site:{n}", link(down_loss=0.06)) for n in range(3)]
+    tracker.update(everyone, now=4.0, server=calm)
+    assert {h.where for h in tracker.health() if h.subject != "site:9"} == {"server"}
 
 
 def test_poor_for_ten_seconds_raises_one_alert_which_clears_on_recovery() -> None:
@@ -107,6 +126,8 @@ def test_poor_for_ten_seconds_raises_one_alert_which_clears_on_recovery() -> Non
     assert len(alerts) == 1 and alerts[0].data["kind"] == "poor"
     assert alerts[0].data["raised_at"] == 10.0
     assert "uplink loss 5.0%" in alerts[0].data["detail"]
+    facts = alerts[0].data["facts"]  # what a page words in its user's language
+    assert facts == {"where": "uplink", "uplink_loss": 0.05, "downlink_loss": 0.0, "rtt": 0.02}
     assert [c.data["to"] for c in changes if c.type == "level"] == ["poor"]
     # A short dip below the threshold does not clear it; being fair again does.
     back = tracker.update([Observation("site:5", link(up_loss=0.015))], now=14.0)
@@ -126,6 +147,7 @@ def test_a_site_that_stops_sending_is_down_at_once_and_back_when_it_returns() ->
     changes = tracker.update([Observation("site:7", link(silent_for=5.0))], now=4.0)
     assert [c.type for c in changes] == ["level", "alert"]
     assert changes[1].data["kind"] == "down" and "no media" in changes[1].data["detail"]
+    assert changes[1].data["facts"] == {"silent_for": 5}
     gone = tracker.update([Observation("site:7", LinkSample.closed(6.0))], now=6.0)
     assert [c.type for c in gone] == ["connection"]  # still the same alert
     assert gone[0].data == {"from": "connected", "to": "closed"}

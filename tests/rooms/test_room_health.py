@@ -129,3 +129,6 @@ async def test_a_site_without_camera_or_microphone_is_listening_and_healthy(room
     downlink = row["downlink"]
     assert isinstance(downlink, dict) and downlink["packets"] > 0, "it receives the hall"
     assert not [a for r in reports for a in r.alerts if a["subject"] == "site:2"]
+    # Each window also carries the server's own state, which decides "trouble at the server".
+    server = reports[-1].server
+    assert server is not None and server.loop_lag >= 0 and server.cpu > 0, server
