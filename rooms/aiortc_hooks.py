@@ -13,6 +13,7 @@ aiortc is pinned exactly in pyproject.toml; upgrading it means re-reading this m
   its RTCP sender reports use, answering NACKs from its own history (as RTX when negotiated)
   and handing keyframe requests (PLI/FIR) to a callback instead of the absent encoder.
 - ``restrict_ice_addresses``: the host addresses ICE may gather come from the configuration.
+- ``ask_opus_fec_and_dtx``: the answer asks a site's Opus encoder for in-band FEC and DTX.
 - ``tolerate_long_links``: aioice's consent freshness replaced per connection by
   ``rooms.ice_consent``'s, which keeps a 1 s round trip with bursts of loss.
 """
@@ -371,6 +372,21 @@ def keep_codec(transceiver: Any, mime_type: str) -> bool:
     ]
     transceiver._codecs = kept
     return True
+
+
+OPUS_PARAMETERS = {"minptime": 10, "useinbandfec": 1, "usedtx": 1}
+"""What Concord's answer asks of a site's Opus encoder (RFC 7587 section 7): in-band FEC, so
+that a receiver rebuilds a lost packet from the next one (audio holds on a lossy link before
+video does), and DTX, so that a silent microphone sends a packet every 400 ms, not every 20."""
+
+
+def ask_opus_fec_and_dtx(transceiver: Any) -> None:
+    """Put ``OPUS_PARAMETERS`` in the answer's Opus ``a=fmtp`` line: a browser's encoder turns
+    FEC and DTX on only when the other side's description asks for them, and aiortc's answer
+    carries no Opus parameters of its own. Call after ``keep_codec``, before the answer."""
+    for codec in transceiver._codecs:
+        if codec.mimeType.lower() == "audio/opus":
+            codec.parameters = {**codec.parameters, **OPUS_PARAMETERS}
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,8 @@ class SitePeer:
             kind = transceiver.kind
             if not hooks.keep_codec(transceiver, CODECS[kind]):
                 raise NegotiationError(f"m-line {mid} does not offer {CODECS[kind]}")
+            if kind == "audio":
+                hooks.ask_opus_fec_and_dtx(transceiver)
             if name in PUBLISHED:
                 if PUBLISHED[name] != kind or name in self.sources:
                     raise NegotiationError(f"m-line {mid} cannot be the {name}")

@@ -421,6 +421,18 @@ async def test_answer_keeps_only_vp8_and_opus(bridge: Bridge) -> None:
         assert {name.lower() for name in rtpmaps} <= {"vp8", "rtx", "opus"}
 
 
+async def test_the_answer_asks_for_opus_fec_and_dtx(bridge: Bridge) -> None:
+    """Every audio m-line of the answer carries Opus in-band FEC and DTX in its fmtp: what a
+    browser's encoder needs to see to send them (RFC 7587 section 7)."""
+    hall, site = await hall_and_subscriber(bridge)
+    for joined in (hall, site):
+        opus = re.findall(r"^a=rtpmap:(\d+) opus/48000", joined.answer_sdp, re.MULTILINE)
+        assert opus, joined.answer_sdp
+        for payload_type in opus:
+            [fmtp] = re.findall(rf"^a=fmtp:{payload_type} (.*)$", joined.answer_sdp, re.MULTILINE)
+            assert set(fmtp.strip().split(";")) == {"minptime=10", "useinbandfec=1", "usedtx=1"}
+
+
 @pytest.mark.parametrize("with_media", [True, False], ids=["transceiver", "data-channel"])
 async def test_restrict_ice_addresses_on_a_plain_peer_connection(with_media: bool) -> None:
     """The hook alone, without SitePeer: the ICE transport of a transceiver or of SCTP (a
