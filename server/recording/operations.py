@@ -193,7 +193,7 @@ def merged_manifest(
         if isinstance(item, dict) and isinstance(item.get("name"), str)
     }
     assert row.stopped_at is not None
-    began = _moment(manifest.get("started_at")) or row.started_at
+    began = moment(manifest.get("started_at")) or row.started_at
     summary = {
         "part": part,
         "started_at": began.astimezone(dt.UTC).isoformat(),
@@ -228,7 +228,8 @@ def merged_manifest(
     }
 
 
-def _moment(value: Any) -> dt.datetime | None:
+def moment(value: Any) -> dt.datetime | None:
+    """An ISO 8601 time from a manifest (UTC when it names no zone); ``None`` if it is none."""
     if not isinstance(value, str):
         return None
     try:
@@ -238,20 +239,18 @@ def _moment(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-async def close_paused(
-    db: AsyncSession, recording_id: int, status: str, stopped_by: str
-) -> Recording | None:
+async def close_paused(db: AsyncSession, recording_id: int, stopped_by: str) -> Recording | None:
     """A recording a restart cut ("resuming") that will not continue: it keeps its parts and
-    ends as ``status`` ("finished"). ``None`` if it is not waiting any more."""
+    ends as finished. ``None`` if it is not waiting any more."""
     row = await db.get(Recording, recording_id)
     if row is None or row.status != "resuming":
         return None
-    row.status = status
-    row.manifest = {**(row.manifest or {}), "status": status}
+    row.status = "finished"
+    row.manifest = {**(row.manifest or {}), "status": "finished"}
     audit.record(
         db,
         None,
-        f"recording.{status}",
+        "recording.finished",
         "recording",
         row.id,
         conference_id=row.conference_id,
@@ -382,10 +381,10 @@ def stopped_at_of(row: Recording, manifest: dict[str, Any]) -> dt.datetime:
     """When an interrupted part ended: its manifest's last word, else its start plus its
     duration (the part's manifest counts from the part's own start)."""
     for key in ("stopped_at", "updated_at"):
-        found = _moment(manifest.get(key))
+        found = moment(manifest.get(key))
         if found is not None:
             return found
-    began = _moment(manifest.get("started_at")) or row.started_at
+    began = moment(manifest.get("started_at")) or row.started_at
     offset = manifest.get("offset") or manifest.get("duration")
     if isinstance(offset, int | float):
         return began + dt.timedelta(seconds=float(offset))

@@ -6,7 +6,6 @@ player can seek) and the manifests. The conference's organisers, secretaries and
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from pathlib import Path
 
 from aiohttp import web
@@ -18,6 +17,7 @@ from server.conferences.queries import conference_detail
 from server.errors import BadRequest, NotFound
 from server.keys import CONFIG, DATABASE
 from server.models import Recording, Role, Site
+from server.recording import operations
 from server.recording.schemas import ManifestOut, RecordingOut, recording_out
 from server.routing import ApiDoc, RouteTable, conference
 from server.web import int_param, json_response, render
@@ -128,16 +128,9 @@ def _parts(manifest: object) -> list[dict[str, object]]:
     for item in found or []:
         if not isinstance(item, dict) or not isinstance(item.get("part"), int):
             continue
-        times = {k: _moment(item.get(k)) for k in ("started_at", "stopped_at")}
+        times = {k: operations.moment(item.get(k)) for k in ("started_at", "stopped_at")}
         parts.append({**item, **times})
     return parts
-
-
-def _moment(value: object) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 async def download(request: web.Request) -> web.StreamResponse:

@@ -167,7 +167,6 @@ class RoomRecordings:
         status: str,
         by: str,
         actor: Identity | None,
-        ended: str | None = None,
     ) -> None:
         files = await recorder.close()
         stored = [
@@ -183,7 +182,6 @@ class RoomRecordings:
                 recorder.manifest(),
                 part=recorder.part,
                 status=status,
-                ended=ended,
                 stopped_by=by,
                 actor=actor,
             )
@@ -347,7 +345,7 @@ class RoomRecordings:
         if recording_id is None:
             return None
         async with self._database.session() as db, db.begin():
-            await operations.close_paused(db, recording_id, "finished", by)
+            await operations.close_paused(db, recording_id, by)
         log.info("recording %s closed after a restart (%s)", recording_id, by)
         return recording_id
 
