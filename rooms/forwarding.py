@@ -64,6 +64,8 @@ class Source:
         self.media_ssrc: int | None = None
         #: The same camera at a lower quality (``rooms.quality``), when the site sends one.
         self.low: Source | None = None
+        #: The site was told not to send it: nobody receives it now (``rooms.quality``).
+        self.held = False
         self.packets = 0
         self.octets = 0  # payload bytes received: the bitrate's counter
         self.frames = 0  # video frames received (RTP marker bits): the frame rate's counter

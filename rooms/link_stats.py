@@ -189,10 +189,11 @@ class LinkMeter:
             rtt=sum(rtts) / len(rtts) if rtts else None,
             uplink=uplink,
             downlink=downlink,
-            # (the quality it sends: one nobody receives is paused, rooms.quality)
+            # (the quality it sends: one nobody receives is paused, rooms.quality; a camera
+            # paused whole has no frame rate, it is not frozen)
             frame_rate=(
                 max(counters.frames - last.frames, counters.low_frames - last.low_frames) / seconds
-                if camera and not first
+                if camera and not first and not (camera.held and (low is None or low.held))
                 else None
             ),
             keyframe_requests=max(0, counters.keyframe_requests - last.keyframe_requests),

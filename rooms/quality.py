@@ -51,8 +51,10 @@ HELD = 60.0
 FRESH = 5.0
 #: Receiver-reported loss from which the loss alone says the link is full.
 LOSSY = 0.1
-#: A REMB below this share of what the receiver is sent says its link is short.
+#: A REMB that fell (below REMB_FALL of the last one) to below REMB_SHORT of what the
+#: receiver is sent says its link is short.
 REMB_SHORT = 0.9
+REMB_FALL = 0.97
 #: Without a sign of a short link (and loss below CLEAN), the estimate grows by GROWTH a
 #: measurement (about a second), until UNLIMITED bit/s, where it is dropped.
 CLEAN = 0.02
@@ -107,6 +109,7 @@ class Downlink:
     sent_rate: float = 0.0  # bit/s forwarded to the receiver in the last interval
     _last_down: float = -math.inf
     _last_up: float = -math.inf
+    _remb: float | None = None  # the REMB of the last measurement
     _up_wait: float = STEP_UP_AFTER
     _sent: tuple[int, float] | None = None  # (bytes forwarded, when)
 
@@ -141,11 +144,13 @@ class Downlink:
         ]
         loss = max(losses, default=0.0)
         short: list[float] = []
-        # A receive-side estimate (REMB) grows only a little above what arrives: it says the
-        # link is short only when it falls below what is sent (and was sent a moment ago: it
-        # lags behind a new stream).
-        if remb is not None and remb < min(before, self.sent_rate) * REMB_SHORT:
+        # A receive-side estimate (REMB) starts low and grows only a little above what
+        # arrives: it says the link is short when it falls, below what is sent (and was sent
+        # a moment ago: it lags behind a new stream).
+        fell = remb is not None and self._remb is not None and remb < self._remb * REMB_FALL
+        if fell and remb is not None and remb < min(before, self.sent_rate) * REMB_SHORT:
             short.append(remb)
+        self._remb = remb
         if loss >= LOSSY and self.sent_rate > 0:
             short.append(self.sent_rate * (1 - loss))  # what arrives is what the link carries
         if short:
@@ -291,6 +296,7 @@ class Publishing:
                 if now - since >= PAUSE_AFTER:
                     paused.add(source.name)
             new = frozenset(paused)
+            camera.held, camera.low.held = HIGH in new, LOW in new
             before = self.paused.get(site_id)
             if new != (before[1] if before and before[0] == id(camera) else frozenset()):
                 changed[site_id] = new

@@ -132,13 +132,22 @@ def test_the_link_is_short_when_remb_falls_below_what_is_sent_or_loss_is_heavy()
     second(11.0, 1000, Feedback(remb=(1_300_000, 10.5, (1, 2))))
     assert downlink.sent_rate == pytest.approx(1_000_000)
     assert downlink.estimate is None
-    # Below it, the link is short: REMB is the estimate. One REMB per set of streams it
-    # covers: a browser's covers all (counted once), aiortc's one stream each (added up).
+    # A REMB that falls below it says the link is short: REMB is the estimate. One REMB per
+    # set of streams it covers: a browser's covers all (counted once), aiortc's one stream
+    # each (added up).
     browser = Feedback(remb=(450_000, 11.5, (1, 2)))
     second(12.0, 1000, browser, browser)
     assert downlink.estimate == 450_000
-    second(13.0, 1000, Feedback(remb=(300_000, 12.5, (1,))), Feedback(remb=(200_000, 12.5, (2,))))
-    assert downlink.estimate == 500_000
+    second(13.0, 1000, Feedback(remb=(250_000, 12.5, (1,))), Feedback(remb=(150_000, 12.5, (2,))))
+    assert downlink.estimate == 400_000
+    # One that grows from a low start (a receive-side estimator ramps up) does not.
+    ramping = Downlink()
+    ramping.measure(slots, [], now=20.0)
+    for at, remb in ((21.0, 300_000), (22.0, 330_000), (23.0, 360_000)):
+        slot.forwarded_bytes += 125_000
+        ramping.measure(slots, [Feedback(remb=(remb, at - 0.5, (1, 2)))], now=at)
+    assert ramping.estimate is None
+    downlink.estimate = 500_000
     # A stale REMB is not used; with no sign of a short link the estimate grows, slowly.
     second(30.0, 500 * 17, browser)
     assert 500_000 < downlink.estimate < 500_000 * 1.2
