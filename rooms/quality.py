@@ -1,7 +1,7 @@
 """Which quality of a site's camera each receiver gets, and which qualities a site sends.
 
-Every site publishes its camera twice: ``camera`` (full size) and ``camera.low`` (a quarter
-of the width and height, about 100 kbit/s). Each receiving slot that shows a camera gets one
+Every site publishes its camera twice: ``camera`` (full size) and ``camera.low`` (half the
+width and height, at most 100 kbit/s). Each receiving slot that shows a camera gets one
 of them, chosen for that receiver alone from two inputs:
 
 - the size the slot is shown at: console grid tiles are thumbnails and always get the low
@@ -20,12 +20,15 @@ qualities nobody receives, so that its browser stops encoding and sending it.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from rooms.forwarding import Slot, Source
+
+log = logging.getLogger(__name__)
 
 HIGH = "camera"
 LOW = "camera.low"
@@ -52,12 +55,13 @@ FRESH = 5.0
 #: Receiver-reported loss from which the loss alone says the link is full.
 LOSSY = 0.1
 #: A REMB that fell (below REMB_FALL of the last one) to below REMB_SHORT of what the
-#: receiver is sent says its link is short.
+#: receiver is sent says its link is short; so does a loss of LOSSY or more.
 REMB_SHORT = 0.9
 REMB_FALL = 0.97
-#: Without a sign of a short link (and loss below CLEAN), the estimate grows by GROWTH a
-#: measurement (about a second), until UNLIMITED bit/s, where it is dropped.
-CLEAN = 0.02
+#: ...and only while the round trip is this much (seconds) over the shortest seen.
+QUEUED = 0.1
+#: Without a sign of a short link, the estimate grows by GROWTH a measurement (about a
+#: second), until UNLIMITED bit/s, where it is dropped.
 GROWTH = 1.05
 UNLIMITED = 20_000_000.0
 #: A quality nobody has received for this long (seconds) is paused at its publisher.
@@ -94,6 +98,12 @@ class Feedback(Protocol):
     @property
     def reported_at(self) -> float: ...
 
+    @property
+    def round_trip(self) -> float | None: ...
+
+    @property
+    def packets_sent(self) -> int: ...
+
 
 @dataclass
 class Downlink:
@@ -107,9 +117,13 @@ class Downlink:
     wanted: dict[str, Source] = field(default_factory=dict)  # video slot: the camera it shows
     estimate: float | None = None  # bit/s; None: nothing says the link is short
     sent_rate: float = 0.0  # bit/s forwarded to the receiver in the last interval
+    lossy: bool = False  # its reports lose LOSSY or more: video may pause, not only step down
     _last_down: float = -math.inf
     _last_up: float = -math.inf
     _remb: float | None = None  # the REMB of the last measurement
+    _base_trip: float = math.inf  # the shortest round trip its reports have shown
+    _counts: dict[int, int] = field(default_factory=dict)  # sender: packets sent, last time
+    _lossy_reports: int = 0  # measurements in a row with a loss of LOSSY or more
     _up_wait: float = STEP_UP_AFTER
     _sent: tuple[int, float] | None = None  # (bytes forwarded, when)
 
@@ -127,7 +141,8 @@ class Downlink:
         return source
 
     def measure(self, slots: Mapping[str, Slot], senders: Iterable[Feedback], now: float) -> None:
-        """Update ``estimate`` from the receiver's latest REMB and receiver reports."""
+        """Update ``estimate`` from the receiver's latest REMB and receiver reports (loss,
+        round trip)."""
         sent = sum(slot.forwarded_bytes for slot in slots.values())
         before = self.sent_rate
         if self._sent is not None and now > self._sent[1]:
@@ -137,28 +152,49 @@ class Downlink:
         # One REMB per set of SSRCs it covers (a browser's covers them all), added up.
         rembs = {s.remb[2]: s.remb[0] for s in senders if s.remb and now - s.remb[1] < FRESH}
         remb = sum(rembs.values()) if rembs else None
-        losses = [
-            s.reported_loss
-            for s in senders
-            if s.reported_loss is not None and now - s.reported_at < FRESH
-        ]
-        loss = max(losses, default=0.0)
+        fresh = [s for s in senders if now - s.reported_at < FRESH]
+        loss = self._loss(fresh)
+        trips = [s.round_trip for s in fresh if s.round_trip is not None]
+        queued = 0.0  # seconds the round trip grew over the shortest seen: a queue filling
+        if trips:
+            self._base_trip = min(self._base_trip, *trips)
+            queued = max(trips) - self._base_trip
         short: list[float] = []
-        # A receive-side estimate (REMB) starts low and grows only a little above what
-        # arrives: it says the link is short when it falls, below what is sent (and was sent
-        # a moment ago: it lags behind a new stream).
+        # A receive-side estimate (REMB) starts low, grows only a little above what arrives
+        # and falls when packets come late, as they do from a busy machine as well as through
+        # a full queue: it says the link is short only when it falls below what is sent (and
+        # was sent a moment ago: it lags behind a new stream) while the round trip shows a
+        # queue.
         fell = remb is not None and self._remb is not None and remb < self._remb * REMB_FALL
-        if fell and remb is not None and remb < min(before, self.sent_rate) * REMB_SHORT:
+        below = remb is not None and remb < min(before, self.sent_rate) * REMB_SHORT
+        if fell and below and queued >= QUEUED and remb is not None:
             short.append(remb)
         self._remb = remb
-        if loss >= LOSSY and self.sent_rate > 0:
+        # (two reports in a row: one report's burst of loss, a key frame's, is not a link)
+        self._lossy_reports = self._lossy_reports + 1 if loss >= LOSSY else 0
+        self.lossy = self._lossy_reports >= 2 and self.sent_rate > 0
+        if self.lossy:
             short.append(self.sent_rate * (1 - loss))  # what arrives is what the link carries
         if short:
             self.estimate = min(short)
-        elif self.estimate is not None and loss < CLEAN:
+        elif self.estimate is not None and loss < LOSSY:
             self.estimate *= GROWTH  # no sign of a short link: probe upwards, slowly
             if self.estimate > UNLIMITED:
                 self.estimate = None
+
+    def _loss(self, senders: list[Feedback]) -> float:
+        """The receivers' reported loss, weighted by what each sender sent since the last
+        measurement (a slot that sent two packets and lost one is not a 50% lossy link)."""
+        total = weight = 0.0
+        counts = {}
+        for sender in senders:
+            counts[id(sender)] = sender.packets_sent
+            sent = sender.packets_sent - self._counts.get(id(sender), sender.packets_sent)
+            if sender.reported_loss is not None and sent > 0:
+                total += sender.reported_loss * sent
+                weight += sent
+        self._counts = counts
+        return total / weight if weight else 0.0
 
     def rebalance(self, audio: int, rate: Callable[[Source, Step], float], now: float) -> bool:
         """Step slots down until the media fits the estimate (with ``audio`` audio slots
@@ -178,7 +214,10 @@ class Downlink:
 
         limit = math.inf if self.estimate is None else self.estimate
         if need(self.steps) > limit * HEADROOM:
-            for target in ("low", "paused"):  # all to low before any pauses
+            # All to low before any pauses, and pauses only while packets are being lost:
+            # a falling REMB alone (a queue, or the site's own uplink filling) steps down.
+            targets: tuple[Step, ...] = ("low", "paused") if self.lossy else ("low",)
+            for target in targets:
                 for name in reversed(order):
                     if need(self.steps) <= limit * HEADROOM:
                         break
@@ -246,6 +285,9 @@ class Receiving(Protocol):
     """A receiver ``fit`` adjusts: a site's or console's peer."""
 
     @property
+    def site_id(self) -> str: ...
+
+    @property
     def downlink(self) -> Downlink: ...
 
     @property
@@ -263,7 +305,15 @@ def fit(receivers: Iterable[Receiving], rates: Rates, now: float) -> bool:
         audio = sum(
             1 for s in receiver.slots.values() if s.kind == "audio" and s.showing is not None
         )
-        changed |= downlink.rebalance(audio, rates.of, now)
+        if downlink.rebalance(audio, rates.of, now):
+            changed = True
+            log.info(
+                "%s: link estimate %s kbit/s (sent %.0f), video steps %s",
+                receiver.site_id,
+                "unknown" if downlink.estimate is None else f"{downlink.estimate / 1000:.0f}",
+                downlink.sent_rate / 1000,
+                downlink.steps or "all at their best",
+            )
     return changed
 
 
