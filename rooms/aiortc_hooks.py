@@ -10,8 +10,10 @@ aiortc is pinned exactly in pyproject.toml; upgrading it means re-reading this m
   feedback, which the publisher needs, are kept; the decoder thread is stopped unused.
 - ``ForwardingSender``: drives an ``RTCRtpSender`` whose track never yields a frame (so no
   encoder is ever built) and injects rewritten RTP into its transport, keeping the counters
-  its RTCP sender reports use, answering NACKs from its own history (as RTX when negotiated)
-  and handing keyframe requests (PLI/FIR) to a callback instead of the absent encoder.
+  its RTCP sender reports use, answering NACKs from its own history (as RTX when negotiated),
+  handing keyframe requests (PLI/FIR) to a callback instead of the absent encoder, keeping
+  the receiver's latest REMB for ``rooms.quality`` and stamping Concord's own abs-send-time
+  on what it forwards (the receiver's bandwidth estimate measures the path from Concord).
 - ``restrict_ice_addresses``: the host addresses ICE may gather come from the configuration.
 - ``ask_opus_fec_and_dtx``: the answer asks a site's Opus encoder for in-band FEC and DTX.
 - ``tolerate_long_links``: aioice's consent freshness replaced per connection by

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -54,11 +55,13 @@ HELD = 60.0
 FRESH = 5.0
 #: Receiver-reported loss from which the loss alone says the link is full.
 LOSSY = 0.1
-#: A REMB that fell (below REMB_FALL of the last one) to below REMB_SHORT of what the
-#: receiver is sent says its link is short; so does a loss of LOSSY or more.
+#: A REMB that fell (below REMB_FALL of the highest of the last REMB_MEMORY) to below
+#: REMB_SHORT of what the receiver is sent says its link is short; so does a loss of LOSSY
+#: or more.
 REMB_SHORT = 0.9
 REMB_FALL = 0.97
-#: ...and only while the round trip is this much (seconds) over the shortest seen.
+REMB_MEMORY = 5  # measurements (seconds) a REMB is compared with
+#: ...and (both) only while the round trip is this much (seconds) over the shortest seen.
 QUEUED = 0.1
 #: Without a sign of a short link, the estimate grows by GROWTH a measurement (about a
 #: second), until UNLIMITED bit/s, where it is dropped.
@@ -120,10 +123,10 @@ class Downlink:
     lossy: bool = False  # its reports lose LOSSY or more: video may pause, not only step down
     _last_down: float = -math.inf
     _last_up: float = -math.inf
-    _remb: float | None = None  # the REMB of the last measurement
+    _rembs: deque[float] = field(default_factory=lambda: deque(maxlen=REMB_MEMORY))
     _base_trip: float = math.inf  # the shortest round trip its reports have shown
     _counts: dict[int, int] = field(default_factory=dict)  # sender: packets sent, last time
-    _lossy_reports: int = 0  # measurements in a row with a loss of LOSSY or more
+    _short_reports: int = 0  # measurements in a row that said the link is short
     _up_wait: float = STEP_UP_AFTER
     _sent: tuple[int, float] | None = None  # (bytes forwarded, when)
 
@@ -159,22 +162,28 @@ class Downlink:
         if trips:
             self._base_trip = min(self._base_trip, *trips)
             queued = max(trips) - self._base_trip
-        short: list[float] = []
         # A receive-side estimate (REMB) starts low, grows only a little above what arrives
         # and falls when packets come late, as they do from a busy machine as well as through
         # a full queue: it says the link is short only when it falls below what is sent (and
-        # was sent a moment ago: it lags behind a new stream) while the round trip shows a
-        # queue.
-        fell = remb is not None and self._remb is not None and remb < self._remb * REMB_FALL
+        # was sent a moment ago: it lags behind a new stream). Loss says it when the reports
+        # lose LOSSY or more (random loss on an idle link does not fall by sending less).
+        # Either counts only while the round trip shows a queue, two measurements in a row
+        # (one report's burst, a key frame's, or a busy moment, is not a link).
+        recent = max(self._rembs, default=None)  # the highest of the last few seconds
+        fell = remb is not None and recent is not None and remb < recent * REMB_FALL
         below = remb is not None and remb < min(before, self.sent_rate) * REMB_SHORT
-        if fell and below and queued >= QUEUED and remb is not None:
+        if remb is not None:
+            self._rembs.append(remb)
+        short: list[float] = []
+        if fell and below and remb is not None:
             short.append(remb)
-        self._remb = remb
-        # (two reports in a row: one report's burst of loss, a key frame's, is not a link)
-        self._lossy_reports = self._lossy_reports + 1 if loss >= LOSSY else 0
-        self.lossy = self._lossy_reports >= 2 and self.sent_rate > 0
-        if self.lossy:
+        lost = loss >= LOSSY and self.sent_rate > 0
+        if lost:
             short.append(self.sent_rate * (1 - loss))  # what arrives is what the link carries
+        self._short_reports = self._short_reports + 1 if short and queued >= QUEUED else 0
+        self.lossy = lost and self._short_reports >= 2
+        if self._short_reports < 2:
+            short = []
         if short:
             self.estimate = min(short)
         elif self.estimate is not None and loss < LOSSY:

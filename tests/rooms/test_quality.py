@@ -146,13 +146,10 @@ def test_the_link_is_short_when_remb_falls_below_what_is_sent_or_loss_is_heavy()
     second(12.0, 1000, browser, browser)
     assert downlink.estimate is None  # a late packet or two: a busy machine, not a queue
     queue = Feedback(reported_at=12.4, round_trip=0.8)
-    second(
-        12.5,
-        1000,
-        Feedback(remb=(250_000, 12.4, (1,))),
-        Feedback(remb=(150_000, 12.4, (2,))),
-        queue,
-    )
+    aiortc = (Feedback(remb=(250_000, 12.4, (1,))), Feedback(remb=(150_000, 12.4, (2,))))
+    second(12.5, 1000, *aiortc, queue)
+    assert downlink.estimate is None  # once is a busy moment; twice in a row, a link
+    second(13.5, 1000, *aiortc, queue)
     assert downlink.estimate == 400_000
     # One that grows from a low start (a receive-side estimator ramps up) does not.
     ramping = Downlink()
@@ -169,7 +166,7 @@ def test_the_link_is_short_when_remb_falls_below_what_is_sent_or_loss_is_heavy()
     # Without REMB, heavy loss says what gets through: what was sent times what arrived. The
     # loss is weighted by what each slot sent: a slot that sent 2 packets and lost 1 is not a
     # 50% lossy link.
-    video = Feedback(reported_loss=0.4, reported_at=30.5)
+    video = Feedback(reported_loss=0.4, reported_at=30.5, round_trip=0.8)  # a queue
     sparse = Feedback(reported_loss=0.5, reported_at=30.5)
     second(31.0, 1000, video, sparse)
     video.packets_sent, sparse.packets_sent = 300, 2
@@ -182,6 +179,15 @@ def test_the_link_is_short_when_remb_falls_below_what_is_sent_or_loss_is_heavy()
     video.packets_sent += 300
     second(34.0, 1000, video, sparse)
     assert not downlink.lossy
+    # Random loss with no queue (the round trip at its shortest) is not a full link.
+    random = Downlink()
+    slot.forwarded_bytes += 1
+    for at in (40.0, 41.0, 42.0):
+        slot.forwarded_bytes += 125_000
+        lossy_idle = Feedback(reported_loss=0.2, reported_at=at - 0.1, round_trip=0.5)
+        lossy_idle.packets_sent = int(at * 100)
+        random.measure(slots, [lossy_idle], now=at)
+    assert not random.lossy and random.estimate is None
 
 
 async def test_publishing_pauses_what_nobody_receives_and_starts_over_on_a_new_connection() -> None:
@@ -280,6 +286,13 @@ async def test_consoles_get_tiles_at_the_low_quality_sites_the_floor_at_full_siz
     assert [t.size for t in tiles] == [LOW, LOW, LOW]
     await until(lambda: a.received["hall.video"].frames > 5, within=10, what="hall video")
     assert a.received["hall.video"].size == FULL
+    # A's receiver estimates its bandwidth from the abs-send-time Concord stamps, and its REMB
+    # reaches the sender it names (aiortc routes REMB by the SSRCs it lists).
+    peer_a = room.bridge.sites["2"].peer
+    assert peer_a is not None
+    hall_video = peer_a.slots["hall.video"].sender
+    await until(lambda: hall_video.remb is not None, within=5, what="A's REMB")
+    assert hall_video.remb is not None and hall_video.ssrc in hall_video.remb[2]
 
     # Nobody receives B's or A's full picture (nobody has the floor): they stop sending it.
     await until(lambda: ("3", frozenset({"camera"})) in room.told, within=PAUSE_AFTER + 3)
