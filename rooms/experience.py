@@ -9,7 +9,8 @@ since either may miss some (a page's report sent while its socket was down is lo
 the page made while the server was unreachable never reached Concord).
 
 ``ExperienceLog`` keeps, per subject, each page report and each server-counted reconnection
-with the time it arrived, and sums them over the last ``window`` seconds. Each report is
+with the time it arrived, and sums them over the last ``window`` seconds (the concealed share
+once the window holds 10 s of received audio). Each report is
 counted once, however many 2-s health windows it stays fresh for. It is pure and clock-driven
 (every method takes ``now``), so it is tested without media.
 """
@@ -22,6 +23,10 @@ from typing import Any
 
 #: Seconds the experience is summed over, by default (``Thresholds.experience_window``).
 WINDOW = 30.0
+#: Page reports with received audio the window must hold before its concealed share counts
+#: (pages report every 2 s: 10 s of audio). Over less, one 0.1-s glitch, or the jitter buffer
+#: settling on a new connection, reads as several percent.
+MIN_AUDIO_REPORTS = 5
 
 
 @dataclass(frozen=True)
@@ -109,11 +114,12 @@ class ExperienceLog:
             return Experience(window=self.window)
         self._trim(state, now)
         reports = state.reports
-        samples = sum(r.samples for r in reports)
+        heard = [r for r in reports if r.samples > 0]
+        samples = sum(r.samples for r in heard) if len(heard) >= MIN_AUDIO_REPORTS else 0
         return Experience(
             freezes=sum(r.freezes for r in reports),
             frozen_seconds=sum(r.frozen_seconds for r in reports),
-            concealed=sum(r.concealed_samples for r in reports) / samples if samples else None,
+            concealed=sum(r.concealed_samples for r in heard) / samples if samples else None,
             reconnections=max(
                 sum(r.reconnections for r in reports), sum(n for _, n in state.reconnected)
             ),

@@ -147,6 +147,8 @@ class LinkMeter:
                 up_jitter.append(stream.jitter)
         rtts = [t for s in fresh if (t := s.round_trip) is not None and t > 0]
         camera = peer.sources.get("camera")
+        if camera is not None and not camera.last_packet_at:
+            camera = None  # offered but never sent (no camera): no frame rate, not "frozen"
         counters.frames = camera.frames if camera else 0
         counters.keyframe_requests = sum(s.keyframe_requests_sent for s in peer.sources.values())
         counters.nacks = sum(slot.sender.nacked for slot in peer.slots.values())

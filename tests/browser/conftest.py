@@ -197,12 +197,16 @@ def output_dir() -> Path:
     return OUTPUT_DIR
 
 
-def concord_command(data_dir: Path, port: int) -> list[str]:
-    """``python -m server`` on ``data_dir``, as served on 127.0.0.1:``port`` (add the verb)."""
+def concord_command(
+    data_dir: Path, port: int, ice: str = "127.0.0.1", settings: tuple[str, ...] = ()
+) -> list[str]:
+    """``python -m server`` on ``data_dir``, as served on 127.0.0.1:``port`` (add the verb);
+    ``ice``: the addresses its media answers on; ``settings``: more ``NAME=value``."""
     env = [
         f"CONCORD_DATA_DIR={data_dir}",
-        "CONCORD_ICE_HOST_ADDRESSES=127.0.0.1",
+        f"CONCORD_ICE_HOST_ADDRESSES={ice}",
         f"CONCORD_PUBLIC_URL=http://127.0.0.1:{port}",
+        *settings,
     ]
     return ["env", *env, sys.executable, "-m", "server"]
 
@@ -226,16 +230,24 @@ def make_demo(netns: Namespace, data_dir: Path, port: int, log: Path) -> None:
         db.execute("UPDATE conferences SET status = 'live' WHERE id = 1")
 
 
-def serve(netns: Namespace, data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``concord serve`` in the namespace (its output appended to ``log``); returns once it
-    answers /healthz, or stops it and fails the test."""
+def serve(
+    netns: Namespace,
+    data_dir: Path,
+    port: int,
+    log: Path,
+    host: str = "127.0.0.1",
+    ice: str = "127.0.0.1",
+    settings: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """``concord serve`` in the namespace (its output appended to ``log``), on ``host``;
+    returns once it answers /healthz, or stops it and fails the test."""
     with log.open("ab") as out:
         server = subprocess.Popen(
             netns.command(
-                *concord_command(data_dir, port),
+                *concord_command(data_dir, port, ice, settings),
                 "serve",
                 "--host",
-                "127.0.0.1",
+                host,
                 "--port",
                 str(port),
             ),
@@ -293,16 +305,22 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="package")
-def chromium_wrapper(netns: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A script that runs the system Chromium inside the namespace (Playwright's executable)."""
-    wrapper = tmp_path_factory.mktemp("chromium-wrapper") / "chromium"
+def chromium_in(netns: Namespace, directory: Path) -> Path:
+    """A script in ``directory`` that runs the system Chromium inside ``netns`` (Playwright's
+    executable)."""
+    wrapper = directory / "chromium"
     wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {netns.name} {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
     return wrapper
 
 
-def _browser_env() -> dict[str, str | float | bool]:
+@pytest.fixture(scope="package")
+def chromium_wrapper(netns: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A script that runs the system Chromium inside the namespace (Playwright's executable)."""
+    return chromium_in(netns, tmp_path_factory.mktemp("chromium-wrapper"))
+
+
+def browser_env() -> dict[str, str | float | bool]:
     # No proxy settings reach Chromium: it must only ever talk to 127.0.0.1.
     return {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
 
@@ -327,7 +345,7 @@ def browser_context(
         executable_path=str(chromium_wrapper),
         args=CHROMIUM_ARGS,
         headless=True,
-        env=_browser_env(),
+        env=browser_env(),
         base_url=concord_server.url,
         timeout=30_000,
         **CONTEXT_OPTIONS,
@@ -350,7 +368,7 @@ def browser(
         executable_path=str(chromium_wrapper),
         args=CHROMIUM_ARGS,
         headless=True,
-        env=_browser_env(),
+        env=browser_env(),
         timeout=30_000,
     )
     try:

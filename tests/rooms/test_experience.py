@@ -17,18 +17,22 @@ def test_the_log_sums_each_report_once_over_the_window() -> None:
     assert log.of("site:1", 0.0) == Experience(window=30.0)  # nothing heard of it yet
     log.page("site:1", 0.0, {"freezes_delta": 1, "freeze_seconds_delta": 0.6, "reconnections": 0})
     log.page("site:1", 2.0, {"concealed_audio": 0.10, "audio_samples": 96_000})
-    log.page("site:1", 4.0, {"concealed_audio": 0.0, "audio_samples": 288_000})
-    lived = log.of("site:1", 5.0)
+    # Under 10 s of audio (5 reports), a concealed share is not yet a measure.
+    assert log.of("site:1", 3.0).concealed is None
+    for second in (4.0, 6.0, 8.0, 10.0):
+        log.page("site:1", second, {"concealed_audio": 0.0, "audio_samples": 96_000})
+    lived = log.of("site:1", 11.0)
     assert (lived.freezes, lived.frozen_seconds, lived.reconnections) == (1, 0.6, 0)
-    # Weighted by the samples each report covers: 9600 concealed of 384 000.
-    assert lived.concealed == pytest.approx(0.025)
+    # Weighted by the samples each report covers: 9600 concealed of 480 000.
+    assert lived.concealed == pytest.approx(0.02)
     assert lived.frozen_share == pytest.approx(0.02)
     # Read again (the next 2-s window): the same reports, not counted twice.
-    assert log.of("site:1", 7.0) == lived
+    assert log.of("site:1", 12.0) == lived
     # Past the window they no longer count.
     later = log.of("site:1", 33.0)
-    assert (later.freezes, later.concealed) == (0, 0.0)
-    assert log.of("site:1", 35.0).concealed is None  # no audio reported in the window
+    assert later.freezes == 0 and later.concealed is None  # 4 reports of audio left
+    log.page("site:1", 34.0, {"concealed_audio": 0.0, "audio_samples": 96_000})
+    assert log.of("site:1", 34.0).concealed == 0.0
 
 
 def test_reconnections_are_the_larger_of_the_pages_count_and_concords() -> None:

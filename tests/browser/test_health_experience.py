@@ -1,0 +1,311 @@
+"""What a site's people experience, on the technicians' dashboard, with real Chromium sites.
+
+1. A site page without camera or microphone (getUserMedia refused: the page lets it join to
+   watch and listen) receives the main hall: its dashboard row says "listening", good, with a
+   high score and its page's own figures (concealed audio measured), and stays so past the
+   time a silent site would count as down.
+2. A Chromium site in a namespace of its own, joined to the server's by an impaired link
+   (tests/netlab.py), hears the main hall (a synthetic aiortc site) through 20% loss: its page
+   reports the audio it had to conceal, its score falls and its row and poor alert say why; the
+   technician reads Vietnamese and sees that alert in Vietnamese, with no English in it.
+
+Screenshots: test-output/browser/health-listening.png, health-concealed-vi.png.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Error as PlaywrightError
+
+from tests import netlab
+from tests.browser.conftest import (
+    CHROMIUM_ARGS,
+    CONTEXT_OPTIONS,
+    Namespace,
+    NewContext,
+    Screenshot,
+    Server,
+    _stop,
+    browser_env,
+    chromium_in,
+    make_demo,
+    serve,
+)
+from tests.browser.probes import invite, sign_in
+from tests.browser.test_health_dashboard import (
+    ENGLISH_JS,
+    ORGANISER,
+    Sites,
+    describe,
+    running_sites,  # noqa: F401 (a fixture)
+    start_sites,
+    wait_for,
+)
+
+CONFERENCE, MAIN_HALL = 2, 3  # the aid review
+LISTENER, FAR = 9, 10  # sites not used by the other browser tests
+TIMEOUT = 30_000  # ms
+
+# getUserMedia refused, as when a site has no camera or microphone or says no.
+NO_DEVICES_JS = """
+navigator.mediaDevices.getUserMedia = () =>
+  Promise.reject(new DOMException("no camera or microphone here", "NotAllowedError"));
+"""
+
+LOCALE_JS = """
+async ([csrf, locale]) => {
+  const r = await fetch("/api/me", {method: "PATCH", body: JSON.stringify({locale}),
+    headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}});
+  return r.status;
+}
+"""
+
+ROW_JS = "(subject) => window.__health.model.rows.get(subject) || null"
+
+
+def row(page: Page, subject: str) -> dict[str, Any]:
+    found: dict[str, Any] | None = page.evaluate(ROW_JS, subject)
+    return found or {}
+
+
+def admit_when_waiting(page: Page, site: int) -> None:
+    """Admit ``site`` from the dashboard's own client once it waits in the lobby (a site
+    already admitted, by an earlier test on this server, comes straight in)."""
+    wait_for(
+        page,
+        f"site {site} in the lobby or admitted",
+        """(id) => (window.__health.room.sites || []).some((s) => s.site_id === id
+              && (s.admission === "lobby" || s.admission === "admitted"))""",
+        site,
+    )
+    waiting = page.evaluate(
+        "(id) => window.__health.room.sites.find((s) => s.site_id === id).admission", site
+    )
+    if waiting == "lobby":
+        page.evaluate("(id) => window.__health.client.admit(id)", site)
+
+
+def open_site(page: Page, link: str) -> None:
+    page.goto(link)
+    page.goto(f"/conferences/{CONFERENCE}/room?autojoin=1")
+
+
+def in_room(page: Page, who: str) -> None:
+    try:
+        page.wait_for_function(
+            """() => window.concord && window.concord.view === "room" && window.concord.pc
+                  && window.concord.pc.connectionState === "connected" """,
+            timeout=TIMEOUT,
+            polling=250,
+        )
+    except PlaywrightError as err:
+        raise AssertionError(f"{who} is not in the room with media: {err.message}") from None
+
+
+def test_a_site_without_camera_or_microphone_is_listening_and_healthy(
+    new_context: NewContext, screenshot: Screenshot
+) -> None:
+    organiser = new_context("organiser")
+    dashboard = organiser.new_page()
+    csrf = sign_in(dashboard, ORGANISER)
+    assert dashboard.evaluate(ENGLISH_JS, csrf) == 200
+    link = invite(dashboard, CONFERENCE, LISTENER, csrf)
+    dashboard.goto(f"/conferences/{CONFERENCE}/health")
+    wait_for(dashboard, "the dashboard watches", "() => window.__health.watching")
+
+    hall = organiser.new_page()  # the main hall: Chromium's fake camera and microphone
+    hall.goto(f"/conferences/{CONFERENCE}/room?site={MAIN_HALL}&autojoin=1")
+    admit_when_waiting(dashboard, MAIN_HALL)
+    in_room(hall, "the main hall")
+
+    listener = new_context(f"site-{LISTENER}")
+    listener.add_init_script(NO_DEVICES_JS)
+    site = listener.new_page()
+    open_site(site, link)
+    expect(site.locator("#device-status")).to_contain_text("You can still join to watch")
+    admit_when_waiting(dashboard, LISTENER)
+    in_room(site, "the listening site")
+
+    subject = f"site:{LISTENER}"
+    tr = dashboard.locator(f"#health-rows tr[data-subject='{subject}']")
+    expect(tr).to_have_attribute("data-level", "good", timeout=TIMEOUT)
+    expect(tr.locator(".level")).to_have_text("listening")
+    # Its page's own report has reached the row: the share of the hall's audio it concealed.
+    wait_for(
+        dashboard,
+        "the listener's page reports what it hears",
+        "(s) => { const r = window.__health.model.rows.get(s);"
+        " return r && r.experience && typeof r.experience.concealed === 'number'; }",
+        subject,
+    )
+    # Past the time a site sending nothing would be down (5 s), it stays listening and good.
+    watched_from = time.monotonic()
+    seen = []
+    while time.monotonic() - watched_from < 10:
+        now = row(dashboard, subject)
+        seen.append((now.get("level"), now.get("score")))
+        assert now.get("level") == "good" and "listening" in now.get("flags", []), now
+        dashboard.wait_for_timeout(1000)
+    now = row(dashboard, subject)
+    assert now["score"] >= 85, now
+    assert now["downlink"]["packets"] > 0, f"it receives the main hall: {now}"
+    assert now["uplink"]["packets"] == 0, f"it sends nothing: {now}"
+    assert now["experience"]["concealed"] < 0.03, now
+    assert now["experience"]["reconnections"] == 0, now
+    expect(tr.locator(".level")).to_have_text("listening")
+    expect(tr.locator(".flags")).to_contain_text("receives only (no camera or microphone)")
+    alerts = dashboard.evaluate("() => [...window.__health.model.alerts.values()]")
+    assert not [a for a in alerts if a["subject"] == subject and not a.get("cleared_at")]
+    print(
+        f"\nlistening site: score {now['score']}, concealed {now['experience']['concealed']:.2%},"
+        f" downlink {now['downlink']['packets']} packets/window, levels seen {set(seen)}"
+    )
+    screenshot(dashboard, "health-listening")
+
+
+# --- an impaired site, a Vietnamese technician -------------------------------------------------
+
+PORT = 8090
+ENGLISH = re.compile(
+    r"\b(poor|connection|loss|audio|concealed|round trip|uplink|downlink|trouble|site|"
+    r"freezes?|reconnect\w*|video|nothing)\b",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture
+def lab() -> Iterator[tuple[netlab.Namespace, netlab.Namespace, netlab.ImpairedLink]]:
+    reason = netlab.unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with netlab.namespace_factory() as namespace, netlab.link_factory(namespace) as make_link:
+        hub, far = namespace(), namespace()
+        yield hub, far, make_link(hub, far, seed=15)
+
+
+def launch(playwright: Playwright, ns: netlab.Namespace, where: Path, *extra: str) -> Browser:
+    where.mkdir(parents=True, exist_ok=True)
+    return playwright.chromium.launch(
+        executable_path=str(chromium_in(Namespace(ns.name), where)),
+        args=[*CHROMIUM_ARGS, *extra],
+        headless=True,
+        env=browser_env(),
+        timeout=30_000,
+    )
+
+
+@pytest.mark.usefixtures("netns")  # (the machine checks: root, ip netns, Chromium)
+def test_concealed_audio_lowers_a_sites_score_and_the_alert_is_in_vietnamese(
+    playwright: Playwright,
+    lab: tuple[netlab.Namespace, netlab.Namespace, netlab.ImpairedLink],
+    tmp_path: Path,
+    output_dir: Path,
+    screenshot: Screenshot,
+    running_sites: list[Sites],  # noqa: F811
+) -> None:
+    hub, far, link = lab
+    ns = Namespace(hub.name)
+    far_url = f"http://{link.addr_a}:{PORT}"
+    data, log = tmp_path / "data", output_dir / "health-experience-server.log"
+    log.write_text("")
+    make_demo(ns, data, PORT, log)
+    server = serve(
+        ns,
+        data,
+        PORT,
+        log,
+        host="0.0.0.0",
+        ice=f"127.0.0.1,{link.addr_a}",
+        # (One origin for every page, the one the far site knows the server by: the hub
+        # reaches that address locally, not through the link.)
+        settings=("CONCORD_HEALTH_ALERT_SECONDS=4", f"CONCORD_PUBLIC_URL={far_url}"),
+    )
+    browsers: list[Browser] = []
+    try:
+        near = launch(playwright, hub, tmp_path / "near")
+        browsers.append(near)
+        secure = f"--unsafely-treat-insecure-origin-as-secure={far_url}"
+        remote = launch(playwright, far, tmp_path / "far", secure)
+        browsers.append(remote)
+
+        technician = near.new_context(**{**CONTEXT_OPTIONS, "base_url": far_url})
+        dashboard = technician.new_page()
+        csrf = sign_in(dashboard, ORGANISER)
+        assert dashboard.evaluate(LOCALE_JS, [csrf, "vi"]) == 200
+        links = {s: invite(dashboard, CONFERENCE, s, csrf) for s in (MAIN_HALL, FAR)}
+        dashboard.goto(f"/conferences/{CONFERENCE}/health")
+        assert dashboard.evaluate("document.documentElement.lang") == "vi"
+        wait_for(dashboard, "the dashboard watches", "() => window.__health.watching")
+
+        # The main hall: a synthetic site (test pattern, a steady tone) on the server's side.
+        path = links[MAIN_HALL][links[MAIN_HALL].index("/join/") :]
+        hall = start_sites(ns, Server(far_url, data, log), [path], output_dir / "hall.log")
+        running_sites.append(hall)
+        admit_when_waiting(dashboard, MAIN_HALL)
+
+        site = remote.new_context(**{**CONTEXT_OPTIONS, "base_url": far_url}).new_page()
+        open_site(site, links[FAR][links[FAR].index("/join/") :])
+        admit_when_waiting(dashboard, FAR)
+        in_room(site, "the far site")
+
+        subject = f"site:{FAR}"
+        wait_for(
+            dashboard,
+            "the far site hears the hall cleanly",
+            "(s) => { const r = window.__health.model.rows.get(s); return r && r.experience"
+            " && typeof r.experience.concealed === 'number' && r.experience.concealed < 0.02"
+            " && r.level !== 'down'; }",
+            subject,
+        )
+        before = row(dashboard, subject)
+
+        link.impair(loss=0.20, direction="a_to_b")  # what Concord sends the far site
+        impaired_at = time.monotonic()
+        alert = dashboard.locator("#alert-list li[data-kind='poor']").filter(
+            has_text=re.compile("âm thanh bị gián đoạn")
+        )
+        try:
+            expect(alert).to_have_count(1, timeout=60_000)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n  page: {describe(dashboard)}") from None
+        took = time.monotonic() - impaired_at
+        # The share over the window (30 s, clean until now) keeps rising as it fills.
+        wait_for(
+            dashboard,
+            "5% of the far site's audio concealed over the window",
+            "(s) => window.__health.model.rows.get(s).experience.concealed >= 0.05",
+            subject,
+        )
+        after = row(dashboard, subject)
+        assert after["level"] == "poor" and "concealed_audio" in after["flags"], after
+        assert after["where"] == "downlink", after
+        assert after["score"] <= before["score"] - 25, (before, after)
+
+        # The technician's alert, in Vietnamese from start to end.
+        text = alert.locator(".what").inner_text()
+        assert text.startswith("Kết nối kém: Sự cố trên đường xuống của điểm cầu"), text
+        assert "âm thanh bị gián đoạn" in text and "mất gói chiều xuống" in text, text
+        assert not ENGLISH.search(text), f"English in the Vietnamese alert: {text!r}"
+        tr = dashboard.locator(f"#health-rows tr[data-subject='{subject}']")
+        expect(tr.locator(".level")).to_have_text("kém")
+        flags = tr.locator(".flags").inner_text()
+        assert "âm thanh bị gián đoạn" in flags and not ENGLISH.search(flags), flags
+        print(
+            f"\nfar site behind 20% downlink loss: poor alert {took:.1f} s after the impairment;"
+            f" concealed {before['experience']['concealed']:.1%} → "
+            f"{after['experience']['concealed']:.1%}, score {before['score']} → "
+            f"{after['score']}; alert: {text}"
+        )
+        screenshot(dashboard, "health-concealed-vi")
+    finally:
+        link.clear()
+        for browser in browsers:
+            browser.close()
+        _stop(server)
