@@ -20,6 +20,10 @@ and TUN devices, so the impairment is done in user space instead:
   reproducible) or held in a time-ordered queue and written to the other side when its
   one-way delay has elapsed. Delay and loss are per direction and can be changed while
   the link carries traffic; per-direction counters let tests check what the link did.
+  A direction can also be capped to a rate (kbit/s: packets are serialised at the cap
+  through a bounded queue, tail-dropped beyond it), made to drop UDP (to force TCP), or
+  cut altogether for an outage (:meth:`ImpairedLink.cut` / :meth:`ImpairedLink.restore`).
+  The per-direction engine is :mod:`tests.netlab_forward`.
 
 Everything has an idempotent ``close()`` and is a context manager; the pytest fixtures at
 the bottom (:func:`netlab_namespace`, :func:`netlab_link` factories) tear down even when a
@@ -30,25 +34,22 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
-import errno
 import fcntl
 import itertools
 import os
 import random
-import select
 import shutil
 import socket
 import struct
 import subprocess
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Literal, Self
 
 import pytest
+
+from tests.netlab_forward import Forwarder, Impairment, LinkStats
 
 __all__ = [
     "Direction",
@@ -219,31 +220,6 @@ def udp_socket(ns: Namespace, host: str, port: int = 0) -> socket.socket:
     return sock
 
 
-@dataclasses.dataclass(frozen=True)
-class LinkStats:
-    """What one direction of an :class:`ImpairedLink` did with the packets it read.
-
-    ``received`` IPv4 packets came in; each was either ``dropped`` (the loss draw),
-    ``overflowed`` (the queue was at its limit), still ``queued``, or ``forwarded``
-    (written to the far TUN; ``errors`` counts writes the kernel refused). ``ignored``
-    counts non-IPv4 packets (e.g. IPv6 router solicitations), never forwarded.
-    """
-
-    received: int = 0
-    forwarded: int = 0
-    dropped: int = 0
-    overflowed: int = 0
-    errors: int = 0
-    ignored: int = 0
-    queued: int = 0
-
-
-@dataclasses.dataclass
-class _Impairment:
-    delay: float = 0.0
-    loss: float = 0.0
-
-
 def _open_tun(name: str) -> int:
     """Create TUN device ``name`` (IFF_TUN | IFF_NO_PI) in the thread's namespace; its fd.
 
@@ -271,122 +247,6 @@ def _disable_ipv6(dev: str) -> None:
         open(f"/proc/sys/net/ipv6/conf/{dev}/disable_ipv6", "w") as f,
     ):
         f.write("1")
-
-
-class _Forwarder(threading.Thread):
-    """One direction: read packets from ``src``, impair them, write them to ``dst``.
-
-    Every packet read gets a due time ``now + delay`` (never earlier than the previous
-    packet's, so a link does not reorder when the delay is lowered) and waits in a FIFO,
-    which is therefore time-ordered; the thread sleeps in ``poll`` until either a packet
-    arrives or the head of the queue is due, so each packet is released at its own due
-    time however many are in flight (not one ``sleep(delay)`` after another).
-    """
-
-    def __init__(
-        self,
-        name: str,
-        src: int,
-        dst: int,
-        impairment: _Impairment,
-        rng: random.Random,
-        lock: threading.Lock,
-        limit: int,
-    ) -> None:
-        super().__init__(name=name, daemon=True)
-        self.src = src
-        self.dst = dst
-        self.impairment = impairment
-        self.rng = rng
-        self.lock = lock
-        self.limit = limit
-        self.queue: deque[tuple[float, bytes]] = deque()
-        self.last_due = 0.0
-        self.counts = dict.fromkeys(
-            ("received", "forwarded", "dropped", "overflowed", "errors", "ignored"), 0
-        )
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._stopping = False
-
-    def stats(self) -> LinkStats:
-        with self.lock:
-            return LinkStats(**self.counts, queued=len(self.queue))
-
-    def stop(self) -> None:
-        self._stopping = True
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")
-
-    def close_pipe(self) -> None:
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-    def run(self) -> None:
-        poller = select.poll()
-        poller.register(self.src, select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
-        while not self._stopping:
-            self._release(time.monotonic())
-            if self.queue:
-                wait_ms = max(0.0, (self.queue[0][0] - time.monotonic()) * 1000.0)
-                timeout: float | None = wait_ms
-            else:
-                timeout = None
-            try:
-                events = poller.poll(timeout)
-            except InterruptedError:
-                continue
-            for fd, _ in events:
-                if fd == self._wake_r:
-                    with contextlib.suppress(OSError):
-                        os.read(self._wake_r, 64)
-                elif fd == self.src:
-                    self._read_all()
-
-    def _read_all(self) -> None:
-        while True:
-            try:
-                packet = os.read(self.src, 65536)
-            except BlockingIOError:
-                return
-            except OSError as exc:  # the device went away (closing): stop reading
-                if exc.errno in (errno.EBADF, errno.EIO, errno.EFAULT):
-                    self._stopping = True
-                    return
-                raise
-            now = time.monotonic()
-            with self.lock:
-                if not packet or packet[0] >> 4 != 4:
-                    self.counts["ignored"] += 1
-                    continue
-                self.counts["received"] += 1
-                delay, loss = self.impairment.delay, self.impairment.loss
-                if loss > 0.0 and self.rng.random() < loss:
-                    self.counts["dropped"] += 1
-                    continue
-                if len(self.queue) >= self.limit:
-                    self.counts["overflowed"] += 1
-                    continue
-                due = max(now + delay, self.last_due)
-                self.last_due = due
-                self.queue.append((due, packet))
-
-    def _release(self, now: float) -> None:
-        while True:
-            with self.lock:
-                if not self.queue or self.queue[0][0] > now:
-                    return
-                _, packet = self.queue.popleft()
-                # Counted before the write: once written, the receiver may react (and a
-                # test read the counters) before this thread runs again.
-                self.counts["forwarded"] += 1
-            try:
-                os.write(self.dst, packet)
-            except OSError:
-                with self.lock:
-                    self.counts["forwarded"] -= 1
-                    self.counts["errors"] += 1
 
 
 class ImpairedLink:
@@ -421,12 +281,12 @@ class ImpairedLink:
         self.dev_a = f"nl{n}a"
         self.dev_b = f"nl{n}b"
         self._lock = threading.Lock()
-        self._impairments: dict[Direction, _Impairment] = {
-            "a_to_b": _Impairment(),
-            "b_to_a": _Impairment(),
+        self._impairments: dict[Direction, Impairment] = {
+            "a_to_b": Impairment(),
+            "b_to_a": Impairment(),
         }
         self._fds: list[int] = []
-        self._forwarders: dict[Direction, _Forwarder] = {}
+        self._forwarders: dict[Direction, Forwarder] = {}
         self._closed = False
         try:
             fd_a = self._make_side(a, self.dev_a, self.addr_a)
@@ -436,7 +296,7 @@ class ImpairedLink:
                 ("b_to_a", fd_b, fd_a, 2),
             )
             for direction, src, dst, salt in sides:
-                fwd = _Forwarder(
+                fwd = Forwarder(
                     f"netlab-{n}-{direction}",
                     src,
                     dst,
@@ -486,9 +346,46 @@ class ImpairedLink:
                 if loss is not None:
                     self._impairments[d].loss = loss
 
+    def cap(
+        self, kbps: float | None, queue_seconds: float = 0.3, direction: Which = "both"
+    ) -> None:
+        """Cap ``direction`` to ``kbps`` kbit/s (None: no cap) with a buffer of
+        ``queue_seconds`` worth of bytes at that rate (at least three full-size packets);
+        packets that find it full are dropped (counted ``capped``)."""
+        if kbps is not None and not kbps > 0:
+            raise ValueError(f"the rate cap must be > 0 kbit/s (or None), not {kbps}")
+        if not queue_seconds > 0:
+            raise ValueError(f"queue_seconds must be > 0, not {queue_seconds}")
+        with self._lock:
+            for d in self._directions(direction):
+                self._impairments[d].rate = kbps
+                self._impairments[d].queue_seconds = queue_seconds
+
+    def block_udp(self, blocked: bool = True, direction: Which = "both") -> None:
+        """Drop (``blocked``) or pass again the IPv4 UDP packets of ``direction``."""
+        with self._lock:
+            for d in self._directions(direction):
+                self._impairments[d].block_udp = blocked
+
+    def cut(self, direction: Which = "both") -> None:
+        """An outage: drop every packet of ``direction`` until :meth:`restore` (the other
+        impairments are kept for afterwards; packets already queued are still delivered)."""
+        with self._lock:
+            for d in self._directions(direction):
+                self._impairments[d].cut = True
+
+    def restore(self, direction: Which = "both") -> None:
+        """End the outage :meth:`cut` started on ``direction``."""
+        with self._lock:
+            for d in self._directions(direction):
+                self._impairments[d].cut = False
+
     def clear(self, direction: Which = "both") -> None:
-        """No delay and no loss on ``direction`` (queued packets are still delivered)."""
-        self.impair(delay=0.0, loss=0.0, direction=direction)
+        """A clean link on ``direction``: no delay, loss, cap, UDP blocking or cut (queued
+        packets are still delivered)."""
+        with self._lock:
+            for d in self._directions(direction):
+                vars(self._impairments[d]).update(vars(Impairment()))
 
     def impairment(self, direction: Direction) -> tuple[float, float]:
         """The (delay, loss) currently set on ``direction``."""

@@ -300,3 +300,155 @@ def test_factories_tear_down_after_failure() -> None:
     assert not set(names) & set(netns_names())
     prefix = f"netlab-{link.index}-"
     assert not [t for t in threading.enumerate() if t.name.startswith(prefix)]
+
+
+# --- rate cap, UDP blocking, outages ----------------------------------------------------------
+
+
+def _tcp_pair(link: ImpairedLink) -> tuple[socket.socket, socket.socket]:
+    """A TCP connection across the link: (the client in B, the accepted socket in A)."""
+    with inside(link.a):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with inside(link.b):
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind((link.addr_a, 0))
+        listener.listen(1)
+        client.settimeout(5)
+        client.connect((link.addr_a, listener.getsockname()[1]))
+        listener.settimeout(5)
+        accepted, _ = listener.accept()
+    except BaseException:
+        client.close()
+        raise
+    finally:
+        listener.close()
+    return client, accepted
+
+
+def _sink(sock: socket.socket, arrivals: list[tuple[float, int]], size: int) -> threading.Thread:
+    """A thread that reads ``sock`` and notes (time, bytes) of each read until EOF/timeout."""
+
+    def run() -> None:
+        sock.settimeout(1.0)
+        while True:
+            try:
+                data = sock.recv(size)
+            except (TimeoutError, OSError):
+                return
+            if not data:
+                return
+            arrivals.append((time.monotonic(), len(data)))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _rate_kbps(arrivals: list[tuple[float, int]], overhead: int = 0) -> float:
+    """The rate between the first and the last arrival (the first one's bytes not counted)."""
+    span = arrivals[-1][0] - arrivals[0][0]
+    return sum(n + overhead for _, n in arrivals[1:]) * 8 / span / 1000
+
+
+def test_udp_is_serialised_at_the_cap_and_the_excess_dropped(
+    lab: tuple[ImpairedLink, socket.socket],
+) -> None:
+    link, client = lab
+    cap = 2000  # kbit/s: 250 kB/s
+    link.cap(cap, direction="b_to_a")
+    before = link.stats("b_to_a")
+    sink = udp_socket(link.a, link.addr_a)
+    sink.setblocking(True)
+    arrivals: list[tuple[float, int]] = []
+    try:
+        reader = _sink(sink, arrivals, 2048)
+        # 1000-byte datagrams (1028 on the wire) at twice the cap for one second.
+        start = time.monotonic()
+        for seq in range(500):
+            pause = start + seq * 0.002 - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            client.sendto(bytes(1000), (link.addr_a, sink.getsockname()[1]))
+        stopped = time.monotonic()
+        reader.join()
+    finally:
+        link.clear()
+        sink.close()
+    rate = _rate_kbps(arrivals, overhead=28)
+    assert 0.92 * cap <= rate <= 1.03 * cap, f"{rate:.0f} kbit/s through a {cap} kbit/s cap"
+    after = _delta(link.stats("b_to_a"), before)
+    assert after.received == 500 and after.forwarded == len(arrivals)
+    assert after.capped + after.forwarded == 500
+    # What the cap lets through: the sending time plus the queue's 300 ms, at the cap.
+    expected = (stopped - start + 0.3) * cap * 1000 / 8 / 1028
+    assert abs(after.forwarded - expected) <= 15, (after, expected)
+    # The queue holds ~300 ms at the cap: the last packet leaves within that of the sender.
+    assert arrivals[-1][0] - stopped < 0.4
+
+
+def test_tcp_fills_the_cap_and_no_more(lab: tuple[ImpairedLink, socket.socket]) -> None:
+    link, _ = lab
+    cap = 4000  # kbit/s: 500 kB/s
+    link.cap(cap)
+    client, server = _tcp_pair(link)
+    arrivals: list[tuple[float, int]] = []
+    try:
+        reader = _sink(server, arrivals, 65536)
+        client.sendall(bytes(600_000))  # ~1.2 s at the cap
+        client.shutdown(socket.SHUT_WR)
+        reader.join()
+    finally:
+        link.clear()
+        client.close()
+        server.close()
+    assert sum(n for _, n in arrivals) == 600_000
+    rate = _rate_kbps(arrivals)
+    # Payload only (TCP/IP headers take ~4 %), after slow start: most of the cap, never more.
+    assert 0.7 * cap <= rate <= 1.0 * cap, f"TCP goodput {rate:.0f} kbit/s, cap {cap}"
+
+
+def test_cap_rejects_nonsense(lab: tuple[ImpairedLink, socket.socket]) -> None:
+    link, _ = lab
+    with pytest.raises(ValueError, match="rate cap"):
+        link.cap(0)
+    with pytest.raises(ValueError, match="queue_seconds"):
+        link.cap(100, queue_seconds=0)
+
+
+def test_blocking_udp_drops_udp_and_passes_tcp(lab: tuple[ImpairedLink, socket.socket]) -> None:
+    link, client = lab
+    before = link.stats("b_to_a")
+    link.block_udp(direction="b_to_a")
+    try:
+        _, lost = probe(link, client, count=20, interval=0.001, linger=0.1)
+        assert lost == 20
+        assert _delta(link.stats("b_to_a"), before).blocked == 20
+        tcp_client, tcp_server = _tcp_pair(link)
+        with tcp_client, tcp_server:
+            tcp_client.sendall(b"over tcp")
+            assert tcp_server.recv(64) == b"over tcp"
+            tcp_server.sendall(b"and back")
+            assert tcp_client.recv(64) == b"and back"
+        link.block_udp(False)
+        _, lost = probe(link, client, count=20, interval=0.001, linger=0.1)
+        assert lost == 0
+    finally:
+        link.clear()
+
+
+def test_cut_and_restore_keep_the_other_impairments(
+    lab: tuple[ImpairedLink, socket.socket],
+) -> None:
+    link, client = lab
+    link.impair(delay=0.05)
+    try:
+        link.cut()
+        _, lost = probe(link, client, count=20, interval=0.001, linger=0.2)
+        assert lost == 20
+        link.restore()
+        rtts, lost = probe(link, client, count=20, interval=0.005, linger=0.3)
+        assert lost == 0
+        assert 0.099 <= statistics.median(rtts) <= 0.140
+    finally:
+        link.clear()

@@ -45,6 +45,23 @@ export function interpreterSlots({ video = false } = {}) {
   };
 }
 
+/**
+ * The camera's second, lower quality (`camera.low`): a quarter of the width and height, at most
+ * 15 frames a second and 100 kbit/s. The server sends it to console grid tiles and to receivers
+ * whose link cannot carry the full picture (docs/architecture.md, "Two qualities per camera").
+ */
+export const LOW_QUALITY = Object.freeze({
+  scaleResolutionDownBy: 4, maxFramerate: 15, maxBitrate: 100000,
+});
+
+/** What a site publishes: its camera twice (full and `camera.low`) and its microphone. */
+export function siteSends(camera, microphone) {
+  const send = [{ name: "camera", kind: "video", track: camera }];
+  if (camera) send.push({ name: "camera.low", kind: "video", track: camera, encodings: [LOW_QUALITY] });
+  send.push({ name: "microphone", kind: "audio", track: microphone });
+  return send;
+}
+
 const ICE_GATHERING_TIMEOUT_MS = 8000; // an unreachable STUN server must not block joining
 const DISCONNECTED_GRACE_MS = 5000; // "disconnected" often heals itself; "failed" never does
 const PERMANENT_CODES = new Set(["not_admitted", "forbidden", "bad_offer", "bad_layout",
@@ -102,7 +119,8 @@ export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
  * options:
  *   client      a RoomClient (its `offer(sdp, layout)` is used)
  *   iceServers  RTCIceServer[] from the join answer
- *   send        [{name: "camera" | "microphone" | "screen", kind, track: MediaStreamTrack|null}]
+ *   send        [{name: "camera" | "camera.low" | "microphone" | "screen", kind,
+ *               track: MediaStreamTrack|null, encodings?: RTCRtpEncodingParameters[]}]
  *   receive     [{name: slot name, kind}]
  *   onTrack     (slotName, track) => void, for every received track
  *   onState     (state, detail) => void; state is "connecting", "connected", "reconnecting",
@@ -185,7 +203,9 @@ export class MediaLink {
     this.connections += 1;
     const named = [];
     for (const s of this.send) {
-      const transceiver = pc.addTransceiver(s.track || s.kind, { direction: "sendonly" });
+      const init = { direction: "sendonly" };
+      if (s.encodings) init.sendEncodings = s.encodings.map((e) => ({ ...e }));
+      const transceiver = pc.addTransceiver(s.track || s.kind, init);
       preferCodecs(transceiver, s.kind);
       named.push([transceiver, s.name]);
     }
@@ -235,6 +255,31 @@ export class MediaLink {
     const index = this.send.indexOf(entry);
     const transceiver = this.pc && this.pc.getTransceivers()[index];
     if (transceiver) await transceiver.sender.replaceTrack(track);
+  }
+
+  /**
+   * Stop sending the published tracks named in `paused` and send the others (the server's
+   * `media.sending`: a camera quality nobody receives now). No renegotiation: the sender's
+   * encoding is made inactive, and a new peer connection starts out sending everything.
+   */
+  async pause(paused) {
+    const pc = this.pc;
+    if (!pc) return;
+    const transceivers = pc.getTransceivers();
+    for (const [index, entry] of this.send.entries()) {
+      const sender = transceivers[index] && transceivers[index].sender;
+      if (!sender || !entry.track) continue;
+      const params = sender.getParameters();
+      if (!params.encodings || !params.encodings.length) continue;
+      const active = !paused.includes(entry.name);
+      if (params.encodings.every((e) => e.active === active)) continue;
+      params.encodings.forEach((e) => { e.active = active; });
+      try {
+        await sender.setParameters(params);
+      } catch (err) {
+        console.warn(`pausing ${entry.name} refused`, err);
+      }
+    }
   }
 
   /** Start (track) or stop (null) publishing a screen: the m-line set changes, so offer again. */

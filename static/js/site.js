@@ -8,7 +8,7 @@ import { RoomClient } from "./protocol.js";
 import { RecordingIndicator } from "./recording_indicator.js";
 import { SigningPanel } from "./signing.js";
 import { HealthReporter } from "./health_report.js";
-import { MediaLink, SITE_SLOTS } from "./media.js";
+import { MediaLink, SITE_SLOTS, siteSends } from "./media.js";
 import { ListenerPanel } from "./listener_panel.js";
 import {
   $, attachTrack, config, errorText, sameId, setupChat,
@@ -178,10 +178,7 @@ function enterRoom() {
   link = new MediaLink({
     client,
     iceServers,
-    send: [
-      { name: "camera", kind: "video", track: localTrack("video") },
-      { name: "microphone", kind: "audio", track: localTrack("audio") },
-    ],
+    send: siteSends(localTrack("video"), localTrack("audio")),
     receive: SITE_SLOTS,
     onTrack: (slot, track) => {
       if (!elements[slot]) return;
@@ -230,6 +227,7 @@ client.on("admitted", (p) => { if (forMe(p)) enterRoom(); });
 client.on("refused", (p) => { if (forMe(p)) end("refused", t("The chair did not admit this site.")); });
 client.on("removed", (p) => { if (forMe(p)) end("removed", t("The chair removed this site from the room.")); });
 client.on("rejoin", (p) => { if (forMe(p) && link) link.restart("rejoin"); });
+client.on("media.sending", (p) => { if (link && p && Array.isArray(p.paused)) link.pause(p.paused); });
 client.on("revoked", (p) => end("revoked", revokedText(p && p.code)));
 client.on("room.state", (room) => onState(room));
 client.on("room.event", (event) => {

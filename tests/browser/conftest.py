@@ -75,14 +75,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# Run inside the namespace: poll /healthz on loopback until it answers 200. http.client, not
-# urllib, so that no *_proxy variable can send the request anywhere else.
+# Run inside the namespace: poll /healthz on the server's address (loopback, or the hub's end
+# of a test link) until it answers 200. http.client, not urllib, so that no *_proxy variable
+# can send the request anywhere else.
 HEALTH_PROBE = """
 import http.client, sys, time
-port, deadline = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+port, deadline, host = int(sys.argv[1]), time.monotonic() + float(sys.argv[2]), sys.argv[3]
 while time.monotonic() < deadline:
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn = http.client.HTTPConnection(host, port, timeout=2)
         conn.request("GET", "/healthz")
         if conn.getresponse().status == 200:
             sys.exit(0)
@@ -197,25 +198,24 @@ def output_dir() -> Path:
     return OUTPUT_DIR
 
 
-def concord_command(
-    data_dir: Path, port: int, ice: str = "127.0.0.1", settings: tuple[str, ...] = ()
-) -> list[str]:
-    """``python -m server`` on ``data_dir``, as served on 127.0.0.1:``port`` (add the verb);
-    ``ice``: the addresses its media answers on; ``settings``: more ``NAME=value``."""
+def concord_command(data_dir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
+    """``python -m server`` on ``data_dir``, as served on ``host``:``port`` (add the verb);
+    its ICE candidates are on ``host`` too."""
     env = [
         f"CONCORD_DATA_DIR={data_dir}",
-        f"CONCORD_ICE_HOST_ADDRESSES={ice}",
-        f"CONCORD_PUBLIC_URL=http://127.0.0.1:{port}",
-        *settings,
+        f"CONCORD_ICE_HOST_ADDRESSES={host}",
+        f"CONCORD_PUBLIC_URL=http://{host}:{port}",
     ]
     return ["env", *env, sys.executable, "-m", "server"]
 
 
-def make_demo(netns: Namespace, data_dir: Path, port: int, log: Path) -> None:
+def make_demo(
+    netns: Namespace, data_dir: Path, port: int, log: Path, host: str = "127.0.0.1"
+) -> None:
     """``concord demo`` on a fresh ``data_dir`` (its output written to ``log``)."""
     with log.open("wb") as out:
         demo = subprocess.run(
-            netns.command(*concord_command(data_dir, port), "demo"),
+            netns.command(*concord_command(data_dir, port, host), "demo"),
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -231,20 +231,14 @@ def make_demo(netns: Namespace, data_dir: Path, port: int, log: Path) -> None:
 
 
 def serve(
-    netns: Namespace,
-    data_dir: Path,
-    port: int,
-    log: Path,
-    host: str = "127.0.0.1",
-    ice: str = "127.0.0.1",
-    settings: tuple[str, ...] = (),
+    netns: Namespace, data_dir: Path, port: int, log: Path, host: str = "127.0.0.1"
 ) -> subprocess.Popen[bytes]:
-    """``concord serve`` in the namespace (its output appended to ``log``), on ``host``;
-    returns once it answers /healthz, or stops it and fails the test."""
+    """``concord serve`` in the namespace on ``host`` (its output appended to ``log``); returns
+    once it answers /healthz, or stops it and fails the test."""
     with log.open("ab") as out:
         server = subprocess.Popen(
             netns.command(
-                *concord_command(data_dir, port, ice, settings),
+                *concord_command(data_dir, port, host),
                 "serve",
                 "--host",
                 host,
@@ -257,7 +251,7 @@ def serve(
             stdin=subprocess.DEVNULL,
         )
     probe = subprocess.Popen(
-        netns.command(sys.executable, "-c", HEALTH_PROBE, str(port), str(STARTUP_TIMEOUT)),
+        netns.command(sys.executable, "-c", HEALTH_PROBE, str(port), str(STARTUP_TIMEOUT), host),
         stdin=subprocess.DEVNULL,
     )
     try:
@@ -305,7 +299,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-def chromium_in(netns: Namespace, directory: Path) -> Path:
+def write_chromium_wrapper(netns: Namespace, directory: Path) -> Path:
     """A script in ``directory`` that runs the system Chromium inside ``netns`` (Playwright's
     executable)."""
     wrapper = directory / "chromium"
@@ -316,8 +310,8 @@ def chromium_in(netns: Namespace, directory: Path) -> Path:
 
 @pytest.fixture(scope="package")
 def chromium_wrapper(netns: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A script that runs the system Chromium inside the namespace (Playwright's executable)."""
-    return chromium_in(netns, tmp_path_factory.mktemp("chromium-wrapper"))
+    """The Chromium wrapper for the package's namespace."""
+    return write_chromium_wrapper(netns, tmp_path_factory.mktemp("chromium-wrapper"))
 
 
 def browser_env() -> dict[str, str | float | bool]:
@@ -437,18 +431,33 @@ def new_context(
 
     try:
         yield make
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            for name, context in opened:
-                for i, tab in enumerate(context.pages):
-                    suffix = f"-{i}" if i else ""
-                    try:
-                        screenshot(tab, f"FAILED-{request.node.name}-{name}{suffix}")
-                    except Exception:  # the page may be gone; the failure itself is what matters
-                        pass
+        screenshot_failed(request, screenshot, opened)
     finally:
-        for _, context in opened:
+        close_contexts(opened)
+
+
+def screenshot_failed(
+    request: pytest.FixtureRequest,
+    screenshot: Screenshot,
+    opened: list[tuple[str, BrowserContext]],
+) -> None:
+    """If the test failed: every page of the ``opened`` (name, context) pairs to
+    ``FAILED-<test>-<name>[-<n>].png``."""
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    for name, context in opened:
+        for i, tab in enumerate(context.pages):
+            suffix = f"-{i}" if i else ""
             try:
-                context.close()
-            except Exception:  # already closed with its browser
+                screenshot(tab, f"FAILED-{request.node.name}-{name}{suffix}")
+            except Exception:  # the page may be gone; the failure itself is what matters
                 pass
+
+
+def close_contexts(opened: list[tuple[str, BrowserContext]]) -> None:
+    for _, context in opened:
+        try:
+            context.close()
+        except Exception:  # already closed with its browser
+            pass

@@ -4,8 +4,9 @@
    watch and listen) receives the main hall: its dashboard row says "listening", good, with a
    high score and its page's own figures (concealed audio measured), and stays so past the
    time a silent site would count as down.
-2. A Chromium site in a namespace of its own, joined to the server's by an impaired link
-   (tests/netlab.py), hears the main hall (a synthetic aiortc site) through 20% loss: its page
+2. A Chromium site (a microphone, no camera) in a namespace of its own, joined to the
+   server's by an impaired link (the lab of tests/browser/linked.py), hears the main hall (a
+   synthetic aiortc site) through 20% loss: its page
    reports the audio it had to conceal, its score falls and its row and poor alert say why; the
    technician reads Vietnamese and sees that alert in Vietnamese, with no English in it.
 
@@ -17,28 +18,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
 
-from tests import netlab
-from tests.browser.conftest import (
-    CHROMIUM_ARGS,
-    CONTEXT_OPTIONS,
-    Namespace,
-    NewContext,
-    Screenshot,
-    Server,
-    _stop,
-    browser_env,
-    chromium_in,
-    make_demo,
-    serve,
-)
+from tests.browser import linked
+from tests.browser.conftest import Namespace, NewContext, Screenshot, Server
 from tests.browser.probes import invite, sign_in
 from tests.browser.test_health_dashboard import (
     ENGLISH_JS,
@@ -202,157 +189,107 @@ def test_a_site_without_camera_or_microphone_is_listening_and_healthy(
 
 # --- an impaired site, a Vietnamese technician -------------------------------------------------
 
-PORT = 8090
 ENGLISH = re.compile(
     r"\b(poor|connection|loss|audio|concealed|round trip|uplink|downlink|trouble|site|"
     r"freezes?|reconnect\w*|video|nothing)\b",
     re.IGNORECASE,
 )
+# The lab (tests/browser/linked.py): the server and the technician in namespace hub, the far
+# site's Chromium in namespace site, across the impaired link.
+linked_lab = linked.linked_lab
+linked_context = linked.linked_context
 
 
-@pytest.fixture
-def lab() -> Iterator[tuple[netlab.Namespace, netlab.Namespace, netlab.ImpairedLink]]:
-    reason = netlab.unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    with netlab.namespace_factory() as namespace, netlab.link_factory(namespace) as make_link:
-        hub, far = namespace(), namespace()
-        yield hub, far, make_link(hub, far, seed=15)
-
-
-def launch(playwright: Playwright, ns: netlab.Namespace, where: Path, *extra: str) -> Browser:
-    where.mkdir(parents=True, exist_ok=True)
-    return playwright.chromium.launch(
-        executable_path=str(chromium_in(Namespace(ns.name), where)),
-        args=[*CHROMIUM_ARGS, *extra],
-        headless=True,
-        env=browser_env(),
-        timeout=30_000,
-    )
-
-
-@pytest.mark.usefixtures("netns")  # (the machine checks: root, ip netns, Chromium)
 def test_concealed_audio_lowers_a_sites_score_and_the_alert_is_in_vietnamese(
-    playwright: Playwright,
-    lab: tuple[netlab.Namespace, netlab.Namespace, netlab.ImpairedLink],
-    tmp_path: Path,
+    linked_lab: linked.LinkedLab,
+    linked_context: linked.LinkedContext,
     output_dir: Path,
     screenshot: Screenshot,
     running_sites: list[Sites],  # noqa: F811
 ) -> None:
-    hub, far, link = lab
-    ns = Namespace(hub.name)
-    far_url = f"http://{link.addr_a}:{PORT}"
-    data, log = tmp_path / "data", output_dir / "health-experience-server.log"
-    log.write_text("")
-    make_demo(ns, data, PORT, log)
-    server = serve(
-        ns,
-        data,
-        PORT,
-        log,
-        host="0.0.0.0",
-        ice=f"127.0.0.1,{link.addr_a}",
-        # (One origin for every page, the one the far site knows the server by: the hub
-        # reaches that address locally, not through the link.)
-        settings=("CONCORD_HEALTH_ALERT_SECONDS=4", f"CONCORD_PUBLIC_URL={far_url}"),
+    lab, link = linked_lab, linked_lab.link
+    dashboard = linked_context("hub", "technician").new_page()
+    csrf = sign_in(dashboard, ORGANISER)
+    assert dashboard.evaluate(LOCALE_JS, [csrf, "vi"]) == 200
+    links = {s: invite(dashboard, CONFERENCE, s, csrf) for s in (MAIN_HALL, FAR)}
+    dashboard.goto(f"/conferences/{CONFERENCE}/health")
+    assert dashboard.evaluate("document.documentElement.lang") == "vi"
+    wait_for(dashboard, "the dashboard watches", "() => window.__health.watching")
+
+    # The main hall: a synthetic site (test pattern, a steady tone) on the server's side.
+    hub = Namespace(lab.hub.name)
+    hall = start_sites(hub, lab.server, [join_path(links[MAIN_HALL])], output_dir / "hall.log")
+    running_sites.append(hall)
+    admit_when_waiting(dashboard, MAIN_HALL)
+
+    delegation = linked_context("site", f"site-{FAR}")
+    delegation.add_init_script(MICROPHONE_ONLY_JS)  # (no camera: less for the CPU to do)
+    site = delegation.new_page()
+    open_site(site, join_path(links[FAR]))
+    admit_when_waiting(dashboard, FAR)
+    in_room(site, "the far site")
+
+    subject = f"site:{FAR}"
+    wait_for(
+        dashboard,
+        "the far site hears the hall",
+        "(s) => { const r = window.__health.model.rows.get(s); return r && r.experience"
+        " && typeof r.experience.concealed === 'number' && r.level !== 'down'; }",
+        subject,
     )
-    browsers: list[Browser] = []
+    before = row(dashboard, subject)
+    assert before["experience"]["concealed"] < 0.03, before  # (3%: still good)
+
+    link.impair(loss=0.20, direction="a_to_b")  # what Concord sends the far site
+    impaired_at = time.monotonic()
+    alert = dashboard.locator("#alert-list li[data-kind='poor']").filter(
+        has_text=re.compile("âm thanh bị gián đoạn")
+    )
     try:
-        near = launch(playwright, hub, tmp_path / "near")
-        browsers.append(near)
-        secure = f"--unsafely-treat-insecure-origin-as-secure={far_url}"
-        remote = launch(playwright, far, tmp_path / "far", secure)
-        browsers.append(remote)
+        expect(alert).to_have_count(1, timeout=60_000)
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n  page: {describe(dashboard)}") from None
+    took = time.monotonic() - impaired_at
+    # The share over the window (30 s, clean until now) keeps rising as it fills.
+    wait_for(
+        dashboard,
+        "the far site's concealed audio up by 4 points over the window (and at least 5%)",
+        "([s, was]) => { const c = window.__health.model.rows.get(s).experience.concealed;"
+        " return c >= 0.05 && c >= was + 0.04; }",
+        [subject, before["experience"]["concealed"]],
+    )
+    after = row(dashboard, subject)
+    assert after["level"] == "poor" and "concealed_audio" in after["flags"], after
+    assert after["where"] == "downlink", after
+    assert after["score"] <= max(0, before["score"] - 25), (before, after)
 
-        technician = near.new_context(**{**CONTEXT_OPTIONS, "base_url": far_url})
-        dashboard = technician.new_page()
-        csrf = sign_in(dashboard, ORGANISER)
-        assert dashboard.evaluate(LOCALE_JS, [csrf, "vi"]) == 200
-        links = {s: invite(dashboard, CONFERENCE, s, csrf) for s in (MAIN_HALL, FAR)}
-        dashboard.goto(f"/conferences/{CONFERENCE}/health")
-        assert dashboard.evaluate("document.documentElement.lang") == "vi"
-        wait_for(dashboard, "the dashboard watches", "() => window.__health.watching")
+    # The technician's alert, in Vietnamese from start to end.
+    text = alert.locator(".what").inner_text()
+    assert text.startswith("Kết nối kém: Sự cố trên đường xuống của điểm cầu"), text
+    assert "âm thanh bị gián đoạn" in text and "mất gói chiều xuống" in text, text
+    assert not ENGLISH.search(text), f"English in the Vietnamese alert: {text!r}"
+    tr = dashboard.locator(f"#health-rows tr[data-subject='{subject}']")
+    expect(tr.locator(".level")).to_have_text("kém")
+    flags = tr.locator(".flags").inner_text()
+    assert "âm thanh bị gián đoạn" in flags and not ENGLISH.search(flags), flags
+    print(
+        f"\nfar site behind 20% downlink loss: poor alert {took:.1f} s after the impairment;"
+        f" concealed {before['experience']['concealed']:.1%} → "
+        f"{after['experience']['concealed']:.1%}, score {before['score']} → "
+        f"{after['score']}; alert: {text}"
+    )
+    screenshot(dashboard, "health-concealed-vi")
 
-        # The main hall: a synthetic site (test pattern, a steady tone) on the server's side.
-        path = join_path(links[MAIN_HALL])
-        hall = start_sites(ns, Server(far_url, data, log), [path], output_dir / "hall.log")
-        running_sites.append(hall)
-        admit_when_waiting(dashboard, MAIN_HALL)
-
-        delegation = remote.new_context(**{**CONTEXT_OPTIONS, "base_url": far_url})
-        delegation.add_init_script(MICROPHONE_ONLY_JS)  # (no camera: less for the CPU to do)
-        site = delegation.new_page()
-        open_site(site, join_path(links[FAR]))
-        admit_when_waiting(dashboard, FAR)
-        in_room(site, "the far site")
-
-        subject = f"site:{FAR}"
-        wait_for(
-            dashboard,
-            "the far site hears the hall",
-            "(s) => { const r = window.__health.model.rows.get(s); return r && r.experience"
-            " && typeof r.experience.concealed === 'number' && r.level !== 'down'; }",
-            subject,
-        )
-        before = row(dashboard, subject)
-        assert before["experience"]["concealed"] < 0.03, before  # (3%: still good)
-
-        link.impair(loss=0.20, direction="a_to_b")  # what Concord sends the far site
-        impaired_at = time.monotonic()
-        alert = dashboard.locator("#alert-list li[data-kind='poor']").filter(
-            has_text=re.compile("âm thanh bị gián đoạn")
-        )
-        try:
-            expect(alert).to_have_count(1, timeout=60_000)
-        except AssertionError as err:
-            raise AssertionError(f"{err}\n  page: {describe(dashboard)}") from None
-        took = time.monotonic() - impaired_at
-        # The share over the window (30 s, clean until now) keeps rising as it fills.
-        wait_for(
-            dashboard,
-            "the far site's concealed audio up by 4 points over the window (and at least 5%)",
-            "([s, was]) => { const c = window.__health.model.rows.get(s).experience.concealed;"
-            " return c >= 0.05 && c >= was + 0.04; }",
-            [subject, before["experience"]["concealed"]],
-        )
-        after = row(dashboard, subject)
-        assert after["level"] == "poor" and "concealed_audio" in after["flags"], after
-        assert after["where"] == "downlink", after
-        assert after["score"] <= max(0, before["score"] - 25), (before, after)
-
-        # The technician's alert, in Vietnamese from start to end.
-        text = alert.locator(".what").inner_text()
-        assert text.startswith("Kết nối kém: Sự cố trên đường xuống của điểm cầu"), text
-        assert "âm thanh bị gián đoạn" in text and "mất gói chiều xuống" in text, text
-        assert not ENGLISH.search(text), f"English in the Vietnamese alert: {text!r}"
-        tr = dashboard.locator(f"#health-rows tr[data-subject='{subject}']")
-        expect(tr.locator(".level")).to_have_text("kém")
-        flags = tr.locator(".flags").inner_text()
-        assert "âm thanh bị gián đoạn" in flags and not ENGLISH.search(flags), flags
-        print(
-            f"\nfar site behind 20% downlink loss: poor alert {took:.1f} s after the impairment;"
-            f" concealed {before['experience']['concealed']:.1%} → "
-            f"{after['experience']['concealed']:.1%}, score {before['score']} → "
-            f"{after['score']}; alert: {text}"
-        )
-        screenshot(dashboard, "health-concealed-vi")
-
-        # The link heals and the page opens a new peer connection (as when the server asks
-        # it to rejoin): the page and Concord each count one reconnection, shown once.
-        link.clear()
-        site.evaluate("() => window.concord.link.restart('rejoin')")
-        in_room(site, "the far site, reconnected")
-        assert site.evaluate("() => window.concord.link.reconnections") == 1
-        wait_for(
-            dashboard,
-            "the far site's reconnection on its row",
-            "(s) => window.__health.model.rows.get(s).experience.reconnections === 1",
-            subject,
-        )
-        expect(tr.locator(".flags")).to_contain_text("kết nối lại 1 lần", timeout=TIMEOUT)
-    finally:
-        link.clear()
-        for browser in browsers:
-            browser.close()
-        _stop(server)
+    # The link heals and the page opens a new peer connection (as when the server asks
+    # it to rejoin): the page and Concord each count one reconnection, shown once.
+    link.clear()
+    site.evaluate("() => window.concord.link.restart('rejoin')")
+    in_room(site, "the far site, reconnected")
+    assert site.evaluate("() => window.concord.link.reconnections") == 1
+    wait_for(
+        dashboard,
+        "the far site's reconnection on its row",
+        "(s) => window.__health.model.rows.get(s).experience.reconnections === 1",
+        subject,
+    )
+    expect(tr.locator(".flags")).to_contain_text("kết nối lại 1 lần", timeout=TIMEOUT)

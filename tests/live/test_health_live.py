@@ -89,7 +89,7 @@ async def test_technicians_see_health_alerts_and_acknowledge_them(
     assert (await chair.call("health.report", sent))["code"] == "forbidden"
     assert (await raw(hall, "health.watch", {}))["code"] == "forbidden"
     asked = await chair.call("health.keyframe", {"site_id": CHAMPASAK})
-    assert asked["ok"] and asked["asked"] == ["camera"]
+    assert asked["ok"] and asked["asked"] == ["camera", "camera.low"]  # both qualities
 
     # Champasak's media stops: down, an alert; the technician acknowledges it.
     # (Taken away first: a synthetic site renews a connection that closes on its own.)
