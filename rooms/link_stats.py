@@ -149,6 +149,8 @@ class LinkMeter:
                 up_jitter.append(stream.jitter)
         rtts = [t for s in fresh if (t := s.round_trip) is not None and t > 0]
         camera, low = peer.sources.get("camera"), peer.sources.get("camera.low")
+        if camera is not None and not any(c and c.last_packet_at for c in (camera, low)):
+            camera = None  # offered but never sent (no camera): no frame rate, not "frozen"
         counters.frames = camera.frames if camera else 0
         counters.low_frames = low.frames if low else 0
         counters.keyframe_requests = sum(s.keyframe_requests_sent for s in peer.sources.values())

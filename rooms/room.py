@@ -159,6 +159,7 @@ class BridgeRoom(PlanChanges):
             self.presenter = None
         peer, site.peer = site.peer, None
         site.link = "offline"
+        site.published, site.reconnections = None, 0
         if peer is not None:
             await peer.close()
         self._route()
@@ -188,6 +189,10 @@ class BridgeRoom(PlanChanges):
             await peer.close()
             raise RoomError("bad_offer", str(exc)) from None
         site.peer = peer
+        published = frozenset(n for n in layout.values() if n in ("camera", "microphone", "screen"))
+        if site.published == published:
+            site.reconnections += 1
+        site.published = published
 
         @peer.pc.on("connectionstatechange")
         def changed() -> None:
@@ -450,7 +455,14 @@ class BridgeRoom(PlanChanges):
     def watched(self) -> list[Watched]:
         """Whom the health monitor watches: admitted sites and interpreters at work."""
         rows = [
-            Watched(f"site:{s.site_id}", s.info.name, "site", s.peer, muted=s.muted)
+            Watched(
+                f"site:{s.site_id}",
+                s.info.name,
+                "site",
+                s.peer,
+                muted=s.muted,
+                reconnections=s.reconnections,
+            )
             for s in self.sites.values()
             if s.admission == "admitted"
         ]

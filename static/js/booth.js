@@ -21,7 +21,11 @@ import { BoothDevices } from "./booth_devices.js";
 const root = $("room-booth");
 const client = new RoomClient();
 new RecordingIndicator(client, document.getElementById("rec-indicator"));
-const health = new HealthReporter({ client, peer: () => (link ? link.pc : null) }); // every 2 s
+const health = new HealthReporter({
+  client,
+  peer: () => (link ? link.pc : null),
+  reconnections: () => (link ? link.reconnections : 0),
+}); // every 2 s
 const language = config.language;
 const me = config.me;
 const elements = {

@@ -144,6 +144,10 @@ export class MediaLink {
     this._retryTimer = null;
     this._retryDelay = 1000;
     this._disconnectedTimer = null;
+    this.connections = 0; // peer connections made
+    // New peer connections after the first, but for a screen share (which offers again with
+    // another set of tracks): what the technicians see as this page's reconnections.
+    this.reconnections = 0;
   }
 
   _setState(state, detail = null) {
@@ -162,15 +166,16 @@ export class MediaLink {
     if (this._closed) return Promise.resolve();
     clearTimeout(this._retryTimer);
     if (this._running) {
-      this._again = true;
+      this._again = reason; // (the later reason is the one the next connection is made for)
       return this._running;
     }
     this._running = (async () => {
       do {
+        if (this._again) reason = this._again;
         this._again = false;
         try {
           this._setState(this.pc ? "reconnecting" : "connecting", reason);
-          await this._negotiate();
+          await this._negotiate(reason);
           this._retryDelay = 1000;
         } catch (err) {
           if (this._closed) return;
@@ -190,10 +195,12 @@ export class MediaLink {
     return this._running;
   }
 
-  async _negotiate() {
+  async _negotiate(reason) {
     this._closePc();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
+    if (this.connections > 0 && reason !== "screen") this.reconnections += 1;
+    this.connections += 1;
     const named = [];
     for (const s of this.send) {
       const init = { direction: "sendonly" };

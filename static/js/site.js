@@ -20,7 +20,11 @@ const client = new RoomClient();
 new RecordingIndicator(client, document.getElementById("rec-indicator"));
 new SigningPanel(client, { siteId: config.site ? config.site.id : null });
 // This page's own connection figures for the technicians, every 2 s (health_report.js).
-const health = new HealthReporter({ client, peer: () => (link ? link.pc : null) });
+const health = new HealthReporter({
+  client,
+  peer: () => (link ? link.pc : null),
+  reconnections: () => (link ? link.reconnections : 0),
+});
 navigator.mediaDevices?.addEventListener("devicechange", () => health.markDevicesChanged());
 const elements = {
   "hall.video": $("hall-video"),
