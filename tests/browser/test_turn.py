@@ -104,6 +104,49 @@ def selected_pair(page: Page) -> dict[str, Any] | None:
     return value
 
 
+def assert_relayed_over_tcp(page: Page, relay_address: str) -> dict[str, Any]:
+    """The page's selected candidate pair: its local candidate is coturn's relay, over TCP."""
+    pair = selected_pair(page)
+    assert pair is not None and pair["state"] == "succeeded", pair
+    assert pair["local"]["type"] == "relay", f"the site's media does not go through TURN: {pair}"
+    assert pair["local"]["relayProtocol"] == "tcp", f"the relay is not over TCP: {pair}"
+    assert pair["local"]["address"] == relay_address, pair  # coturn's relay address, in the hub
+    return pair
+
+
+def turn_username(page: Page) -> str:
+    """The TURN username the page's media link was given (by its latest join answer)."""
+    servers = page.evaluate(ICE_SERVERS_JS)
+    turn_entry = [s for s in servers if any(u.startswith("turn:") for u in s["urls"])]
+    assert len(turn_entry) == 1 and turn_entry[0]["hasCredential"], servers
+    username: str = turn_entry[0]["username"]
+    expiry, _, holder = username.partition(":")
+    assert holder.startswith("invitation-"), servers  # the site's credentials: its invitation's
+    assert 0 < int(expiry) - time.time() <= 600, servers
+    return username
+
+
+def time_to_media(page: Page, since: float) -> dict[str, float]:
+    """Seconds from ``since`` until the page's current peer connection has decoded video and
+    audio with energy from the main hall; fails after MEDIA_WITHIN."""
+    first: dict[str, float] = {}
+    while len(first) < 2:
+        elapsed = time.monotonic() - since
+        assert elapsed < MEDIA_WITHIN, (
+            f"no media within {MEDIA_WITHIN} s (first: {first}); "
+            f"pair {selected_pair(page) if page.evaluate('!!window.concord.pc') else None}; "
+            f"page {describe(page)}"
+        )
+        if page.evaluate("!!(window.concord.pc && window.concord.link)"):
+            counters = media_counters(page)
+            if counters["frames"] > 0:
+                first.setdefault("video", elapsed)
+            if counters["energy"] > 0:
+                first.setdefault("audio", elapsed)
+        page.wait_for_timeout(50)
+    return first
+
+
 def test_a_site_without_udp_joins_through_turn_over_tcp_and_has_media_within_5_s(
     linked_lab: LinkedLab, linked_context: LinkedContext
 ) -> None:
@@ -111,44 +154,17 @@ def test_a_site_without_udp_joins_through_turn_over_tcp_and_has_media_within_5_s
     link.block_udp(direction="both")
     link.impair(delay=0.050)  # each way: a 100 ms round trip, as across the region
     hall, site = hall_and_site_in_lobby(linked_context)
-    html = site.content()
-    assert SECRET not in html, "the TURN secret must never reach a page"
+    assert SECRET not in site.content(), "the TURN secret must never reach a page"
 
     admitted = time.monotonic()
     admit(hall)
-    first: dict[str, float] = {}
-    while len(first) < 2:
-        elapsed = time.monotonic() - admitted
-        assert elapsed < MEDIA_WITHIN, (
-            f"no media within {MEDIA_WITHIN} s of admission (first: {first}); "
-            f"pair {selected_pair(site) if site.evaluate('!!window.concord.pc') else None}; "
-            f"page {describe(site)}"
-        )
-        if site.evaluate("!!(window.concord.pc && window.concord.link)"):
-            counters = media_counters(site)
-            if counters["frames"] > 0:
-                first.setdefault("video", elapsed)
-            if counters["energy"] > 0:
-                first.setdefault("audio", elapsed)
-        site.wait_for_timeout(50)
+    first = time_to_media(site, admitted)
     print(
         f"\nthrough TURN/TCP: video decoded {first['video']:.2f} s and audio with energy "
         f"{first['audio']:.2f} s after admission"
     )
-
-    pair = selected_pair(site)
-    assert pair is not None and pair["state"] == "succeeded", pair
-    assert pair["local"]["type"] == "relay", f"the site's media does not go through TURN: {pair}"
-    assert pair["local"]["relayProtocol"] == "tcp", f"the relay is not over TCP: {pair}"
-    assert pair["local"]["address"] == link.addr_a, pair  # coturn's relay address, in the hub
-    print(f"selected pair: {pair}")
-    servers = site.evaluate(ICE_SERVERS_JS)
-    turn_entry = [s for s in servers if any(u.startswith("turn:") for u in s["urls"])]
-    assert len(turn_entry) == 1 and turn_entry[0]["hasCredential"], servers
-    expiry, _, holder = turn_entry[0]["username"].partition(":")
-    assert holder.startswith("invitation-"), servers  # the site's credentials: its invitation's
-    assert 0 < int(expiry) - time.time() <= 600, servers
-
+    print(f"selected pair: {assert_relayed_over_tcp(site, link.addr_a)}")
+    username = turn_username(site)
     # The media keeps flowing through the relay; the site's UDP attempts were all dropped.
     print(assert_video(site, f"site {SITE}", "hall.video", "hall-video"))
     print(assert_audio(site, f"site {SITE}", "hall.audio", "hall-audio"))
@@ -156,3 +172,15 @@ def test_a_site_without_udp_joins_through_turn_over_tcp_and_has_media_within_5_s
     print(f"link site -> hub: {to_hub}\nlink hub -> site: {link.stats('a_to_b')}")
     assert to_hub.blocked > 0, "the site never tried UDP: the test proves nothing"
     assert site.evaluate("window.__peerConnections") == 1
+
+    # The socket drops and comes back: the site re-joins, and its new peer connection relays
+    # with the fresh credentials of the re-join's answer (a later expiry), not the first ones.
+    site.wait_for_timeout(1100)  # a later second, so a later expiry
+    dropped = time.monotonic()
+    site.evaluate("window.concord.client.socket.io.engine.close()")
+    site.wait_for_function("() => window.__peerConnections === 2", timeout=20_000)
+    again = time_to_media(site, dropped)
+    print(f"after a re-join: video {again['video']:.2f} s, audio {again['audio']:.2f} s")
+    renewed = turn_username(site)
+    assert int(renewed.split(":")[0]) > int(username.split(":")[0]), (username, renewed)
+    assert_relayed_over_tcp(site, link.addr_a)
