@@ -1,6 +1,6 @@
 """TURN credentials (server/turn.py): coturn's shared-secret scheme, its settings, the pages
 that carry fresh credentials, and a real coturn that accepts them (and refuses stale or forged
-ones) over TCP."""
+ones) over TCP, and an aiortc site that may only relay sends sound through it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 from aioice import stun, turn
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+)
 
+from rooms import aiortc_hooks as hooks
+from rooms.synthetic import ToneTrack
 from server.accounts.identity import GuestScope, Identity
 from server.config import ConfigError, load_config
 from server.db import Database
@@ -168,3 +178,57 @@ async def test_coturn_accepts_the_credentials_and_refuses_stale_or_forged_ones(
         for username, password in (expired, forged):
             with pytest.raises(stun.TransactionFailed, match="401"):
                 await _allocate(server, username, password)
+
+
+async def test_an_aiortc_site_allowed_only_relays_reaches_a_concord_peer_through_coturn(
+    tmp_path: Path,
+) -> None:
+    """A site that may use nothing but a relay (iceTransportPolicy "relay": every packet goes
+    through coturn, over TCP since coturn listens on nothing else) sends sound to a peer made
+    as Concord's room makes them (loopback host candidates only), with Concord's credentials."""
+    with coturn.running_coturn(tmp_path / "coturn", "127.0.0.1", free_port(), SECRET) as server:
+        username, password = credentials(SECRET, "invitation-1", 600, time.time())
+        ice = RTCIceServer(urls=[server.url], username=username, credential=password)
+        site = RTCPeerConnection(
+            RTCConfiguration(
+                iceServers=[ice],
+                iceTransportPolicy=RTCIceTransportPolicy.RELAY,
+                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+            )
+        )
+        concord = hooks.new_peer_connection()
+        heard: list[float] = []
+
+        @concord.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            async def listen() -> None:
+                while True:
+                    await track.recv()
+                    heard.append(time.monotonic())
+
+            tasks.add(asyncio.ensure_future(listen()))
+
+        tasks: set[asyncio.Future[None]] = set()
+        try:
+            site.addTransceiver(ToneTrack(440.0), direction="sendonly")
+            started = time.monotonic()
+            await site.setLocalDescription(await site.createOffer())
+            offer = site.localDescription
+            assert "typ relay" in offer.sdp and "typ host" not in offer.sdp, offer.sdp
+            await concord.setRemoteDescription(offer)
+            hooks.restrict_ice_addresses(concord, ["127.0.0.1"])
+            await concord.setLocalDescription(await concord.createAnswer())
+            await site.setRemoteDescription(concord.localDescription)
+            deadline = started + 10
+            while len(heard) < 50:  # a second of sound, in 20 ms frames
+                assert time.monotonic() < deadline, (site.connectionState, len(heard))
+                await asyncio.sleep(0.02)
+            print(f"\naiortc through TURN/TCP: first sound {heard[0] - started:.2f} s")
+            log = server.log_text()
+            assert f"user <{username}>: incoming packet ALLOCATE processed, success" in log
+            assert f"user <{username}>: incoming packet CHANNEL_BIND processed, success" in log
+        finally:
+            for task in tasks:
+                task.cancel()
+            await site.close()
+            await concord.close()
