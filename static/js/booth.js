@@ -156,6 +156,7 @@ async function onJoined(answer) {
   onAirWhenCut = false;
   if (chosenSource !== "auto") chooseSource(chosenSource, { quiet: true });
   if (link) {
+    link.iceServers = iceServers; // the re-join's, with fresh TURN credentials
     link.restart("rejoined"); // a new socket.io session: the server wants a new offer
     return;
   }

@@ -118,7 +118,8 @@ export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
  *
  * options:
  *   client      a RoomClient (its `offer(sdp, layout)` is used)
- *   iceServers  RTCIceServer[] from the join answer
+ *   iceServers  RTCIceServer[] from the join answer (pages set it anew from a re-join's answer,
+ *               whose TURN credentials are fresh, before restart())
  *   send        [{name: "camera" | "camera.low" | "microphone" | "screen", kind,
  *               track: MediaStreamTrack|null, encodings?: RTCRtpEncodingParameters[]}]
  *   receive     [{name: slot name, kind}]

@@ -172,6 +172,7 @@ function enterRoom() {
   show("room");
   listener.onAdmitted();
   if (link) {
+    link.iceServers = iceServers; // the re-join's, with fresh TURN credentials
     link.restart("rejoined"); // a re-join after a reconnection: the server wants a new offer
     return;
   }
