@@ -2,9 +2,9 @@
 
 A served ``concord serve`` (SQLite, the demo's aid-review conference, sites added up to the
 size measured) holds a room of N sites that all publish a camera (320x180, 15 fps) and a
-microphone, and all receive the main hall's picture and sound (so that forwarding, not
-receiving, is most of the server's work); a chair console receives every site as a grid tile,
-the floor and the hall's and the floor's sound. Two runs, in this order, on the same machine:
+microphone; a chair console receives every site as a grid tile, the floor and the hall's and
+the floor's sound (the sites receive nothing; they run 5 to a client process, and the console,
+count-only, in the measuring one). Two runs, in this order, on the same machine:
 
 - **one quality** (today's forwarding before issue 15): sites publish ``camera`` only, so
   every tile carries the full picture;
@@ -15,7 +15,7 @@ the floor and the hall's and the floor's sound. Two runs, in this order, on the 
 For each: the console's received bitrate (its DTLS transport's byte counter over the window),
 the server process's CPU seconds per second (/proc) and the RTP packets it forwarded
 (``concord_forwarded_packets`` on /metrics), as medians over sub-windows; CPU per forwarded
-packet is their ratio. The sites and the console are aiortc peers in this process (their
+packet is their ratio. The sites and the console are aiortc peers in client processes (their
 encoding does not count against the server's CPU). Traffic stays on 127.0.0.1.
 """
 
@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,15 +35,15 @@ from typing import Any
 import aiohttp
 import socketio
 
+from bench.clients import CountingSite
 from bench.measure import cpu_seconds
 from bench.restart import CONFERENCE, HALL, ORGANISER, _api, _load, _until
 from bench.served import Served, api_token, demo_environment, free_port
 from rooms import aiortc_hooks as hooks
-from rooms.synthetic import SyntheticSite
 from server.live.simulate import SimulatedSite
 
 VIDEO = (320, 180, 15)
-HALL_SLOTS = (("hall.video", "video"), ("hall.audio", "audio"))
+PER_WORKER = 5  # sites per client process
 CONSOLE_SOUND = (("hall.audio", "audio"), ("floor.video", "video"), ("floor.audio", "audio"))
 
 
@@ -65,6 +67,31 @@ async def _forwarded(http: aiohttp.ClientSession, base: str) -> float:
     )
 
 
+async def _workers(base: str, paths: list[str], two: bool) -> list[asyncio.subprocess.Process]:
+    """The sites, ``PER_WORKER`` to a process (one process encoding 25 cameras and answering
+    25 peers' consent checks falls behind, and the server rightly gives up on them)."""
+    workers = []
+    for start in range(0, len(paths), PER_WORKER):
+        command = [sys.executable, "-m", "bench", "qualities", "--worker", base, str(two)]
+        workers.append(
+            await asyncio.create_subprocess_exec(
+                *command, *paths[start : start + PER_WORKER], stdin=asyncio.subprocess.PIPE
+            )
+        )
+    return workers
+
+
+async def _admit_all(chair: socketio.AsyncClient, site_ids: list[int], admitted: set[int]) -> None:
+    """Admit each site as it reaches the lobby (the workers join at their own pace)."""
+    while len(admitted) < len(site_ids):
+        for site_id in site_ids:
+            if site_id not in admitted:
+                answer = await chair.call("admit", {"site_id": site_id}, namespace="/room")
+                if answer.get("ok"):
+                    admitted.add(site_id)
+        await asyncio.sleep(0.5)
+
+
 async def measure(count: int, two: bool, window: float, parts: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="concord-bench-qualities-"))
     port = free_port()
@@ -72,11 +99,12 @@ async def measure(count: int, two: bool, window: float, parts: int) -> dict[str,
     await served.start()
     assert served.process is not None
     pid = served.process.pid
-    sites: list[SimulatedSite] = []
+    workers: list[asyncio.subprocess.Process] = []
     chair = socketio.AsyncClient(reconnection=False)
-    console = SyntheticSite(
+    # (count-only: this process decodes nothing)
+    console = CountingSite(
         "console",
-        slots=[(f"grid.{i}.video", "video") for i in range(count)] + list(CONSOLE_SOUND),
+        tuple((f"grid.{i}.video", "video") for i in range(count)) + CONSOLE_SOUND,
     )
     base = served.url
     try:
@@ -84,31 +112,24 @@ async def measure(count: int, two: bool, window: float, parts: int) -> dict[str,
         site_ids = await _sites(base, token, count)
         await chair.connect(base, auth={"token": token}, namespaces=["/room"])
         await chair.call("join", {"conference_id": CONFERENCE, "as": "console"}, namespace="/room")
-        for number, site_id in enumerate(site_ids):
+        paths = []
+        for site_id in site_ids:
             invitation = {"site_id": site_id, "role": "delegate"}
             path = f"/api/conferences/{CONFERENCE}/invitations"
             url = (await _api(base, token, "POST", path, invitation))["url"]
-            site = SimulatedSite(
-                base,
-                url[url.index("/join/") :],
-                name=f"site-{site_id}",
-                tone_hz=300 + 20 * number,
-                video=VIDEO,
-                low_video=two,
-                slots=(),
-            )
-            sites.append(site)
-            await site.start()
-            await chair.call("admit", {"site_id": site_id}, namespace="/room")
-            await asyncio.wait_for(site.admitted.wait(), 10)
-            await site.connect_media()
+            paths.append(url[url.index("/join/") :])
+        workers = await _workers(base, paths, two)
+        admitted: set[int] = set()
+        await asyncio.wait_for(_admit_all(chair, site_ids, admitted), 120)
         sdp, layout = await console.offer()
         answer = await chair.call("offer", {"sdp": sdp, "layout": layout}, namespace="/room")
         await console.accept(answer["sdp"])
-        tiles = [console.received[f"grid.{i}.video"] for i in range(count)]
+        tiles = [console.counters[f"grid.{i}.video"] for i in range(count)]
         await _until(lambda: all(t.frames > 10 for t in tiles), 60)
+        print(f"# tiles with video: {sum(t.frames > 10 for t in tiles)}/{count}", flush=True)
         await asyncio.sleep(4)  # the unwatched qualities are paused after 2 s
         rows = []
+        frames, window_began = [t.frames for t in tiles], time.monotonic()
         async with aiohttp.ClientSession() as http:
             for _ in range(parts):
                 began = time.monotonic()
@@ -130,23 +151,63 @@ async def measure(count: int, two: bool, window: float, parts: int) -> dict[str,
             "sites": count,
             "qualities": 2 if two else 1,
             "tiles_seen": sum(1 for t in tiles if t.frames > 10),
-            "tile_sizes": sorted({str(t.size) for t in tiles}),
+            "tile_fps": statistics.median(
+                (t.frames - before) / (time.monotonic() - window_began)
+                for t, before in zip(tiles, frames, strict=True)
+            ),
         }
         for key in ("console_kbps", "cpu", "pps"):
             result[key] = statistics.median(r[key] for r in rows)
         result["us_per_packet"] = [r["cpu"] / r["pps"] * 1e6 for r in rows if r["pps"]]
+        if not result["us_per_packet"]:
+            raise RuntimeError(f"nothing was forwarded: {result}")
         result["us_per_packet_p50"] = statistics.median(result["us_per_packet"])
         return result
     finally:
         await console.close()
-        for site in sites:
-            await site.close()
+        for worker in workers:
+            if worker.stdin is not None:
+                worker.stdin.close()  # the worker closes its sites and ends
+        for worker in workers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.wait(), 20)
+            if worker.returncode is None:
+                worker.kill()
         if chair.connected:
             await chair.disconnect()
         served.stop()
 
 
+async def worker(base: str, two: bool, paths: list[str]) -> None:
+    """Host sites until stdin closes: each joins, waits to be admitted and offers."""
+    sites = [
+        SimulatedSite(
+            base,
+            path,
+            name=f"site-{index}",
+            tone_hz=300 + 20 * index,
+            video=VIDEO,
+            low_video=two,
+            slots=(),
+        )
+        for index, path in enumerate(paths)
+    ]
+    try:
+        for site in sites:
+            await site.start()
+        for site in sites:
+            await asyncio.wait_for(site.admitted.wait(), 120)
+            await site.connect_media()
+        await asyncio.to_thread(sys.stdin.read)  # until the measuring process is done
+    finally:
+        for site in sites:
+            await site.close()
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--worker"]:
+        asyncio.run(worker(argv[1], argv[2] == "True", argv[3:]))
+        return 0
     parser = argparse.ArgumentParser(prog="python -m bench qualities", description=__doc__)
     parser.add_argument("--sites", type=int, default=25)
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured per run")
