@@ -7,16 +7,19 @@
 // sending the offer, and to recover from a broken connection we close it and offer again on a
 // new peer connection (the server keeps the site's admission and floor place meanwhile).
 //
-// An outage of the network is not a broken connection: ICE resumes by itself when packets flow
-// again (Chrome's too, even after it said "failed" ~15 s into an outage: the server's consent
-// checks revive it), and the server keeps its end for SERVER_CONSENT_MS without answers
-// (rooms/ice_consent.py). So a connection that worked is waited for while it is "disconnected"
-// or "failed" (offering while the network is down only makes peer connections that cannot
-// connect either), and a new one is made only when the server says it closed its end
-// (`serverClosed()`, or a re-join answer without it: `rejoined(false)`) or the connection stays
-// down longer than the server would keep it (STALLED_LIMIT_MS). A connection that never worked
-// and fails is offered again at once. No peer connection is made while the signalling socket is
-// down: the page's re-join, once it is back, offers if needed.
+// A site's page is `patient`: the server keeps a site's connection across socket drops and says
+// when it closed it (consoles' and interpreters' pages are not: they offer again 5 s into
+// "disconnected" or at "failed"). For it, an outage of the network is not a broken connection:
+// ICE resumes by itself when packets flow again (Chrome's too, even after it said "failed" ~15 s
+// into an outage: the server's consent checks revive it), and the server keeps its end for
+// SERVER_CONSENT_MS without answers (rooms/ice_consent.py). So a connection that worked is
+// waited for while it is "disconnected" or "failed" (offering while the network is down only
+// makes peer connections that cannot connect either), and a new one is made only when the
+// server says it closed its end (`serverClosed()`, or a re-join answer without it:
+// `rejoined(false)`) or the connection stays down longer than the server would keep it
+// (STALLED_LIMIT_MS). A connection that never worked and fails is offered again at once.
+// No peer connection is made while the signalling socket is down (any page): the page's
+// re-join, once it is back, offers if needed.
 
 export const SITE_SLOTS = Object.freeze([
   { name: "hall.video", kind: "video" },
@@ -59,6 +62,7 @@ export function interpreterSlots({ video = false } = {}) {
 const ICE_GATHERING_TIMEOUT_MS = 8000; // an unreachable STUN server must not block joining
 const SERVER_CONSENT_MS = 30000; // the server's end waits this long for an answer to its checks
 const STALLED_LIMIT_MS = SERVER_CONSENT_MS + 10000; // past it the server's end is gone
+const DISCONNECTED_GRACE_MS = 5000; // an impatient link's wait before it offers again
 const PERMANENT_CODES = new Set(["not_admitted", "forbidden", "bad_offer", "bad_layout",
   "invalid", "unknown_site", "too_large", "revoked"]);
 
@@ -119,10 +123,12 @@ export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
  *   onTrack     (slotName, track) => void, for every received track
  *   onState     (state, detail) => void; state is "connecting", "connected", "reconnecting",
  *               "failed" (gave up: detail is the error) or "closed"
+ *   patient     wait out outages (a site's page: see the top of this file)
  */
 export class MediaLink {
   constructor({ client, iceServers = [], send = [], receive = [], onTrack = () => {},
-    onState = () => {} }) {
+    onState = () => {}, patient = false }) {
+    this.patient = patient;
     this.client = client;
     this.iceServers = iceServers;
     this.send = send.map((s) => ({ ...s }));
@@ -139,7 +145,6 @@ export class MediaLink {
     this._retryDelay = 1000;
     this._stalledTimer = null; // set while a connection that worked is down
     this._worked = null; // the peer connection that last reached "connected"
-    this.created = 0; // peer connections made so far
   }
 
   _setState(state, detail = null) {
@@ -221,7 +226,6 @@ export class MediaLink {
     this._closePc();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
-    this.created += 1;
     const named = [];
     for (const s of this.send) {
       const transceiver = pc.addTransceiver(s.track || s.kind, { direction: "sendonly" });
@@ -258,8 +262,8 @@ export class MediaLink {
       this._stalledTimer = null;
       this._worked = pc;
       this._setState("connected");
-    } else if (state === "failed" && this._worked !== pc) {
-      this.restart("failed"); // it never connected: there is no path to wait for
+    } else if (state === "failed" && (!this.patient || this._worked !== pc)) {
+      this.restart("failed"); // (a patient link's never connected: no path to wait for)
     } else if (state === "disconnected" || state === "failed") {
       // Usually the network, not the connection: wait for ICE to resume (see the top).
       this._setState("reconnecting", state);
@@ -267,7 +271,7 @@ export class MediaLink {
       this._stalledTimer = setTimeout(() => {
         this._stalledTimer = null;
         if (pc === this.pc && pc.connectionState !== "connected") this.restart("stalled");
-      }, STALLED_LIMIT_MS);
+      }, this.patient ? STALLED_LIMIT_MS : DISCONNECTED_GRACE_MS);
     }
   }
 

@@ -182,6 +182,7 @@ function enterRoom(answer = null) {
       { name: "microphone", kind: "audio", track: localTrack("audio") },
     ],
     receive: SITE_SLOTS,
+    patient: true, // the server keeps a site's connection through outages (media.js)
     onTrack: (slot, track) => {
       if (!elements[slot]) return;
       attachTrack(elements[slot], track);

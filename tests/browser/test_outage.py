@@ -80,6 +80,13 @@ def outage(lab: LinkedLab, site: Page, seconds: float) -> dict[str, Any]:
         site.wait_for_timeout(POLL * 1000)
         now = media_counters(site)
         took = time.monotonic() - restored
+        state = (now["socket"], now["link"], now["pc"], now["pcs"])
+        if state != last:
+            timeline.append(
+                f"restore+{took:.1f}s socket={now['socket']} {now['link']}/{now['pc']} "
+                f"pcs={now['pcs']}"
+            )
+            last = state
         if "video" not in back and _grew(now, base, "frames"):
             back["video"] = took
         if "audio" not in back and _grew(now, base, "samples") and _grew(now, base, "energy"):
