@@ -34,9 +34,11 @@ const OFFER_TIMEOUT_MS = 30000; // the server gathers its ICE candidates before 
 // seconds would then wait up to 5 s more for the first page. Retrying at least every 2 s
 // brings pages back within ~2 s of the server answering; a refused connection costs nothing.
 const RECONNECTION_DELAY_MAX_MS = 2000;
-// A connection attempt made while the network is down waits for TCP's SYN retransmissions
-// (1 s, 3 s, 7 s…): given up after this long, socket.io tries again on a fresh connection.
-const CONNECT_TIMEOUT_MS = 3000;
+// socket.io gives a connection attempt 20 s. After an outage (revive()) one made while the
+// network was still down would wait that long for TCP's SYN retransmissions (1 s, 3 s, 7 s…):
+// until connected again, attempts are given up sooner and made anew on fresh connections.
+const CONNECT_TIMEOUT_MS = 20000;
+const OUTAGE_CONNECT_TIMEOUT_MS = 3000;
 const REVIVE_TIMEOUT_MS = 2000; // revive(): a live server answers a ping well within this
 
 export class ProtocolError extends Error {
@@ -135,6 +137,7 @@ export class RoomClient {
 
   _onConnect() {
     this._restartNotice = null;
+    this._connectTimeout(CONNECT_TIMEOUT_MS);
     const again = this._connectedOnce;
     this._connectedOnce = true;
     this._dispatch("connect");
@@ -162,11 +165,17 @@ export class RoomClient {
     } catch (err) {
       if (err.code !== "timeout" || this._closed || !this.socket.connected) return false;
       this.socket.disconnect();
+      this._connectTimeout(OUTAGE_CONNECT_TIMEOUT_MS);
       this.socket.connect();
       return true;
     } finally {
       this._reviving = false;
     }
+  }
+
+  _connectTimeout(ms) {
+    const manager = this.socket.io; // absent from the test doubles of a socket
+    if (manager && typeof manager.timeout === "function") manager.timeout(ms);
   }
 
   /** `ping` {} → {ok}: the server is there and answering on this socket. */
