@@ -23,7 +23,8 @@ every hook in ``rooms.aiortc_hooks``; the same private names are pinned in
   the moment the network is back, the browser hears from us within that and resumes its own
   ICE (Chrome's, even after it has called the connection "failed", waits for such a
   request), so media returns within a fraction of a second instead of at the next
-  retransmission, seconds later.
+  retransmission, seconds later; the first answer after such an outage calls ``on_resumed``
+  (the room asks the publishers for key frames: the site's decoders lost their pictures).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aioice import Connection, stun
@@ -66,6 +68,8 @@ class ConsentClock:
     answered_at: float = field(default_factory=time.monotonic)
     srtt: float | None = None
     backoff: float | None = None  # the timeout doubled while answers need retransmissions
+    probing: bool = False  # checks went unanswered: probing often until an answer
+    on_resumed: Callable[[], None] | None = None
 
     def rto(self) -> float:
         if self.backoff is not None:
@@ -78,6 +82,10 @@ class ConsentClock:
         """An answer: ``round_trip`` when it answered the first copy, else ``None`` (which
         copy it answered is unknown, so the next check starts with twice the timeout)."""
         self.answered_at = now
+        if self.probing:
+            self.probing = False
+            if self.on_resumed is not None:
+                self.on_resumed()
         if round_trip is None:
             self.backoff = min(MAX_RTO, 2 * self.rto())
             return
@@ -89,11 +97,16 @@ class ConsentClock:
 
 
 def tolerate_long_links(
-    connection: Connection, *, interval: float = INTERVAL, expiry: float = EXPIRY
+    connection: Connection,
+    *,
+    interval: float = INTERVAL,
+    expiry: float = EXPIRY,
+    on_resumed: Callable[[], None] | None = None,
 ) -> ConsentClock:
     """Give ``connection`` the tolerant consent loop; call before it connects. Returns the
-    clock its checks keep (for tests and statistics)."""
-    clock = ConsentClock()
+    clock its checks keep (for tests and statistics); ``on_resumed`` is called when an answer
+    ends an outage."""
+    clock = ConsentClock(on_resumed=on_resumed)
 
     async def query_consent() -> None:
         assert connection.remote_password is not None
@@ -109,6 +122,7 @@ def tolerate_long_links(
                 unanswered = clock.answered_at < last_sent
                 silent_from = last_sent + 2 * clock.rto()  # a check and its copy unanswered
                 if unanswered and now >= silent_from:  # an outage, most likely: probe often
+                    clock.probing = True
                     await asyncio.sleep(min(PROBE_INTERVAL, interval, max(0.0, next_check - now)))
                     for pair in _nominated(connection):
                         probe = asyncio.create_task(_check(connection, pair, key, clock, 0))

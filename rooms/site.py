@@ -116,7 +116,7 @@ class SitePeer:
                     raise NegotiationError(f"slot {name} appears twice")
                 self._subscribe(name, transceiver)
         hooks.restrict_ice_addresses(self.pc, self._ice_addresses)
-        hooks.tolerate_long_links(self.pc)
+        hooks.tolerate_long_links(self.pc, on_resumed=self._resumed)
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
         return str(self.pc.localDescription.sdp)
@@ -132,6 +132,13 @@ class SitePeer:
         hooks.tap_receiver(receiver, source.on_packet)
         self.sources[name] = source
         self.receivers[name] = receiver
+
+    def _resumed(self) -> None:
+        """The site answers again after an outage: its decoders lost their pictures, so ask
+        the publishers of its video slots for key frames now rather than wait for its PLIs."""
+        for slot in self.slots.values():
+            if slot.kind == "video":
+                slot.request_keyframe()
 
     def _subscribe(self, name: str, transceiver: object) -> None:
         kind: str = transceiver.kind  # type: ignore[attr-defined]

@@ -203,7 +203,14 @@ async def test_during_an_outage_checks_go_out_often_so_an_answer_comes_soon_afte
     """Regular checks every 5 s here (copies 0.5, 1.5 and 3.5 s after each): once one and
     its copy went unanswered, a check also goes out every PROBE_INTERVAL, so when the network
     is back the first answer comes within that (plus a 0.1 s round trip), not seconds later
-    with the next copy or check."""
+    with the next copy or check; each side's first answer after it calls ``on_resumed``."""
+    resumed: list[float] = []
+
+    def note() -> None:
+        resumed.append(time.monotonic())
+
+    for clock in link.clocks:
+        clock.on_resumed = note
     link.relay.blocked = True
     blocked_at = time.monotonic()
     await asyncio.sleep(8.0)  # the first check (4-6 s) and its copy go unanswered by ~7.5 s
@@ -214,6 +221,7 @@ async def test_during_an_outage_checks_go_out_often_so_an_answer_comes_soon_afte
         await asyncio.sleep(0.02)
     took = time.monotonic() - back
     assert took <= PROBE_INTERVAL + 0.25, took
+    assert len(resumed) == 2 and min(resumed) >= back, (resumed, back)
     # Both sides probed through the last 1.5 s: about 3 each, besides the copies.
     late = [t for t in link.relay.lost_at if t > blocked_at + 6.5]
     assert len(late) >= 6, (len(late), [round(t - blocked_at, 2) for t in link.relay.lost_at])
