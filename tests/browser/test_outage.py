@@ -12,12 +12,12 @@ energy of the playing <audio> element grow again, both timed from the moment of 
 - 10 s: the page keeps its peer connection (Chrome's ICE resumes by itself as soon as the
   server's probes reach it, rooms/ice_consent.py; the server kept its end), the hall's sound
   is back within a second and its picture within BACK_VIDEO (a key frame has to be asked of
-  the hall's encoder after the gap): measured 0.1-0.8 s and 0.3-1.2 s, the higher figures
-  on a machine loaded by other tests.
+  the hall's encoder after the gap; the server asks as soon as the site answers again):
+  measured 0.1-0.8 s and 0.3-1.2 s, the higher figures on a machine loaded by other tests.
 - 30 s: the server has usually given its end up (its consent expires 30-35 s after the last
   answer, rooms/ice_consent.py), so one new peer connection is allowed and needed; it waits
   for the signalling socket to come back (a fresh one, see RoomClient.revive) and for a
-  negotiation: measured 3.5-9 s (2.4 s the one time the server had kept its end), so this
+  negotiation: measured 2.8-9 s (0.5 s and no new one when the server kept its end), so this
   case is held to at most one new connection and media back within BACK_AFTER_LONG seconds.
 """
 
