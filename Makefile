@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run install install-test node chromium system-libs test test-fast lint format bench clean
+.PHONY: run install install-test node chromium coturn system-libs test test-fast lint format bench clean
 
 run: install node system-libs
 	$(BIN)/concord db upgrade
@@ -42,6 +42,15 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "warning: /usr/bin/chromium is missing and cannot be installed here; browser tests will be skipped"; fi
 
+# The TURN tests run Debian's coturn (the relay an operator runs beside Concord for sites
+# without UDP); only the tests need it here.
+coturn:
+	@if command -v turnserver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's coturn for the TURN tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn >/dev/null; \
+	else echo "warning: turnserver (coturn) is missing and cannot be installed here; the TURN tests will be skipped"; fi
+
 # Debian libraries the server uses at run time: Pango for WeasyPrint (permit decisions as PDF),
 # libmagic (the type of uploaded files), DejaVu fonts (Vietnamese and Lao glyphs in the PDF).
 DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libmagic1 fonts-dejavu-core iproute2 ffmpeg poppler-utils fonts-lao
@@ -54,7 +63,7 @@ system-libs:
 	else echo "warning: missing Debian packages:" $$missing "(PDF decisions, upload checks and the network-namespace tests need them)"; fi
 
 # pytest's exit code 5 ("no tests ran") must fail, not pass silently.
-test: install-test node chromium system-libs
+test: install-test node chromium coturn system-libs
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 

@@ -6,6 +6,8 @@ runs the scheduling API benchmark (issue 5) on its own; the full run does not in
 ``python -m bench health`` the cost of connection-health sampling (issue 6), likewise;
 ``python -m bench dashboard`` the technicians' dashboard's rendering in Chromium;
 ``python -m bench restart`` the seconds a restart costs every site (issue 14).
+``python -m bench qualities`` a chair console's bitrate and the server's CPU per forwarded
+packet with one and with two qualities per camera (issue 15).
 """
 
 from __future__ import annotations
@@ -90,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
 
         test = "tests/browser/bench_dashboard.py"
         return subprocess.call([sys.executable, "-m", "pytest", "-q", "-s", test, *argv[1:]])
+    if argv[:1] == ["qualities"]:
+        from bench import qualities
+
+        return qualities.main(argv[1:])
     if argv[:1] == ["restart"]:
         from bench import restart
 

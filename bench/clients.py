@@ -32,10 +32,10 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.rtp import RtpPacket
 
-from bench.codecs import pin_encoder, sender_private
 from bench.measure import percentile
 from bench.node import call
 from rooms import aiortc_hooks as hooks
+from rooms.pinned_encoders import pin_encoder, sender_private
 from rooms.synthetic import (
     STAMP_BITS,
     PatternTrack,

@@ -37,10 +37,10 @@ from aiortc.rtp import RtpPacket, is_rtcp
 from aiortc.sdp import SessionDescription
 
 from bench.clients import CODECS, LOOPBACK, StreamCounter, connected, prefer, sender_counts
-from bench.codecs import pin_encoder
 from bench.measure import monotonic_us
 from bench.node import call
 from rooms import aiortc_hooks as hooks
+from rooms.pinned_encoders import pin_encoder
 from rooms.synthetic import ToneTrack
 
 HEADER = struct.Struct("!HII")  # sequence number, timestamp, SSRC (from byte 2)

@@ -54,9 +54,9 @@ from aiortc.rtcdtlstransport import State
 from aiortc.rtp import RtpPacket, is_rtcp
 
 from bench.clients import CountingSite, Yuv420Track, connected
-from bench.codecs import pin_encoder
 from rooms import aiortc_hooks as hooks
 from rooms.forwarding import Slot, Source
+from rooms.pinned_encoders import pin_encoder
 from rooms.rtp import NTP_NOW, is_vp8_keyframe, uint16, uint32
 from rooms.site import SitePeer
 from rooms.synthetic import PatternTrack, SyntheticSite, ToneTrack

@@ -32,9 +32,9 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
-from bench.codecs import pin_encoder, sender_private
 from rooms import aiortc_hooks as hooks
 from rooms.booths import BoothInfo
+from rooms.pinned_encoders import pin_encoder, sender_private
 from rooms.room import BridgeRoom
 from rooms.roster import RoomEvent, SiteInfo
 from rooms.site import SitePeer

@@ -10,8 +10,10 @@ aiortc is pinned exactly in pyproject.toml; upgrading it means re-reading this m
   feedback, which the publisher needs, are kept; the decoder thread is stopped unused.
 - ``ForwardingSender``: drives an ``RTCRtpSender`` whose track never yields a frame (so no
   encoder is ever built) and injects rewritten RTP into its transport, keeping the counters
-  its RTCP sender reports use, answering NACKs from its own history (as RTX when negotiated)
-  and handing keyframe requests (PLI/FIR) to a callback instead of the absent encoder.
+  its RTCP sender reports use, answering NACKs from its own history (as RTX when negotiated),
+  handing keyframe requests (PLI/FIR) to a callback instead of the absent encoder, keeping
+  the receiver's latest REMB for ``rooms.quality`` and stamping Concord's own abs-send-time
+  on what it forwards (the receiver's bandwidth estimate measures the path from Concord).
 - ``restrict_ice_addresses``: the host addresses ICE may gather come from the configuration.
 - ``ask_opus_fec_and_dtx``: the answer asks a site's Opus encoder for in-band FEC and DTX.
 - ``tolerate_long_links``: aioice's consent freshness replaced per connection by
@@ -21,6 +23,7 @@ aiortc is pinned exactly in pyproject.toml; upgrading it means re-reading this m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,7 +42,15 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
-from aiortc.rtp import RtcpRrPacket, RtcpSrPacket, RtpPacket, wrap_rtx
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    unpack_remb_fci,
+    wrap_rtx,
+)
 
 from rooms import ice_consent
 from rooms.rtp import NTP_NOW, uint16
@@ -176,6 +187,10 @@ class ForwardingSender:
         self.reported_loss: float | None = None
         self.reported_jitter: float | None = None
         self.reported_at = 0.0  # time.monotonic() of that report
+        #: The receiver's latest estimate of its available bandwidth (REMB) that names this
+        #: sender: (bit/s, time.monotonic(), the SSRCs it covers). A browser sends one for
+        #: all its streams; aiortc one per stream. ``rooms.quality`` fits what is sent to it.
+        self.remb: tuple[float, float, tuple[int, ...]] | None = None
         self._sender_state = vars(sender)
         original_send = sender.send
 
@@ -203,6 +218,11 @@ class ForwardingSender:
                     self.reported_jitter = report.jitter / self.clock_rate
                     if report.lsr == lsr and report.dlsr:
                         self.round_trip = time.time() - sent_at - report.dlsr / 65536
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                with contextlib.suppress(ValueError):  # an APP message that is not REMB
+                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                    if sender._ssrc in ssrcs:
+                        self.remb = (float(bitrate), time.monotonic(), tuple(sorted(ssrcs)))
             await original(packet)
 
         sender._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
@@ -232,6 +252,10 @@ class ForwardingSender:
         block = cache.get(key)
         if block is not None:
             return block
+        if not cache:
+            # Our own send time, not the publisher's: the receiver's bandwidth estimate (REMB)
+            # is computed from these stamps' spacing against the packets' arrival.
+            packet.extensions.abs_send_time = (NTP_NOW() >> 14) & 0x00FFFFFF
         packet.extensions.mid = self.mid
         profile, value = self._extensions.set(packet.extensions)
         block = struct.pack("!HH", profile, len(value) >> 2) + value if value else b""

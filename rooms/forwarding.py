@@ -62,7 +62,12 @@ class Source:
         self.kind = kind
         self.slots: set[Slot[Any]] = set()
         self.media_ssrc: int | None = None
+        #: The same camera at a lower quality (``rooms.quality``), when the site sends one.
+        self.low: Source | None = None
+        #: The site was told not to send it: nobody receives it now (``rooms.quality``).
+        self.held = False
         self.packets = 0
+        self.octets = 0  # payload bytes received: the bitrate's counter
         self.frames = 0  # video frames received (RTP marker bits): the frame rate's counter
         self.keyframes = 0
         self.keyframe_requests_sent = 0
@@ -78,6 +83,7 @@ class Source:
     async def on_packet(self, packet: RtpPacket) -> None:
         self.media_ssrc = packet.ssrc
         self.packets += 1
+        self.octets += len(packet.payload)
         if packet.marker and self.kind == "video":
             self.frames += 1
         self.last_packet_at = time.monotonic()

@@ -4,15 +4,18 @@ trouble is.
 Levels follow the thresholds the industry uses (Zoom's and WebRTC's own quality indicators):
 packet loss under 1% is good, under 3% fair, otherwise poor; jitter over 40 ms or a round
 trip over 300 ms lowers the level by one; so does a frozen camera or a microphone that sends
-nothing but silence while the site is not muted. No packet for ``Thresholds.down_after``
-seconds, or a closed connection, is "down". A site that sends no media at all (no camera, no
-microphone) is "listening": graded on what it receives, and down only when its receiver
-reports stop while Concord sends to it. Each direction is graded on its own, so the
-dashboard can say whether a site's uplink, its downlink or Concord's server is in trouble. The
-trouble is put at the server only from the server's own measures (its event loop late, its CPU
-busy: ``ServerLoad``) or when every connected site (at least 3) is poor at once; otherwise each
-site's trouble is its own link's, however many sites share it (2 of 3 sites on bad links are
-two bad links, not a bad server).
+nothing but silence while the site is not muted. What the site's people experienced over the
+last 30 s (``rooms.experience``: received video that froze, received audio the browser had to
+conceal, reconnections) lowers the score, and past its thresholds the level: concealed audio
+and frozen received video count against the downlink, reconnections against the whole link.
+No packet for ``Thresholds.down_after`` seconds, or a closed connection, is "down". A site
+that sends no media at all (no camera, no microphone) is "listening": graded on what it
+receives, and down only when its receiver reports stop while Concord sends to it. Each
+direction is graded on its own, so the dashboard can say whether a site's uplink, its downlink
+or Concord's server is in trouble. The trouble is put at the server only from the server's
+own measures (its event loop late, its CPU busy: ``ServerLoad``) or when every connected site
+(at least 3) is poor at once; otherwise each site's trouble is its own link's, however many
+sites share it (2 of 3 sites on bad links are two bad links, not a bad server).
 
 Alerts carry ``facts`` (numbers and codes) besides their English ``detail``, so that each page
 words them in its user's language.
@@ -28,6 +31,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from rooms.experience import WINDOW, Experience
 from rooms.link_stats import Direction, LinkSample
 
 Level = Literal["good", "fair", "poor", "down"]
@@ -53,6 +57,15 @@ class Thresholds:
     frozen_after: float = 3.0  # seconds of a camera at 0 frames/s before it counts as frozen
     server_lag: float = 0.25  # seconds the server's event loop woke late: the server strained
     server_cpu: float = 0.9  # share of a core the server's process used in the window
+    # What people experienced over ``experience_window`` seconds: at or above the fair
+    # threshold, one level lower; at or above the poor one, poor.
+    concealed_fair: float = 0.03  # share of received audio concealed
+    concealed_poor: float = 0.10
+    frozen_fair: float = 0.05  # share of the window received video stood frozen
+    frozen_poor: float = 0.20
+    reconnections_fair: int = 1  # new peer connections after the first
+    reconnections_poor: int = 3
+    experience_window: float = WINDOW
 
 
 @dataclass(frozen=True)
@@ -83,15 +96,65 @@ def grade_direction(direction: Direction, rtt: float | None, t: Thresholds) -> L
     return level
 
 
-def score(sample: LinkSample, t: Thresholds) -> int:
-    """0–100: 100 minus penalties for loss (10 a percent), jitter over half the threshold and
-    round trip over half the threshold; a number to sort and chart, the level is what counts."""
+#: Score points each experienced trouble costs (see ``experience_penalties``).
+CONCEALED_POINTS = 5.0  # a percent of received audio concealed
+FREEZE_POINTS = 5.0  # a received video freeze
+FROZEN_POINTS = 1.0  # a percent of the window the received video stood frozen
+RECONNECTION_POINTS = 15.0  # a reconnection
+
+
+def experience_penalties(experience: Experience | None) -> dict[str, float]:
+    """What each experienced trouble costs the score, by the flag that names it; only those
+    that cost at least a point (the reasons a row shows)."""
+    if experience is None:
+        return {}
+    costs = {
+        "concealed_audio": (experience.concealed or 0.0) * 100 * CONCEALED_POINTS,
+        "frozen_received_video": experience.freezes * FREEZE_POINTS
+        + experience.frozen_share * 100 * FROZEN_POINTS,
+        "reconnected": experience.reconnections * RECONNECTION_POINTS,
+    }
+    return {flag: cost for flag, cost in costs.items() if cost >= 1.0}
+
+
+def score(sample: LinkSample, t: Thresholds, experience: Experience | None = None) -> int:
+    """0–100: 100 minus penalties for loss (10 a percent), jitter over half the threshold,
+    round trip over half the threshold, and what the site's people experienced (5 a percent
+    of audio concealed, 5 a video freeze and 1 a percent of the window frozen, 15 a
+    reconnection); a number to sort and chart, the level is what counts."""
     loss = max(sample.uplink.loss or 0.0, sample.downlink.loss or 0.0)
     jitter = max(sample.uplink.jitter or 0.0, sample.downlink.jitter or 0.0)
     rtt = sample.rtt or 0.0
     penalty = loss * 1000 + max(0.0, jitter - t.jitter / 2) * 500
     penalty += max(0.0, rtt - t.rtt / 2) * 100
+    penalty += sum(experience_penalties(experience).values())
     return max(0, min(100, round(100 - penalty)))
+
+
+def _stepped(level: Level, value: float, fair: float, poor: float) -> Level:
+    """``level`` after one measure: poor at or above ``poor``, one lower at or above ``fair``."""
+    if value >= poor:
+        return "poor"
+    return _lower(level) if value >= fair else level
+
+
+def grade_experience(
+    downlink: Level, link: Level, experience: Experience | None, t: Thresholds
+) -> tuple[Level, Level]:
+    """The downlink's level after the received audio's concealment and the received video's
+    freezes, and the link's (the worse direction's, lowered as the downlink was) after the
+    reconnections."""
+    if experience is None:
+        return downlink, link
+    down = _stepped(downlink, experience.concealed or 0.0, t.concealed_fair, t.concealed_poor)
+    down = _stepped(down, experience.frozen_share, t.frozen_fair, t.frozen_poor)
+    overall = _stepped(
+        worst(link, down),
+        experience.reconnections,
+        t.reconnections_fair,
+        t.reconnections_poor,
+    )
+    return down, overall
 
 
 def dead_link(sample: LinkSample, t: Thresholds) -> bool:
@@ -122,6 +185,7 @@ class Health:
     flags: tuple[str, ...]  # "frozen_video", "silent_microphone"
     since: float  # UNIX time the level was reached
     sample: LinkSample | None
+    experience: Experience | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -134,6 +198,7 @@ class Health:
             "flags": list(self.flags),
             "since": round(self.since, 3),
             **(self.sample.public() if self.sample else {}),
+            "experience": self.experience.public() if self.experience else None,
         }
 
 
@@ -179,6 +244,7 @@ class Observation:
     muted: bool = False  # the site's microphone is muted (by the chair or itself)
     on_air: bool = False  # an interpreter now on air
     browser: dict[str, Any] | None = None  # the page's own getStats() summary
+    experience: Experience | None = None  # what its people experienced over the window
 
 
 @dataclass(frozen=True)
@@ -252,14 +318,13 @@ class HealthTracker:
         state.silent_since = _since(state.silent_since, quiet, now)
         if state.silent_since is not None and now - state.silent_since >= t.silent_for:
             flags.append("silent_microphone")
-        if o.browser:
-            if o.browser.get("freezes_delta", 0) > 0:
-                flags.append("frozen_received_video")
-            if o.browser.get("limitation") not in (None, "", "none"):
-                flags.append(f"limited_by_{o.browser['limitation']}")
+        if o.browser and o.browser.get("limitation") not in (None, "", "none"):
+            flags.append(f"limited_by_{o.browser['limitation']}")
+        flags += experience_penalties(o.experience)
         level = worst(up, down)
         if {"frozen_video", "silent_microphone"} & set(flags) and level != "poor":
             level = _lower(level)
+        down, level = grade_experience(down, level, o.experience, t)
         if dead_link(sample, t):
             level = "down"
         where: Where | None = None
@@ -271,7 +336,16 @@ class HealthTracker:
         previous = state.health
         since = previous.since if previous is not None and previous.level == level else now
         return Health(
-            o.subject, level, score(sample, t), up, down, where, tuple(flags), since, sample
+            o.subject,
+            level,
+            score(sample, t, o.experience),
+            up,
+            down,
+            where,
+            tuple(flags),
+            since,
+            sample,
+            o.experience,
         )
 
     def _apply(self, o: Observation, health: Health, now: float) -> list[Change]:
@@ -350,5 +424,15 @@ def _poor_detail(health: Health) -> tuple[str, dict[str, Any]]:
     if sample.rtt is not None:
         parts.append(f"RTT {sample.rtt * 1000:.0f} ms")
         facts["rtt"] = round(sample.rtt, 3)
+    lived = health.experience
+    if lived is not None and "concealed_audio" in health.flags and lived.concealed is not None:
+        parts.append(f"audio concealed {lived.concealed:.1%}")
+        facts["concealed"] = round(lived.concealed, 4)
+    if lived is not None and "frozen_received_video" in health.flags:
+        parts.append(f"{lived.freezes} video freeze(s) ({lived.frozen_seconds:.1f} s)")
+        facts["freezes"], facts["frozen_seconds"] = lived.freezes, round(lived.frozen_seconds, 2)
+    if lived is not None and "reconnected" in health.flags:
+        parts.append(f"{lived.reconnections} reconnection(s)")
+        facts["reconnections"] = lived.reconnections
     where = f" ({health.where})" if health.where else ""
     return "poor" + where + ": " + ", ".join(parts), facts

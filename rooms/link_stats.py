@@ -10,7 +10,8 @@ counters and turns cumulative counters into rates for the window:
   fraction lost and jitter, and with Concord's sender reports the round-trip time (the
   latest report's, per sender: ``ForwardingSender.round_trip``);
 - the transport's byte counters give both bitrates; the camera's RTP marker bits its frame
-  rate; keyframe requests sent to the site and NACKs it sent are counted too.
+  rate (of whichever of its two qualities sends more: one may be paused); keyframe requests
+  sent to the site and NACKs it sent are counted too.
 
 Loss is the loss over the last ``LOSS_WINDOWS`` windows (6 s): a 2-second window holds
 100–200 packets, too few for a steady percentage (5% loss reads anywhere from 2% to 8%), and
@@ -107,6 +108,7 @@ class _Counters:
     bytes_in: int = 0
     bytes_out: int = 0
     frames: int = 0
+    low_frames: int = 0  # the camera's second quality (camera.low)
     keyframe_requests: int = 0
     nacks: int = 0
 
@@ -146,8 +148,11 @@ class LinkMeter:
                 counters.lost += max(0, stream.lost)
                 up_jitter.append(stream.jitter)
         rtts = [t for s in fresh if (t := s.round_trip) is not None and t > 0]
-        camera = peer.sources.get("camera")
+        camera, low = peer.sources.get("camera"), peer.sources.get("camera.low")
+        if camera is not None and not any(c and c.last_packet_at for c in (camera, low)):
+            camera = None  # offered but never sent (no camera): no frame rate, not "frozen"
         counters.frames = camera.frames if camera else 0
+        counters.low_frames = low.frames if low else 0
         counters.keyframe_requests = sum(s.keyframe_requests_sent for s in peer.sources.values())
         counters.nacks = sum(slot.sender.nacked for slot in peer.slots.values())
         counters.sent = sum(slot.sender.packets_sent for slot in peer.slots.values())
@@ -186,7 +191,13 @@ class LinkMeter:
             rtt=sum(rtts) / len(rtts) if rtts else None,
             uplink=uplink,
             downlink=downlink,
-            frame_rate=(counters.frames - last.frames) / seconds if camera and not first else None,
+            # (the quality it sends: one nobody receives is paused, rooms.quality; a camera
+            # paused whole has no frame rate, it is not frozen)
+            frame_rate=(
+                max(counters.frames - last.frames, counters.low_frames - last.low_frames) / seconds
+                if camera and not first and not (camera.held and (low is None or low.held))
+                else None
+            ),
             keyframe_requests=max(0, counters.keyframe_requests - last.keyframe_requests),
             nacks=max(0, counters.nacks - last.nacks),
             silent_for=now - max(heard) if heard else float("inf"),

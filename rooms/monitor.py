@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from rooms.experience import ExperienceLog
 from rooms.health import Change, HealthTracker, Observation, ServerLoad, Thresholds
 from rooms.link_stats import LinkMeter, LinkSample
 from rooms.site import SitePeer
@@ -37,6 +38,10 @@ BROWSER_KEYS = frozenset(
         "candidate_type",
         "audio_level",
         "devices_changed",
+        "freeze_seconds_delta",
+        "concealed_audio",
+        "audio_samples",
+        "reconnections",
     }
 )
 
@@ -52,6 +57,7 @@ class Watched:
     muted: bool = False
     on_air: bool = False
     booth: str | None = None  # the interpreter's booth (target language)
+    reconnections: int = 0  # new peer connections Concord answered after the first
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class HealthMonitor:
         interval: float = INTERVAL,
     ) -> None:
         self.tracker = HealthTracker(thresholds)
+        self.experience = ExperienceLog(self.tracker.thresholds.experience_window)
+        self._reconnections: dict[str, int] = {}  # the count each subject had last window
         self.interval = interval
         self._watched = watched
         self._on_report = on_report
@@ -97,7 +105,9 @@ class HealthMonitor:
         """The page's own ``getStats()`` summary; used while fresh (``BROWSER_FRESH``): pages
         report every 2 s on their own clock, so a window may see none."""
         kept = {k: v for k, v in summary.items() if k in BROWSER_KEYS}
-        self._browser[subject] = (time.monotonic(), kept)
+        now = time.monotonic()
+        self._browser[subject] = (now, kept)
+        self.experience.page(subject, now, kept)
 
     def _page(self, subject: str) -> dict[str, Any] | None:
         found = self._browser.get(subject)
@@ -129,7 +139,7 @@ class HealthMonitor:
         """One window: sample every watched connection and grade it. ``server``: how late
         this process's event loop woke for it and its CPU over the window (the trouble is put
         at the server only when that, or every site at once, says so)."""
-        now = time.time()
+        now, clock = time.time(), time.monotonic()
         watched = self._watched()
         observations: list[Observation] = []
         who: dict[str, Watched] = {}
@@ -146,12 +156,22 @@ class HealthMonitor:
                 # receiver reports, but its page measures the path's round trip itself.
                 sample = replace(sample, rtt=float(page["candidate_rtt"]))
             who[w.subject] = w
-            observations.append(Observation(w.subject, sample, w.muted, w.on_air, page))
+            before = self._reconnections.get(w.subject, 0)
+            # (A lower count: the site left and came back, its count started again.)
+            new = w.reconnections - before if w.reconnections >= before else w.reconnections
+            self.experience.reconnected(w.subject, clock, new)
+            self._reconnections[w.subject] = w.reconnections
+            lived = self.experience.of(w.subject, clock)
+            observations.append(
+                Observation(w.subject, sample, w.muted, w.on_air, page, experience=lived)
+            )
         browser = {o.subject: o.browser for o in observations if o.browser}
         changes = self.tracker.update(observations, time.time(), server)
         gone = set(self._meters) - {w.subject for w in watched}
         for subject in gone:
             del self._meters[subject]
+            self._reconnections.pop(subject, None)
+            self.experience.forget(subject)
             changes += self.tracker.forget(subject, now)
         rows = []
         for health in self.tracker.health():

@@ -24,8 +24,9 @@ from rooms.forwarding import Source
 from rooms.health import Thresholds
 from rooms.monitor import HealthMonitor, HealthReport, Watched
 from rooms.plan_changes import PlanChanges
+from rooms.quality import Publishing, Rates, fit
 from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
-from rooms.site import NegotiationError, SitePeer, check_offer
+from rooms.site import PUBLISHED, NegotiationError, SitePeer, check_offer
 from rooms.speaker import ActiveSpeaker
 from rooms.subscriber import Subscriber
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TICK = 0.25
+FIT_EVERY = 4  # ticks: qualities are fitted to the receivers' links once a second
 
 
 class BridgeRoom(PlanChanges):
@@ -49,6 +51,7 @@ class BridgeRoom(PlanChanges):
         booths: Mapping[str, BoothInfo] | None = None,
         on_health: Callable[[HealthReport], None] | None = None,
         health: Thresholds | None = None,
+        on_publishing: Callable[[str, frozenset[str]], None] | None = None,
     ) -> None:
         self.room_id = room_id
         self.sites = {site_id: SiteState(site_id, info) for site_id, info in sites.items()}
@@ -63,6 +66,10 @@ class BridgeRoom(PlanChanges):
         self._on_event = on_event
         self._ticker: asyncio.Task[None] | None = None
         self.health = HealthMonitor(self.watched, on_health or (lambda _: None), health)
+        self._rates = Rates()
+        self._publishing = Publishing()
+        #: Told which of a site's camera qualities nobody receives now (``rooms.quality``).
+        self._on_publishing = on_publishing or (lambda _site, _paused: None)
         self._closed = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -152,6 +159,7 @@ class BridgeRoom(PlanChanges):
             self.presenter = None
         peer, site.peer = site.peer, None
         site.link = "offline"
+        site.published, site.reconnections = None, 0
         if peer is not None:
             await peer.close()
         self._route()
@@ -166,7 +174,7 @@ class BridgeRoom(PlanChanges):
         wrong = [
             name
             for name in layout.values()
-            if name not in routing.SITE_SLOTS and name not in ("camera", "microphone", "screen")
+            if name not in routing.SITE_SLOTS and name not in PUBLISHED
         ]
         if wrong:
             raise RoomError("bad_layout", f"a site cannot receive {wrong[0]!r}")
@@ -181,6 +189,10 @@ class BridgeRoom(PlanChanges):
             await peer.close()
             raise RoomError("bad_offer", str(exc)) from None
         site.peer = peer
+        published = frozenset(n for n in layout.values() if n in ("camera", "microphone", "screen"))
+        if site.published == published:
+            site.reconnections += 1
+        site.published = published
 
         @peer.pc.on("connectionstatechange")
         def changed() -> None:
@@ -405,12 +417,30 @@ class BridgeRoom(PlanChanges):
     # --- ticking: speaking time and active speaker ---------------------------------------------
 
     async def _tick(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(TICK)
             remaining = self.floor.remaining()
             if remaining is not None and remaining <= 0:
                 self.release_floor(reason="time limit")
             self._update_speaker()
+            ticks += 1
+            if ticks % FIT_EVERY == 0:
+                self._fit_qualities(time.monotonic())
+
+    def _fit_qualities(self, now: float) -> None:
+        """Fit each receiver's video qualities to its link; pause what nobody receives."""
+        peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
+        peers += self.channels.peers()
+        self._rates.update((source for p in peers for source in p.sources.values()), now)
+        if fit(peers, self._rates, now):
+            self._route()
+        published = {s.site_id: s.peer.sources for s in self.sites.values() if s.peer}
+        for site_id, paused in self._publishing.update(published, now).items():
+            try:
+                self._on_publishing(site_id, paused)
+            except Exception:  # a broken subscriber must not break the room
+                log.exception("could not tell site %s what to send", site_id)
 
     def _update_speaker(self) -> None:
         if self._speaker.update(self._audible(), time.monotonic()):
@@ -425,7 +455,14 @@ class BridgeRoom(PlanChanges):
     def watched(self) -> list[Watched]:
         """Whom the health monitor watches: admitted sites and interpreters at work."""
         rows = [
-            Watched(f"site:{s.site_id}", s.info.name, "site", s.peer, muted=s.muted)
+            Watched(
+                f"site:{s.site_id}",
+                s.info.name,
+                "site",
+                s.peer,
+                muted=s.muted,
+                reconnections=s.reconnections,
+            )
             for s in self.sites.values()
             if s.admission == "admitted"
         ]

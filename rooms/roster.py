@@ -48,6 +48,11 @@ class SiteState:
     link: Link = "offline"
     muted: bool = False
     peer: SitePeer | None = None
+    # What it published on its last peer connection (None: none yet since it was admitted),
+    # and how many connections it made since that were reconnections, not a change of what
+    # it publishes (sharing a screen offers again on a new connection too).
+    published: frozenset[str] | None = None
+    reconnections: int = 0
 
     def public(self) -> dict[str, Any]:
         return {

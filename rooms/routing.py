@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from rooms.channels import LISTENER_SLOTS, Channels
 from rooms.forwarding import Slot, Source
+from rooms.quality import Downlink
 from rooms.roster import SiteState
 
 SITE_SLOTS = {
@@ -36,6 +37,9 @@ class Receiver(Protocol):
 
     @property
     def slots(self) -> Mapping[str, Slot[Any]]: ...
+
+    @property
+    def downlink(self) -> Downlink | None: ...  # None: always the full quality (the recorder)
 
 
 def published(sites: Mapping[str, SiteState], site_id: str | None, name: str) -> Source | None:
@@ -111,4 +115,6 @@ def apply(
                 source = shown.get(name)
             if source is not None and source.site_id == receiver.site_id:
                 source = None  # nobody is sent their own picture or voice
+            elif receiver.downlink is not None and slot.kind == "video":
+                source = receiver.downlink.choose(name, source)
             slot.switch(source)

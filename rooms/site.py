@@ -1,7 +1,8 @@
 """One site's peer connection: what it publishes (sources) and what it receives (slots).
 
 The site always offers; its offer carries a layout naming each m-line by MID: published
-tracks ("camera", "microphone", "screen") and receiving slots ("hall.video", "floor.audio"...).
+tracks ("camera", "camera.low": the same camera at a lower quality, "microphone", "screen")
+and receiving slots ("hall.video", "floor.audio"...).
 The answer is complete (aiortc has no trickle ICE) and fixes VP8 and Opus for every track.
 """
 
@@ -16,10 +17,11 @@ from aiortc.sdp import SessionDescription
 
 from rooms import aiortc_hooks as hooks
 from rooms.forwarding import Slot, Source
+from rooms.quality import HIGH, LOW, Downlink
 
 log = logging.getLogger(__name__)
 
-PUBLISHED = {"camera": "video", "microphone": "audio", "screen": "video"}
+PUBLISHED = {"camera": "video", "camera.low": "video", "microphone": "audio", "screen": "video"}
 CODECS = {"video": "video/VP8", "audio": "audio/opus"}
 
 
@@ -71,6 +73,7 @@ class SitePeer:
         self.sources: dict[str, Source] = {}
         self.receivers: dict[str, RTCRtpReceiver] = {}  # by published track, for statistics
         self.slots: dict[str, Slot] = {}
+        self.downlink = Downlink()  # what its link carries, and the qualities it gets
         self._ice_addresses = list(ice_addresses)
         self._on_closed = on_closed
         self._closed = False
@@ -115,6 +118,8 @@ class SitePeer:
                 if name in self.slots:
                     raise NegotiationError(f"slot {name} appears twice")
                 self._subscribe(name, transceiver)
+        if HIGH in self.sources and LOW in self.sources:
+            self.sources[HIGH].low = self.sources[LOW]
         hooks.restrict_ice_addresses(self.pc, self._ice_addresses)
         hooks.tolerate_long_links(self.pc, on_resumed=self._resumed)
         answer = await self.pc.createAnswer()

@@ -78,6 +78,7 @@ class Subscriber:
             name, kind = next(iter(wrong.items()))
             raise ValueError(f"slot {name!r} must be 'audio' or 'video', not {kind!r}")
         self.site_id = subscriber_id  # Slot and routing use peer.site_id
+        self.downlink = None  # the recorder keeps every picture at its full quality
         self._on_packet = on_packet
         self.slots: dict[str, Slot[InProcessSender]] = {
             name: Slot(subscriber_id, name, kind, InProcessSender(kind, self._deliverer(name)))

@@ -10,7 +10,7 @@ import contextlib
 import fractions
 import math
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +24,14 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from rooms import aiortc_hooks as hooks
+from rooms.pinned_encoders import pin_encoder
 
 VIDEO_CLOCK = 90000
 AUDIO_RATE = 48000
 AUDIO_SAMPLES = 960  # 20 ms
 STAMP_BITS = 40  # the wall-clock milliseconds drawn into each frame as a bar code
 STAMP_ROWS = 8
+LOW_BITRATE = 100_000  # camera.low, bit/s
 
 
 class PatternTrack(MediaStreamTrack):
@@ -45,10 +47,21 @@ class PatternTrack(MediaStreamTrack):
         self._count = 0
         x = np.arange(width, dtype=np.int32)
         self._base = ((x[None, :] * 255 // max(1, width)) + hue) % 256
+        self._sending = asyncio.Event()
+        self._sending.set()
+
+    def pause(self, paused: bool) -> None:
+        """Stop yielding frames (the room receives this quality from nobody) or go on."""
+        if paused:
+            self._sending.clear()
+        elif not self._sending.is_set():
+            self._start = None  # go on from now, not with a burst of the frames missed
+            self._sending.set()
 
     async def recv(self) -> av.VideoFrame:
+        await self._sending.wait()
         if self._start is None:
-            self._start = time.monotonic()
+            self._start = time.monotonic() - self._count / self.fps
         due = self._start + self._count / self.fps
         delay = due - time.monotonic()
         if delay > 0:
@@ -132,6 +145,7 @@ class Received:
     first_at: float | None = None
     last_at: float | None = None
     longest_gap: float = 0.0  # seconds between two consecutive frames, at most
+    size: tuple[int, int] | None = None  # video: the last frame's width and height
     errors: int = 0
     stamps: list[tuple[int, int]] = field(default_factory=list)  # (sent ms, received ms)
     samples: list[np.ndarray] = field(default_factory=list)
@@ -151,6 +165,7 @@ class SyntheticSite:
         name: str,
         *,
         camera: PatternTrack | None = None,
+        camera_low: PatternTrack | None = None,
         microphone: ToneTrack | None = None,
         screen: PatternTrack | None = None,
         slots: Sequence[tuple[str, str]] = (),
@@ -168,11 +183,19 @@ class SyntheticSite:
         self._decode = decode
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        published = (("camera", camera), ("microphone", microphone), ("screen", screen))
+        self.cameras = {"camera": camera, "camera.low": camera_low}
+        published = (
+            ("camera", camera),
+            ("camera.low", camera_low),
+            ("microphone", microphone),
+            ("screen", screen),
+        )
         for name_, track in published:
             if track is not None:
                 transceiver = self.pc.addTransceiver(track, direction="sendonly")
                 _prefer(transceiver, track.kind)
+                if name_ == "camera.low":  # aiortc's encoder never goes below 250 kbit/s
+                    pin_encoder(transceiver.sender, LOW_BITRATE)
                 self._pending.append((name_, ""))
         for slot, kind in slots:
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
@@ -186,6 +209,13 @@ class SyntheticSite:
             slot = self.layout.get(mid or "")
             if slot in self.received:
                 self._spawn(self._consume(track, self.received[slot]))
+
+    def pause(self, paused: Iterable[str]) -> None:
+        """Send only the camera qualities not in ``paused`` (the room's ``media.sending``)."""
+        names = set(paused)
+        for name, track in self.cameras.items():
+            if track is not None:
+                track.pause(name in names)
 
     async def offer(self) -> tuple[str, dict[str, str]]:
         hooks.restrict_ice_addresses(self.pc, self._ice_addresses)
@@ -233,6 +263,8 @@ async def consume(track: MediaStreamTrack, into: Received, *, read_stamps: bool 
                 into.longest_gap = max(into.longest_gap, now - into.last_at)
             into.first_at = into.first_at or now
             into.last_at = now
+            if isinstance(frame, av.VideoFrame):
+                into.size = (frame.width, frame.height)
             if isinstance(frame, av.VideoFrame) and read_stamps:
                 now_ms = int(time.time() * 1000)
                 into.stamps.append((unwrap_stamp(read_stamp(frame), now_ms), now_ms))

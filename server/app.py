@@ -60,6 +60,7 @@ from server.ledger import views as ledger_views
 from server.ledger.operations import ledger_signer
 from server.live import pages as live_pages
 from server.live.heartbeat import Heartbeat, node_name
+from server.live.members import site_room
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
 from server.middleware import errors, guard
@@ -190,6 +191,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         async def emit(event: str, data: Any, room: str) -> None:
             await room_namespace.emit(event, data, room=room)
 
+        async def tell_site(conference_id: int, site_id: int, event: str, data: Any) -> None:
+            await room_namespace.emit(event, data, room=site_room(conference_id, site_id))
+
         hub = HealthHub(app[DATABASE], emit, config.health_retention_days)
         rooms = LiveRooms(
             app[DATABASE],
@@ -198,6 +202,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
             order,
             on_health=hub.report,
             thresholds=config.health_thresholds,
+            tell_site=tell_site,
         )
         app[HEALTH_HUB], app[LIVE_ROOMS] = hub, rooms
         app[EVENTS].subscribe(

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms.health import Thresholds
+from server import turn
 from server.archive import settings as archive
 from server.client_address import Network, parse_networks
 from server.monitoring import settings as monitoring
@@ -82,6 +83,7 @@ SETTINGS = {
     "trusted_proxies": "CONCORD_TRUSTED_PROXIES",
     **monitoring.SETTINGS,
     **archive.SETTINGS,
+    **turn.SETTINGS,
 }
 
 
@@ -120,6 +122,8 @@ class Config:
     public_url: str = "http://127.0.0.1:8080"
     redis_url: str | None = None
     ice_servers: tuple[IceServer, ...] = ()
+    # coturn with a shared secret (server.turn): every page and join gets fresh credentials.
+    turn: turn.Turn | None = None
     # Addresses aiortc may gather host candidates on; empty means every interface.
     ice_host_addresses: tuple[str, ...] = LOOPBACK_ONLY
     max_body_bytes: int = 1024 * 1024
@@ -274,6 +278,7 @@ def load_config(
 
     ice_servers = _ice_servers(raw.get("ice_servers"), problems)
     ice_hosts = _ice_host_addresses(raw.get("ice_host_addresses"), host, problems)
+    turn_server = turn.read(raw, text, integer, problems)
 
     secret = text("secret_key", None)
     if secret is not None and len(secret) < 32:
@@ -292,6 +297,7 @@ def load_config(
         public_url=public_url,
         redis_url=redis_url or None,
         ice_servers=ice_servers,
+        turn=turn_server,
         ice_host_addresses=ice_hosts,
         max_body_bytes=max_body,
         session_hours=session_hours,

@@ -25,11 +25,12 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import select
 
-from rooms.health import HealthTracker, grade_direction
-from rooms.link_stats import Direction
+from rooms.experience import Experience
+from rooms.health import HealthTracker, Observation, grade_direction
+from rooms.link_stats import Direction, LinkSample
 from server.accounts.passwords import Passwords
 from server.app import create_app
-from server.config import Config, load_config
+from server.config import Config, ConfigError, load_config
 from server.db import Database
 from server.keys import LIVE_ROOMS
 from server.models import LoginSession, User
@@ -174,6 +175,59 @@ def test_health_thresholds_grade_the_same_link_differently(
     assert HealthTracker(strict).thresholds.down_after == 2.0
     assert HealthTracker(loose).thresholds.down_after == 5.0
     assert (HealthTracker(strict).thresholds.poor_for, loose.poor_for) == (4.0, 10.0)
+
+
+def test_experience_thresholds_grade_the_same_experience_differently(
+    tmp_path: Path, database_url: str
+) -> None:
+    loose = configured(tmp_path, database_url).health_thresholds
+    strict = configured(
+        tmp_path,
+        database_url,
+        CONCORD_HEALTH_EXPERIENCE_SECONDS="60",
+        CONCORD_HEALTH_CONCEALED_FAIR_PERCENT="0.5",
+        CONCORD_HEALTH_CONCEALED_POOR_PERCENT="2",
+        CONCORD_HEALTH_FROZEN_FAIR_PERCENT="1",
+        CONCORD_HEALTH_FROZEN_POOR_PERCENT="2",
+        CONCORD_HEALTH_RECONNECTIONS_FAIR="2",
+        CONCORD_HEALTH_RECONNECTIONS_POOR="2",
+    ).health_thresholds
+    assert (loose.experience_window, strict.experience_window) == (30.0, 60.0)
+    link = LinkSample(
+        0.0, "connected", 0.02, *[Direction(0.0, 0.005, 1e6, 100)] * 2, 25.0, 0, 0, 0.0, 40
+    )
+    cases = [
+        (Experience(concealed=0.01), "good", "fair"),
+        (Experience(concealed=0.025), "good", "poor"),
+        (Experience(freezes=1, frozen_seconds=0.6, window=30.0), "good", "poor"),
+        (Experience(reconnections=1), "fair", "good"),
+        (Experience(reconnections=2), "fair", "poor"),
+    ]
+    for lived, at_loose, at_strict in cases:
+        found = []
+        for thresholds in (loose, strict):
+            tracker = HealthTracker(thresholds)
+            tracker.update([Observation("site:1", link, experience=lived)], now=0.0)
+            found.append(tracker.health()[0].level)
+        assert found == [at_loose, at_strict], lived
+
+
+def test_experience_thresholds_out_of_order_are_refused(tmp_path: Path, database_url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        configured(
+            tmp_path,
+            database_url,
+            CONCORD_HEALTH_CONCEALED_FAIR_PERCENT="12",
+            CONCORD_HEALTH_CONCEALED_POOR_PERCENT="5",
+            CONCORD_HEALTH_RECONNECTIONS_FAIR="1.5",
+            CONCORD_HEALTH_EXPERIENCE_SECONDS="1",
+        )
+    problems = caught.value.problems
+    assert "the poor concealed threshold must not be below the fair one" in problems
+    assert "the reconnection thresholds must be whole numbers" in problems
+    assert any(
+        "CONCORD_HEALTH_EXPERIENCE_SECONDS must be between 4 and 3600" in p for p in problems
+    )
 
 
 class Logins:

@@ -25,6 +25,7 @@ from server.config import Config
 from server.db import Database
 from server.errors import NotFound
 from server.live import schemas
+from server.live.ice import ice_servers
 from server.live.interpreting import Interpreting
 from server.live.limits import Kind, Limits, identity_key
 from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
@@ -230,8 +231,9 @@ class RoomNamespace(socketio.AsyncNamespace):
     def ice_addresses(self) -> list[str]:
         return list(self._config.ice_host_addresses)
 
-    def ice_servers(self) -> list[dict[str, Any]]:
-        return [s.as_dict() for s in self._config.ice_servers]
+    def ice_servers(self, member: Member) -> list[dict[str, Any]]:
+        """The ICE servers for ``member``'s browser, with fresh TURN credentials."""
+        return ice_servers(self._config, member.identity)
 
     def thresholds(self) -> Thresholds:
         return self._config.health_thresholds
@@ -321,7 +323,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "site_id": site_id,
             "admission": admission,
             "can_chair": can_chair,
-            "ice_servers": [s.as_dict() for s in self._config.ice_servers],
+            "ice_servers": self.ice_servers(member),
             "room": public_state(body.conference_id, room.snapshot()),
             "listening": listening,
             "interpreter": interpreter_id(who.user_id) if body.as_ == "interpreter" else None,

@@ -9,6 +9,7 @@ from server.conferences.access import conference_roles
 from server.conferences.queries import conference_detail
 from server.errors import Forbidden, InvalidInput
 from server.keys import CONFIG, DATABASE
+from server.live.ice import ice_servers
 from server.live.namespace import CHAIR_ROLES
 from server.models import InterpreterAssignment, Role
 from server.routing import RouteTable, conference
@@ -46,7 +47,7 @@ async def site_page(request: web.Request) -> web.Response:
             "conference": found,
             "site": sites[site_id],
             "join": join,
-            "ice_servers": [s.as_dict() for s in request.app[CONFIG].ice_servers],
+            "ice_servers": ice_servers(request.app[CONFIG], identity(request)),
         },
     )
 
@@ -63,7 +64,7 @@ async def console_page(request: web.Request) -> web.Response:
             "conference": found,
             "sites": found.sites,
             "join": join,
-            "ice_servers": [s.as_dict() for s in request.app[CONFIG].ice_servers],
+            "ice_servers": ice_servers(request.app[CONFIG], identity(request)),
         },
     )
 
@@ -100,7 +101,7 @@ async def booth_page(request: web.Request) -> web.Response:
             "partners": partners,
             "other_booths": other_booths,
             "join": join,
-            "ice_servers": [s.as_dict() for s in request.app[CONFIG].ice_servers],
+            "ice_servers": ice_servers(request.app[CONFIG], identity(request)),
         },
     )
 

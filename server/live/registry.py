@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -46,6 +46,8 @@ from server.web import identity
 log = logging.getLogger(__name__)
 
 Publish = Callable[[int, RoomEvent, dict[str, Any]], Awaitable[None]]
+#: Sends one event to one site's connections: (conference, site, event, payload).
+TellSite = Callable[[int, int, str, dict[str, Any]], Coroutine[Any, Any, None]]
 NO_DELEGATION_PRECEDENCE = 1000
 
 
@@ -118,8 +120,11 @@ class LiveRooms:
         on_health: Callable[[int, HealthReport], None] | None = None,
         thresholds: Thresholds | None = None,
         store: RoomStore | None = None,
+        tell_site: TellSite | None = None,
     ) -> None:
         self._database = database
+        self._tell_site = tell_site
+        self._telling: set[asyncio.Task[None]] = set()
         self._state = store or DatabaseRoomStore(database)
         self._saved: dict[int, dict[str, Any]] = {}  # the state last written, per room
         self._keeping = True
@@ -171,6 +176,9 @@ class LiveRooms:
                 if self._on_health is not None:
                     self._on_health(conference_id, report)
 
+            def on_publishing(site_id: str, paused: frozenset[str]) -> None:
+                self._tell(conference_id, site_id, "media.sending", {"paused": sorted(paused)})
+
             room = BridgeRoom(
                 room_key(conference_id),
                 sites,
@@ -180,6 +188,7 @@ class LiveRooms:
                 on_health=on_health,
                 health=self._thresholds,
                 floor_order=self._floor_order,
+                on_publishing=on_publishing,
             )
             kept = await self._state.load(conference_id)
             if kept is not None:  # a restarted process: the room as its people left it
@@ -193,6 +202,13 @@ class LiveRooms:
                 for watcher in self._watchers:
                     watcher.room_event(conference_id, reopened)
             return room
+
+    def _tell(self, conference_id: int, site_id: str, event: str, data: dict[str, Any]) -> None:
+        if self._tell_site is None or not site_id.isdigit() or self._closed:
+            return
+        task = asyncio.create_task(self._tell_site(conference_id, int(site_id), event, data))
+        self._telling.add(task)
+        task.add_done_callback(self._telling.discard)
 
     async def kept(self, conference_id: int) -> bool:
         """Whether the conference's room has a kept state: a restarted process reopens it."""
@@ -383,6 +399,8 @@ class LiveRooms:
         if self._closed:
             return
         self._closed = True
+        for task in list(self._telling):
+            task.cancel()
         for room in list(self._rooms.values()):
             await room.close()
         self._rooms.clear()

@@ -101,6 +101,7 @@ class SimulatedSite:
         tone_hz: float,
         video: tuple[int, int, int] = (320, 180, 15),
         publish_video: bool = True,
+        low_video: bool = True,
         slots: Sequence[tuple[str, str]] = SITE_SLOTS,
         ice_addresses: Sequence[str] = ("127.0.0.1",),
         read_stamps: bool = False,
@@ -121,6 +122,7 @@ class SimulatedSite:
         self._tone = tone_hz
         self._video = video
         self._publish_video = publish_video
+        self._low_video = publish_video and low_video  # camera.low: half the width and height
         self._slots = list(slots)
         self._ice = list(ice_addresses)
         self._read_stamps = read_stamps
@@ -149,6 +151,7 @@ class SimulatedSite:
         self.sio.on("connect_error", self._on_connect_error, namespace="/room")
         self.sio.on("room.state", self.states.append, namespace="/room")
         self.sio.on("room.event", self.events.append, namespace="/room")
+        self.sio.on("media.sending", self._on_sending, namespace="/room")
 
     async def start(self) -> str:
         """Open the invitation link, connect and join; returns the admission (lobby/admitted)."""
@@ -305,6 +308,12 @@ class SimulatedSite:
         if self._wants_media:
             self._spawn(self._renew_media(only_if_gone=True))
 
+    async def _on_sending(self, data: Any = None) -> None:
+        """The room receives one of the camera's qualities from nobody: stop sending it."""
+        paused = data.get("paused") if isinstance(data, dict) else None
+        if self.media is not None and isinstance(paused, list):
+            self.media.pause(str(name) for name in paused)
+
     async def _on_rejoin(self, data: Any = None) -> None:
         self.reconnects += 1
         self._spawn(self._renew_media())
@@ -343,6 +352,7 @@ class SimulatedSite:
             media = self.media = SyntheticSite(
                 self.name,
                 camera=PatternTrack(width, height, fps) if self._publish_video else None,
+                camera_low=PatternTrack(width // 2, height // 2, fps) if self._low_video else None,
                 microphone=ToneTrack(self._tone),
                 slots=self._slots,
                 ice_addresses=self._ice,

@@ -114,7 +114,7 @@ class SiteChecks:
             "site_id": site_id,
             "site_name": site.name,
             "duration": DURATION,
-            "ice_servers": self._ns.ice_servers(),
+            "ice_servers": self._ns.ice_servers(member),
             "last": check_out(previous) if previous else None,
         }
 

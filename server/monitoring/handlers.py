@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rooms.health import Change
 from server.fields import RecordId
@@ -39,6 +39,17 @@ class BrowserStats(Payload):
     candidate_type: str | None = Field(default=None, max_length=20)
     audio_level: float | None = Field(default=None, ge=0, le=1)
     devices_changed: bool | None = None
+    # What its people experienced since its previous report (docs/signalling.md).
+    freeze_seconds_delta: float | None = Field(default=None, ge=0, le=3600, strict=True)
+    concealed_audio: float | None = Field(default=None, ge=0, le=1, strict=True)
+    audio_samples: int | None = Field(default=None, ge=0, le=10**9, strict=True)
+    reconnections: int | None = Field(default=None, ge=0, le=10**6, strict=True)
+
+    @model_validator(mode="after")
+    def _weighted(self) -> BrowserStats:
+        if self.concealed_audio is not None and self.audio_samples is None:
+            raise ValueError("concealed_audio needs audio_samples, the samples it is a share of")
+        return self
 
 
 class AlertRef(Payload):

@@ -253,5 +253,6 @@ def _sample(conference_id: int, at: dt.datetime, row: dict[str, Any]) -> HealthS
             "kind": row.get("kind"),
             "booth": row.get("booth"),
             "browser": row.get("browser"),
+            "experience": row.get("experience"),
         },
     )

@@ -21,7 +21,11 @@ import { BoothDevices } from "./booth_devices.js";
 const root = $("room-booth");
 const client = new RoomClient();
 new RecordingIndicator(client, document.getElementById("rec-indicator"));
-const health = new HealthReporter({ client, peer: () => (link ? link.pc : null) }); // every 2 s
+const health = new HealthReporter({
+  client,
+  peer: () => (link ? link.pc : null),
+  reconnections: () => (link ? link.reconnections : 0),
+}); // every 2 s
 const language = config.language;
 const me = config.me;
 const elements = {
@@ -152,6 +156,7 @@ async function onJoined(answer) {
   onAirWhenCut = false;
   if (chosenSource !== "auto") chooseSource(chosenSource, { quiet: true });
   if (link) {
+    link.iceServers = iceServers; // the re-join's, with fresh TURN credentials
     link.restart("rejoined"); // a new socket.io session: the server wants a new offer
     return;
   }

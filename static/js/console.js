@@ -109,6 +109,7 @@ client.on("joined", (answer) => {
   onState(answer.room);
   if (answer.admission !== "admitted") return;
   if (link) {
+    if (answer.ice_servers) link.iceServers = answer.ice_servers; // fresh TURN credentials
     link.restart("rejoined");
     return;
   }

@@ -1,11 +1,39 @@
 // The health dashboard's alerts list (#alert-list, keyed by alert id, updated in place) and
 // its alert sound: a short WebAudio beep when a new alert arrives, with an on/off toggle.
 
-import { ALERT_TEXT, WHERE_TEXT } from "./health_state.js";
+import { ALERT_TEXT, FLAG_TEXT, WHERE_TEXT } from "./health_state.js";
 import { h, t } from "./ui.js";
 
 const N_ = (text) => text; // translated with t() (the template lists it)
 const percent = (v) => `${(v * 100).toFixed(1)}%`;
+
+/** What the site's people experienced, in the reader's language: `facts` (an alert's, or a
+ *  row's `experience`) with `concealed`, `freezes`/`frozen_seconds` or `reconnections`;
+ *  `only`, when given, says which of them to word (a row's flags). */
+export function experienceParts(facts, only = null) {
+  const parts = [];
+  const wanted = (flag) => only === null || only.includes(flag);
+  if (!facts) return parts;
+  if (wanted("concealed_audio") && typeof facts.concealed === "number") {
+    parts.push(t(N_("audio concealed %(value)s"), { value: percent(facts.concealed) }));
+  }
+  if (wanted("frozen_received_video") && typeof facts.freezes === "number") {
+    parts.push(t(N_("video freezes %(count)s (%(seconds)s s)"),
+      { count: facts.freezes, seconds: (facts.frozen_seconds || 0).toFixed(1) }));
+  }
+  if (wanted("reconnected") && typeof facts.reconnections === "number") {
+    parts.push(t(N_("reconnections %(count)s"), { count: facts.reconnections }));
+  }
+  return parts;
+}
+
+/** A row's flags in the reader's language, those of what its people experienced with what
+ *  was measured ("audio concealed 12.0%"). */
+export function flagsText(row) {
+  return (row.flags || [])
+    .map((f) => experienceParts(row.experience, [f])[0] || t(FLAG_TEXT[f] || f))
+    .join(", ");
+}
 
 /** An alert in the reader's language: its kind, then what was measured (its `facts`). An
  *  alert stored before alerts had facts keeps the server's English `detail`. */
@@ -27,6 +55,7 @@ export function alertText(alert) {
   if (facts.silent_for !== undefined) {
     parts.push(t(N_("nothing for %(seconds)s s"), { seconds: facts.silent_for }));
   }
+  parts.push(...experienceParts(facts));
   return parts.length ? `${kind}: ${parts.join(", ")}` : kind;
 }
 

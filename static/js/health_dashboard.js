@@ -6,8 +6,8 @@
 // reused with setData, and all redraws of a report happen in one requestAnimationFrame.
 
 import { RoomClient } from "./protocol.js";
-import { AlertList, AlertSound, alertText } from "./health_alerts.js";
-import { CHANGE_TEXT, FLAG_TEXT, HealthState, LEVELS, LEVEL_TEXT, ROOM_EVENT_TEXT, siteIdOf, whereKey }
+import { AlertList, AlertSound, alertText, flagsText } from "./health_alerts.js";
+import { CHANGE_TEXT, HealthState, LEVELS, LEVEL_TEXT, ROOM_EVENT_TEXT, siteIdOf, whereKey }
   from "./health_state.js";
 import { DETAIL_CHARTS, DetailChart, Sparkline } from "./health_charts.js";
 import { $, config, errorText, formatDuration, h, sameId, showConnection, t } from "./ui.js";
@@ -268,7 +268,7 @@ function updateRow(entry, row) {
   setText(cells.state.lastChild, sinceText(row));
   const where = whereKey(row);
   setText(cells.trouble.firstChild, where ? t(where) : "");
-  setText(cells.trouble.lastChild, (row.flags || []).map((f) => t(FLAG_TEXT[f] || f)).join(", "));
+  setText(cells.trouble.lastChild, flagsText(row));
   const siteId = siteIdOf(row.subject);
   if (siteId !== null) {
     const muted = isMuted(siteId);

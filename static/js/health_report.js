@@ -2,9 +2,12 @@
 // docs/signalling.md "Connection health"). No DOM code here.
 //
 // Concord measures each link from its side; only the browser knows how its received video
-// froze, what limits its sending (bandwidth, CPU), the round trip of the candidate pair in use
-// and whether its devices changed. `summarise` is pure: it turns one RTCStatsReport and the
-// previous counters into the documented BrowserStats and the counters for next time.
+// froze, how much of its received audio it had to conceal (made up for packets lost or late),
+// what limits its sending (bandwidth, CPU), the round trip of the candidate pair in use and
+// whether its devices changed. `summarise` is pure: it turns one RTCStatsReport and the
+// previous counters into the documented BrowserStats and the counters for next time. The
+// reporter adds the page's own reconnection count (new peer connections after the first), and
+// carries the counts of a report it could not send into the next one.
 
 export const REPORT_INTERVAL_MS = 2000;
 
@@ -33,6 +36,12 @@ export function summarise(stats, previous, now) {
     lost: total(list, "inbound-rtp", "packetsLost"),
     sent: total(list, "outbound-rtp", "bytesSent"),
     freezes: total(list, "inbound-rtp", "freezeCount", "video"),
+    frozen: total(list, "inbound-rtp", "totalFreezesDuration", "video"),
+    // Concealed samples that were not silence (silence made up while a sender is quiet or
+    // sends nothing is not heard as a gap), and every sample played out (concealed included).
+    concealed: total(list, "inbound-rtp", "concealedSamples", "audio")
+      - total(list, "inbound-rtp", "silentConcealedSamples", "audio"),
+    samples: total(list, "inbound-rtp", "totalSamplesReceived", "audio"),
   };
   const summary = {};
   const jitters = list.filter((s) => s.type === "inbound-rtp" && typeof s.jitter === "number");
@@ -46,6 +55,13 @@ export function summarise(stats, previous, now) {
     const seconds = Math.max(0.001, (now - previous.at) / 1000);
     summary.outbound_bitrate = Math.max(0, counters.sent - previous.sent) * 8 / seconds;
     summary.freezes_delta = Math.max(0, counters.freezes - previous.freezes);
+    summary.freeze_seconds_delta = Math.max(0, counters.frozen - previous.frozen);
+    const samples = Math.max(0, counters.samples - previous.samples);
+    summary.audio_samples = samples;
+    if (samples > 0) {
+      const concealed = Math.max(0, counters.concealed - previous.concealed);
+      summary.concealed_audio = Math.min(1, concealed / samples);
+    }
   }
   const video = list.find((s) => s.type === "outbound-rtp" && s.kind === "video");
   if (video && video.qualityLimitationReason) summary.limitation = video.qualityLimitationReason;
@@ -71,11 +87,14 @@ export function summarise(stats, previous, now) {
 export class HealthReporter {
   /**
    * @param {{client: {reportHealth(summary: object): Promise<object>},
-   *          peer: () => RTCPeerConnection | null, intervalMs?: number}} options
+   *          peer: () => RTCPeerConnection | null, reconnections?: () => number,
+   *          intervalMs?: number}} options
    */
-  constructor({ client, peer, intervalMs = REPORT_INTERVAL_MS }) {
+  constructor({ client, peer, reconnections = () => 0, intervalMs = REPORT_INTERVAL_MS }) {
     this.client = client;
     this.peer = peer;
+    this.reconnections = reconnections;
+    this.unsent = null; // the counts of a report that could not be sent
     this.intervalMs = intervalMs;
     this.last = null; // the previous sample's counters
     this.lastPeer = null;
@@ -114,10 +133,31 @@ export class HealthReporter {
     this.last = counters;
     if (this.devicesChanged) summary.devices_changed = true;
     this.devicesChanged = false;
+    summary.reconnections = this.reconnections();
+    const sent = withUnsent(summary, this.unsent);
     try {
-      await this.client.reportHealth(summary);
+      await this.client.reportHealth(sent);
+      this.unsent = null;
     } catch (err) {
+      this.unsent = sent; // (its socket was down, say): its counts go with the next one
       console.warn("health.report", err);
     }
   }
+}
+
+/** `summary` with the counts of an unsent report added (its share concealed re-weighted). */
+export function withUnsent(summary, unsent) {
+  if (!unsent) return summary;
+  const out = { ...summary };
+  for (const key of ["freezes_delta", "freeze_seconds_delta"]) {
+    if (unsent[key] !== undefined) out[key] = (out[key] || 0) + unsent[key];
+  }
+  const samples = (summary.audio_samples || 0) + (unsent.audio_samples || 0);
+  if (unsent.audio_samples !== undefined || summary.audio_samples !== undefined) {
+    out.audio_samples = samples;
+    const concealed = (summary.concealed_audio || 0) * (summary.audio_samples || 0)
+      + (unsent.concealed_audio || 0) * (unsent.audio_samples || 0);
+    if (samples > 0) out.concealed_audio = Math.min(1, concealed / samples);
+  }
+  return out;
 }

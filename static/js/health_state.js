@@ -34,6 +34,8 @@ export const FLAG_TEXT = Object.freeze({
   frozen_video: N_("camera frozen"),
   silent_microphone: N_("microphone silent"),
   frozen_received_video: N_("received video freezes"),
+  concealed_audio: N_("received audio concealed"),
+  reconnected: N_("reconnected"),
   limited_by_bandwidth: N_("sending limited by bandwidth"),
   limited_by_cpu: N_("sending limited by CPU"),
   limited_by_other: N_("sending limited"),

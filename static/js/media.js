@@ -59,6 +59,23 @@ export function interpreterSlots({ video = false } = {}) {
   };
 }
 
+/**
+ * The camera's second, lower quality (`camera.low`): half the width and height, at most
+ * 15 frames a second and 100 kbit/s. The server sends it to console grid tiles and to receivers
+ * whose link cannot carry the full picture (docs/architecture.md, "Two qualities per camera").
+ */
+export const LOW_QUALITY = Object.freeze({
+  scaleResolutionDownBy: 2, maxFramerate: 15, maxBitrate: 100000,
+});
+
+/** What a site publishes: its camera twice (full and `camera.low`) and its microphone. */
+export function siteSends(camera, microphone) {
+  const send = [{ name: "camera", kind: "video", track: camera }];
+  if (camera) send.push({ name: "camera.low", kind: "video", track: camera, encodings: [LOW_QUALITY] });
+  send.push({ name: "microphone", kind: "audio", track: microphone });
+  return send;
+}
+
 const ICE_GATHERING_TIMEOUT_MS = 8000; // an unreachable STUN server must not block joining
 const SERVER_CONSENT_MS = 30000; // the server's end waits this long for an answer to its checks
 const STALLED_LIMIT_MS = SERVER_CONSENT_MS + 10000; // past it the server's end is gone
@@ -117,8 +134,10 @@ export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
  *
  * options:
  *   client      a RoomClient (its `offer(sdp, layout)` is used)
- *   iceServers  RTCIceServer[] from the join answer
- *   send        [{name: "camera" | "microphone" | "screen", kind, track: MediaStreamTrack|null}]
+ *   iceServers  RTCIceServer[] from the join answer (pages set it anew from a re-join's answer,
+ *               whose TURN credentials are fresh, before restart())
+ *   send        [{name: "camera" | "camera.low" | "microphone" | "screen", kind,
+ *               track: MediaStreamTrack|null, encodings?: RTCRtpEncodingParameters[]}]
  *   receive     [{name: slot name, kind}]
  *   onTrack     (slotName, track) => void, for every received track
  *   onState     (state, detail) => void; state is "connecting", "connected", "reconnecting",
@@ -145,6 +164,10 @@ export class MediaLink {
     this._retryDelay = 1000;
     this._stalledTimer = null; // set while a connection that worked is down
     this._worked = null; // the peer connection that last reached "connected"
+    this.connections = 0; // peer connections made
+    // New peer connections after the first, but for a screen share (which offers again with
+    // another set of tracks): what the technicians see as this page's reconnections.
+    this.reconnections = 0;
   }
 
   _setState(state, detail = null) {
@@ -163,15 +186,16 @@ export class MediaLink {
     if (this._closed) return Promise.resolve();
     clearTimeout(this._retryTimer);
     if (this._running) {
-      this._again = true;
+      this._again = reason; // (the later reason is the one the next connection is made for)
       return this._running;
     }
     this._running = (async () => {
       do {
+        if (this._again) reason = this._again;
         this._again = false;
         try {
           this._setState(this.pc ? "reconnecting" : "connecting", reason);
-          await this._negotiate();
+          await this._negotiate(reason);
           this._retryDelay = 1000;
         } catch (err) {
           if (this._closed) return;
@@ -217,7 +241,7 @@ export class MediaLink {
     return this.restart("server closed");
   }
 
-  async _negotiate() {
+  async _negotiate(reason) {
     if (this.client.connected === false) {
       const err = new Error("not connected to the server");
       err.code = "disconnected";
@@ -226,9 +250,13 @@ export class MediaLink {
     this._closePc();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
+    if (this.connections > 0 && reason !== "screen") this.reconnections += 1;
+    this.connections += 1;
     const named = [];
     for (const s of this.send) {
-      const transceiver = pc.addTransceiver(s.track || s.kind, { direction: "sendonly" });
+      const init = { direction: "sendonly" };
+      if (s.encodings) init.sendEncodings = s.encodings.map((e) => ({ ...e }));
+      const transceiver = pc.addTransceiver(s.track || s.kind, init);
       preferCodecs(transceiver, s.kind);
       named.push([transceiver, s.name]);
     }
@@ -283,6 +311,31 @@ export class MediaLink {
     const index = this.send.indexOf(entry);
     const transceiver = this.pc && this.pc.getTransceivers()[index];
     if (transceiver) await transceiver.sender.replaceTrack(track);
+  }
+
+  /**
+   * Stop sending the published tracks named in `paused` and send the others (the server's
+   * `media.sending`: a camera quality nobody receives now). No renegotiation: the sender's
+   * encoding is made inactive, and a new peer connection starts out sending everything.
+   */
+  async pause(paused) {
+    const pc = this.pc;
+    if (!pc) return;
+    const transceivers = pc.getTransceivers();
+    for (const [index, entry] of this.send.entries()) {
+      const sender = transceivers[index] && transceivers[index].sender;
+      if (!sender || !entry.track) continue;
+      const params = sender.getParameters();
+      if (!params.encodings || !params.encodings.length) continue;
+      const active = !paused.includes(entry.name);
+      if (params.encodings.every((e) => e.active === active)) continue;
+      params.encodings.forEach((e) => { e.active = active; });
+      try {
+        await sender.setParameters(params);
+      } catch (err) {
+        console.warn(`pausing ${entry.name} refused`, err);
+      }
+    }
   }
 
   /** Start (track) or stop (null) publishing a screen: the m-line set changes, so offer again. */

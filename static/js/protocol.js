@@ -25,7 +25,7 @@ export const NAMESPACE = "/room";
 export const SERVER_EVENTS = Object.freeze([
   "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat", "booth.chat",
   "health.report", "health.change", "recording.state", "signing.state", "revoked",
-  "server.restarting",
+  "server.restarting", "media.sending",
 ]);
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;

@@ -8,7 +8,7 @@ import { RoomClient } from "./protocol.js";
 import { RecordingIndicator } from "./recording_indicator.js";
 import { SigningPanel } from "./signing.js";
 import { HealthReporter } from "./health_report.js";
-import { MediaLink, SITE_SLOTS } from "./media.js";
+import { MediaLink, SITE_SLOTS, siteSends } from "./media.js";
 import { ListenerPanel } from "./listener_panel.js";
 import {
   $, attachTrack, config, errorText, sameId, setupChat,
@@ -20,7 +20,11 @@ const client = new RoomClient();
 new RecordingIndicator(client, document.getElementById("rec-indicator"));
 new SigningPanel(client, { siteId: config.site ? config.site.id : null });
 // This page's own connection figures for the technicians, every 2 s (health_report.js).
-const health = new HealthReporter({ client, peer: () => (link ? link.pc : null) });
+const health = new HealthReporter({
+  client,
+  peer: () => (link ? link.pc : null),
+  reconnections: () => (link ? link.reconnections : 0),
+});
 navigator.mediaDevices?.addEventListener("devicechange", () => health.markDevicesChanged());
 const elements = {
   "hall.video": $("hall-video"),
@@ -169,6 +173,7 @@ function enterRoom(answer = null) {
   show("room");
   listener.onAdmitted();
   if (link) {
+    link.iceServers = iceServers; // the re-join's, with fresh TURN credentials, for a new one
     // A re-join keeps the media connection while the server still holds it (a short outage);
     // after a server restart, or once the server closed its end, the page offers again.
     link.rejoined(Boolean(answer && serverHoldsMedia(answer.room)));
@@ -177,10 +182,7 @@ function enterRoom(answer = null) {
   link = new MediaLink({
     client,
     iceServers,
-    send: [
-      { name: "camera", kind: "video", track: localTrack("video") },
-      { name: "microphone", kind: "audio", track: localTrack("audio") },
-    ],
+    send: siteSends(localTrack("video"), localTrack("audio")),
     receive: SITE_SLOTS,
     patient: true, // the server keeps a site's connection through outages (media.js)
     onTrack: (slot, track) => {
@@ -240,6 +242,7 @@ client.on("admitted", (p) => { if (forMe(p)) enterRoom(); });
 client.on("refused", (p) => { if (forMe(p)) end("refused", t("The chair did not admit this site.")); });
 client.on("removed", (p) => { if (forMe(p)) end("removed", t("The chair removed this site from the room.")); });
 client.on("rejoin", (p) => { if (forMe(p) && link) link.restart("rejoin"); });
+client.on("media.sending", (p) => { if (link && p && Array.isArray(p.paused)) link.pause(p.paused); });
 client.on("revoked", (p) => end("revoked", revokedText(p && p.code)));
 client.on("room.state", (room) => onState(room));
 client.on("room.event", (event) => {

@@ -45,7 +45,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -198,13 +198,16 @@ def output_dir() -> Path:
     return OUTPUT_DIR
 
 
-def concord_command(data_dir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
+def concord_command(
+    data_dir: Path, port: int, host: str = "127.0.0.1", settings: Mapping[str, str] | None = None
+) -> list[str]:
     """``python -m server`` on ``data_dir``, as served on ``host``:``port`` (add the verb);
-    its ICE candidates are on ``host`` too."""
+    its ICE candidates are on ``host`` too; ``settings`` adds ``CONCORD_*`` variables."""
     env = [
         f"CONCORD_DATA_DIR={data_dir}",
         f"CONCORD_ICE_HOST_ADDRESSES={host}",
         f"CONCORD_PUBLIC_URL=http://{host}:{port}",
+        *(f"{name}={value}" for name, value in (settings or {}).items()),
     ]
     return ["env", *env, sys.executable, "-m", "server"]
 
@@ -231,14 +234,20 @@ def make_demo(
 
 
 def serve(
-    netns: Namespace, data_dir: Path, port: int, log: Path, host: str = "127.0.0.1"
+    netns: Namespace,
+    data_dir: Path,
+    port: int,
+    log: Path,
+    host: str = "127.0.0.1",
+    settings: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``concord serve`` in the namespace on ``host`` (its output appended to ``log``); returns
-    once it answers /healthz, or stops it and fails the test."""
+    """``concord serve`` in the namespace on ``host`` (its output appended to ``log``; more
+    ``CONCORD_*`` variables in ``settings``); returns once it answers /healthz, or stops it and
+    fails the test."""
     with log.open("ab") as out:
         server = subprocess.Popen(
             netns.command(
-                *concord_command(data_dir, port, host),
+                *concord_command(data_dir, port, host, settings),
                 "serve",
                 "--host",
                 host,

@@ -18,7 +18,8 @@ creates and removes.
 Fixtures (import them into a test module: ``linked_lab = linked.linked_lab`` and the same for
 ``linked_context``):
 
-- ``linked_lab`` (module): the :class:`LinkedLab`;
+- ``linked_lab`` (module): the :class:`LinkedLab` (a module that needs the server configured
+  otherwise defines its own ``linked_lab`` with :func:`open_linked_lab`);
 - ``linked_context`` (function): ``linked_context("site", "site-4")`` opens a fresh browser
   context in the ``site`` (or ``hub``) Chromium, based at the server's URL; every page of it is
   screenshotted to ``test-output/browser/FAILED-<test>-<name>.png`` when the test fails; all
@@ -32,10 +33,11 @@ into conference 2's room.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -126,21 +128,29 @@ def _launch(playwright: Playwright, ns: netlab.Namespace, directory: Path, url: 
     )
 
 
-@pytest.fixture(scope="module")
-def linked_lab(
-    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory, output_dir: Path
+@contextlib.contextmanager
+def open_linked_lab(
+    playwright: Playwright,
+    tmp_path_factory: pytest.TempPathFactory,
+    output_dir: Path,
+    *,
+    name: str = "linked",
+    settings: Callable[[str], Mapping[str, str]] | None = None,
 ) -> Iterator[LinkedLab]:
-    """The lab, torn down (browsers, server, link, namespaces) after the module's tests."""
+    """The lab, torn down (browsers, server, link, namespaces) on exit. ``settings(host)``
+    gives the server more ``CONCORD_*`` variables, knowing the hub's link address; its log is
+    ``test-output/browser/<name>-server.log``."""
     _check_machine()
     with netlab.namespace_factory() as make_ns, netlab.link_factory(make_ns) as make_link:
         hub, site = make_ns(), make_ns()
         link = make_link(hub, site)
         host = link.addr_a
-        data_dir = tmp_path_factory.mktemp("linked-data")
-        log = output_dir / "linked-server.log"
+        data_dir = tmp_path_factory.mktemp(f"{name}-data")
+        log = output_dir / f"{name}-server.log"
         in_hub = conftest.Namespace(hub.name)
         make_demo(in_hub, data_dir, PORT, log, host)
-        process = serve(in_hub, data_dir, PORT, log, host)
+        extra = settings(host) if settings is not None else None
+        process = serve(in_hub, data_dir, PORT, log, host, extra)
         lab = LinkedLab(hub, site, link, Server(f"http://{host}:{PORT}", data_dir, log))
         try:
             sides: tuple[tuple[Side, netlab.Namespace], ...] = (("hub", hub), ("site", site))
@@ -157,6 +167,15 @@ def linked_lab(
             _stop(process)
             for ns in (hub, site):
                 _kill_all_in(ns)
+
+
+@pytest.fixture(scope="module")
+def linked_lab(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory, output_dir: Path
+) -> Iterator[LinkedLab]:
+    """The lab, torn down (browsers, server, link, namespaces) after the module's tests."""
+    with open_linked_lab(playwright, tmp_path_factory, output_dir) as lab:
+        yield lab
 
 
 class LinkedContext(Protocol):
@@ -239,9 +258,11 @@ def media_counters(page: Page) -> dict[str, Any]:
     return counters
 
 
-def hall_and_site(make: LinkedContext) -> tuple[Page, Page]:
-    """The organiser's main hall (site 3) in ``hub`` and site 4 behind the link, both in the
-    room with a connected peer connection; the site page counts its peer connections."""
+def hall_and_site_in_lobby(make: LinkedContext) -> tuple[Page, Page]:
+    """The organiser's main hall (site 3) in ``hub``, in the room with a connected peer
+    connection, and site 4 behind the link waiting in the lobby (its page counts its peer
+    connections), or already admitted by an earlier test of the module (the server keeps
+    admissions); the organiser's page admits it with ``client.admit``."""
     hall = make("hub", "hall").new_page()
     csrf = sign_in(hall, ORGANISER)
     link = invite(hall, CONFERENCE, SITE, csrf)
@@ -255,7 +276,19 @@ def hall_and_site(make: LinkedContext) -> tuple[Page, Page]:
     site.wait_for_function(
         "() => window.concord && ['lobby', 'admitted'].includes(window.concord.admission)"
     )
+    return hall, site
+
+
+def admit(hall: Page) -> None:
+    """The main hall's organiser admits site 4 from the lobby."""
+    hall.evaluate("(id) => window.concord.client.admit(id)", SITE)
+
+
+def hall_and_site(make: LinkedContext) -> tuple[Page, Page]:
+    """:func:`hall_and_site_in_lobby`, then the site admitted and in the room with a connected
+    peer connection."""
+    hall, site = hall_and_site_in_lobby(make)
     if site.evaluate("window.concord.admission") == "lobby":  # not admitted by an earlier test
-        hall.evaluate("(id) => window.concord.client.admit(id)", SITE)
+        admit(hall)
     wait_in_room(site, f"site {SITE}")
     return hall, site

@@ -64,14 +64,34 @@ async def test_technicians_see_health_alerts_and_acknowledge_them(
     assert bad["ok"] is False and bad["code"] == "invalid" and "inbound_loss" in bad["detail"]
     odd = await raw(champasak, "health.report", {"loss_everywhere": 1})
     assert odd["ok"] is False and odd["code"] == "invalid"
+    # What its people experienced: a concealed share needs the samples it is a share of.
+    unweighted = await raw(champasak, "health.report", {"concealed_audio": 0.2})
+    assert unweighted["code"] == "invalid" and "audio_samples" in unweighted["detail"]
+    for wrong in ({"reconnections": True}, {"reconnections": -1}, {"concealed_audio": "0.2"}):
+        refused = await raw(champasak, "health.report", {**wrong, "audio_samples": 10})
+        assert refused["code"] == "invalid" and next(iter(wrong)) in refused["detail"], refused
     sent = {"inbound_loss": 0.002, "candidate_rtt": 0.004, "limitation": "none", "freezes": 0}
     assert (await champasak.call("health.report", sent))["ok"]
     await until(lambda: latest_rows(reports)[f"site:{CHAMPASAK}"]["browser"], 5, "the page's")
     assert latest_rows(reports)[f"site:{CHAMPASAK}"]["browser"] == sent
+    # (None of the refused reports was kept: nothing concealed, no reconnection.)
+    assert latest_rows(reports)[f"site:{CHAMPASAK}"]["experience"]["concealed"] is None
+    assert latest_rows(reports)[f"site:{CHAMPASAK}"]["experience"]["reconnections"] == 0
+    froze = {"freezes_delta": 1, "freeze_seconds_delta": 0.5}
+    for n in range(5):  # (a concealed share counts over 10 s of audio: 5 reports)
+        heard = {"concealed_audio": 0.08, "audio_samples": 96_000} | (froze if n == 0 else {})
+        assert (await champasak.call("health.report", heard))["ok"]
+    lived = lambda: latest_rows(reports)[f"site:{CHAMPASAK}"]  # noqa: E731
+    await until(lambda: lived()["experience"]["concealed"] == 0.08, 5, "the experience")
+    # Fair at least (8% concealed: 3% lowers the downlink by one), and 47 points off (8%
+    # concealed, a freeze, 0.5 s of 30 frozen), more if the link itself suffers.
+    assert lived()["experience"]["freezes"] == 1 and lived()["level"] in ("fair", "poor")
+    assert {"concealed_audio", "frozen_received_video"} <= set(lived()["flags"])
+    assert lived()["score"] <= 100 - 40 - 5 - 2, lived()
     assert (await chair.call("health.report", sent))["code"] == "forbidden"
     assert (await raw(hall, "health.watch", {}))["code"] == "forbidden"
     asked = await chair.call("health.keyframe", {"site_id": CHAMPASAK})
-    assert asked["ok"] and asked["asked"] == ["camera"]
+    assert asked["ok"] and asked["asked"] == ["camera", "camera.low"]  # both qualities
 
     # Champasak's media stops: down, an alert; the technician acknowledges it.
     # (Taken away first: a synthetic site renews a connection that closes on its own.)

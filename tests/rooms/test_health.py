@@ -201,10 +201,10 @@ def test_alerts_are_acknowledged_once_and_forgotten_with_their_site() -> None:
 
 def test_browser_reports_add_what_only_the_page_knows() -> None:
     tracker = HealthTracker()
-    browser = {"freezes_delta": 2, "limitation": "bandwidth"}
+    browser = {"limitation": "bandwidth"}
     tracker.update([Observation("site:1", replace(link()), browser=browser)], now=0.0)
     [health] = tracker.health()
-    assert set(health.flags) == {"frozen_received_video", "limited_by_bandwidth"}
+    assert set(health.flags) == {"limited_by_bandwidth"}
 
 
 def test_a_site_that_only_receives_is_listening_and_healthy_until_its_reports_stop() -> None:

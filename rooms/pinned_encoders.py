@@ -1,7 +1,9 @@
-"""Encoders with a fixed bitrate, so the benchmark's load does not follow REMB estimates.
+"""Encoders with a fixed bitrate for synthetic sites: the benchmark's load does not follow
+REMB estimates, and a synthetic site's ``camera.low`` stays at a low quality's bitrate (aiortc's
+own VP8 encoder never goes below 250 kbit/s).
 
-The benchmark reaches into aiortc's ``RTCRtpSender`` here (its lazily built encoder, its
-sender-report counters) with the same aiortc version rooms/ pins.
+This reaches into aiortc's ``RTCRtpSender`` (its lazily built encoder, its sender-report
+counters) with the same aiortc version rooms/ pins.
 """
 
 from __future__ import annotations
