@@ -330,11 +330,14 @@ def restrict_ice_addresses(pc: RTCPeerConnection, addresses: Sequence[str]) -> N
         _restrict(connection, list(addresses))
 
 
-def tolerate_long_links(pc: RTCPeerConnection) -> None:
+def tolerate_long_links(
+    pc: RTCPeerConnection, on_resumed: Callable[[], None] | None = None
+) -> None:
     """Give every ICE connection of ``pc`` consent freshness that survives long, lossy links
-    (``rooms.ice_consent``). Call where ``restrict_ice_addresses`` is called."""
+    (``rooms.ice_consent``; ``on_resumed``: its connection answered again after an outage).
+    Call where ``restrict_ice_addresses`` is called."""
     for connection in _ice_connections(pc):
-        ice_consent.tolerate_long_links(connection)
+        ice_consent.tolerate_long_links(connection, on_resumed=on_resumed)
 
 
 def _ice_connections(pc: RTCPeerConnection) -> list[Connection]:

@@ -17,7 +17,14 @@ every hook in ``rooms.aiortc_hooks``; the same private names are pinned in
   Karn's rule, until an answer to a first copy measures the round trip again), so on a 1 s
   round trip the checks soon need no retransmission;
 - consent is declared lost only after ``EXPIRY`` seconds (RFC 7675's 30 s) without any
-  answer, not after a count of failed checks.
+  answer, not after a count of failed checks;
+- once a check and its first retransmission went unanswered (an outage, most likely), a
+  single extra check without copies also goes out every ``PROBE_INTERVAL`` until an answer:
+  the moment the network is back, the browser hears from us within that and resumes its own
+  ICE (Chrome's, even after it has called the connection "failed", waits for such a
+  request), so media returns within a fraction of a second instead of at the next
+  retransmission, seconds later; the first answer after such an outage calls ``on_resumed``
+  (the room asks the publishers for key frames: the site's decoders lost their pictures).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aioice import Connection, stun
@@ -43,6 +51,8 @@ RETRANSMISSIONS = 3
 IN_FLIGHT = 2
 """Checks of one pair under way at once: a new one starts each interval while an older one
 still waits for its answer (its copies spaced out by then), up to this many."""
+PROBE_INTERVAL = 0.5
+"""Seconds between the extra checks sent while no answer has come for a whole interval."""
 MIN_RTO, MAX_RTO = 0.5, 3.0
 """Bounds of the first retransmission timeout: RFC 8489's 500 ms floor, and a ceiling so that
 a round trip measured during a burst of delay does not hold the retransmissions back long (a
@@ -58,6 +68,8 @@ class ConsentClock:
     answered_at: float = field(default_factory=time.monotonic)
     srtt: float | None = None
     backoff: float | None = None  # the timeout doubled while answers need retransmissions
+    probing: bool = False  # checks went unanswered: probing often until an answer
+    on_resumed: Callable[[], None] | None = None
 
     def rto(self) -> float:
         if self.backoff is not None:
@@ -70,6 +82,10 @@ class ConsentClock:
         """An answer: ``round_trip`` when it answered the first copy, else ``None`` (which
         copy it answered is unknown, so the next check starts with twice the timeout)."""
         self.answered_at = now
+        if self.probing:
+            self.probing = False
+            if self.on_resumed is not None:
+                self.on_resumed()
         if round_trip is None:
             self.backoff = min(MAX_RTO, 2 * self.rto())
             return
@@ -81,20 +97,44 @@ class ConsentClock:
 
 
 def tolerate_long_links(
-    connection: Connection, *, interval: float = INTERVAL, expiry: float = EXPIRY
+    connection: Connection,
+    *,
+    interval: float = INTERVAL,
+    expiry: float = EXPIRY,
+    on_resumed: Callable[[], None] | None = None,
 ) -> ConsentClock:
     """Give ``connection`` the tolerant consent loop; call before it connects. Returns the
-    clock its checks keep (for tests and statistics)."""
-    clock = ConsentClock()
+    clock its checks keep (for tests and statistics); ``on_resumed`` is called when an answer
+    ends an outage."""
+    clock = ConsentClock(on_resumed=on_resumed)
 
     async def query_consent() -> None:
         assert connection.remote_password is not None
         key = connection.remote_password.encode("utf8")
         clock.answered_at = time.monotonic()
         pending: dict[int, set[asyncio.Task[None]]] = {}
+        probes: set[asyncio.Task[None]] = set()
+        next_check = time.monotonic() + interval * (0.8 + 0.4 * random.random())
+        last_sent = 0.0  # when the last round of checks went out
         try:
             while True:
-                await asyncio.sleep(interval * (0.8 + 0.4 * random.random()))
+                now = time.monotonic()
+                unanswered = clock.answered_at < last_sent
+                silent_from = last_sent + 2 * clock.rto()  # a check and its copy unanswered
+                if unanswered and now >= silent_from:  # an outage, most likely: probe often
+                    clock.probing = True
+                    await asyncio.sleep(min(PROBE_INTERVAL, interval, max(0.0, next_check - now)))
+                    for pair in _nominated(connection):
+                        probe = asyncio.create_task(_check(connection, pair, key, clock, 0))
+                        probes.add(probe)
+                        probe.add_done_callback(probes.discard)
+                else:
+                    wake = min(next_check, silent_from) if unanswered else next_check
+                    await asyncio.sleep(max(0.0, wake - now))
+                if time.monotonic() < next_check:
+                    continue
+                last_sent = time.monotonic()
+                next_check = time.monotonic() + interval * (0.8 + 0.4 * random.random())
                 for pair in _nominated(connection):
                     checks = pending.setdefault(id(pair), set())
                     if len(checks) < IN_FLIGHT:
@@ -107,7 +147,7 @@ def tolerate_long_links(
                     await connection.close()
                     return
         finally:
-            running = [check for checks in pending.values() for check in checks]
+            running = [check for checks in pending.values() for check in checks] + list(probes)
             for check in running:
                 check.cancel()
             await asyncio.gather(*running, return_exceptions=True)
@@ -121,31 +161,40 @@ def _nominated(connection: Connection) -> list[CandidatePair]:
 
 
 async def _check(
-    connection: Connection, pair: CandidatePair, key: bytes, clock: ConsentClock
+    connection: Connection,
+    pair: CandidatePair,
+    key: bytes,
+    clock: ConsentClock,
+    retransmissions: int = RETRANSMISSIONS,
 ) -> None:
     """One consent check on ``pair``, retransmitted; its round trip feeds ``clock``."""
     request = connection.build_request(pair, nominate=False)
     rto = clock.rto()
     sent = time.monotonic()
     with contextlib.suppress(stun.TransactionError):
-        await _transaction(pair.protocol, request, pair.remote_addr, key, rto)
+        await _transaction(pair.protocol, request, pair.remote_addr, key, rto, retransmissions)
         now = time.monotonic()
         first_copy = now - sent < rto  # answered before any retransmission (Karn)
         clock.answered(now - sent if first_copy else None, now)
 
 
 async def _transaction(
-    protocol: object, request: stun.Message, addr: tuple[str, int], key: bytes, rto: float
+    protocol: object,
+    request: stun.Message,
+    addr: tuple[str, int],
+    key: bytes,
+    rto: float,
+    retransmissions: int = RETRANSMISSIONS,
 ) -> object:
     """A STUN transaction whose first timeout is ``rto``: as ``StunProtocol.request`` does it,
     with the timeout set; other protocols (TURN) keep aioice's own timing."""
     if not isinstance(protocol, StunProtocol):
         return await protocol.request(  # type: ignore[attr-defined]
-            request, addr, integrity_key=key, retransmissions=RETRANSMISSIONS
+            request, addr, integrity_key=key, retransmissions=retransmissions
         )
     request.add_message_integrity(key)
     transaction = stun.Transaction(
-        request, addr, protocol, retransmissions=RETRANSMISSIONS, integrity_key=key
+        request, addr, protocol, retransmissions=retransmissions, integrity_key=key
     )
     transaction._Transaction__timeout_delay = rto  # type: ignore[attr-defined]
     protocol.transactions[request.transaction_id] = transaction

@@ -121,7 +121,7 @@ class SitePeer:
         if HIGH in self.sources and LOW in self.sources:
             self.sources[HIGH].low = self.sources[LOW]
         hooks.restrict_ice_addresses(self.pc, self._ice_addresses)
-        hooks.tolerate_long_links(self.pc)
+        hooks.tolerate_long_links(self.pc, on_resumed=self._resumed)
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
         return str(self.pc.localDescription.sdp)
@@ -137,6 +137,13 @@ class SitePeer:
         hooks.tap_receiver(receiver, source.on_packet)
         self.sources[name] = source
         self.receivers[name] = receiver
+
+    def _resumed(self) -> None:
+        """The site answers again after an outage: its decoders lost their pictures, so ask
+        the publishers of its video slots for key frames now rather than wait for its PLIs."""
+        for slot in self.slots.values():
+            if slot.kind == "video":
+                slot.request_keyframe()
 
     def _subscribe(self, name: str, transceiver: object) -> None:
         kind: str = transceiver.kind  # type: ignore[attr-defined]

@@ -69,6 +69,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         self._recording = RecordingHandlers(self, recordings)
         self._handlers: dict[str, Callable[[str, Member, Any], Awaitable[Answer]]] = {
             "join": self._join,
+            "ping": self._ping,
             "offer": self._offer,
             "leave": self._leave,
             "floor.request": self._floor_request,
@@ -328,6 +329,11 @@ class RoomNamespace(socketio.AsyncNamespace):
             "interpreter": interpreter_id(who.user_id) if body.as_ == "interpreter" else None,
             "recording": self._recording.state(body.conference_id),
         }
+
+    async def _ping(self, sid: str, member: Member, data: Any) -> Answer:
+        """Proves the socket works end to end (a page checks it after its media stalled)."""
+        schemas.Empty.model_validate(data)
+        return {"ok": True}
 
     async def _offer(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.Offer.model_validate(data)

@@ -6,6 +6,20 @@
 // which has no trickle ICE and no ICE restart, so we wait for ICE gathering to complete before
 // sending the offer, and to recover from a broken connection we close it and offer again on a
 // new peer connection (the server keeps the site's admission and floor place meanwhile).
+//
+// A site's page is `patient`: the server keeps a site's connection across socket drops and says
+// when it closed it (consoles' and interpreters' pages are not: they offer again 5 s into
+// "disconnected" or at "failed"). For it, an outage of the network is not a broken connection:
+// ICE resumes by itself when packets flow again (Chrome's too, even after it said "failed" ~15 s
+// into an outage: the server's consent checks revive it), and the server keeps its end for
+// SERVER_CONSENT_MS without answers (rooms/ice_consent.py). So a connection that worked is
+// waited for while it is "disconnected" or "failed" (offering while the network is down only
+// makes peer connections that cannot connect either), and a new one is made only when the
+// server says it closed its end (`serverClosed()`, or a re-join answer without it:
+// `rejoined(false)`) or the connection stays down longer than the server would keep it
+// (STALLED_LIMIT_MS). A connection that never worked and fails is offered again at once.
+// No peer connection is made while the signalling socket is down (any page): the page's
+// re-join, once it is back, offers if needed.
 
 export const SITE_SLOTS = Object.freeze([
   { name: "hall.video", kind: "video" },
@@ -63,7 +77,9 @@ export function siteSends(camera, microphone) {
 }
 
 const ICE_GATHERING_TIMEOUT_MS = 8000; // an unreachable STUN server must not block joining
-const DISCONNECTED_GRACE_MS = 5000; // "disconnected" often heals itself; "failed" never does
+const SERVER_CONSENT_MS = 30000; // the server's end waits this long for an answer to its checks
+const STALLED_LIMIT_MS = SERVER_CONSENT_MS + 10000; // past it the server's end is gone
+const DISCONNECTED_GRACE_MS = 5000; // an impatient link's wait before it offers again
 const PERMANENT_CODES = new Set(["not_admitted", "forbidden", "bad_offer", "bad_layout",
   "invalid", "unknown_site", "too_large", "revoked"]);
 
@@ -126,10 +142,12 @@ export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
  *   onTrack     (slotName, track) => void, for every received track
  *   onState     (state, detail) => void; state is "connecting", "connected", "reconnecting",
  *               "failed" (gave up: detail is the error) or "closed"
+ *   patient     wait out outages (a site's page: see the top of this file)
  */
 export class MediaLink {
   constructor({ client, iceServers = [], send = [], receive = [], onTrack = () => {},
-    onState = () => {} }) {
+    onState = () => {}, patient = false }) {
+    this.patient = patient;
     this.client = client;
     this.iceServers = iceServers;
     this.send = send.map((s) => ({ ...s }));
@@ -144,7 +162,8 @@ export class MediaLink {
     this._again = false; // another restart was asked for while one was running
     this._retryTimer = null;
     this._retryDelay = 1000;
-    this._disconnectedTimer = null;
+    this._stalledTimer = null; // set while a connection that worked is down
+    this._worked = null; // the peer connection that last reached "connected"
     this.connections = 0; // peer connections made
     // New peer connections after the first, but for a screen share (which offers again with
     // another set of tracks): what the technicians see as this page's reconnections.
@@ -184,6 +203,11 @@ export class MediaLink {
             this._setState("failed", err);
             return;
           }
+          if (err && err.code === "disconnected") {
+            // No signalling: the page's re-join (rejoined()) offers again once it is back.
+            this._setState("reconnecting", err);
+            return;
+          }
           // Transient (disconnected, timeout, rate_limited, not_joined during a re-join…).
           console.warn("offer failed, retrying", err);
           this._setState("reconnecting", err);
@@ -196,7 +220,33 @@ export class MediaLink {
     return this._running;
   }
 
+  /**
+   * After a re-join on a new socket.io session: offer again only if the server no longer holds
+   * this page's connection (`held` false, from the join answer) or it is broken here; a
+   * connection that is merely disconnected resumes by itself.
+   */
+  rejoined(held) {
+    const pc = this.pc;
+    if (held && pc && !["failed", "closed"].includes(pc.connectionState)) return Promise.resolve();
+    return this.restart("rejoined");
+  }
+
+  /**
+   * The server says it closed its end of this page's connection: offer again, unless a new one
+   * is being negotiated or works already (the news was about an older one, delayed).
+   */
+  serverClosed() {
+    if (this._running) return this._running;
+    if (this.pc && this.pc.connectionState === "connected") return Promise.resolve();
+    return this.restart("server closed");
+  }
+
   async _negotiate(reason) {
+    if (this.client.connected === false) {
+      const err = new Error("not connected to the server");
+      err.code = "disconnected";
+      throw err;
+    }
     this._closePc();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
@@ -235,16 +285,21 @@ export class MediaLink {
   _onConnectionState(pc) {
     if (pc !== this.pc || this._closed) return;
     const state = pc.connectionState;
-    clearTimeout(this._disconnectedTimer);
     if (state === "connected") {
+      clearTimeout(this._stalledTimer);
+      this._stalledTimer = null;
+      this._worked = pc;
       this._setState("connected");
-    } else if (state === "failed") {
-      this.restart("failed");
-    } else if (state === "disconnected") {
-      this._setState("reconnecting", "disconnected");
-      this._disconnectedTimer = setTimeout(() => {
-        if (pc === this.pc && pc.connectionState === "disconnected") this.restart("disconnected");
-      }, DISCONNECTED_GRACE_MS);
+    } else if (state === "failed" && (!this.patient || this._worked !== pc)) {
+      this.restart("failed"); // (a patient link's never connected: no path to wait for)
+    } else if (state === "disconnected" || state === "failed") {
+      // Usually the network, not the connection: wait for ICE to resume (see the top).
+      this._setState("reconnecting", state);
+      if (this._stalledTimer) return;
+      this._stalledTimer = setTimeout(() => {
+        this._stalledTimer = null;
+        if (pc === this.pc && pc.connectionState !== "connected") this.restart("stalled");
+      }, this.patient ? STALLED_LIMIT_MS : DISCONNECTED_GRACE_MS);
     }
   }
 
@@ -291,7 +346,8 @@ export class MediaLink {
   }
 
   _closePc() {
-    clearTimeout(this._disconnectedTimer);
+    clearTimeout(this._stalledTimer);
+    this._stalledTimer = null;
     if (this.pc) {
       const old = this.pc;
       this.pc = null;

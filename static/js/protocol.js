@@ -34,6 +34,12 @@ const OFFER_TIMEOUT_MS = 30000; // the server gathers its ICE candidates before 
 // seconds would then wait up to 5 s more for the first page. Retrying at least every 2 s
 // brings pages back within ~2 s of the server answering; a refused connection costs nothing.
 const RECONNECTION_DELAY_MAX_MS = 2000;
+// socket.io gives a connection attempt 20 s. After an outage (revive()) one made while the
+// network was still down would wait that long for TCP's SYN retransmissions (1 s, 3 s, 7 s…):
+// until connected again, attempts are given up sooner and made anew on fresh connections.
+const CONNECT_TIMEOUT_MS = 20000;
+const OUTAGE_CONNECT_TIMEOUT_MS = 3000;
+const REVIVE_TIMEOUT_MS = 2000; // revive(): a live server answers a ping well within this
 
 export class ProtocolError extends Error {
   constructor(code, detail, event = null) {
@@ -54,6 +60,7 @@ export class RoomClient {
       withCredentials: true,
       autoConnect: false,
       reconnectionDelayMax: RECONNECTION_DELAY_MAX_MS,
+      timeout: CONNECT_TIMEOUT_MS,
     });
     this.joinPayload = null; // remembered for the automatic re-join after a reconnection
     this.joined = null; // the last join answer
@@ -61,6 +68,7 @@ export class RoomClient {
     this._connectedOnce = false;
     this._restartNotice = null; // the last server.restarting payload, until connected again
     this._retry = null;
+    this._reviving = false;
     this._closed = false; // close() was called: no more reconnections
     for (const event of SERVER_EVENTS) {
       this.socket.on(event, (payload) => {
@@ -129,6 +137,7 @@ export class RoomClient {
 
   _onConnect() {
     this._restartNotice = null;
+    this._connectTimeout(CONNECT_TIMEOUT_MS);
     const again = this._connectedOnce;
     this._connectedOnce = true;
     this._dispatch("connect");
@@ -137,6 +146,41 @@ export class RoomClient {
         .then((answer) => { this.joined = answer; this._dispatch("joined", answer); })
         .catch((err) => this._dispatch("connect_error", err));
     }
+  }
+
+  /**
+   * The network looks down (the page's media stalled). A TCP connection that lived through an
+   * outage may wait many seconds after it for its next retransmission, so the signalling would
+   * come back long after the network: if the server does not answer a `ping` within
+   * REVIVE_TIMEOUT_MS, this socket is dropped and a new one connected (and re-joined, as after
+   * any reconnection; socket.io retries until the network is back). One check at a time;
+   * resolves with true when the socket was replaced.
+   */
+  async revive() {
+    if (this._closed || this._reviving || !this.socket.connected) return false;
+    this._reviving = true;
+    try {
+      await this.ping(REVIVE_TIMEOUT_MS);
+      return false;
+    } catch (err) {
+      if (err.code !== "timeout" || this._closed || !this.socket.connected) return false;
+      this.socket.disconnect();
+      this._connectTimeout(OUTAGE_CONNECT_TIMEOUT_MS);
+      this.socket.connect();
+      return true;
+    } finally {
+      this._reviving = false;
+    }
+  }
+
+  _connectTimeout(ms) {
+    const manager = this.socket.io; // absent from the test doubles of a socket
+    if (manager && typeof manager.timeout === "function") manager.timeout(ms);
+  }
+
+  /** `ping` {} → {ok}: the server is there and answering on this socket. */
+  async ping(timeoutMs = this.timeoutMs) {
+    return this.request("ping", {}, timeoutMs);
   }
 
   /** Send one event with an acknowledgement; resolves with `{ok: true, ...}` or throws. */

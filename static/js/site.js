@@ -160,20 +160,23 @@ function onJoined(answer) {
   listener.onJoined(answer);
   onState(answer.room);
   if (admission === "admitted") {
-    enterRoom();
+    enterRoom(answer);
   } else {
     $("lobby-status").textContent = t("Waiting for the chair to admit this site…");
     show("lobby");
   }
 }
 
-function enterRoom() {
+/** Admitted: by a join `answer` (also each re-join after a reconnection) or by the chair. */
+function enterRoom(answer = null) {
   admission = "admitted";
   show("room");
   listener.onAdmitted();
   if (link) {
-    link.iceServers = iceServers; // the re-join's, with fresh TURN credentials
-    link.restart("rejoined"); // a re-join after a reconnection: the server wants a new offer
+    link.iceServers = iceServers; // the re-join's, with fresh TURN credentials, for a new one
+    // A re-join keeps the media connection while the server still holds it (a short outage);
+    // after a server restart, or once the server closed its end, the page offers again.
+    link.rejoined(Boolean(answer && serverHoldsMedia(answer.room)));
     return;
   }
   link = new MediaLink({
@@ -181,6 +184,7 @@ function enterRoom() {
     iceServers,
     send: siteSends(localTrack("video"), localTrack("audio")),
     receive: SITE_SLOTS,
+    patient: true, // the server keeps a site's connection through outages (media.js)
     onTrack: (slot, track) => {
       if (!elements[slot]) return;
       attachTrack(elements[slot], track);
@@ -188,6 +192,10 @@ function enterRoom() {
     },
     onState: (linkState, detail) => {
       if (linkState === "failed") $("room-error").textContent = errorText(detail);
+      // The media stalled: most likely the network. Make sure the signalling comes back with
+      // it (a socket that lived through an outage can lag long after it).
+      const stalled = detail === "disconnected" || detail === "failed";
+      if (linkState === "reconnecting" && stalled) client.revive();
       updateConnection();
     },
   });
@@ -223,6 +231,12 @@ async function leave() {
 
 const forMe = (payload) => mySiteId === null || !payload || sameId(payload.site_id, mySiteId);
 
+/** The room state says the server holds this site's connected media connection. */
+function serverHoldsMedia(room) {
+  const mine = ((room && room.sites) || []).find((s) => sameId(s.site_id, mySiteId));
+  return Boolean(mine && mine.link === "connected");
+}
+
 client.on("joined", onJoined);
 client.on("admitted", (p) => { if (forMe(p)) enterRoom(); });
 client.on("refused", (p) => { if (forMe(p)) end("refused", t("The chair did not admit this site.")); });
@@ -232,6 +246,10 @@ client.on("media.sending", (p) => { if (link && p && Array.isArray(p.paused)) li
 client.on("revoked", (p) => end("revoked", revokedText(p && p.code)));
 client.on("room.state", (room) => onState(room));
 client.on("room.event", (event) => {
+  if (event && event.type === "site.reconnecting" && link && mySiteId !== null
+    && sameId(event.site_id, mySiteId)) {
+    link.serverClosed(); // the server's end of our connection is gone (its consent expired)
+  }
   if (event && event.type === "room.ended") {
     client.close(); // the conference is over: no reconnection into a room that is gone
     end("ended", t("The conference has ended and its room is closed."));

