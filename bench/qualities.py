@@ -1,10 +1,12 @@
 """``python -m bench qualities``: what two qualities per camera save a chair console (issue 15).
 
 A served ``concord serve`` (SQLite, the demo's aid-review conference, sites added up to the
-size measured) holds a room of N sites that all publish a camera (320x180, 15 fps) and a
-microphone; a chair console receives every site as a grid tile, the floor and the hall's and
-the floor's sound (the sites receive nothing; they run 5 to a client process, and the console,
-count-only, in the measuring one). Two runs, in this order, on the same machine:
+size measured) holds a room of N sites that all publish a camera (320x180, 15 fps, its encoder
+pinned at 600 kbit/s: what a browser's camera sends on a good link, where the test pattern
+alone would need about 100) and a microphone; a chair console receives every site as a grid
+tile, the floor and the hall's and the floor's sound (the sites receive nothing; they run 5 to
+a client process, and the console, count-only, in the measuring one). Two runs, in this
+order, on the same machine:
 
 - **one quality** (today's forwarding before issue 15): sites publish ``camera`` only, so
   every tile carries the full picture;
@@ -43,6 +45,7 @@ from rooms import aiortc_hooks as hooks
 from server.live.simulate import SimulatedSite
 
 VIDEO = (320, 180, 15)
+VIDEO_BITRATE = 600_000  # what a browser's camera sends on a good link (the pattern alone, ~100k)
 PER_WORKER = 5  # sites per client process
 CONSOLE_SOUND = (("hall.audio", "audio"), ("floor.video", "video"), ("floor.audio", "audio"))
 
@@ -188,6 +191,7 @@ async def worker(base: str, two: bool, paths: list[str]) -> None:
             tone_hz=300 + 20 * index,
             video=VIDEO,
             low_video=two,
+            video_bitrate=VIDEO_BITRATE,
             slots=(),
         )
         for index, path in enumerate(paths)

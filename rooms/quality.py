@@ -48,7 +48,7 @@ STEP_UP_AFTER = 8.0
 #: A step down this soon (seconds) after a step up means the link could not take it: the
 #: wait before the next try doubles, up to LONGEST_WAIT, and is back to STEP_UP_AFTER once
 #: the link has held for HELD seconds.
-PROBE_FAILED = 10.0
+PROBE_FAILED = 30.0
 LONGEST_WAIT = 120.0
 HELD = 60.0
 #: Feedback older than this (seconds) is not used.

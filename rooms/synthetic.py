@@ -172,6 +172,7 @@ class SyntheticSite:
         ice_addresses: Sequence[str] = ("127.0.0.1",),
         read_stamps: bool = False,
         decode: bool = True,
+        camera_bitrate: int | None = None,  # bit/s, fixed (default: aiortc's, following REMB)
     ) -> None:
         self.name = name
         self.pc = hooks.new_peer_connection()
@@ -196,6 +197,8 @@ class SyntheticSite:
                 _prefer(transceiver, track.kind)
                 if name_ == "camera.low":  # aiortc's encoder never goes below 250 kbit/s
                     pin_encoder(transceiver.sender, LOW_BITRATE)
+                elif name_ == "camera" and camera_bitrate is not None:
+                    pin_encoder(transceiver.sender, camera_bitrate)
                 self._pending.append((name_, ""))
         for slot, kind in slots:
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")

@@ -102,6 +102,7 @@ class SimulatedSite:
         video: tuple[int, int, int] = (320, 180, 15),
         publish_video: bool = True,
         low_video: bool = True,
+        video_bitrate: int | None = None,
         slots: Sequence[tuple[str, str]] = SITE_SLOTS,
         ice_addresses: Sequence[str] = ("127.0.0.1",),
         read_stamps: bool = False,
@@ -123,6 +124,7 @@ class SimulatedSite:
         self._video = video
         self._publish_video = publish_video
         self._low_video = publish_video and low_video  # camera.low: half the width and height
+        self._video_bitrate = video_bitrate  # the camera's, fixed (None: aiortc's own)
         self._slots = list(slots)
         self._ice = list(ice_addresses)
         self._read_stamps = read_stamps
@@ -357,6 +359,7 @@ class SimulatedSite:
                 slots=self._slots,
                 ice_addresses=self._ice,
                 read_stamps=self._read_stamps,
+                camera_bitrate=self._video_bitrate,
             )
             self._watch(media)
             sdp, layout = await media.offer()
