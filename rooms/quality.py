@@ -44,7 +44,7 @@ HEADROOM = 0.85
 #: Step up only when the higher quality fits within this share of the estimate...
 STEP_UP_ROOM = 0.7
 #: ...and the receiver has not had to step down for this long (seconds).
-STEP_UP_AFTER = 8.0
+STEP_UP_AFTER = 20.0
 #: A step down this soon (seconds) after a step up means the link could not take it: the
 #: wait before the next try doubles, up to LONGEST_WAIT, and is back to STEP_UP_AFTER once
 #: the link has held for HELD seconds.

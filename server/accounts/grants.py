@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 #: Why a connection was ended; stable codes that pages translate (docs/signalling.md).
 REASONS = (
     "invitation_withdrawn",
+    "site_deleted",
     "invitation_expired",
     "signed_out",
     "session_expired",
@@ -83,7 +84,9 @@ class _Current:
     def reason(self, grant: Grant, now: dt.datetime) -> str | None:
         if grant.invitation_id is not None:
             found = self.invitations.get(grant.invitation_id)
-            if found is None or found[0]:
+            if found is None:  # the row went with its site (a withdrawn one stays, revoked)
+                return "site_deleted"
+            if found[0]:
                 return "invitation_withdrawn"
             if found[1] <= now:
                 return "invitation_expired"
