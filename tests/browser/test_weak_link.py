@@ -9,9 +9,10 @@ hall's picture and sound (``getStats``) and asserts, with margins, over the 3 mi
 - no media teardown: one peer connection from start to end, connected at every reading;
 - site 4 gets a moving picture of the hall (3 frames a second or more; issue 15's 12 is not
   yet met reliably, see the assertion), the lower quality (``camera.low``) whenever its link
-  is short, with at most 5% of its sound concealed, and the sound's delay at most 1.5 s at the 95th percentile of the 5-second
-  windows: the link's one-way delay (half the ICE round trip) plus the time the sound waited
-  in the jitter buffer (the main hall is on the server's side, on its loopback);
+  is short, with at most 5% of its sound concealed, and the sound's delay at most 1.5 s at
+  the 95th percentile of the 5-second windows: the link's one-way delay (half the ICE round
+  trip) plus the time the sound waited in the jitter buffer (the main hall is on the
+  server's side, on its loopback);
 - site 5, on a good link in the same room, keeps the full picture (the size the hall's
   browser sends) at its full frame rate (85% or more of the frames the hall sends).
 
