@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -364,4 +364,32 @@ class Publishing:
             del self._unwanted_since[key]
         for site_id in set(self.paused) - set(sites):
             del self.paused[site_id]
+        return changed
+
+
+class Qualities:
+    """A room's quality work, once a second: each source's bitrate, each receiver's steps,
+    and which camera qualities each site is told it need not send (``on_publishing``)."""
+
+    def __init__(self, on_publishing: Callable[[str, frozenset[str]], None]) -> None:
+        self._rates = Rates()
+        self._publishing = Publishing()
+        self._on_publishing = on_publishing
+
+    def fit(
+        self,
+        receivers: Sequence[Receiving],
+        published: Mapping[str, Mapping[str, Source]],
+        now: float,
+    ) -> bool:
+        """Fit the receivers' qualities and tell sites what to pause; whether a receiver's
+        steps changed (the room then routes again)."""
+        sources = (source for site in published.values() for source in site.values())
+        self._rates.update(sources, now)
+        changed = fit(receivers, self._rates, now)
+        for site_id, paused in self._publishing.update(published, now).items():
+            try:
+                self._on_publishing(site_id, paused)
+            except Exception:  # a broken subscriber must not break the room
+                log.exception("could not tell site %s what to send", site_id)
         return changed

@@ -24,7 +24,7 @@ from rooms.forwarding import Source
 from rooms.health import Thresholds
 from rooms.monitor import HealthMonitor, HealthReport, Watched
 from rooms.plan_changes import PlanChanges
-from rooms.quality import Publishing, Rates, fit
+from rooms.quality import Qualities
 from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
 from rooms.site import PUBLISHED, NegotiationError, SitePeer, check_offer
 from rooms.speaker import ActiveSpeaker
@@ -66,10 +66,8 @@ class BridgeRoom(PlanChanges):
         self._on_event = on_event
         self._ticker: asyncio.Task[None] | None = None
         self.health = HealthMonitor(self.watched, on_health or (lambda _: None), health)
-        self._rates = Rates()
-        self._publishing = Publishing()
         #: Told which of a site's camera qualities nobody receives now (``rooms.quality``).
-        self._on_publishing = on_publishing or (lambda _site, _paused: None)
+        self._qualities = Qualities(on_publishing or (lambda _site, _paused: None))
         self._closed = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -431,16 +429,9 @@ class BridgeRoom(PlanChanges):
     def _fit_qualities(self, now: float) -> None:
         """Fit each receiver's video qualities to its link; pause what nobody receives."""
         peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
-        peers += self.channels.peers()
-        self._rates.update((source for p in peers for source in p.sources.values()), now)
-        if fit(peers, self._rates, now):
-            self._route()
         published = {s.site_id: s.peer.sources for s in self.sites.values() if s.peer}
-        for site_id, paused in self._publishing.update(published, now).items():
-            try:
-                self._on_publishing(site_id, paused)
-            except Exception:  # a broken subscriber must not break the room
-                log.exception("could not tell site %s what to send", site_id)
+        if self._qualities.fit(peers + self.channels.peers(), published, now):
+            self._route()
 
     def _update_speaker(self) -> None:
         if self._speaker.update(self._audible(), time.monotonic()):
