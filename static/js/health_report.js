@@ -88,10 +88,14 @@ export class HealthReporter {
   /**
    * @param {{client: {reportHealth(summary: object): Promise<object>},
    *          peer: () => RTCPeerConnection | null, reconnections?: () => number,
-   *          intervalMs?: number}} options
+   *          intervalMs?: number,
+   *          onSummary?: (pc: RTCPeerConnection, summary: object) => void}} options
+   *   onSummary  called with each summary before it is sent (a page adapts to its link)
    */
-  constructor({ client, peer, reconnections = () => 0, intervalMs = REPORT_INTERVAL_MS }) {
+  constructor({ client, peer, reconnections = () => 0, intervalMs = REPORT_INTERVAL_MS,
+    onSummary = () => {} }) {
     this.client = client;
+    this.onSummary = onSummary;
     this.peer = peer;
     this.reconnections = reconnections;
     this.unsent = null; // the counts of a report that could not be sent
@@ -131,6 +135,7 @@ export class HealthReporter {
     }
     const { summary, counters } = summarise(report.values(), this.last, performance.now());
     this.last = counters;
+    this.onSummary(pc, summary);
     if (this.devicesChanged) summary.devices_changed = true;
     this.devicesChanged = false;
     summary.reconnections = this.reconnections();

@@ -60,12 +60,12 @@ export function interpreterSlots({ video = false } = {}) {
 }
 
 /**
- * The camera's second, lower quality (`camera.low`): half the width and height, at most
- * 15 frames a second and 100 kbit/s. The server sends it to console grid tiles and to receivers
+ * The camera's second, lower quality (`camera.low`): half the width and height, at the
+ * camera's frame rate (a lower cap made the encoder drop frames unevenly), at most 100 kbit/s. The server sends it to console grid tiles and to receivers
  * whose link cannot carry the full picture (docs/architecture.md, "Two qualities per camera").
  */
 export const LOW_QUALITY = Object.freeze({
-  scaleResolutionDownBy: 2, maxFramerate: 15, maxBitrate: 100000,
+  scaleResolutionDownBy: 2, maxFramerate: 30, maxBitrate: 100000,
 });
 
 /** What a site publishes: its camera twice (full and `camera.low`) and its microphone. */

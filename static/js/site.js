@@ -8,6 +8,7 @@ import { RoomClient } from "./protocol.js";
 import { RecordingIndicator } from "./recording_indicator.js";
 import { SigningPanel } from "./signing.js";
 import { HealthReporter } from "./health_report.js";
+import { holdVideo, videoWaitMs } from "./long_link.js";
 import { MediaLink, SITE_SLOTS, siteSends } from "./media.js";
 import { ListenerPanel } from "./listener_panel.js";
 import {
@@ -24,6 +25,8 @@ const health = new HealthReporter({
   client,
   peer: () => (link ? link.pc : null),
   reconnections: () => (link ? link.reconnections : 0),
+  // On a long round trip, video waits for lost packets' copies instead of freezing.
+  onSummary: (pc, summary) => holdVideo(pc, videoWaitMs(summary.candidate_rtt)),
 });
 navigator.mediaDevices?.addEventListener("devicechange", () => health.markDevicesChanged());
 const elements = {

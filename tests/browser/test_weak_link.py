@@ -7,12 +7,13 @@ Chromiums on the server's side. Every 5 s the test reads both sites' statistics 
 hall's picture and sound (``getStats``) and asserts, with margins, over the 3 minutes:
 
 - no media teardown: one peer connection from start to end, connected at every reading;
-- site 4 gets a moving picture of the hall (3 frames a second or more; issue 15's 12 is not
-  yet met reliably, see the assertion), the lower quality (``camera.low``) whenever its link
-  is short, with at most 5% of its sound concealed, and the sound's delay at most 1.5 s at
-  the 95th percentile of the 5-second windows: the link's one-way delay (half the ICE round
-  trip) plus the time the sound waited in the jitter buffer (the main hall is on the
-  server's side, on its loopback);
+- site 4 gets the hall's picture at 12 frames a second or more, overall and while it gets
+  the lower quality (``camera.low``, whenever its link is short), frozen at most 10% of the
+  time (its page holds video a round trip longer for lost packets' copies,
+  static/js/long_link.js), with at most 5% of its sound concealed, and the sound's delay at
+  most 1.5 s at the 95th percentile of the 5-second windows: the link's one-way delay (half
+  the ICE round trip) plus the time the sound waited in the jitter buffer (the main hall is
+  on the server's side, on its loopback);
 - site 5, on a good link in the same room, keeps the full picture (the size the hall's
   browser sends) at its full frame rate (85% or more of the frames the hall sends).
 
@@ -59,12 +60,19 @@ async () => {
     if (s.type !== "inbound-rtp") return;
     if (s.mid === mid("hall.video")) {
       out.video = {frames: s.framesDecoded || 0, width: s.frameWidth || 0,
-        height: s.frameHeight || 0, freezes: s.freezeCount || 0};
+        height: s.frameHeight || 0, freezes: s.freezeCount || 0,
+        frozen: s.totalFreezesDuration || 0, received: s.framesReceived || 0,
+        dropped: s.framesDropped || 0, nacks: s.nackCount || 0, plis: s.pliCount || 0,
+        keyframes: s.keyFramesDecoded || 0, lost: s.packetsLost || 0,
+        packets: s.packetsReceived || 0, buffered: s.jitterBufferDelay || 0,
+        emitted: s.jitterBufferEmittedCount || 0};
     } else if (s.mid === mid("hall.audio")) {
       out.audio = {samples: s.totalSamplesReceived || 0, concealed: s.concealedSamples || 0,
         buffered: s.jitterBufferDelay || 0, emitted: s.jitterBufferEmittedCount || 0};
     }
   });
+  const video = c.pc.getTransceivers().find((t) => t.mid === mid("hall.video"));
+  out.target = video ? video.receiver.jitterBufferTarget : null;
   stats.forEach((s) => {
     if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
       out.rtt = s.currentRoundTripTime;
@@ -79,16 +87,22 @@ async () => {
 CAMERA_SENT_JS = """
 async () => {
   const c = window.concord;
-  const mid = Object.keys(c.link.layout).find((m) => c.link.layout[m] === "camera");
-  let out = {frames: 0, width: 0, height: 0};
+  const mid = (slot) => Object.keys(c.link.layout).find((m) => c.link.layout[m] === slot);
+  let out = {frames: 0, width: 0, height: 0, low: 0};
   (await c.pc.getStats()).forEach((s) => {
-    if (s.type === "outbound-rtp" && s.mid === mid) {
-      out = {frames: s.framesSent || 0, width: s.frameWidth || 0, height: s.frameHeight || 0};
+    if (s.type === "outbound-rtp" && s.mid === mid("camera")) {
+      out = {...out, frames: s.framesSent || 0, width: s.frameWidth || 0,
+        height: s.frameHeight || 0};
+    } else if (s.type === "outbound-rtp" && s.mid === mid("camera.low")) {
+      out.low = s.framesSent || 0;
     }
   });
   return out;
 }
 """
+
+
+VIDEO_COUNTS = ("frozen", "received", "dropped", "nacks", "plis", "keyframes", "lost", "packets")
 
 
 def read(page: Page) -> dict[str, Any]:
@@ -135,12 +149,14 @@ def test_a_site_on_a_500_ms_lossy_500_kbit_link_holds_for_3_minutes(
     print(f"\nweak link: {figures['weak']}\ngood link: {figures['good']}")
     print(f"to the site: {link.stats('a_to_b')}\nfrom the site: {link.stats('b_to_a')}")
     weak_f, good_f = figures["weak"], figures["good"]
-    # The picture keeps moving. Issue 15 asks 12 frames a second; runs gave 6.6-18.1 (13.4 at
-    # the lower quality in one): not met reliably yet, so only a moving picture is asserted
-    # and the figures are printed (the issue stays open on this point).
-    assert weak_f["fps"] >= 3, weak_f
+    assert weak_f["fps"] >= 12, weak_f
     low = at_low_quality(readings["weak"], dict(sent))
     print(f"weak link at the lower quality: {low}")
+    if low["seconds"] >= 20:  # (a run may spend the minutes at the full picture)
+        assert low["fps"] >= 12, low
+    # Video waits for the retransmissions on the long link only, and rarely freezes.
+    assert None not in weak_f["targets"] and good_f["targets"] == [None], (weak_f, good_f)
+    assert weak_f["frozen"] <= 0.10 * weak_f["seconds"], weak_f
     assert weak_f["concealed"] <= 0.05, weak_f
     assert weak_f["delay_p95"] is not None and weak_f["delay_p95"] <= 1.5, weak_f
     # The hall's camera as its browser sends it (on a loaded machine Chromium lowers its
@@ -148,7 +164,13 @@ def test_a_site_on_a_500_ms_lossy_500_kbit_link_holds_for_3_minutes(
     counted = [(at, camera) for at, camera in sent if at >= WARM_UP]
     (began, first), (ended, last) = counted[0], counted[-1]
     hall_fps = (last["frames"] - first["frames"]) / (ended - began)
-    print(f"the hall sends: {hall_fps:.1f} frames/s, {last['width']}x{last['height']}")
+    sending = [(a, b) for a, b in itertools.pairwise(counted) if b[1]["low"] > a[1]["low"]]
+    low_seconds = sum(b[0] - a[0] for a, b in sending)
+    low_fps = sum(b[1]["low"] - a[1]["low"] for a, b in sending) / max(1.0, low_seconds)
+    print(
+        f"the hall sends: {hall_fps:.1f} frames/s, {last['width']}x{last['height']}; "
+        f"camera.low {low_fps:.1f} frames/s while sent ({low_seconds:.0f} s)"
+    )
     assert good_f["fps"] >= 0.85 * hall_fps, (good_f, hall_fps)
     assert good_f["width"] == statistics.median(c["width"] for _, c in counted), good_f
 
@@ -190,8 +212,15 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "width": statistics.median(r["video"]["width"] for r in counted),
         "sizes": sorted({(r["video"]["width"], r["video"]["height"]) for r in counted}),
         "freezes": last["video"]["freezes"] - first["video"]["freezes"],
+        **{key: round(last["video"][key] - first["video"][key], 1) for key in VIDEO_COUNTS},
         "concealed": round(
             (last["audio"]["concealed"] - first["audio"]["concealed"]) / max(1, samples), 4
+        ),
+        "targets": sorted({r.get("target") for r in counted}, key=str),
+        "video_wait": round(
+            (last["video"]["buffered"] - first["video"]["buffered"])
+            / max(1, last["video"]["emitted"] - first["video"]["emitted"]),
+            3,
         ),
         "delay_p50": round(statistics.median(delays), 3) if delays else None,
         "delay_p95": round(sorted(delays)[int(0.95 * (len(delays) - 1))], 3) if delays else None,
