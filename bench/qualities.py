@@ -14,6 +14,12 @@ order, on the same machine:
   chooses per receiving slot (``rooms.quality``): tiles get the low one, and a full picture
   nobody receives is paused at its site.
 
+With ``--baseline REV`` each round starts with a third run: the server of commit REV (the
+tree from ``git archive``), sites publishing one quality. Its forwarded set is the same as this
+checkout's one-quality run (the same clients, streams and console), so the two runs' CPU per
+forwarded packet compares the forwarding path with quality selection (REMB read, the
+abs-send-time stamp, the once-a-second choice) against the one before it.
+
 For each: the console's received bitrate (its DTLS transport's byte counter over the window),
 the server process's CPU seconds per second (/proc) and the RTP packets it forwarded
 (``concord_forwarded_packets`` on /metrics), as medians over sub-windows; CPU per forwarded
@@ -40,7 +46,7 @@ import socketio
 from bench.clients import CountingSite
 from bench.measure import cpu_seconds
 from bench.restart import CONFERENCE, HALL, ORGANISER, _api, _load, _until
-from bench.served import Served, api_token, demo_environment, free_port
+from bench.served import ROOT, Served, api_token, checkout, demo_environment, free_port
 from rooms import aiortc_hooks as hooks
 from server.live.simulate import SimulatedSite
 
@@ -95,10 +101,14 @@ async def _admit_all(chair: socketio.AsyncClient, site_ids: list[int], admitted:
         await asyncio.sleep(0.5)
 
 
-async def measure(count: int, two: bool, window: float, parts: int) -> dict[str, Any]:
+async def measure(
+    count: int, two: bool, window: float, parts: int, root: Path = ROOT
+) -> dict[str, Any]:
+    """One run: the server serves the code in ``root`` (a baseline's checkout, or this one)."""
     folder = Path(tempfile.mkdtemp(prefix="concord-bench-qualities-"))
     port = free_port()
-    served = Served(demo_environment(folder / "data", port, live=CONFERENCE), port, folder / "log")
+    environment = demo_environment(folder / "data", port, live=CONFERENCE, root=root)
+    served = Served(environment, port, folder / "log", root=root)
     await served.start()
     assert served.process is not None
     pid = served.process.pid
@@ -216,30 +226,57 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sites", type=int, default=25)
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured per run")
     parser.add_argument("--parts", type=int, default=5, help="sub-windows (medians over them)")
-    parser.add_argument("--rounds", type=int, default=1, help="one- and two-quality runs each")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each kind")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also serve commit REV (one quality) in each round: the forwarding path before "
+        "quality selection (9373fd1, say), with the same forwarded set as this checkout's "
+        "one-quality run",
+    )
     args = parser.parse_args(argv)
-    found: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
-    for _ in range(args.rounds):
-        for two in (False, True):
-            print(f"# {'two' if two else 'one'} quality, load {_load()}", flush=True)
-            row = asyncio.run(measure(args.sites, two, args.window, args.parts))
-            found[two].append(row)
-            print(json.dumps(row, default=lambda v: round(v, 2)), flush=True)
-    before, after = found[False], found[True]
+    if args.sites < 1 or args.rounds < 1 or args.parts < 1 or args.window <= 0:
+        parser.error("--sites, --rounds and --parts must be at least 1, --window above 0")
+    with contextlib.ExitStack() as stack:
+        runs: list[tuple[str, Path, bool]] = []
+        if args.baseline:
+            runs.append((args.baseline, stack.enter_context(checkout(args.baseline)), False))
+        runs += [("this", ROOT, False), ("this", ROOT, True)]
+        found: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        for _ in range(args.rounds):
+            for code, root, two in runs:
+                print(f"# {code}, {'two' if two else 'one'} quality, load {_load()}", flush=True)
+                row = asyncio.run(measure(args.sites, two, args.window, args.parts, root))
+                found.setdefault((code, two), []).append(row)
+                print(json.dumps(row, default=lambda v: round(v, 2)), flush=True)
+    report(args.sites, found)
+    return 0
+
+
+def report(sites: int, found: dict[tuple[str, bool], list[dict[str, Any]]]) -> None:
+    """The table of medians, and the ratios of CPU per forwarded packet."""
 
     def med(rows: list[dict[str, Any]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
 
-    ratio = med(after, "us_per_packet_p50") / med(before, "us_per_packet_p50")
     print(
-        "\n| sites | qualities | console kbit/s | server CPU (s/s) | forwarded pkt/s "
-        "| CPU per packet (µs) |\n|---|---|---|---|---|---|"
+        "\n| code | sites | qualities | console kbit/s | server CPU (s/s) | forwarded pkt/s "
+        "| CPU per packet (µs) |\n|---|---|---|---|---|---|---|"
     )
-    for rows in (before, after):
+    for (code, two), rows in found.items():
         print(
-            f"| {args.sites} | {rows[0]['qualities']} | {med(rows, 'console_kbps'):.0f} "
+            f"| {code} | {sites} | {2 if two else 1} | {med(rows, 'console_kbps'):.0f} "
             f"| {med(rows, 'cpu'):.3f} | {med(rows, 'pps'):.0f} "
             f"| {med(rows, 'us_per_packet_p50'):.1f} |"
         )
-    print(f"\nCPU per forwarded packet, two qualities / one: {ratio:.3f}")
-    return 0
+    one = med(found[("this", False)], "us_per_packet_p50")
+    print(
+        f"\nCPU per forwarded packet, two qualities / one: "
+        f"{med(found[('this', True)], 'us_per_packet_p50') / one:.3f}"
+    )
+    for (code, _), rows in found.items():
+        if code != "this":
+            print(
+                f"CPU per forwarded packet, this checkout / {code} (one quality, the same "
+                f"forwarded set): {one / med(rows, 'us_per_packet_p50'):.3f}"
+            )

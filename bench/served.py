@@ -14,7 +14,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -31,10 +33,11 @@ def free_port() -> int:
         return port
 
 
-def demo_environment(folder: Path, port: int, live: int) -> dict[str, str]:
+def demo_environment(folder: Path, port: int, live: int, root: Path = ROOT) -> dict[str, str]:
     """The environment of a server on ``port`` with its data in ``folder``, after ``concord
-    demo`` filled it; conference ``live`` is held live (its room can open whatever its dates).
-    Every aiortc peer of the server gathers candidates on 127.0.0.1 only."""
+    demo`` (of the code in ``root``: another checkout, for a baseline) filled it; conference
+    ``live`` is held live (its room can open whatever its dates). Every aiortc peer of the
+    server gathers candidates on 127.0.0.1 only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
     env |= {
         "CONCORD_DATA_DIR": str(folder),
@@ -42,12 +45,25 @@ def demo_environment(folder: Path, port: int, live: int) -> dict[str, str]:
         "CONCORD_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "CONCORD_ARGON2_TIME_COST": "1",
         "CONCORD_ARGON2_MEMORY_KIB": "1024",
+        "PYTHONPATH": str(root),
     }
     demo = [sys.executable, "-m", "server", "demo"]
-    subprocess.run(demo, env=env, cwd=ROOT, capture_output=True, check=True, timeout=300)
+    subprocess.run(demo, env=env, cwd=root, capture_output=True, check=True, timeout=300)
     with sqlite3.connect(folder / "concord.db") as db:
         db.execute("UPDATE conferences SET status = 'live' WHERE id = ?", (live,))
     return env
+
+
+@contextlib.contextmanager
+def checkout(rev: str) -> Iterator[Path]:
+    """The files of commit ``rev`` in a temporary folder, removed afterwards, for a baseline
+    server (``git archive``: the repository and its work tree are not touched)."""
+    with tempfile.TemporaryDirectory(prefix="concord-baseline-") as folder:
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True)
+        if archive.returncode != 0:
+            raise SystemExit(f"baseline {rev!r}: {archive.stderr.decode(errors='replace')}")
+        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+        yield Path(folder)
 
 
 async def api_token(base: str, email: str, name: str) -> str:
@@ -66,10 +82,11 @@ async def api_token(base: str, email: str, name: str) -> str:
 
 
 class Served:
-    """``start()`` it, then ``stop()`` (SIGTERM, as a service manager does) or ``kill()``."""
+    """``start()`` it, then ``stop()`` (SIGTERM, as a service manager does) or ``kill()``.
+    It serves the code in ``root`` (this checkout, or another one for a baseline)."""
 
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
+    def __init__(self, env: dict[str, str], port: int, log: Path, root: Path = ROOT) -> None:
+        self.env, self.port, self.log, self.root = env, port, log, root
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,7 +99,7 @@ class Served:
             return subprocess.Popen(
                 [*command, "--host", "127.0.0.1", "--port", str(self.port)],
                 env=self.env,
-                cwd=ROOT,
+                cwd=self.root,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
