@@ -51,7 +51,7 @@ RETRANSMISSIONS = 3
 IN_FLIGHT = 2
 """Checks of one pair under way at once: a new one starts each interval while an older one
 still waits for its answer (its copies spaced out by then), up to this many."""
-PROBE_INTERVAL = 0.5
+PROBE_INTERVAL = 0.25
 """Seconds between the extra checks sent while no answer has come for a whole interval."""
 MIN_RTO, MAX_RTO = 0.5, 3.0
 """Bounds of the first retransmission timeout: RFC 8489's 500 ms floor, and a ceiling so that

@@ -86,11 +86,15 @@ class BridgeRoom(PlanChanges):
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        peers = [s.peer for s in self.sites.values() if s.peer] + list(self.consoles.values())
-        for peer in peers + self.channels.peers():
+        for peer in self.peers():
             await peer.close()
         for subscriber in self.subscribers.values():
             subscriber.close()
+
+    def peers(self) -> list[SitePeer]:
+        """Every peer connection of the room: sites, consoles, interpreters."""
+        sites = [s.peer for s in self.sites.values() if s.peer is not None]
+        return sites + list(self.consoles.values()) + self.channels.peers()
 
     # --- lobby and admission -----------------------------------------------------------------
 

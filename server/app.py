@@ -26,6 +26,8 @@ from server.calendar.rendered import RenderedEvents
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
 from server.calendars.invitations import SendLocks
+from server.cluster.load import LoadMeter
+from server.cluster.nodes import announced
 from server.conferences import api as conferences_api
 from server.conferences import pages as conferences_pages
 from server.conferences import parts_api as conference_parts_api
@@ -208,12 +210,15 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         app[EVENTS].subscribe(
             RosterChanged, lambda e: room_namespace.roster_changed(e.conference_id)
         )
-        heartbeat = Heartbeat(app[DATABASE], node_name(config.data_dir), lambda: rooms.live())
+        node = node_name(config.data_dir)
+        heartbeat = Heartbeat(app[DATABASE], node, lambda: rooms.live())
         await heartbeat.start()  # first closes the rooms a stopped process left open
         rooms.watch(heartbeat)
         hub.start()
         rooms.start()
-        recordings = RoomRecordings(app[DATABASE], rooms, app[LEDGER_SIGNER], config.data_dir, emit)
+        recordings = RoomRecordings(
+            app[DATABASE], rooms, app[LEDGER_SIGNER], config.data_dir, emit, node=node
+        )
         app[RECORDINGS] = recordings
         await recordings.start()
         yield
@@ -224,6 +229,16 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         await hub.close()
 
     app.cleanup_ctx.append(live_ctx)
+
+    async def node_ctx(app: web.Application) -> AsyncIterator[None]:
+        # (after the rooms: a stopping node leaves the cluster's list before its rooms close)
+        node = node_name(config.data_dir)
+        load = LoadMeter(lambda: app[LIVE_ROOMS].live()).sample
+        urls = (config.public_url, config.ice_host_addresses)
+        async with announced(config.redis_url, node, *urls, load):
+            yield
+
+    app.cleanup_ctx.append(node_ctx)
     metrics.setup(app)
 
     async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:

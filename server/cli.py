@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument(
         "--now", help="count retention up to this ISO 8601 time (with zone), not the clock"
     )
+    commands.add_parser("nodes", help="list the nodes of the cluster (needs CONCORD_REDIS_URL)")
     simulate = commands.add_parser(
         "simulate-sites", help="join N synthetic sites to a conference (test pattern and tone)"
     )
@@ -148,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return prune_command(config, args.dry_run, args.now)
         if args.command == "simulate-sites":
             return asyncio.run(_simulate(config, args))
+        if args.command == "nodes":
+            from server.cluster.cli import nodes_command
+
+            return nodes_command(config)
     except DomainError as exc:
         print(f"concord: {exc.message}", file=sys.stderr)
         return 1

@@ -20,6 +20,7 @@ from server.db import Database
 POSTGRES_ADMIN_URL = os.environ.get(
     "CONCORD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("CONCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("CONCORD_REQUIRE_SERVICES") == "1"
 SECRET = "test-secret-key-" + "x" * 32
 
@@ -29,6 +30,21 @@ def _unavailable(what: str, why: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(message + "; CONCORD_REQUIRE_SERVICES=1 demands it")
     pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis (its database 15; CONCORD_TEST_REDIS_URL), checked to answer."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (OSError, redis.exceptions.RedisError) as exc:
+        _unavailable("Redis", f"{type(exc).__name__}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 async def _postgres_database() -> str:

@@ -166,31 +166,13 @@ def test_cli_upgrades_and_adds_users(tmp_path: Path) -> None:
         assert (done.returncode, message in done.stderr) == (code, True), (args, done.stderr)
 
 
-REDIS_URL = os.environ.get("CONCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-async def _redis_reachable() -> None:
-    import redis.asyncio
-
-    client = redis.asyncio.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except (OSError, redis.exceptions.RedisError) as exc:
-        from tests.conftest import _unavailable
-
-        _unavailable("Redis", f"{type(exc).__name__}: {exc}")
-    finally:
-        await client.aclose()
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_socket_messages_travel_through_redis_when_configured(
-    aiohttp_client: Any, config: Config, demo: Database
+    aiohttp_client: Any, config: Config, demo: Database, redis_url: str
 ) -> None:
     from dataclasses import replace
 
-    await _redis_reachable()
-    client = await aiohttp_client(create_app(replace(config, redis_url=REDIS_URL)))
+    client = await aiohttp_client(create_app(replace(config, redis_url=redis_url)))
     health = await (await client.get("/healthz")).json()
     assert health["redis"] == {"status": "ok"}
     await sign_in(client, "secretary@concord.example")

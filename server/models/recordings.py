@@ -36,6 +36,9 @@ class Recording(Base):
     parts: Mapped[int] = mapped_column(default=1, server_default="1")
     """parts begun: each restart during the recording begins another"""
     directory: Mapped[str] = mapped_column(String(400))  # relative to the data directory
+    # The node whose data directory holds the files (server.live.heartbeat.node_name): only
+    # it can read them back after a crash. None: recorded before nodes were named here.
+    node: Mapped[str | None] = mapped_column(String(64), default=None)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     pruned_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     files: Mapped[list[RecordingFile]] = relationship(

@@ -33,7 +33,6 @@ from rooms.forwarding import Slot, Source
 from rooms.health import LEVELS
 from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
-from rooms.site import SitePeer
 from server.errors import Forbidden
 from server.keys import CONFIG, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
 from server.routing import PUBLIC, RouteTable
@@ -99,11 +98,6 @@ class Totals:
         return tuple(totals)
 
 
-def _peers(room: BridgeRoom) -> list[SitePeer]:
-    sites = [s.peer for s in room.sites.values() if s.peer is not None]
-    return sites + list(room.consoles.values()) + room.channels.peers()
-
-
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -139,7 +133,7 @@ class RoomCollector(Collector):
         for conference_id, room in sorted(rooms.items()):
             up = [s for s in room.sites.values() if s.peer is not None and s.link == "connected"]
             connected.add_metric([str(conference_id)], len(up))
-            for peer in _peers(room):
+            for peer in room.peers():
                 slots += [(slot, _slot_counts(slot)) for slot in peer.slots.values()]
                 sources += [(source, _source_counts(source)) for source in peer.sources.values()]
         yield connected

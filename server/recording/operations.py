@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -56,11 +56,17 @@ def recording_directory(conference_id: int, recording_id: int) -> str:
 
 
 async def begin(
-    db: AsyncSession, conference_id: int, started_by: str, started_at: dt.datetime
+    db: AsyncSession,
+    conference_id: int,
+    started_by: str,
+    started_at: dt.datetime,
+    node: str | None = None,
 ) -> Recording:
-    """A new recording row (status "recording"); its directory is named after its id."""
+    """A new recording row (status "recording"); its directory is named after its id, in the
+    data directory of ``node``."""
     row = Recording(
         conference_id=conference_id,
+        node=node,
         started_at=started_at,
         started_by=started_by,
         status="recording",
@@ -369,12 +375,17 @@ def _channel_of(path: Path) -> str:
     return "floor" if path.stem in ("floor", "floor-audio") else path.stem
 
 
-async def left_by_a_restart(db: AsyncSession, status: str) -> list[Recording]:
+async def left_by_a_restart(
+    db: AsyncSession, status: str, node: str | None = None
+) -> list[Recording]:
     """At start-up: the recordings a killed process left "recording", or the ones a
-    stopped process paused ("resuming")."""
-    return list(
-        await db.scalars(select(Recording).where(Recording.status == status).order_by(Recording.id))
-    )
+    stopped process paused ("resuming"): of ``node`` (and those recorded before nodes were
+    named) when given. Another node's are not ours to close: they may be running, and their
+    files are on its disk."""
+    query = select(Recording).where(Recording.status == status)
+    if node is not None:
+        query = query.where(or_(Recording.node == node, Recording.node.is_(None)))
+    return list(await db.scalars(query.order_by(Recording.id)))
 
 
 def stopped_at_of(row: Recording, manifest: dict[str, Any]) -> dt.datetime:

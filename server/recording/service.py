@@ -57,8 +57,10 @@ class RoomRecordings:
         emit: Emit,
         *,
         schedule_every: float = SCHEDULE_EVERY,
+        node: str | None = None,
     ) -> None:
         self._database = database
+        self._node = node  # this node's name: its recordings are the ones it may recover
         self._rooms = rooms
         self._signer = signer
         self._data_dir = data_dir
@@ -129,7 +131,7 @@ class RoomRecordings:
                 raise Conflict("the room is already being recorded", code="already_recording")
             started_at = utcnow()
             async with self._database.session() as db, db.begin():
-                row = await operations.begin(db, conference_id, by, started_at)
+                row = await operations.begin(db, conference_id, by, started_at, self._node)
                 if actor is not None:
                     row.started_by = actor.actor
                 recording_id, directory = row.id, row.directory
@@ -375,7 +377,7 @@ class RoomRecordings:
             running = {r.recording_id for r in self._active.values()}
             left = [
                 (r.id, r.conference_id, operations.part_directory(r.directory, r.parts))
-                for r in await operations.left_by_a_restart(db, "recording")
+                for r in await operations.left_by_a_restart(db, "recording", self._node)
                 if r.id not in running
             ]
         for recording_id, conference_id, directory in left:
@@ -401,7 +403,7 @@ class RoomRecordings:
             log.warning("recording %s was interrupted; %d files kept", recording_id, len(files))
             done.append(recording_id)
         async with self._database.session() as db:
-            for row in await operations.left_by_a_restart(db, "resuming"):
+            for row in await operations.left_by_a_restart(db, "resuming", self._node):
                 self._resuming.setdefault(row.conference_id, row.id)
         return done
 

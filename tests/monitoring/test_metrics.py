@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from server.app import create_app
+from server.cluster.load import LoadMeter
 from server.config import Config
 from server.db import Database
 from server.keys import LIVE_ROOMS, METRICS
@@ -121,6 +122,10 @@ async def test_live_rooms_in_the_metrics(live: dict[str, Any], demo: Database) -
     assert value(idle, "concord_forwarded_packets_total") == 0
     assert types["concord_forwarded_packets"] == "counter"
     assert types["concord_site_level"] == "gauge"
+    # The node's load as its cluster entry gives it (server.cluster.load), read alongside.
+    meter = LoadMeter(client.app[LIVE_ROOMS].live)
+    idle_load = meter.sample()
+    assert (idle_load.rooms, idle_load.sites, idle_load.forwarded_pps) == (0, 0, 0), idle_load
 
     chair = await live["chair"](MOU)
     assert (await chair.call("health.watch"))["ok"]
@@ -140,6 +145,8 @@ async def test_live_rooms_in_the_metrics(live: dict[str, Any], demo: Database) -
         "two connected sites forwarding media",
     )
     assert value(first, "concord_rooms_live") == 1
+    load = meter.sample()
+    assert (load.rooms, load.sites) == (1, 2) and load.forwarded_pps > 0 and load.cpu > 0, load
     assert (value(first, "concord_forwarded_bytes_total") or 0) > 0
     assert (value(first, "concord_received_packets_total") or 0) > 0
     assert (value(first, "concord_socketio_connections") or 0) >= 3  # the chair, two sites
@@ -196,6 +203,8 @@ async def test_live_rooms_in_the_metrics(live: dict[str, Any], demo: Database) -
     assert response.status == 200, await response.text()
     assert client.app[LIVE_ROOMS].get(MOU) is None
     ended = await scrape(client)
+    load = meter.sample()
+    assert (load.rooms, load.sites) == (0, 0) and load.forwarded_pps >= 0, load
     assert value(ended, "concord_rooms_live") == 0
     for name in (*PER_SITE, "concord_sites_connected", "concord_health_alerts_open"):
         assert not ended.get(name), (name, ended.get(name))

@@ -30,6 +30,34 @@ async def no_publish(*args: Any) -> None:
     return None
 
 
+async def test_a_node_recovers_its_own_recordings_and_leaves_other_nodes_alone(
+    demo: Database, config: Config
+) -> None:
+    """Two nodes share the database: node B starting up must not close node A's recording
+    (it may still be running, and its files are on A's disk); node A, restarted, does."""
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)
+    async with demo.session() as db, db.begin():
+        row = await operations.begin(db, 1, "session", started, node="node-a")
+        recording_id, directory = row.id, config.data_dir / row.directory
+    left_by_a_crash(directory, started)
+    rooms = LiveRooms(demo, ["127.0.0.1"], no_publish)
+
+    def node(name: str) -> RoomRecordings:
+        signer = ledger_signer(config.data_dir)
+        return RoomRecordings(demo, rooms, signer, config.data_dir, no_publish, node=name)
+
+    other = node("node-b")
+    assert await other.recover() == []
+    await other.close()
+    [untouched] = await recordings_of(demo, 1)
+    assert (untouched.status, untouched.node, untouched.files) == ("recording", "node-a", [])
+    own = node("node-a")
+    assert await own.recover() == [recording_id]
+    await own.close()
+    [closed] = await recordings_of(demo, 1)
+    assert closed.status == "interrupted" and closed.files
+
+
 async def test_a_recording_left_running_is_interrupted_at_start_up(
     demo: Database, config: Config
 ) -> None:

@@ -1,0 +1,1 @@
+"""Concord as a cluster: the nodes that share one PostgreSQL database and one Redis."""

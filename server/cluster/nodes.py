@@ -1,0 +1,193 @@
+"""This process as a node of a Concord cluster, announced in Redis on a lease (issue 16).
+
+Every ``concord serve`` pointed at Redis (``CONCORD_REDIS_URL``) announces itself: its id
+(``server.live.heartbeat.node_name``, kept in its data directory), its public URL, the
+addresses its media sockets gather ICE candidates on, when it started, and its load (live
+rooms, connected sites, RTP packets forwarded per second, CPU seconds per second over the last
+beat). It beats every ``EVERY`` seconds; an entry that is not renewed within ``LEASE`` seconds
+is gone, so a node killed with SIGKILL or cut off from Redis leaves the list by itself, and a
+node that stops cleanly takes its entry out at once. ``concord nodes`` lists them.
+
+In Redis (names under ``PREFIX``):
+
+- ``concord:node:<id>``: the node's entry (JSON), expiring with its lease;
+- ``concord:nodes``: a sorted set of node ids scored by the end of their lease (ms), so that
+  listing needs no ``SCAN`` of the keyspace; ids whose lease ended are pruned by whoever lists.
+
+Redis that does not answer does not stop a node from serving: the lease keeps trying every beat
+and logs once per outage (``/healthz`` reports Redis as unreachable meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis.asyncio
+import redis.exceptions
+
+log = logging.getLogger(__name__)
+
+PREFIX = "concord:"
+LEASE = 5.0
+"""Seconds an entry lives without a beat: a dead node is out of the list within this."""
+EVERY = 1.0
+"""Seconds between beats (a few per lease, so one lost beat does not drop a live node)."""
+
+
+@dataclass(frozen=True)
+class Load:
+    """What a node carries, over the last beat."""
+
+    rooms: int = 0
+    sites: int = 0
+    forwarded_pps: float = 0.0
+    cpu: float = 0.0  # CPU seconds per second of the process (1.0: one core busy)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node's entry as the cluster sees it."""
+
+    id: str
+    url: str
+    ice_addresses: tuple[str, ...]
+    started_at: float  # Unix time
+    beat_at: float  # Unix time of the entry's last renewal
+    load: Load
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Node:
+        data: dict[str, Any] = json.loads(text)
+        return cls(
+            id=str(data["id"]),
+            url=str(data["url"]),
+            ice_addresses=tuple(str(a) for a in data["ice_addresses"]),
+            started_at=float(data["started_at"]),
+            beat_at=float(data["beat_at"]),
+            load=Load(**data["load"]),
+        )
+
+
+def _entry(prefix: str, node_id: str) -> str:
+    return f"{prefix}node:{node_id}"
+
+
+async def live_nodes(client: redis.asyncio.Redis, prefix: str = PREFIX) -> list[Node]:
+    """The nodes whose lease is running, by id."""
+    index = prefix + "nodes"
+    now_ms = int(time.time() * 1000)
+    await client.zremrangebyscore(index, "-inf", now_ms)
+    found = await client.zrange(index, 0, -1)
+    ids = [i.decode() if isinstance(i, bytes) else str(i) for i in found]
+    if not ids:
+        return []
+    entries = await client.mget([_entry(prefix, i) for i in ids])
+    nodes = [Node.from_json(e) for e in entries if e is not None]
+    return sorted(nodes, key=lambda n: n.id)
+
+
+class NodeLease:
+    """Announces this node and renews its lease every ``every`` seconds until ``close()``.
+
+    ``load`` is called at every beat (``LoadMeter.sample``). ``close()`` takes the entry out
+    (a clean stop leaves no ghost for ``LEASE`` seconds) and is safe to call twice.
+    """
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        node_id: str,
+        url: str,
+        ice_addresses: tuple[str, ...],
+        load: Callable[[], Load],
+        *,
+        lease: float = LEASE,
+        every: float = EVERY,
+        prefix: str = PREFIX,
+    ) -> None:
+        self.client = client
+        self.node_id, self.url, self.ice_addresses = node_id, url, ice_addresses
+        self.load = load
+        self.lease, self.every, self.prefix = lease, every, prefix
+        self.started_at = time.time()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._reachable = True
+
+    async def start(self) -> None:
+        """The first beat (logged, not raised, if Redis does not answer), then the others."""
+        await self.beat()
+        self._task = asyncio.create_task(self._run(), name=f"node lease {self.node_id}")
+
+    async def beat(self) -> bool:
+        """Renew the entry now; False if Redis did not answer."""
+        now = time.time()
+        node = Node(self.node_id, self.url, self.ice_addresses, self.started_at, now, self.load())
+        ends_ms = int((now + self.lease) * 1000)
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                entry = _entry(self.prefix, self.node_id)
+                pipe.set(entry, node.to_json(), px=int(self.lease * 1000))
+                pipe.zadd(self.prefix + "nodes", {self.node_id: ends_ms})
+                await pipe.execute()
+        except (OSError, redis.exceptions.RedisError) as exc:
+            if self._reachable:
+                log.warning("node %s: Redis does not answer (%s); retrying", self.node_id, exc)
+            self._reachable = False
+            return False
+        if not self._reachable:
+            log.info("node %s: Redis answers again; the node is listed", self.node_id)
+        self._reachable = True
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            await self.beat()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(OSError, redis.exceptions.RedisError):
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(_entry(self.prefix, self.node_id))
+                pipe.zrem(self.prefix + "nodes", self.node_id)
+                await pipe.execute()
+
+
+@contextlib.asynccontextmanager
+async def announced(
+    redis_url: str | None,
+    node_id: str,
+    url: str,
+    ice_addresses: tuple[str, ...],
+    load: Callable[[], Load],
+) -> AsyncIterator[NodeLease | None]:
+    """This node listed in the cluster while the block runs (nothing without Redis: a single
+    node works as it always did)."""
+    if not redis_url:
+        yield None
+        return
+    client = redis.asyncio.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    lease = NodeLease(client, node_id, url, ice_addresses, load)
+    try:
+        await lease.start()
+        yield lease
+    finally:
+        await lease.close()
+        await client.aclose()
