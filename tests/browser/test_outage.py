@@ -11,9 +11,10 @@ energy of the playing <audio> element grow again, both timed from the moment of 
 
 - 10 s: the page keeps its peer connection (Chrome's ICE resumes by itself as soon as the
   server's probes reach it, rooms/ice_consent.py; the server kept its end), the hall's sound
-  is back within a second and its picture within BACK_VIDEO (a key frame has to be asked of
-  the hall's encoder after the gap; the server asks as soon as the site answers again):
-  measured 0.1-0.8 s and 0.3-1.2 s, the higher figures on a machine loaded by other tests.
+  and its picture are back within a second (a key frame has to be asked of the hall's
+  encoder after the gap; the server asks as soon as the site answers its probes, sent every
+  0.25 s while the link is down): measured 0.23-0.25 s and 0.37-0.44 s (with probes every
+  0.5 s: 0.1-0.8 s and 0.3-1.2 s).
 - 30 s: the server has usually given its end up (its consent expires 30-35 s after the last
   answer, rooms/ice_consent.py), so one new peer connection is allowed and needed; it waits
   for the signalling socket to come back (a fresh one, see RoomClient.revive) and for a
@@ -37,7 +38,7 @@ linked_context = linked.linked_context
 
 POLL = 0.1  # seconds between two looks at the page's statistics
 BACK_WITHIN = 1.0  # seconds from restore to the hall's sound, on the same connection
-BACK_VIDEO = 1.5  # and to its picture (a key frame after the gap)
+BACK_VIDEO = 1.0  # and to its picture (a key frame after the gap)
 BACK_AFTER_LONG = 12.0  # the same on a new connection, after the server gave its end up
 
 
