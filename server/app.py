@@ -28,6 +28,7 @@ from server.calendars.feeds import FeedCache
 from server.calendars.invitations import SendLocks
 from server.cluster.load import LoadMeter
 from server.cluster.nodes import announced
+from server.cluster.throttle_sync import ThrottleSync
 from server.conferences import api as conferences_api
 from server.conferences import pages as conferences_pages
 from server.conferences import parts_api as conference_parts_api
@@ -236,7 +237,13 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         load = LoadMeter(lambda: app[LIVE_ROOMS].live()).sample
         urls = (config.public_url, config.ice_host_addresses)
         async with announced(config.redis_url, node, *urls, load):
+            if not config.redis_url:
+                yield
+                return
+            throttle = ThrottleSync(config.redis_url, app[THROTTLE], node)
+            await throttle.start()  # the sign-in throttle, shared with the other nodes
             yield
+            await throttle.close()
 
     app.cleanup_ctx.append(node_ctx)
     metrics.setup(app)

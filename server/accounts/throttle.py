@@ -19,8 +19,10 @@ are dropped first), so a flood of invented accounts or addresses cannot exhaust 
 
 Signing re-authentication (``ReauthenticationLimit``) keeps its own, separate and strict limit.
 
-Both live in the process (one node owns a sign-in); a multi-node deployment would share them
-through Redis. The clock is injectable so tests need not sleep.
+Both live in the process. Nodes of a cluster share the sign-in throttle's failures and
+successes through Redis (``server.cluster.throttle_sync``: each node tells the others of its
+own, ``LoginThrottle.on_change``, and applies theirs), so guessing on every node at once is
+slowed as on one. The clock is injectable so tests need not sleep.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from server.errors import RateLimited
 
 Clock = Callable[[], float]
 Key = tuple[str, ...]
+#: What a throttle tells of its own sign-ins: ("failed" or "succeeded", e-mail, address, device).
+Change = Callable[[str, str, str, str | None], None]
 
 #: Keys kept at most by one throttle; beyond it the stalest are forgotten first.
 MAX_KEYS = 100_000
@@ -85,8 +89,10 @@ class LoginThrottle:
         forget_after: float = 3600.0,
         max_keys: int = MAX_KEYS,
         clock: Clock = time.monotonic,
+        on_change: Change | None = None,
     ) -> None:
         self.per_client = per_client
+        self.on_change = on_change  # told of this node's own sign-ins (not of those applied)
         self.per_address = per_address
         self.per_account = per_account
         self.forget_after = max(forget_after, per_client.cap, per_address.cap, per_account.cap)
@@ -123,6 +129,13 @@ class LoginThrottle:
                 longest = max(longest, last + backoff.wait(failures) - now)
         return math.ceil(longest) if longest > 0 else 0
 
+    def failures(self, email: str, address: str, device: str | None = None) -> int:
+        """The failures counted for this client's own key (the device's, or the account's
+        from this address) and not yet forgotten."""
+        key, _backoff = self._keys(email, address, device)[0]
+        found = self._get(key, self._clock())
+        return found[0] if found else 0
+
     def check(self, email: str, address: str, device: str | None = None) -> None:
         """Raise ``SignInThrottled`` (429, with Retry-After) when this sign-in must wait.
 
@@ -132,7 +145,12 @@ class LoginThrottle:
         if wait > 0:
             raise SignInThrottled(wait)
 
-    def failed(self, email: str, address: str, device: str | None = None) -> None:
+    def failed(
+        self, email: str, address: str, device: str | None = None, *, told: bool = True
+    ) -> None:
+        """Count a failed sign-in (``told``: tell ``on_change``; not for another node's)."""
+        if told and self.on_change is not None:
+            self.on_change("failed", email, address, device)
         now = self._clock()
         for key, _backoff in self._keys(email, address, device):
             found = self._get(key, now)
@@ -140,9 +158,13 @@ class LoginThrottle:
             self._failures.move_to_end(key)
         self._bound()
 
-    def succeeded(self, email: str, address: str, device: str | None = None) -> None:
+    def succeeded(
+        self, email: str, address: str, device: str | None = None, *, told: bool = True
+    ) -> None:
         """Forget this client's own failures; those counted per address and per account stay
         (an attacker who knows one password must not reset the others' counts)."""
+        if told and self.on_change is not None:
+            self.on_change("succeeded", email, address, device)
         for key, _backoff in self._keys(email, address, device):
             if key[0] in ("device", "client"):
                 self._failures.pop(key, None)
