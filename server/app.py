@@ -25,7 +25,7 @@ from server.archive import views as archive_views
 from server.calendar.rendered import RenderedEvents
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
-from server.calendars.invitations import SendLocks
+from server.calendars.send_locks import SendLocks
 from server.cluster.load import LoadMeter
 from server.cluster.nodes import announced
 from server.cluster.throttle_sync import ThrottleSync
@@ -135,7 +135,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[SIGNER] = Signer(config.secret_key)
     app[FEED_CACHE] = FeedCache()
     app[RENDERED_EVENTS] = RenderedEvents()
-    app[SEND_LOCKS] = SendLocks()
+    app[SEND_LOCKS] = SendLocks(lambda: app[DATABASE])
     app[LEDGER_SIGNER] = ledger_signer(config.data_dir, config.ledger_witness)
 
     env = aiohttp_jinja2.setup(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from server.accounts.throttle import LoginThrottle, ReauthenticationLimit
     from server.calendar.rendered import RenderedEvents
     from server.calendars.feeds import FeedCache
-    from server.calendars.invitations import SendLocks
+    from server.calendars.send_locks import SendLocks
     from server.config import Config
     from server.db import Database
     from server.events import Events

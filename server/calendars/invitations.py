@@ -14,11 +14,9 @@ organisers sending at the same moment may both send.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -189,25 +187,6 @@ async def plan(
                 reader = Reader.of(accounts.get(recipient), translate)
                 result.letters.append(_uninvite(conference, series.id, event, before, mark, reader))
     return result
-
-
-class SendLocks:
-    """One lock per conference: a send plans, mails and records under it, so two organisers
-    pressing "Send" at once do not mail the same invitations twice (the second plan sees what
-    the first recorded). Owned by the app (``SEND_LOCKS``); one node sends for a conference."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    @contextlib.asynccontextmanager
-    async def holding(self, conference_id: int) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(conference_id, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and self._locks.get(conference_id) is lock:
-                del self._locks[conference_id]
 
 
 def _uninvite(

@@ -13,7 +13,12 @@ from server.models.agreements import (
 )
 from server.models.audit import AuditEntry
 from server.models.base import Base, utcnow
-from server.models.calendars import CalendarDispatch, CalendarFeed, CalendarRender
+from server.models.calendars import (
+    CalendarDispatch,
+    CalendarFeed,
+    CalendarRender,
+    CalendarSendLock,
+)
 from server.models.conferences import (
     AgendaSession,
     Booking,
@@ -62,6 +67,7 @@ __all__ = [
     "CalendarDispatch",
     "CalendarFeed",
     "CalendarRender",
+    "CalendarSendLock",
     "Conference",
     "ConferenceKind",
     "ConferenceLanguage",

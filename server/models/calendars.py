@@ -46,6 +46,21 @@ class CalendarDispatch(Base):
     sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class CalendarSendLock(Base):
+    """A conference whose calendar invitations are being sent: one row while a send plans,
+    mails and records (server.calendars.send_locks.SendLocks). The primary key makes the
+    database refuse a second at once, from any node; ``taken_at`` lets a lock left by a
+    process that died mid-send be taken over once it is stale."""
+
+    __tablename__ = "calendar_send_locks"
+
+    conference_id: Mapped[int] = mapped_column(
+        ForeignKey("conferences.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    holder: Mapped[str] = mapped_column(String(64))
+    taken_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class CalendarRender(Base):
     """One event's VEVENTs as icalendar serialised them, under a digest of the event's value
     (``server.calendar.rendered.digest``): a restarted process serves feeds from these bytes

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import datetime as dt
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from server.app import create_app
 from server.calendar.ics import parse_calendar
+from server.calendars.send_locks import STALE, SendLocks
 from server.config import Config
 from server.db import Database
-from server.models import CalendarDispatch
+from server.errors import Conflict
+from server.models import CalendarDispatch, CalendarSendLock
 from tests.calendar.independent import read
 from tests.calendars.conftest import Mailbox, free_port, with_smtp
 from tests.calendars.helpers import plan
@@ -239,8 +246,6 @@ async def test_two_sends_at_once_mail_each_invitation_once(
 ) -> None:
     """Two organisers press "Send" together: the second send waits for the first and finds
     nothing new, so nobody gets the same invitation twice."""
-    import asyncio
-
     api = await Api.signed_in(mail_client, "organiser")
     planned = await plan(api, demo, title="MoU")
     path = f"/api/conferences/{planned.id}/calendar-invitations"
@@ -249,3 +254,44 @@ async def test_two_sends_at_once_mail_each_invitation_once(
     assert sent == len(mailbox.take()) == await dispatches(demo)
     assert min(len(first["sent"]), len(second["sent"])) == 0
     assert {s["reason"] for s in (first["skipped"] or second["skipped"])} == {"unchanged"}
+
+
+async def test_two_nodes_sending_at_once_mail_each_invitation_once(
+    aiohttp_client: ClientFactory, config: Config, demo: Database, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    """Two nodes on one database (each its own app and data directory): an organiser on each
+    presses "Send" together. The database's lock row makes one wait for the other, so nobody
+    gets an invitation twice, and the lock is gone afterwards."""
+    apis = []
+    for name in ("a", "b"):
+        node = dataclasses.replace(with_smtp(config, mailbox.port), data_dir=tmp_path / name)
+        apis.append(await Api.signed_in(await aiohttp_client(create_app(node)), "organiser"))
+    planned = await plan(apis[0], demo, title="MoU")
+    path = f"/api/conferences/{planned.id}/calendar-invitations"
+    first, second = await asyncio.gather(*(api.call("POST", path) for api in apis))
+    sent = len(first["sent"]) + len(second["sent"])
+    assert sent > 0 and sent == len(mailbox.take()) == await dispatches(demo)
+    assert min(len(first["sent"]), len(second["sent"])) == 0
+    async with demo.session() as db:
+        assert await db.scalar(select(func.count()).select_from(CalendarSendLock)) == 0
+
+
+async def test_a_send_is_refused_while_another_holds_the_lock_and_a_stale_lock_is_taken_over(
+    demo: Database,
+) -> None:
+    """A lock another node holds makes a send wait, then refuses it (409, send_in_progress);
+    a lock left by a process that died mid-send (older than STALE) is taken over."""
+    waiting = SendLocks(lambda: demo, wait=0.5)
+    async with demo.session() as db, db.begin():
+        db.add(CalendarSendLock(conference_id=1, holder="another node"))
+    with pytest.raises(Conflict) as refused:
+        async with waiting.holding(1):
+            pass
+    assert refused.value.code == "send_in_progress"
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=STALE + 1)
+    async with demo.session() as db, db.begin():
+        await db.execute(update(CalendarSendLock).values(taken_at=long_ago))
+    async with waiting.holding(1):
+        async with demo.session() as db:
+            holder = await db.scalar(select(CalendarSendLock.holder))
+        assert holder == waiting.holder
