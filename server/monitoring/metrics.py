@@ -35,6 +35,7 @@ from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
 from server.errors import Forbidden
 from server.keys import CONFIG, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
+from server.live.heartbeat import node_name
 from server.routing import PUBLIC, RouteTable
 from server.web import remote as client_of
 
@@ -242,6 +243,24 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+class NodeLabelled(Collector):
+    """Another collector's families with ``node="<id>"`` on every sample: each node of a
+    cluster serves its own /metrics, and sums over nodes need to tell them apart whatever
+    Prometheus calls its targets."""
+
+    def __init__(self, inner: Collector, node: str) -> None:
+        self._inner = inner
+        self._node = node
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._inner.collect():
+            family.samples = [
+                sample._replace(labels={"node": self._node, **sample.labels})
+                for sample in family.samples
+            ]
+            yield family
+
+
 def setup(app: web.Application) -> Metrics:
     """Create the app's registry (``METRICS``) and start the lag probe with the app."""
     lag = LoopLag()
@@ -261,7 +280,8 @@ def setup(app: web.Application) -> Metrics:
         members = getattr(namespace, "members", None)
         return len(members) if isinstance(members, dict) else 0
 
-    registry.register(RoomCollector(rooms, health, connections, lag))
+    node = node_name(app[CONFIG].data_dir)
+    registry.register(NodeLabelled(RoomCollector(rooms, health, connections, lag), node))
     metrics = app[METRICS] = Metrics(registry, lag)
 
     async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ import gc
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,15 +61,19 @@ Samples = dict[str, dict[frozenset[tuple[str, str]], float]]
 
 
 def parse(text: str) -> tuple[Samples, dict[str, str]]:
-    """Sample name → label set → value, and family name → type."""
+    """Sample name → label set → value, and family name → type. Every sample is labelled
+    with the one node that serves it; that label is checked, then left out."""
     samples: Samples = {}
     types: dict[str, str] = {}
+    nodes = set()
     for family in text_string_to_metric_families(text):
         types[family.name] = family.type
         for sample in family.samples:
-            labels = frozenset(sample.labels.items())
+            nodes.add(sample.labels.get("node"))
+            labels = frozenset((k, v) for k, v in sample.labels.items() if k != "node")
             assert labels not in samples.setdefault(sample.name, {}), f"twice: {sample}"
             samples[sample.name][labels] = sample.value
+    assert len(nodes) == 1 and None not in nodes, nodes
     return samples, types
 
 
@@ -301,3 +306,23 @@ async def test_loop_lag_measures_and_closes_twice() -> None:
     await lag.close()
     lag.start()  # closed for good
     assert lag._task is not None and lag._task.done()
+
+
+async def test_each_node_labels_its_samples_with_its_own_name(
+    aiohttp_client: ClientFactory, config: Config, demo: Database, tmp_path: Path
+) -> None:
+    """Nodes sharing a database serve their own /metrics, each sample labelled with the
+    node's name (the data directory's node-id), so sums over nodes can tell them apart."""
+    named = []
+    for name in ("a", "b"):
+        node = replace(config, data_dir=tmp_path / name)
+        client = await aiohttp_client(create_app(node))
+        text = await (await client.get("/metrics")).text()
+        labels = {
+            sample.labels.get("node")
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+        assert labels == {(tmp_path / name / "node-id").read_text().strip()}, labels
+        named.append(labels)
+    assert named[0] != named[1]
