@@ -26,9 +26,7 @@ from server.calendar.rendered import RenderedEvents
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
 from server.calendars.send_locks import SendLocks
-from server.cluster.load import LoadMeter
-from server.cluster.nodes import announced
-from server.cluster.throttle_sync import ThrottleSync
+from server.cluster.membership import membership
 from server.conferences import api as conferences_api
 from server.conferences import pages as conferences_pages
 from server.conferences import parts_api as conference_parts_api
@@ -232,18 +230,10 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app.cleanup_ctx.append(live_ctx)
 
     async def node_ctx(app: web.Application) -> AsyncIterator[None]:
-        # (after the rooms: a stopping node leaves the cluster's list before its rooms close)
+        # (after the rooms: a stopping node leaves its cluster before its rooms close)
         node = node_name(config.data_dir)
-        load = LoadMeter(lambda: app[LIVE_ROOMS].live()).sample
-        urls = (config.public_url, config.ice_host_addresses)
-        async with announced(config.redis_url, node, *urls, load):
-            if not config.redis_url:
-                yield
-                return
-            throttle = ThrottleSync(config.redis_url, app[THROTTLE], node)
-            await throttle.start()  # the sign-in throttle, shared with the other nodes
+        async with membership(config, node, app[LIVE_ROOMS], app[THROTTLE]):
             yield
-            await throttle.close()
 
     app.cleanup_ctx.append(node_ctx)
     metrics.setup(app)

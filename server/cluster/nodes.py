@@ -25,7 +25,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -168,26 +168,3 @@ class NodeLease:
                 pipe.delete(_entry(self.prefix, self.node_id))
                 pipe.zrem(self.prefix + "nodes", self.node_id)
                 await pipe.execute()
-
-
-@contextlib.asynccontextmanager
-async def announced(
-    redis_url: str | None,
-    node_id: str,
-    url: str,
-    ice_addresses: tuple[str, ...],
-    load: Callable[[], Load],
-) -> AsyncIterator[NodeLease | None]:
-    """This node listed in the cluster while the block runs (nothing without Redis: a single
-    node works as it always did)."""
-    if not redis_url:
-        yield None
-        return
-    client = redis.asyncio.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-    lease = NodeLease(client, node_id, url, ice_addresses, load)
-    try:
-        await lease.start()
-        yield lease
-    finally:
-        await lease.close()
-        await client.aclose()

@@ -30,7 +30,7 @@ from server.live.interpreting import Interpreting
 from server.live.limits import Kind, Limits, identity_key
 from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
 from server.live.opening import closed_for
-from server.live.registry import LiveRooms, interpreter_id, public_state
+from server.live.registry import LiveRooms, RoomElsewhere, interpreter_id, public_state
 from server.live.sizes import too_large
 from server.models import Conference, ConferenceStatus, Role
 from server.monitoring.checks import SiteChecks
@@ -284,7 +284,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             raise Refused(closed.code, closed.detail, opens_at=opens_at)
         site_id = body.site_id
         if body.as_ == "interpreter":
-            room = await self._rooms().room(body.conference_id)
+            room = await self._open(body.conference_id)
             booth = room.channels.interpretation.booths.get(body.language or "")
             if booth is None or interpreter_id(who.user_id) not in booth.info.interpreters:
                 raise Refused("forbidden", "only this booth's interpreters may work in it")
@@ -301,7 +301,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             site_id = who.guest.site_id
         elif not can_chair or site_id is None:
             raise Refused("forbidden", "sites join through their invitation link")
-        room = await self._rooms().room(body.conference_id)
+        room = await self._open(body.conference_id)
         admission = "admitted"
         if site_id is not None:
             admission = room.arrive(str(site_id))
@@ -411,6 +411,16 @@ class RoomNamespace(socketio.AsyncNamespace):
         body = schemas.SiteRef.model_validate(data)
         await self.chair_room(member).remove(str(body.site_id))
         return {"ok": True}
+
+    async def _open(self, conference_id: int) -> BridgeRoom:
+        """The conference's room on this node; in a cluster, refused with where it is when
+        another node holds it (docs/signalling.md, ``room_elsewhere``)."""
+        try:
+            return await self._rooms().room(conference_id)
+        except RoomElsewhere as elsewhere:
+            raise Refused(
+                "room_elsewhere", str(elsewhere), node=elsewhere.node, url=elsewhere.url
+            ) from None
 
     async def _rejoin(self, sid: str, member: Member, data: Any) -> Answer:
         body = schemas.SiteRef.model_validate(data)

@@ -110,6 +110,26 @@ def note_check(rooms: LiveRooms, conference_id: int, check: SiteCheck) -> None:
         state.info = replace(state.info, check=_check_state(check))
 
 
+class RoomElsewhere(Exception):
+    """The room is held by another node (``url``: where its clients must go), or is between
+    nodes (``url`` None: its holder died a moment ago; the lease runs out within seconds)."""
+
+    def __init__(self, conference_id: int, node: str, url: str | None) -> None:
+        where = f"node {node} ({url})" if url else f"node {node}, which no longer answers"
+        super().__init__(f"the room of conference {conference_id} is held by {where}")
+        self.conference_id, self.node, self.url = conference_id, node, url
+
+
+class Placement(Protocol):
+    """Where rooms are held in a cluster (``server.cluster.placement.RoomLeases``)."""
+
+    async def claim(self, conference_id: int) -> None:
+        """Hold the room from now on, or raise ``RoomElsewhere``."""
+        ...
+
+    async def release(self, conference_id: int) -> None: ...
+
+
 class LiveRooms:
     def __init__(
         self,
@@ -138,7 +158,13 @@ class LiveRooms:
         self._queue: asyncio.Queue[tuple[int, RoomEvent, str]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         self._watchers: list[RoomWatcher] = []
+        self._placement: Placement | None = None
         self._closed = False
+
+    def place_with(self, placement: Placement | None) -> None:
+        """In a cluster: claim each room before opening it here (a room another node holds is
+        not opened a second time: ``claim`` raises), and give it up when it ends."""
+        self._placement = placement
 
     def start(self) -> None:
         if self._pump is None:
@@ -164,6 +190,8 @@ class LiveRooms:
             existing = self._rooms.get(conference_id)
             if existing is not None:
                 return existing
+            if self._placement is not None:
+                await self._placement.claim(conference_id)
             sites = await self._sites(conference_id)
             booths = await self._booths(conference_id)
 
@@ -229,6 +257,8 @@ class LiveRooms:
         self._saved.pop(conference_id, None)
         await self._state.drop(conference_id)  # ended: nothing to reopen
         await room.close()
+        if self._placement is not None:
+            await self._placement.release(conference_id)
         return True
 
     async def keep_state_as_it_is(self) -> None:

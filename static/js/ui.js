@@ -176,6 +176,9 @@ export function errorText(err) {
     no_screen: t("This site is not sharing its screen."),
     too_large: t("This message is too large to send."),
     room_closed: t("The conference has ended and its room is closed."),
+    room_elsewhere: err && err.answer && err.answer.url
+      ? t("This conference's room is on another Concord server: %(url)s", { url: err.answer.url })
+      : t("This conference's room is moving to another Concord server. Try again in a few seconds."),
     room_not_open: err && err.answer && err.answer.opens_at
       ? t("The room opens at %(time)s.", {
         time: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" })

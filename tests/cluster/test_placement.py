@@ -1,0 +1,133 @@
+"""Rooms held by one node each, through leases in the real Redis (issue 16, part 2 begun).
+
+A room one node holds is not opened on another: its chair is refused with ``room_elsewhere``
+and the holder's URL. A holder that gives the room up, or dies (its lease runs out), leaves it
+to the next node asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio
+from aiohttp import CookieJar
+from aiohttp.test_utils import TestClient
+
+from server.app import create_app
+from server.cluster.nodes import Load, NodeLease
+from server.cluster.placement import RoomLeases
+from server.config import Config
+from server.db import Database
+from server.keys import LIVE_ROOMS
+from server.live.registry import RoomElsewhere
+from tests.conftest import hold_conference
+from tests.live.conftest import Chair
+
+Client = TestClient[Any, Any]
+MOU = 1
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    connection = redis.asyncio.from_url(redis_url)
+    yield connection
+    await connection.aclose()
+
+
+async def test_a_room_held_by_one_node_is_refused_on_another_until_given_up(
+    client: redis.asyncio.Redis,
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex}:"
+    announce = NodeLease(client, "node-a", "https://a.example", (), Load, prefix=prefix)
+    await announce.start()
+    a = RoomLeases(client, "node-a", lambda: [7], prefix=prefix)
+    b = RoomLeases(client, "node-b", lambda: [], prefix=prefix)
+    await a.claim(7)
+    await a.claim(7)  # (again: still ours)
+    with pytest.raises(RoomElsewhere) as refused:
+        await b.claim(7)
+    assert (refused.value.node, refused.value.url) == ("node-a", "https://a.example")
+    await b.claim(8)  # another room: free
+    await a.release(7)
+    await b.claim(7)
+    with pytest.raises(RoomElsewhere):
+        await a.claim(7)
+    for leases in (a, b):
+        await leases.close()
+        await leases.close()  # (safe twice)
+    await announce.close()
+    assert await client.keys(prefix + "*") == []
+
+
+async def test_a_dead_holders_room_goes_to_the_next_node_when_its_lease_runs_out(
+    client: redis.asyncio.Redis,
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex}:"
+    a = RoomLeases(client, "node-a", lambda: [7], prefix=prefix, lease=0.6, every=0.1)
+    b = RoomLeases(client, "node-b", lambda: [7], prefix=prefix, lease=0.6, every=0.1)
+    await a.claim(7)
+    a.start()
+    await asyncio.sleep(1.0)  # longer than the lease: renewed
+    with pytest.raises(RoomElsewhere) as refused:
+        await b.claim(7)
+    assert refused.value.url is None  # node A never announced itself: no URL to give
+    assert a._task is not None
+    a._task.cancel()  # node A dies: no more renewals
+    await asyncio.sleep(1.0)
+    await b.claim(7)  # the room is free again
+    assert await a.renew() == [7]  # node A, back, finds its lease taken: it does not renew it
+    await b.close()
+    assert await client.get(f"{prefix}room:7") is None
+
+
+async def _chair(app_client: Client, conference_id: int) -> tuple[Chair, dict[str, Any]]:
+    own: Client = TestClient(app_client.server, cookie_jar=CookieJar(unsafe=True))
+    await own.start_server()
+    seat = Chair(own)
+    return seat, await seat.start(conference_id)
+
+
+async def test_a_chair_on_a_second_node_is_sent_to_the_node_holding_the_room(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    config: Config,
+    demo: Database,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """Two nodes on one database and one Redis: the console opens conference 1's room on
+    node A; a console on node B is refused with room_elsewhere and node A's URL, and node B
+    opens no room. When the conference's room ends on A, B may open it."""
+    await hold_conference(demo)
+    apps = []
+    for name in ("a", "b"):
+        node = dataclasses.replace(
+            config,
+            redis_url=redis_url,
+            data_dir=tmp_path / name,
+            public_url=f"https://{name}.concord.example",
+        )
+        apps.append(await aiohttp_client(create_app(node)))
+    seats = []
+    try:
+        first, joined = await _chair(apps[0], MOU)
+        seats.append(first)
+        assert joined["ok"], joined
+        second, refused = await _chair(apps[1], MOU)
+        seats.append(second)
+        assert refused["ok"] is False and refused["code"] == "room_elsewhere", refused
+        assert refused["url"] == "https://a.concord.example", refused
+        assert apps[1].app[LIVE_ROOMS].live() == {}
+        assert await apps[0].app[LIVE_ROOMS].end(MOU)
+        again = await second.call("join", {"conference_id": MOU, "as": "console"})
+        assert again["ok"], again
+        assert list(apps[1].app[LIVE_ROOMS].live()) == [MOU]
+    finally:
+        for seat in seats:
+            await seat.close()
+            await seat.client.session.close()  # (not .close(): the server is shared)
