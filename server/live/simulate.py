@@ -24,7 +24,8 @@ from rooms.synthetic import PatternTrack, Received, SyntheticSite, ToneTrack
 
 CONNECT_ATTEMPTS = 3
 RECONNECT_DELAYS = (0.25, 0.5, 1.0, 2.0)  # then every 2 s, until the site is closed
-TRANSIENT_REFUSALS = frozenset({"rate_limited", "internal_error", "not_joined"})
+# (room_elsewhere without a URL: the room's node died a moment ago, its lease runs out soon)
+TRANSIENT_REFUSALS = frozenset({"rate_limited", "internal_error", "not_joined", "room_elsewhere"})
 SITE_SLOTS = (
     ("hall.video", "video"),
     ("hall.audio", "audio"),
@@ -35,9 +36,10 @@ log = logging.getLogger(__name__)
 
 
 class SimulationError(Exception):
-    def __init__(self, message: str, code: str = "") -> None:
+    def __init__(self, message: str, code: str = "", answer: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.answer = answer or {}  # the refusal as the server gave it
 
 
 @dataclass
@@ -109,6 +111,7 @@ class SimulatedSite:
         reconnect: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._moving = False  # hanging up to join the node that holds the room
         self.join_path = join_path
         self.name = name
         self.conference_id = 0
@@ -193,7 +196,24 @@ class SimulatedSite:
         )
 
     async def _join(self) -> str:
-        answer = await self.call("join", {"conference_id": self.conference_id, "as": "site"})
+        join = {"conference_id": self.conference_id, "as": "site"}
+        try:
+            answer = await self.call("join", join)
+        except SimulationError as refused:
+            url = refused.answer.get("url")
+            if refused.code != "room_elsewhere" or not isinstance(url, str) or not url:
+                raise
+            # In a cluster: the room is held by another node. Signalling and media go there
+            # (the guest session is in the shared database, so the cookie serves there too).
+            log.info("%s: the room is on %s; joining there", self.name, url)
+            self._moving = True  # (this hang-up is no drop to come back from)
+            try:
+                await self._hang_up()
+                self.base_url = url.rstrip("/")
+                await self._connect_socket()
+            finally:
+                self._moving = False
+            answer = await self.call("join", join)
         self._joined = True
         self._joins += 1
         self._room = answer.get("room") or {}
@@ -225,7 +245,8 @@ class SimulatedSite:
         answer = asking.result()
         if not isinstance(answer, dict) or not answer.get("ok"):
             code = answer.get("code", "") if isinstance(answer, dict) else ""
-            raise SimulationError(f"{self.name}: {event} refused: {answer}", code)
+            refusal = answer if isinstance(answer, dict) else None
+            raise SimulationError(f"{self.name}: {event} refused: {answer}", code, refusal)
         return answer
 
     # --- coming back -----------------------------------------------------------------------------
@@ -251,7 +272,14 @@ class SimulatedSite:
         self._joined = False
         self._dropped.set()
         running = self._reconnecting is not None and not self._reconnecting.done()
-        if self._reconnect and not self._closing and self.ended is None and not running:
+        moving = self._moving
+        if (
+            self._reconnect
+            and not self._closing
+            and self.ended is None
+            and not running
+            and not moving
+        ):
             self._reconnecting = self._spawn(self._come_back())
 
     async def _come_back(self) -> None:

@@ -19,6 +19,7 @@ import redis.asyncio
 from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient
 
+from bench.served import free_port
 from server.app import create_app
 from server.cluster.nodes import Load, NodeLease
 from server.cluster.placement import RoomLeases
@@ -26,11 +27,12 @@ from server.config import Config
 from server.db import Database
 from server.keys import LIVE_ROOMS
 from server.live.registry import RoomElsewhere
-from tests.conftest import hold_conference
-from tests.live.conftest import Chair
+from server.live.simulate import SimulatedSite
+from tests.conftest import hold_conference, sign_in
+from tests.live.conftest import Chair, until
 
 Client = TestClient[Any, Any]
-MOU = 1
+MOU, CHAMPASAK = 1, 2
 
 
 @pytest.fixture
@@ -131,3 +133,54 @@ async def test_a_chair_on_a_second_node_is_sent_to_the_node_holding_the_room(
         for seat in seats:
             await seat.close()
             await seat.client.session.close()  # (not .close(): the server is shared)
+
+
+async def test_a_site_joining_through_another_node_is_taken_to_the_room_and_its_media_flows(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    config: Config,
+    demo: Database,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """The main hall's console is on node A; a synthetic site opens its invitation link on
+    node B, is refused there with room_elsewhere, joins on node A by itself, is admitted and
+    sends its media to node A's room (``concord simulate-sites`` behaves the same)."""
+    await hold_conference(demo)
+    apps = []
+    for name in ("a", "b"):
+        port = free_port()
+        node = dataclasses.replace(
+            config,
+            redis_url=redis_url,
+            data_dir=tmp_path / name,
+            public_url=f"http://127.0.0.1:{port}",
+        )
+        apps.append(await aiohttp_client(create_app(node), server_kwargs={"port": port}))
+    a, b = apps
+    chair, joined = await _chair(a, MOU)
+    site = None
+    try:
+        assert joined["ok"], joined
+        csrf = await sign_in(b, "organiser@concord.example")
+        made = await b.post(
+            f"/api/conferences/{MOU}/invitations",
+            json={"site_id": CHAMPASAK, "role": "delegate"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert made.status == 201, await made.text()
+        url = (await made.json())["url"]
+        path = url[url.index("/join/") :]
+        site = SimulatedSite(str(b.make_url("")), path, name="champasak", tone_hz=880)
+        assert await site.start() == "lobby"
+        assert site.base_url == str(a.make_url("")).rstrip("/")
+        assert (await chair.call("admit", {"site_id": CHAMPASAK}))["ok"]
+        await asyncio.wait_for(site.admitted.wait(), 10)
+        await site.connect_media()
+        room = a.app[LIVE_ROOMS].live()[MOU]
+        await until(lambda: room.sites[str(CHAMPASAK)].link == "connected", 15, "media on A")
+        assert b.app[LIVE_ROOMS].live() == {}
+    finally:
+        if site is not None:
+            await site.close()
+        await chair.close()
+        await chair.client.session.close()
