@@ -163,11 +163,17 @@ async def test_live_rooms_in_the_metrics(live: dict[str, Any], demo: Database) -
     # sent nothing here, Champasak receives the hall.
     wanted = {f"site:{HALL}", f"site:{CHAMPASAK}"}
     hall, champasak = f"site:{HALL}", f"site:{CHAMPASAK}"
+    directions = ((hall, "up"), (champasak, "up"), (champasak, "down"))
+
+    def loss_of(s: Samples, site: str, direction: str) -> float | None:
+        return value(s, "concord_site_loss_ratio", conference="1", site=site, direction=direction)
+
+    # (each direction's figure comes with its own first report: wait for all of them)
     report = await until_scraped(
         client,
         lambda s: (
             champasak in sites_of(s, "concord_site_rtt_seconds", "1")
-            and sites_of(s, "concord_site_loss_ratio", "1") >= wanted
+            and all(loss_of(s, site, direction) is not None for site, direction in directions)
             and sites_of(s, "concord_site_level", "1") >= wanted
         ),
         "the sites' round trip and loss",
@@ -176,10 +182,8 @@ async def test_live_rooms_in_the_metrics(live: dict[str, Any], demo: Database) -
         assert sites_of(report, name, "1") >= (wanted - {hall} if "rtt" in name else wanted), name
     rtt = value(report, "concord_site_rtt_seconds", conference="1", site=champasak)
     assert rtt is not None and 0 <= rtt < 1
-    for site, direction in ((hall, "up"), (champasak, "up"), (champasak, "down")):
-        loss = value(
-            report, "concord_site_loss_ratio", conference="1", site=site, direction=direction
-        )
+    for site, direction in directions:
+        loss = loss_of(report, site, direction)
         assert loss is not None and 0 <= loss <= 1, (site, direction)
     for site in wanted:
         assert value(report, "concord_site_level", conference="1", site=site) in (0, 1, 2, 3)
