@@ -12,7 +12,6 @@ samples into one result. ``close()`` is safe to call twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from rooms.health import Thresholds
 from rooms.link_stats import LinkMeter, LinkSample
 from rooms.site import SitePeer
+from rooms.tasks import cancelled
 
 ECHO = {"echo.video": "camera", "echo.audio": "microphone"}
 #: The least upstream bitrate a site needs to send its camera and voice at a useful quality.
@@ -120,8 +120,5 @@ class CheckCall:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
         await self.peer.close()

@@ -7,7 +7,6 @@ exports the metrics. Owned by the ``BridgeRoom``; ``close()`` is safe to call tw
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from rooms.experience import ExperienceLog
 from rooms.health import Change, HealthTracker, Observation, ServerLoad, Thresholds
 from rooms.link_stats import LinkMeter, LinkSample
 from rooms.site import SitePeer
+from rooms.tasks import cancelled
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +96,7 @@ class HealthMonitor:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
 
     def browser_report(self, subject: str, summary: dict[str, Any]) -> None:
         """The page's own ``getStats()`` summary; used while fresh (``BROWSER_FRESH``): pages

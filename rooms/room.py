@@ -10,7 +10,6 @@ it knows nothing of the control plane.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +28,7 @@ from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
 from rooms.site import PUBLISHED, NegotiationError, SitePeer, check_offer
 from rooms.speaker import ActiveSpeaker
 from rooms.subscriber import Subscriber
+from rooms.tasks import cancelled
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,10 +82,7 @@ class BridgeRoom(PlanChanges):
             return
         self._closed = True
         await self.health.close()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await cancelled(self._ticker)
         for peer in self.peers():
             await peer.close()
         for subscriber in self.subscribers.values():

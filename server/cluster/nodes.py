@@ -32,6 +32,8 @@ from typing import Any
 import redis.asyncio
 import redis.exceptions
 
+from rooms.tasks import cancelled
+
 log = logging.getLogger(__name__)
 
 PREFIX = "concord:"
@@ -159,10 +161,7 @@ class NodeLease:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
         with contextlib.suppress(OSError, redis.exceptions.RedisError):
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.delete(_entry(self.prefix, self.node_id))

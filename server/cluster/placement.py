@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 import redis.asyncio
 import redis.exceptions
 
+from rooms.tasks import cancelled
 from server.cluster.nodes import LEASE, PREFIX, Node
 from server.live.registry import RoomElsewhere
 
@@ -140,9 +141,6 @@ class RoomLeases:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
         for conference_id in sorted(self._claimed):
             await self.release(conference_id)

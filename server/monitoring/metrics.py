@@ -33,6 +33,7 @@ from rooms.forwarding import Slot, Source
 from rooms.health import LEVELS
 from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
+from rooms.tasks import cancelled
 from server.errors import Forbidden
 from server.keys import CONFIG, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
 from server.live.heartbeat import node_name
@@ -62,10 +63,7 @@ class LoopLag:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
