@@ -54,6 +54,8 @@ let air = "off"; // airState(booth, me)
 let view = "connecting";
 let iceServers = config.ice_servers || [];
 let chosenSource = loadSetting("source", "auto");
+/** The source the interpreter just picked, until the server has answered. */
+let pendingSource = null;
 let turnStartedAt = null; // ms (browser clock), from the room event that put me on air
 let busy = false; // a booth request is on its way
 let starting = false; // the media link is being set up (a sign booth waits for its camera)
@@ -368,8 +370,11 @@ function showHearing() {
       { language: languageName(floor) });
   }
   $("listener-count").textContent = booth ? String(booth.listeners || 0) : "–";
+  // While a choice is on its way to the server, the radio shows it: a state update arriving
+  // before the answer must not flip the interpreter's click back.
+  const shown = pendingSource ?? chosenSource;
   for (const input of document.querySelectorAll("input[name=source]")) {
-    input.checked = input.value === chosenSource;
+    input.checked = input.value === shown;
   }
 }
 
@@ -392,6 +397,7 @@ function addRelayChoices() {
 
 async function chooseSource(source, { quiet = false } = {}) {
   $("source-error").textContent = "";
+  pendingSource = source;
   try {
     await client.chooseBoothSource(source);
     chosenSource = source;
@@ -402,6 +408,8 @@ async function chooseSource(source, { quiet = false } = {}) {
       chosenSource = "auto";
       saveSetting("source", "auto");
     }
+  } finally {
+    if (pendingSource === source) pendingSource = null;
   }
   showHearing();
 }
