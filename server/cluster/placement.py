@@ -1,9 +1,12 @@
-"""Which node holds which live room: a lease per room in Redis (issue 16, part 2, begun).
+"""Which node holds which live room: a lease per room in Redis (issue 16, part 2).
 
-A live room is held by exactly one node. The node that opens it first claims
-``concord:room:<conference id>`` (``SET NX`` with a lease of ``LEASE`` seconds, the node's id
-as value) and renews it every ``EVERY`` seconds while the room is open; it gives it up when
-the room ends or the node stops. A node asked to open a room another live node holds does not
+A live room is held by exactly one node. The first node asked to open it chooses the node
+(``server.cluster.rendezvous``: rendezvous hashing weighted by load, among the live nodes) and
+sets ``concord:room:<conference id>`` to that node's id (``SET NX`` with a lease of ``LEASE``
+seconds). When it chose itself it opens the room; otherwise it answers with the chosen node, as
+for any room held elsewhere, and the chosen node takes the lease over when the first client
+arrives. The holder renews it every ``EVERY`` seconds while the room is open and gives it up
+when the room ends or the node stops. A node asked to open a room another node holds does not
 open a second one: it answers with the holder (``RoomElsewhere``, its id and public URL), so
 a main hall and its sites can never end up in two rooms of the same conference, and a site
 can never be connected on two nodes at once. When the holder dies its lease runs out, and the
@@ -27,7 +30,8 @@ import redis.asyncio
 import redis.exceptions
 
 from rooms.tasks import cancelled
-from server.cluster.nodes import LEASE, PREFIX, Node
+from server.cluster.nodes import LEASE, PREFIX, Load, Node, live_nodes
+from server.cluster.rendezvous import choose
 from server.live.registry import RoomElsewhere
 
 log = logging.getLogger(__name__)
@@ -88,20 +92,31 @@ class RoomLeases:
 
     async def _claim(self, conference_id: int) -> None:
         key, ms = self._key(conference_id), int(self.lease * 1000)
-        if await self.client.set(key, self.node_id, nx=True, px=ms):
-            self._claimed.add(conference_id)
-            return
         holder = await self.client.get(key)
-        holder_id = holder.decode() if isinstance(holder, bytes) else holder
-        if holder_id == self.node_id or holder_id is None:  # ours already, or just freed
-            if holder_id is None and not await self.client.set(key, self.node_id, nx=True, px=ms):
+        if holder is None:  # a room opening: placed by rendezvous among the live nodes
+            nodes = await live_nodes(self.client, self.prefix)
+            if all(node.id != self.node_id for node in nodes):  # (its first beat is on its way)
+                nodes.append(Node(self.node_id, "", (), 0.0, 0.0, Load()))
+            chosen = choose(conference_id, nodes)
+            target = chosen.id if chosen is not None else self.node_id
+            if not await self.client.set(key, target, nx=True, px=ms):
+                return await self._claim(conference_id)  # another node placed it meanwhile
+            if target == self.node_id:
+                self._claimed.add(conference_id)
+                return
+            # Held for the chosen node until its first client arrives there (it renews from
+            # then on), or for one lease if none does.
+            assert chosen is not None
+            raise RoomElsewhere(conference_id, target, chosen.url)
+        holder_id = holder.decode() if isinstance(holder, bytes) else str(holder)
+        if holder_id == self.node_id:  # ours, or placed here by another node
+            if not await self.client.eval(_RENEW, 1, key, self.node_id, ms):
                 return await self._claim(conference_id)
-            await self.client.eval(_RENEW, 1, key, self.node_id, ms)
             self._claimed.add(conference_id)
             return
         entry = await self.client.get(f"{self.prefix}node:{holder_id}")
         url = Node.from_json(entry).url if entry is not None else None
-        raise RoomElsewhere(conference_id, str(holder_id), url)
+        raise RoomElsewhere(conference_id, holder_id, url)
 
     async def release(self, conference_id: int) -> None:
         """Give the room up (it ended, or this node stops)."""

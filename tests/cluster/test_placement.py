@@ -28,6 +28,7 @@ from server.db import Database
 from server.keys import LIVE_ROOMS
 from server.live.registry import RoomElsewhere
 from server.live.simulate import SimulatedSite
+from tests.cluster.conftest import name_node, names_placing
 from tests.conftest import hold_conference, sign_in
 from tests.live.conftest import Chair, until
 
@@ -46,24 +47,53 @@ async def test_a_room_held_by_one_node_is_refused_on_another_until_given_up(
     client: redis.asyncio.Redis,
 ) -> None:
     prefix = f"test-{uuid.uuid4().hex}:"
-    announce = NodeLease(client, "node-a", "https://a.example", (), Load, prefix=prefix)
+    a_id, b_id = names_placing(7, ("a", "b"))
+    announce = NodeLease(client, a_id, "https://a.example", (), Load, prefix=prefix)
     await announce.start()
-    a = RoomLeases(client, "node-a", lambda: [7], prefix=prefix)
-    b = RoomLeases(client, "node-b", lambda: [], prefix=prefix)
+    a = RoomLeases(client, a_id, lambda: [7], prefix=prefix)
+    b = RoomLeases(client, b_id, lambda: [], prefix=prefix)
     await a.claim(7)
     await a.claim(7)  # (again: still ours)
     with pytest.raises(RoomElsewhere) as refused:
         await b.claim(7)
-    assert (refused.value.node, refused.value.url) == ("node-a", "https://a.example")
-    await b.claim(8)  # another room: free
+    assert (refused.value.node, refused.value.url) == (a_id, "https://a.example")
     await a.release(7)
+    await announce.close()  # node A stops: the room goes to the next node asked
     await b.claim(7)
     with pytest.raises(RoomElsewhere):
         await a.claim(7)
     for leases in (a, b):
         await leases.close()
         await leases.close()  # (safe twice)
-    await announce.close()
+    assert await client.keys(prefix + "*") == []
+
+
+async def test_a_room_opening_is_placed_on_the_node_rendezvous_chooses(
+    client: redis.asyncio.Redis,
+) -> None:
+    """Node A is asked first for a room that rendezvous places on node B: A opens nothing,
+    answers with B (its URL), and holds the lease for B, which takes it over when its first
+    client arrives. Node A is refused from then on."""
+    prefix = f"test-{uuid.uuid4().hex}:"
+    b_id, a_id = names_placing(7, ("b", "a"))
+    announced = [
+        NodeLease(client, node_id, f"https://{name}.example", (), Load, prefix=prefix)
+        for node_id, name in ((a_id, "a"), (b_id, "b"))
+    ]
+    for lease in announced:
+        await lease.start()
+    a = RoomLeases(client, a_id, lambda: [], prefix=prefix)
+    b = RoomLeases(client, b_id, lambda: [7], prefix=prefix)
+    with pytest.raises(RoomElsewhere) as placed:
+        await a.claim(7)
+    assert (placed.value.node, placed.value.url) == (b_id, "https://b.example")
+    assert await client.get(f"{prefix}room:7") == b_id.encode()
+    await b.claim(7)
+    assert await b.renew() == []
+    with pytest.raises(RoomElsewhere):
+        await a.claim(7)
+    for closing in (a, b, *announced):
+        await closing.close()
     assert await client.keys(prefix + "*") == []
 
 
@@ -104,10 +134,11 @@ async def test_a_chair_on_a_second_node_is_sent_to_the_node_holding_the_room(
 ) -> None:
     """Two nodes on one database and one Redis: the console opens conference 1's room on
     node A; a console on node B is refused with room_elsewhere and node A's URL, and node B
-    opens no room. When the conference's room ends on A, B may open it."""
+    opens no room. (Node ids such that rendezvous places the room on A.)"""
     await hold_conference(demo)
     apps = []
-    for name in ("a", "b"):
+    for name, node_id in zip(("a", "b"), names_placing(MOU, ("a", "b")), strict=True):
+        name_node(tmp_path / name, node_id)
         node = dataclasses.replace(
             config,
             redis_url=redis_url,
@@ -125,10 +156,6 @@ async def test_a_chair_on_a_second_node_is_sent_to_the_node_holding_the_room(
         assert refused["ok"] is False and refused["code"] == "room_elsewhere", refused
         assert refused["url"] == "https://a.concord.example", refused
         assert apps[1].app[LIVE_ROOMS].live() == {}
-        assert await apps[0].app[LIVE_ROOMS].end(MOU)
-        again = await second.call("join", {"conference_id": MOU, "as": "console"})
-        assert again["ok"], again
-        assert list(apps[1].app[LIVE_ROOMS].live()) == [MOU]
     finally:
         for seat in seats:
             await seat.close()
@@ -147,7 +174,8 @@ async def test_a_site_joining_through_another_node_is_taken_to_the_room_and_its_
     sends its media to node A's room (``concord simulate-sites`` behaves the same)."""
     await hold_conference(demo)
     apps = []
-    for name in ("a", "b"):
+    for name, node_id in zip(("a", "b"), names_placing(MOU, ("a", "b")), strict=True):
+        name_node(tmp_path / name, node_id)
         port = free_port()
         node = dataclasses.replace(
             config,
