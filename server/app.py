@@ -61,7 +61,7 @@ from server.ledger import views as ledger_views
 from server.ledger.operations import ledger_signer
 from server.live import pages as live_pages
 from server.live.heartbeat import Heartbeat, node_name
-from server.live.members import site_room
+from server.live.members import conference_room, site_room
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
 from server.middleware import errors, guard
@@ -232,7 +232,13 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     async def node_ctx(app: web.Application) -> AsyncIterator[None]:
         # (after the rooms: a stopping node leaves its cluster before its rooms close)
         node = node_name(config.data_dir)
-        async with membership(config, node, app[LIVE_ROOMS], app[THROTTLE]):
+
+        async def tell_nodes(urls: list[str]) -> None:
+            for conference_id in app[LIVE_ROOMS].live():
+                everyone = conference_room(conference_id)
+                await room_namespace.emit("cluster.nodes", {"nodes": urls}, room=everyone)
+
+        async with membership(config, node, app[LIVE_ROOMS], app[THROTTLE], tell_nodes):
             yield
 
     app.cleanup_ctx.append(node_ctx)

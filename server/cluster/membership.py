@@ -5,9 +5,10 @@ throttle shared. Without ``CONCORD_REDIS_URL`` none of it: a single node works a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio
+import redis.exceptions
 
 from server.accounts.throttle import LoginThrottle
 from server.cluster.load import LoadMeter
@@ -20,8 +21,14 @@ from server.live.registry import LiveRooms
 
 @contextlib.asynccontextmanager
 async def membership(
-    config: Config, node: str, rooms: LiveRooms, throttle: LoginThrottle
+    config: Config,
+    node: str,
+    rooms: LiveRooms,
+    throttle: LoginThrottle,
+    tell_nodes: Callable[[list[str]], Awaitable[None]] | None = None,
 ) -> AsyncIterator[None]:
+    """``tell_nodes``: sends the live nodes' URLs to this node's clients when they change
+    (``cluster.nodes`` in docs/signalling.md), so each knows where to go if this node dies."""
     if not config.redis_url:
         yield
         return
@@ -29,11 +36,13 @@ async def membership(
     lease = NodeLease(
         client, node, config.public_url, config.ice_host_addresses, LoadMeter(rooms.live).sample
     )
-    leases = RoomLeases(client, node, lambda: rooms.live().keys())
+    leases = RoomLeases(client, node, lambda: rooms.live().keys(), on_nodes=tell_nodes)
     shared = ThrottleSync(config.redis_url, throttle, node)
     try:
         await lease.start()
         rooms.place_with(leases)
+        with contextlib.suppress(OSError, redis.exceptions.RedisError):
+            await leases.refresh_urls()
         leases.start()
         await shared.start()
         yield

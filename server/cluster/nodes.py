@@ -37,7 +37,7 @@ from rooms.tasks import cancelled
 log = logging.getLogger(__name__)
 
 PREFIX = "concord:"
-LEASE = 5.0
+LEASE = 3.0
 """Seconds an entry lives without a beat: a dead node is out of the list within this."""
 EVERY = 1.0
 """Seconds between beats (a few per lease, so one lost beat does not drop a live node)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import redis.asyncio
 import redis.exceptions
@@ -70,10 +70,13 @@ class RoomLeases:
         lease: float = LEASE,
         every: float = EVERY,
         prefix: str = PREFIX,
+        on_nodes: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         self.client, self.node_id, self.held = client, node_id, held
+        self.on_nodes = on_nodes  # the live nodes' URLs changed (told to this node's clients)
         self.lease, self.every, self.prefix = lease, every, prefix
         self._claimed: set[int] = set()
+        self.urls: list[str] = []  # the live nodes' public URLs, as of the last renewal
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -118,6 +121,16 @@ class RoomLeases:
         url = Node.from_json(entry).url if entry is not None else None
         raise RoomElsewhere(conference_id, holder_id, url)
 
+    def node_urls(self) -> list[str]:
+        return list(self.urls)
+
+    async def refresh_urls(self) -> None:
+        urls = [node.url for node in await live_nodes(self.client, self.prefix)]
+        if urls != self.urls:
+            self.urls = urls
+            if self.on_nodes is not None:
+                await self.on_nodes(urls)
+
     async def release(self, conference_id: int) -> None:
         """Give the room up (it ended, or this node stops)."""
         self._claimed.discard(conference_id)
@@ -149,6 +162,7 @@ class RoomLeases:
             await asyncio.sleep(self.every)
             try:
                 await self.renew()
+                await self.refresh_urls()
             except (OSError, redis.exceptions.RedisError) as exc:
                 log.warning("room leases: Redis does not answer (%s)", exc)
 

@@ -328,6 +328,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "listening": listening,
             "interpreter": interpreter_id(who.user_id) if body.as_ == "interpreter" else None,
             "recording": self._recording.state(body.conference_id),
+            "nodes": self._rooms().node_urls(),
         }
 
     async def _ping(self, sid: str, member: Member, data: Any) -> Answer:

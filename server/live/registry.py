@@ -129,6 +129,11 @@ class Placement(Protocol):
 
     async def release(self, conference_id: int) -> None: ...
 
+    def node_urls(self) -> list[str]:
+        """The public URLs of the cluster's live nodes: where a client goes back to when the
+        node it is on stops answering."""
+        ...
+
 
 class LiveRooms:
     def __init__(
@@ -165,6 +170,10 @@ class LiveRooms:
         """In a cluster: claim each room before opening it here (a room another node holds is
         not opened a second time: ``claim`` raises), and give it up when it ends."""
         self._placement = placement
+
+    def node_urls(self) -> list[str]:
+        """The cluster's live nodes (``Placement.node_urls``); none on a single node."""
+        return self._placement.node_urls() if self._placement is not None else []
 
     def start(self) -> None:
         if self._pump is None:

@@ -21,9 +21,10 @@ import aiohttp
 import socketio
 
 from rooms.synthetic import PatternTrack, Received, SyntheticSite, ToneTrack
+from server.live.cluster_urls import NodeUrls
 
 CONNECT_ATTEMPTS = 3
-RECONNECT_DELAYS = (0.25, 0.5, 1.0, 2.0)  # then every 2 s, until the site is closed
+RECONNECT_DELAYS = (0.25, 0.5, 1.0)  # then every second, until the site is closed
 # (room_elsewhere without a URL: the room's node died a moment ago, its lease runs out soon)
 TRANSIENT_REFUSALS = frozenset({"rate_limited", "internal_error", "not_joined", "room_elsewhere"})
 SITE_SLOTS = (
@@ -111,6 +112,7 @@ class SimulatedSite:
         reconnect: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.nodes = NodeUrls(self.base_url)  # where to go when the room's node dies
         self._moving = False  # hanging up to join the node that holds the room
         self.join_path = join_path
         self.name = name
@@ -157,6 +159,7 @@ class SimulatedSite:
         self.sio.on("room.state", self.states.append, namespace="/room")
         self.sio.on("room.event", self.events.append, namespace="/room")
         self.sio.on("media.sending", self._on_sending, namespace="/room")
+        self.sio.on("cluster.nodes", self.nodes.update, namespace="/room")
 
     async def start(self) -> str:
         """Open the invitation link, connect and join; returns the admission (lobby/admitted)."""
@@ -216,6 +219,7 @@ class SimulatedSite:
             answer = await self.call("join", join)
         self._joined = True
         self._joins += 1
+        self.nodes.joined(answer)
         self._room = answer.get("room") or {}
         self.site_id = answer["site_id"]
         self.admission = answer["admission"]
@@ -296,6 +300,7 @@ class SimulatedSite:
             except SimulationError as exc:
                 if exc.code in TRANSIENT_REFUSALS:
                     await self._hang_up()
+                    self.base_url = self.nodes.next()
                     continue
                 if exc.code == "invitation_refused" and self.revoked is None:
                     self.revoked = exc.code
@@ -305,6 +310,7 @@ class SimulatedSite:
                 return
             except (socketio.exceptions.SocketIOError, aiohttp.ClientError, OSError, TimeoutError):
                 await self._hang_up()
+                self.base_url = self.nodes.next()
                 continue
             except ValueError:  # the old connection is still closing ("not in a disconnected
                 continue  # state"), as when the server closed it: try again after a delay
@@ -320,6 +326,18 @@ class SimulatedSite:
     async def _hang_up(self) -> None:
         with contextlib.suppress(Exception):
             await self.sio.disconnect()
+
+    def media_connected(self) -> bool:
+        """Joined, admitted, and a peer connection offered since that join is connected: the
+        site has media with the room it is in now (not a leftover of a dead node's room)."""
+        media = self.media
+        return (
+            self._joined
+            and self.admission == "admitted"
+            and self._media_join == self._joins
+            and media is not None
+            and media.pc.connectionState == "connected"
+        )
 
     def _media_gone(self) -> bool:
         """True unless this site's peer connection works and the server still holds it: kept

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from typing import Any
 
-import socketio
 from sqlalchemy import select
 
 from server.accounts.identity import Identity
@@ -22,6 +20,7 @@ from server.config import Config
 from server.db import Database
 from server.invitations.operations import create_invitation
 from server.live.simulate import SimulatedSite, SiteReport, run_sites
+from server.live.simulate_console import Operator
 from server.models import Role, Site
 from server.signing import Signer
 
@@ -71,76 +70,6 @@ async def invitation_paths(
             return paths
     finally:
         await database.close()
-
-
-class Operator:
-    """The console of whoever runs the simulation: admits its sites, hands out the floor.
-
-    After its socket drops (a server restart) socket.io reconnects it and it joins again;
-    ``joins`` counts its joins, so the floor can be handed out again in a new room.
-    """
-
-    def __init__(self, base_url: str, token: str) -> None:
-        self.base_url, self.token = base_url, token
-        self.sio = socketio.AsyncClient(
-            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2
-        )
-        self.state: dict[str, Any] = {}
-        self.joins = 0
-        self.conference_id: int | None = None
-        self.refusal = ""  # why the console could not join, as the server said
-        self._rejoining: asyncio.Task[None] | None = None
-        self.sio.on("room.state", self._state, namespace="/room")
-        self.sio.on("connect", self._connected, namespace="/room")
-
-    async def _state(self, state: dict[str, Any]) -> None:
-        self.state = state
-
-    async def _connected(self) -> None:
-        if self.conference_id is not None and self.joins:  # a reconnection: join again
-            self._rejoining = asyncio.ensure_future(self._rejoin(self.conference_id))
-
-    async def _rejoin(self, conference_id: int) -> None:
-        if not await self._join(conference_id):
-            print("simulate-sites: the console could not join again", file=sys.stderr)
-
-    async def join(self, conference_id: int) -> bool:
-        """Join as console; False when the token's user may not chair this conference."""
-        await self.sio.connect(
-            self.base_url,
-            auth={"token": self.token},
-            namespaces=["/room"],
-            transports=["websocket"],
-        )
-        if not await self._join(conference_id):
-            return False
-        self.conference_id = conference_id
-        return True
-
-    async def _join(self, conference_id: int) -> bool:
-        answer = await self.sio.call(
-            "join", {"conference_id": conference_id, "as": "console"}, namespace="/room", timeout=20
-        )
-        if not answer.get("ok"):
-            self.refusal = f"{answer.get('code')}: {answer.get('detail')}"
-            return False
-        self.state = answer["room"]
-        self.joins += 1
-        return True
-
-    def main_hall_connected(self) -> bool:
-        return any(s["main_hall"] and s["link"] == "connected" for s in self.state.get("sites", []))
-
-    async def call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = await self.sio.call(event, data, namespace="/room", timeout=20)
-        return answer
-
-    async def close(self) -> None:
-        if self._rejoining is not None:
-            self._rejoining.cancel()
-            await asyncio.gather(self._rejoining, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self.sio.disconnect()
 
 
 async def simulate(

@@ -1,0 +1,150 @@
+"""A conference on a cluster of three ``concord serve`` processes (issue 16, "Done means"), on
+PostgreSQL and Redis, with real aiortc sites (``concord simulate-sites``' code).
+
+The main hall and the console come in through node A, the other sites through nodes B and C:
+all end up in the one room, on the node rendezvous placed it on (A here, by the node ids), the
+sites receive the main hall's picture and sound, and the floor moves between sites that came
+in through different nodes. Node A is then killed with SIGKILL: its room's lease runs out, the
+room reopens on another node from its kept state, and every site comes back there by itself,
+admitted, with the same floor holder, within ``FAILOVER_WITHIN`` seconds of the kill. Node A,
+started again, takes a new conference's room but not the old one back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.cluster_nodes import Cluster, cluster_environment, hold_live
+from bench.served import api_token
+from server.config import load_config
+from server.live.simulate import SimulatedSite, run_sites
+from server.live.simulate_cli import _admit_all, invitation_paths
+from server.live.simulate_console import Operator
+from tests.cluster.conftest import names_placing
+
+MOU, AID = 1, 2  # the demo's memorandum (2 sites) and its aid review (a hall and 24 sites)
+SITES = 5  # the aid review's main hall and four of its sites
+FAILOVER_WITHIN = 10.0
+ORGANISER = "organiser@concord.example"
+
+
+def frames(site: SimulatedSite, slot: str) -> int:
+    received = site.media.received if site.media is not None else {}
+    return received[slot].frames if slot in received else 0
+
+
+def connected_on(site: SimulatedSite, url: str) -> bool:
+    return site.base_url == url and site.media_connected()
+
+
+async def until(check: Callable[[], bool], limit: float, what: str) -> float:
+    """Poll ``check`` every 0.05 s; the monotonic time it first held."""
+    deadline = time.monotonic() + limit
+    while not check():
+        assert time.monotonic() < deadline, f"not within {limit} s: {what}"
+        await asyncio.sleep(0.05)
+    return time.monotonic()
+
+
+def floor_holder(site: SimulatedSite) -> Any:
+    return site.states[-1]["floor"]["holder"] if site.states else None
+
+
+async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    a, b, c = names = names_placing((AID, MOU), ("a", "b", "c"))
+    cluster = Cluster(cluster_environment(postgres_url, redis_url), names, tmp_path)
+    await asyncio.to_thread(cluster.demo)
+    await hold_live(postgres_url, (MOU, AID))
+    await cluster.start()
+    config = load_config(environ={k: v for k, v in cluster[a].env.items() if "CONCORD_" in k})
+    token = await api_token(cluster[a].url, ORGANISER, "cluster test")
+    console = Operator(cluster[a].url, token)
+    paths = await invitation_paths(config, AID, SITES, skip_main_hall=False)
+    entries = [a, b, c, b, c]  # the main hall through A, the others through B and C
+    sites = [
+        SimulatedSite(cluster[entry].url, path, name=name, tone_hz=300.0 + 100 * i)
+        for i, ((name, path), entry) in enumerate(zip(paths, entries, strict=True))
+    ]
+    hall, *others = sites
+    tasks: list[asyncio.Task[Any]] = []
+    later: Operator | None = None
+    try:
+        assert await console.join(AID), console.refusal
+        tasks.append(asyncio.create_task(run_sites(sites, 600.0)))
+        tasks.append(asyncio.create_task(_admit_all(console, sites)))
+        owner = cluster[a].url
+        await until(lambda: all(connected_on(s, owner) for s in sites), 40, "all on node A")
+        await until(lambda: all(frames(s, "hall.video") > 10 for s in others), 20, "hall video")
+        await until(lambda: all(frames(s, "hall.audio") > 50 for s in others), 10, "hall audio")
+
+        # The floor, from a site that came in through B to one that came in through C.
+        first, second = others[0].site_id, others[1].site_id
+        await until(lambda: all(floor_holder(s) == first for s in sites), 10, "floor to B's")
+        granted = await console.call("floor.grant", {"site_id": second})
+        assert granted["ok"], granted
+        await until(lambda: all(floor_holder(s) == second for s in sites), 10, "floor to C's")
+        seen = frames(hall, "floor.video")
+        await until(lambda: frames(hall, "floor.video") > seen + 10, 10, "the floor's video")
+
+        # SIGKILL the owner: the room reopens on B or C; every site comes back by itself.
+        cluster[a].kill()
+        killed = time.monotonic()
+
+        returned: dict[str, float] = {}
+
+        def all_back() -> bool:
+            for s in sites:
+                if s.name not in returned and s.base_url != owner and s.media_connected():
+                    returned[s.name] = round(time.monotonic() - killed, 2)
+            there = hall.base_url
+            return (
+                there != owner
+                and all(connected_on(s, there) for s in sites)
+                and all(frames(s, "hall.video") > 0 for s in others)
+            )
+
+        try:
+            back = await until(all_back, FAILOVER_WITHIN + 20, "every site on another node")
+        except AssertionError:
+            for s in sites:
+                state = s.media.pc.connectionState if s.media else None
+                print(s.name, s.base_url, s.admission, state, s.reconnects, s.ended, s.nodes.listed)
+            raise
+        new_owner = hall.base_url
+        print(f"every site back on {new_owner} {back - killed:.2f} s after the kill: {returned}")
+        assert back - killed <= FAILOVER_WITHIN
+        assert {s.base_url for s in sites} == {new_owner}
+        assert all(floor_holder(s) == second for s in sites), [s.states[-1] for s in sites]
+        await until(lambda: console.base_url == new_owner and console.joins == 2, 10, "console")
+
+        # Node A comes back: it takes a new room (MOU, which rendezvous places on it) and
+        # leaves the aid review where it is.
+        await cluster[a].start()
+        later = Operator(cluster[b].url, token)
+        assert await later.join(MOU), later.refusal
+        assert later.base_url == cluster[a].url
+        again = Operator(cluster[a].url, token)
+        try:
+            assert await again.join(AID), again.refusal
+            assert again.base_url == new_owner
+        finally:
+            await again.close()
+        assert all(s.base_url == new_owner for s in sites)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for operator in (console, later):
+            if operator is not None:
+                with contextlib.suppress(Exception):
+                    await operator.close()
+        cluster.stop()
+    for node in cluster.nodes.values():
+        assert "Traceback" not in node.log.read_text(), node.log.read_text()[-3000:]
