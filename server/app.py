@@ -170,7 +170,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
 
     app[GRANTS] = LiveGrants(lambda: app[DATABASE])
     app[EVENTS] = Events()
-    sockets = create_socket_server(config, lambda: app[DATABASE], lambda: app[GRANTS])
+    sockets = create_socket_server(
+        config, lambda: app[DATABASE], lambda: app[GRANTS], lambda: app[LIVE_ROOMS].node_urls()
+    )
     room_namespace = RoomNamespace(
         config,
         lambda: app[DATABASE],

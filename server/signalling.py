@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio
 
@@ -59,14 +60,36 @@ MAX_FRAME_BYTES = 2 * 1024 * 1024
 less (``server.live.sizes.MAX_EVENT_BYTES``) and answered ``too_large`` between the two."""
 
 
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def allowed_origins(config: Config, nodes: Callable[[], list[str]]) -> Callable[[str | None], bool]:
+    """Pages of this node's public URL, and in a cluster those of every live node: a page
+    served by node B connects its socket to node A when A holds the room (``room_elsewhere``)."""
+    own = origin_of(config.public_url)
+
+    def allowed(origin: str | None) -> bool:
+        return origin is not None and (
+            origin == own or origin in {origin_of(url) for url in nodes()}
+        )
+
+    return allowed
+
+
 def create_socket_server(
-    config: Config, database: Callable[[], Database], grants: Callable[[], LiveGrants]
+    config: Config,
+    database: Callable[[], Database],
+    grants: Callable[[], LiveGrants],
+    nodes: Callable[[], list[str]] = list,
 ) -> socketio.AsyncServer:
+    """``nodes``: the cluster's live nodes' URLs (their pages may connect here)."""
     manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
     server = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
-        cors_allowed_origins=[config.public_url],
+        cors_allowed_origins=allowed_origins(config, nodes),
         logger=False,
         engineio_logger=False,
         max_http_buffer_size=MAX_FRAME_BYTES,

@@ -45,7 +45,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Literal, Self
+from typing import Literal, Protocol, Self
 
 import pytest
 
@@ -176,8 +176,18 @@ class Namespace:
         return f"Namespace({self.name!r})"
 
 
+class Entered(Protocol):
+    """Any named namespace: ``/run/netns/<name>`` (this module's, or ``ip netns add``'s)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+
 @contextlib.contextmanager
-def inside(ns: Namespace) -> Iterator[None]:
+def inside(ns: Entered) -> Iterator[None]:
     """Run the block with the *calling thread* in ``ns``'s network namespace.
 
     Sockets (and TUN devices) created in the block belong to ``ns`` for their whole

@@ -20,12 +20,13 @@
 // "admitted" to a site that was, and pages offer again on "joined".
 
 import { io } from "/vendor/socket.io/socket.io.esm.min.js";
+import { NodeUrls } from "./node_urls.js";
 
 export const NAMESPACE = "/room";
 export const SERVER_EVENTS = Object.freeze([
   "room.state", "room.event", "admitted", "refused", "removed", "rejoin", "chat", "booth.chat",
   "health.report", "health.change", "recording.state", "signing.state", "revoked",
-  "server.restarting", "media.sending",
+  "server.restarting", "media.sending", "cluster.nodes",
 ]);
 const LIFECYCLE_EVENTS = ["connect", "disconnect", "connect_error", "joined"];
 const DEFAULT_TIMEOUT_MS = 10000;
@@ -40,6 +41,22 @@ const RECONNECTION_DELAY_MAX_MS = 2000;
 const CONNECT_TIMEOUT_MS = 20000;
 const OUTAGE_CONNECT_TIMEOUT_MS = 3000;
 const REVIVE_TIMEOUT_MS = 2000; // revive(): a live server answers a ping well within this
+// In a cluster: after this many failed connection attempts in a row, the node is taken for
+// dead and the client tries the next one (NodeUrls); a room between nodes is asked again after
+// ROOM_BETWEEN_NODES_MS.
+const NODE_DEAD_AFTER_FAILURES = 2;
+const ROOM_BETWEEN_NODES_MS = 500;
+
+function openSocket(base) {
+  return io(base + NAMESPACE, {
+    transports: ["websocket"],
+    withCredentials: true,
+    autoConnect: false,
+    forceNew: true, // (a node returned to after another gets a fresh connection manager)
+    reconnectionDelayMax: RECONNECTION_DELAY_MAX_MS,
+    timeout: CONNECT_TIMEOUT_MS,
+  });
+}
 
 export class ProtocolError extends Error {
   constructor(code, detail, event = null) {
@@ -55,13 +72,9 @@ export class RoomClient {
   /** @param {{socket?: object, timeoutMs?: number}} options  `socket` is for tests only. */
   constructor({ socket = null, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
     this.timeoutMs = timeoutMs;
-    this.socket = socket || io(NAMESPACE, {
-      transports: ["websocket"],
-      withCredentials: true,
-      autoConnect: false,
-      reconnectionDelayMax: RECONNECTION_DELAY_MAX_MS,
-      timeout: CONNECT_TIMEOUT_MS,
-    });
+    this.nodes = new NodeUrls(""); // in a cluster: where to go when this node dies
+    this.base = ""; // the node this client talks to ("": the page's own origin)
+    this._failures = 0; // connection attempts failed in a row
     this.joinPayload = null; // remembered for the automatic re-join after a reconnection
     this.joined = null; // the last join answer
     this._listeners = new Map();
@@ -70,6 +83,11 @@ export class RoomClient {
     this._retry = null;
     this._reviving = false;
     this._closed = false; // close() was called: no more reconnections
+    this._attach(socket || openSocket(""));
+  }
+
+  _attach(socket) {
+    this.socket = socket;
     for (const event of SERVER_EVENTS) {
       this.socket.on(event, (payload) => {
         // Note when a state arrived, so countdowns can use the server's clock (server_time).
@@ -79,13 +97,35 @@ export class RoomClient {
       });
     }
     this.socket.on("server.restarting", (payload) => { this._restartNotice = payload || {}; });
+    this.socket.on("cluster.nodes", (payload) => this.nodes.update(payload));
     this.socket.on("connect", () => this._onConnect());
     this.socket.on("disconnect", (reason) => this._onDisconnect(reason));
     this.socket.on("connect_error", (err) => {
       const data = err && err.data ? err.data : {};
       this._dispatch("connect_error",
         new ProtocolError(data.code || "connect_error", data.detail || String(err && err.message)));
+      this._failures += 1;
+      if (!data.code && this._failures >= NODE_DEAD_AFTER_FAILURES && this.joinPayload
+          && !this._closed && (this.nodes.several || this.base !== this.nodes.entry)) {
+        this._moveTo(this.nodes.next()).catch(() => {}); // the node is gone: try another
+      }
     });
+  }
+
+  /**
+   * Talk to the node at `base` from now on (a cluster's node, docs/signalling.md): the old
+   * socket is closed and a new one connected; a client that had joined joins again there
+   * (and gets "joined", as after any reconnection). Resolves once connected.
+   */
+  _moveTo(base) {
+    const old = this.socket;
+    old.off();
+    old.disconnect();
+    this.base = base;
+    this._failures = 0;
+    this._attach(openSocket(base));
+    if (this.joinPayload) this._dispatch("disconnect", "moved");
+    return this.connect();
   }
 
   get connected() {
@@ -136,6 +176,7 @@ export class RoomClient {
   }
 
   _onConnect() {
+    this._failures = 0;
     this._restartNotice = null;
     this._connectTimeout(CONNECT_TIMEOUT_MS);
     const again = this._connectedOnce;
@@ -143,9 +184,28 @@ export class RoomClient {
     this._dispatch("connect");
     if (again && this.joinPayload) {
       this.request("join", this.joinPayload)
-        .then((answer) => { this.joined = answer; this._dispatch("joined", answer); })
-        .catch((err) => this._dispatch("connect_error", err));
+        .then((answer) => this._joinedAgain(answer))
+        .catch((err) => this._rejoinRefused(err));
     }
+  }
+
+  _joinedAgain(answer) {
+    this.joined = answer;
+    this.nodes.joined(answer);
+    this._dispatch("joined", answer);
+  }
+
+  _rejoinRefused(err) {
+    const url = err.answer && err.answer.url;
+    if (err.code === "room_elsewhere" && !this._closed) {
+      // The room is on another node (it moved, or reopened there after a node died), or is
+      // between nodes for a moment (no URL): go there, or ask again shortly.
+      if (url) this._moveTo(url).catch(() => {});
+      else setTimeout(() => { if (!this._closed) this._moveTo(this.nodes.next()).catch(() => {}); },
+        ROOM_BETWEEN_NODES_MS);
+      return;
+    }
+    this._dispatch("connect_error", err);
   }
 
   /**
@@ -214,10 +274,18 @@ export class RoomClient {
    *    listening: {language, floor_level}}
    */
   async join(payload) {
-    const answer = await this.request("join", payload);
+    let answer;
+    try {
+      answer = await this.request("join", payload);
+    } catch (err) {
+      const url = err.answer && err.answer.url;
+      if (err.code !== "room_elsewhere" || !url) throw err;
+      // In a cluster the room is on another node: signalling and media go there.
+      await this._moveTo(url);
+      answer = await this.request("join", payload);
+    }
     this.joinPayload = payload;
-    this.joined = answer;
-    this._dispatch("joined", answer);
+    this._joinedAgain(answer);
     return answer;
   }
 
