@@ -97,6 +97,11 @@ class Cluster:
         return self.nodes[name]
 
     def stop(self) -> None:
+        """SIGTERM to every node still running at once, then wait for each."""
+        for node in self.nodes.values():
+            if node.alive():
+                assert node.process is not None
+                node.process.terminate()
         for node in self.nodes.values():
             with contextlib.suppress(Exception):
                 node.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from server.calendar.rendered import RenderedEvents
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
 from server.calendars.send_locks import SendLocks
-from server.cluster.membership import membership
+from server.cluster.membership import Clients, membership
 from server.conferences import api as conferences_api
 from server.conferences import pages as conferences_pages
 from server.conferences import parts_api as conference_parts_api
@@ -44,6 +46,7 @@ from server.keys import (
     EVENTS,
     FEED_CACHE,
     GRANTS,
+    HANDOVER,
     HEALTH_HUB,
     LEDGER_SIGNER,
     LIVE_ROOMS,
@@ -61,7 +64,7 @@ from server.ledger import views as ledger_views
 from server.ledger.operations import ledger_signer
 from server.live import pages as live_pages
 from server.live.heartbeat import Heartbeat, node_name
-from server.live.members import conference_room, site_room
+from server.live.members import conference_room, site_room, still_here
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
 from server.middleware import errors, guard
@@ -234,13 +237,16 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     async def node_ctx(app: web.Application) -> AsyncIterator[None]:
         # (after the rooms: a stopping node leaves its cluster before its rooms close)
         node = node_name(config.data_dir)
+        rooms = app[LIVE_ROOMS]
 
-        async def tell_nodes(urls: list[str]) -> None:
-            for conference_id in app[LIVE_ROOMS].live():
-                everyone = conference_room(conference_id)
-                await room_namespace.emit("cluster.nodes", {"nodes": urls}, room=everyone)
+        async def tell(conference_id: int, event: str, data: dict[str, Any]) -> None:
+            await room_namespace.emit(event, data, room=conference_room(conference_id))
 
-        async with membership(config, node, app[LIVE_ROOMS], app[THROTTLE], tell_nodes):
+        clients = Clients(tell, lambda conference_id: still_here(rooms.get(conference_id)))
+        drain = functools.partial(signal.raise_signal, signal.SIGTERM)  # (then: the handover)
+        async with membership(config, node, rooms, app[THROTTLE], clients, drain) as handover:
+            if handover is not None:
+                app[HANDOVER] = handover
             yield
 
     app.cleanup_ctx.append(node_ctx)

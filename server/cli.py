@@ -83,7 +83,17 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument(
         "--now", help="count retention up to this ISO 8601 time (with zone), not the clock"
     )
-    commands.add_parser("nodes", help="list the nodes of the cluster (needs CONCORD_REDIS_URL)")
+    nodes = commands.add_parser(
+        "nodes", help="list the nodes of the cluster (needs CONCORD_REDIS_URL)"
+    )
+    nodes_commands = nodes.add_subparsers(dest="nodes_command", metavar="ACTION")
+    drain = nodes_commands.add_parser(
+        "drain", help="ask a node to hand its rooms to the others and stop"
+    )
+    drain.add_argument("node", help="the node's id, as `concord nodes` lists it")
+    drain.add_argument(
+        "--wait", type=float, default=30.0, help="seconds to wait for it to stop (default 30)"
+    )
     simulate = commands.add_parser(
         "simulate-sites", help="join N synthetic sites to a conference (test pattern and tone)"
     )
@@ -150,8 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "simulate-sites":
             return asyncio.run(_simulate(config, args))
         if args.command == "nodes":
-            from server.cluster.cli import nodes_command
+            from server.cluster.cli import drain_command, nodes_command
 
+            if args.nodes_command == "drain":
+                return drain_command(config, args.node, args.wait)
             return nodes_command(config)
     except DomainError as exc:
         print(f"concord: {exc.message}", file=sys.stderr)

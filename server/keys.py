@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from server.calendar.rendered import RenderedEvents
     from server.calendars.feeds import FeedCache
     from server.calendars.send_locks import SendLocks
+    from server.cluster.handover import Handover
     from server.config import Config
     from server.db import Database
     from server.events import Events
@@ -51,6 +52,8 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("calendar_feed_cache")
 RENDERED_EVENTS: web.AppKey[RenderedEvents] = web.AppKey("rendered_calendar_events")
 SEND_LOCKS: web.AppKey[SendLocks] = web.AppKey("calendar_send_locks")
+#: In a cluster: hands this node's rooms to the others when it stops (server.shutdown).
+HANDOVER: web.AppKey[Handover] = web.AppKey("handover")
 #: The ledger's Ed25519 key (``server.ledger.operations.ledger_signer``).
 LEDGER_SIGNER: web.AppKey[TreeHeadSigner] = web.AppKey("ledger_signer")
 

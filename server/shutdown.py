@@ -5,6 +5,9 @@ aiohttp's ``run_app`` stops listening, then fires ``on_shutdown``, then waits up
 and then runs the cleanup contexts (rooms and peer connections, the database). The long-lived
 websockets would hold that wait to its end, so ``on_shutdown`` ends them itself, in this order:
 
+0. in a cluster with other live nodes, the rooms are handed over first
+   (``server.cluster.handover``): their clients move to the other nodes with their media, and
+   what follows only concerns those that had not left;
 1. ``server.restarting`` ``{"retry_after_ms"}`` to every connection of ``/room`` and ``/``
    (docs/signalling.md);
 2. the recordings' parts going on stop: each file is finished and stored while the rooms and
@@ -29,7 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.keys import LIVE_ROOMS, RECORDINGS, SOCKETS
+from server.keys import HANDOVER, LIVE_ROOMS, RECORDINGS, SOCKETS
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,9 @@ CLOSE_TIMEOUT = 3.0
 async def announce_and_close(app: web.Application) -> None:
     """``on_shutdown``: the notice, the recordings, then the connections."""
     began = time.monotonic()
+    handover = app.get(HANDOVER)
+    if handover is not None:
+        await handover.hand_over()
     sockets = app[SOCKETS]
     for namespace in NAMESPACES:
         try:

@@ -5,12 +5,14 @@ throttle shared. Without ``CONCORD_REDIS_URL`` none of it: a single node works a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import redis.asyncio
 import redis.exceptions
 
 from server.accounts.throttle import LoginThrottle
+from server.cluster.handover import Handover, Tell
 from server.cluster.load import LoadMeter
 from server.cluster.nodes import NodeLease
 from server.cluster.placement import RoomLeases
@@ -19,25 +21,49 @@ from server.config import Config
 from server.live.registry import LiveRooms
 
 
+@dataclass(frozen=True)
+class Clients:
+    """How the cluster reaches this node's room clients: ``tell`` sends an event to everyone in
+    a conference's room here; ``present`` counts those still using this node."""
+
+    tell: Tell
+    present: Callable[[int], int]
+
+
 @contextlib.asynccontextmanager
 async def membership(
     config: Config,
     node: str,
     rooms: LiveRooms,
     throttle: LoginThrottle,
-    tell_nodes: Callable[[list[str]], Awaitable[None]] | None = None,
-) -> AsyncIterator[None]:
-    """``tell_nodes``: sends the live nodes' URLs to this node's clients when they change
-    (``cluster.nodes`` in docs/signalling.md), so each knows where to go if this node dies."""
+    clients: Clients | None = None,
+    on_drain: Callable[[], None] | None = None,
+) -> AsyncIterator[Handover | None]:
+    """Yields what hands the rooms over when the node stops (None: a single node). The
+    clients are told the live nodes' URLs when they change (``cluster.nodes``), so each knows
+    where to go if this node dies; ``on_drain`` is called when ``concord nodes drain`` names
+    this node (it stops the node, which hands its rooms over)."""
     if not config.redis_url:
-        yield
+        yield None
         return
     client = redis.asyncio.from_url(config.redis_url, socket_timeout=2, socket_connect_timeout=2)
     lease = NodeLease(
-        client, node, config.public_url, config.ice_host_addresses, LoadMeter(rooms.live).sample
+        client,
+        node,
+        config.public_url,
+        config.ice_host_addresses,
+        LoadMeter(rooms.live).sample,
+        on_drain=on_drain,
     )
+
+    async def tell_nodes(urls: list[str]) -> None:
+        if clients is not None:
+            for conference_id in rooms.live():
+                await clients.tell(conference_id, "cluster.nodes", {"nodes": urls})
+
     leases = RoomLeases(client, node, lambda: rooms.live().keys(), on_nodes=tell_nodes)
     shared = ThrottleSync(config.redis_url, throttle, node)
+    handover = Handover(lease, leases, rooms, clients.tell, clients.present) if clients else None
     try:
         await lease.start()
         rooms.place_with(leases)
@@ -45,7 +71,7 @@ async def membership(
             await leases.refresh_urls()
         leases.start()
         await shared.start()
-        yield
+        yield handover
     finally:
         # (before the rooms close: the node leaves the list and gives its rooms up first)
         await shared.close()

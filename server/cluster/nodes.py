@@ -63,6 +63,7 @@ class Node:
     started_at: float  # Unix time
     beat_at: float  # Unix time of the entry's last renewal
     load: Load
+    draining: bool = False  # handing its rooms over before it stops: no new rooms for it
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -77,11 +78,17 @@ class Node:
             started_at=float(data["started_at"]),
             beat_at=float(data["beat_at"]),
             load=Load(**data["load"]),
+            draining=bool(data.get("draining", False)),
         )
 
 
 def _entry(prefix: str, node_id: str) -> str:
     return f"{prefix}node:{node_id}"
+
+
+def drain_key(node_id: str, prefix: str = PREFIX) -> str:
+    """Set (``concord nodes drain ID``) to ask the node to hand its rooms over and stop."""
+    return f"{prefix}drain:{node_id}"
 
 
 async def live_nodes(client: redis.asyncio.Redis, prefix: str = PREFIX) -> list[Node]:
@@ -116,8 +123,11 @@ class NodeLease:
         lease: float = LEASE,
         every: float = EVERY,
         prefix: str = PREFIX,
+        on_drain: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_drain = on_drain  # called once when ``concord nodes drain`` names this node
+        self.draining = False
         self.node_id, self.url, self.ice_addresses = node_id, url, ice_addresses
         self.load = load
         self.lease, self.every, self.prefix = lease, every, prefix
@@ -134,14 +144,23 @@ class NodeLease:
     async def beat(self) -> bool:
         """Renew the entry now; False if Redis did not answer."""
         now = time.time()
-        node = Node(self.node_id, self.url, self.ice_addresses, self.started_at, now, self.load())
+        node = Node(
+            self.node_id,
+            self.url,
+            self.ice_addresses,
+            self.started_at,
+            now,
+            self.load(),
+            self.draining,
+        )
         ends_ms = int((now + self.lease) * 1000)
         try:
             async with self.client.pipeline(transaction=True) as pipe:
                 entry = _entry(self.prefix, self.node_id)
                 pipe.set(entry, node.to_json(), px=int(self.lease * 1000))
                 pipe.zadd(self.prefix + "nodes", {self.node_id: ends_ms})
-                await pipe.execute()
+                pipe.get(drain_key(self.node_id, self.prefix))
+                *_, asked = await pipe.execute()
         except (OSError, redis.exceptions.RedisError) as exc:
             if self._reachable:
                 log.warning("node %s: Redis does not answer (%s); retrying", self.node_id, exc)
@@ -150,6 +169,10 @@ class NodeLease:
         if not self._reachable:
             log.info("node %s: Redis answers again; the node is listed", self.node_id)
         self._reachable = True
+        if asked is not None and not self.draining and self.on_drain is not None:
+            log.info("node %s: asked to drain: handing its rooms over, then stopping", self.node_id)
+            self.draining = True
+            self.on_drain()
         return True
 
     async def _run(self) -> None:
@@ -166,4 +189,5 @@ class NodeLease:
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.delete(_entry(self.prefix, self.node_id))
                 pipe.zrem(self.prefix + "nodes", self.node_id)
+                pipe.delete(drain_key(self.node_id, self.prefix))  # (done: a restart serves)
                 await pipe.execute()

@@ -49,6 +49,12 @@ elseif holder == false then
 end
 return 0
 """
+_TRANSFER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return false
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -97,9 +103,10 @@ class RoomLeases:
         key, ms = self._key(conference_id), int(self.lease * 1000)
         holder = await self.client.get(key)
         if holder is None:  # a room opening: placed by rendezvous among the live nodes
-            nodes = await live_nodes(self.client, self.prefix)
-            if all(node.id != self.node_id for node in nodes):  # (its first beat is on its way)
-                nodes.append(Node(self.node_id, "", (), 0.0, 0.0, Load()))
+            listed = await live_nodes(self.client, self.prefix)
+            nodes = [node for node in listed if not node.draining]
+            if not nodes:  # only this node (its first beat on its way, or draining): here
+                nodes = [Node(self.node_id, "", (), 0.0, 0.0, Load())]
             chosen = choose(conference_id, nodes)
             target = chosen.id if chosen is not None else self.node_id
             if not await self.client.set(key, target, nx=True, px=ms):
@@ -130,6 +137,14 @@ class RoomLeases:
             self.urls = urls
             if self.on_nodes is not None:
                 await self.on_nodes(urls)
+
+    async def transfer(self, conference_id: int, node_id: str) -> bool:
+        """Hand the room's lease to ``node_id`` (this node drains): it holds it from now on,
+        as if it had placed the room, and reopens it when the first client arrives. False if
+        this node no longer held it."""
+        self._claimed.discard(conference_id)
+        key, ms = self._key(conference_id), int(self.lease * 1000)
+        return bool(await self.client.eval(_TRANSFER, 1, key, self.node_id, node_id, ms))
 
     async def release(self, conference_id: int) -> None:
         """Give the room up (it ended, or this node stops)."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rooms.check import CheckCall
+from rooms.room import BridgeRoom
 from server.accounts.identity import Identity
 
 Answer = dict[str, Any]
@@ -47,3 +48,13 @@ def booth_room(conference_id: int, language: str) -> str:
 
 def refusal(code: str, detail: str) -> Answer:
     return {"ok": False, "code": code, "detail": detail}
+
+
+def still_here(room: BridgeRoom | None) -> int:
+    """How many of a room's peer connections (sites, consoles, interpreters) are still open on
+    this node: a client moving to another node closes its old one once its new one works
+    there. (Their sockets do not count: a stopping node may not finish a client's close
+    handshake; the stop drops them.)"""
+    if room is None:
+        return 0
+    return sum(1 for peer in room.peers() if peer.state not in ("closed", "failed"))

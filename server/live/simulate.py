@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import time
-from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import aiohttp
@@ -22,6 +20,7 @@ import socketio
 
 from rooms.synthetic import PatternTrack, Received, SyntheticSite, ToneTrack
 from server.live.cluster_urls import NodeUrls
+from server.live.simulate_report import SiteReport, VideoRun
 
 CONNECT_ATTEMPTS = 3
 RECONNECT_DELAYS = (0.25, 0.5, 1.0)  # then every second, until the site is closed
@@ -41,47 +40,6 @@ class SimulationError(Exception):
         super().__init__(message)
         self.code = code
         self.answer = answer or {}  # the refusal as the server gave it
-
-
-@dataclass
-class SiteReport:
-    site: str
-    frames_received: int
-    fps: float
-    audio_packets_received: int
-    packets_lost: int
-    reconnects: int = 0
-    longest_media_gap_s: float = 0.0
-    revoked: str | None = None
-
-    def line(self) -> str:
-        return json.dumps(self.__dict__)
-
-
-@dataclass
-class VideoRun:
-    """One video slot over every peer connection a site had: frames, fps, longest gap."""
-
-    frames: int
-    fps: float
-    longest_gap: float
-
-    @classmethod
-    def of(cls, runs: Sequence[Received], now: float) -> VideoRun:
-        """``runs``: the slot's counts per peer connection, oldest first. The gap counts the
-        time between connections and since the last frame; fps is over the time since the
-        first frame, so an outage lowers it."""
-        runs = [r for r in runs if r.frames and r.first_at is not None and r.last_at is not None]
-        if not runs:
-            return cls(0, 0.0, 0.0)
-        frames = sum(r.frames for r in runs)
-        gap = max(r.longest_gap for r in runs)
-        for before, after in itertools.pairwise(runs):
-            gap = max(gap, (after.first_at or 0.0) - (before.last_at or 0.0))
-        gap = max(gap, now - (runs[-1].last_at or now))
-        elapsed = now - (runs[0].first_at or now)
-        fps = (frames - 1) / elapsed if frames > 1 and elapsed > 0 else 0.0
-        return cls(frames, fps, gap)
 
 
 class SimulatedSite:
@@ -147,19 +105,29 @@ class SimulatedSite:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reconnecting: asyncio.Task[None] | None = None
         self._dropped = asyncio.Event()  # the current socket dropped: its calls get no answer
-        self.sio = socketio.AsyncClient(reconnection=False)  # reconnects on its own, see above
         self.media: SyntheticSite | None = None
-        self.sio.on("admitted", self._on_admitted, namespace="/room")
-        self.sio.on("rejoin", self._on_rejoin, namespace="/room")
-        self.sio.on("revoked", self._on_revoked, namespace="/room")
-        self.sio.on("removed", self._on_removed, namespace="/room")
-        self.sio.on("refused", self._on_removed, namespace="/room")
-        self.sio.on("disconnect", self._on_disconnect, namespace="/room")
-        self.sio.on("connect_error", self._on_connect_error, namespace="/room")
-        self.sio.on("room.state", self.states.append, namespace="/room")
-        self.sio.on("room.event", self.events.append, namespace="/room")
-        self.sio.on("media.sending", self._on_sending, namespace="/room")
-        self.sio.on("cluster.nodes", self.nodes.update, namespace="/room")
+        self.sio = self._client()
+
+    def _client(self) -> socketio.AsyncClient:
+        """A socket.io client with this site's handlers (it reconnects on its own, see above)."""
+        sio = socketio.AsyncClient(reconnection=False)
+        handlers: list[tuple[str, Callable[..., Any]]] = [
+            ("admitted", self._on_admitted),
+            ("rejoin", self._on_rejoin),
+            ("revoked", self._on_revoked),
+            ("removed", self._on_removed),
+            ("refused", self._on_removed),
+            ("disconnect", self._on_disconnect),
+            ("connect_error", self._on_connect_error),
+            ("room.state", self.states.append),
+            ("room.event", self.events.append),
+            ("media.sending", self._on_sending),
+            ("cluster.nodes", self.nodes.update),
+            ("room.moving", self._on_moving),
+        ]
+        for event, handler in handlers:
+            sio.on(event, handler, namespace="/room")
+        return sio
 
     async def start(self) -> str:
         """Open the invitation link, connect and join; returns the admission (lobby/admitted)."""
@@ -390,11 +358,40 @@ class SimulatedSite:
         self._wants_media = True
         await self._offer_media()
 
-    async def _offer_media(self, only_if_gone: bool = False) -> None:
+    async def _on_moving(self, data: Any = None) -> None:
+        """The room moves to another node (its node drains): join there and connect new media
+        before closing the old, so that the sound and picture go on meanwhile."""
+        url = data.get("url") if isinstance(data, dict) else None
+        if isinstance(url, str) and url:
+            self._spawn(self._move(url.rstrip("/")))
+
+    async def _move(self, url: str) -> None:
+        # A new client: the old one's hang-up (its close handshake with a stopping node can
+        # take seconds) goes on aside, with no handlers, so it is no drop to come back from.
+        old, self.sio = self.sio, self._client()
+        old.handlers.pop("/room", None)
+        self._spawn(_hang_up(old))
+        self._dropped.set()  # (calls waiting on the old socket get no answer)
+        self._joined = False
+        self.base_url = url
+        try:
+            await self._connect_socket()
+            admission = await self._join()
+        except (SimulationError, socketio.exceptions.SocketIOError, OSError, TimeoutError) as exc:
+            log.info("%s: moving to %s failed (%s); coming back", self.name, url, exc)
+            await self._on_disconnect("move failed")
+            return
+        if admission == "admitted" and self._wants_media:
+            await self._offer_media(keep_old=True)
+
+    async def _offer_media(self, only_if_gone: bool = False, keep_old: bool = False) -> None:
+        """A new peer connection; ``keep_old``: the old one is closed only once the new one is
+        connected (or failed, or 5 s passed)."""
         async with self._media_lock:
             if self._closing or (only_if_gone and not self._media_gone()):
                 return
             self._media_join = self._joins
+            old, self.media = (self.media, None) if keep_old else (None, self.media)
             await self._drop_media()
             width, height, fps = self._video
             media = self.media = SyntheticSite(
@@ -408,9 +405,16 @@ class SimulatedSite:
                 camera_bitrate=self._video_bitrate,
             )
             self._watch(media)
-            sdp, layout = await media.offer()
-            answer = await self.call("offer", {"sdp": sdp, "layout": layout})
-            await media.accept(answer["sdp"])
+            try:
+                sdp, layout = await media.offer()
+                answer = await self.call("offer", {"sdp": sdp, "layout": layout})
+                await media.accept(answer["sdp"])
+                if old is not None:
+                    await _carries_on(old, media, 5.0)
+            finally:
+                if old is not None:
+                    self._past.append(old.received)
+                    await old.close()
 
     async def _drop_media(self) -> None:
         media, self.media = self.media, None
@@ -449,6 +453,31 @@ class SimulatedSite:
         if self._http is not None:
             await self._http.close()
             self._http = None
+
+
+async def _hang_up(client: socketio.AsyncClient) -> None:
+    with contextlib.suppress(Exception):
+        await client.disconnect()
+
+
+async def _carries_on(old: SyntheticSite, new: SyntheticSite, limit: float) -> None:
+    """Until the new peer connection receives every video the old one was receiving (the
+    other sites may reach the new node after this one), or failed, or ``limit`` passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    now = time.monotonic()
+    flowing = [
+        slot
+        for slot, got in old.received.items()
+        if got.kind == "video" and got.last_at is not None and now - got.last_at < 1.0
+    ]
+    while loop.time() < deadline and new.pc.connectionState not in ("failed", "closed"):
+        got = new.received
+        if new.pc.connectionState == "connected" and all(
+            slot in got and got[slot].frames > 0 for slot in flowing
+        ):
+            return
+        await asyncio.sleep(0.05)
 
 
 async def run_sites(sites: Sequence[SimulatedSite], duration: float) -> list[SiteReport]:

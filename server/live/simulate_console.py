@@ -32,7 +32,6 @@ class Operator:
         self.base_url = base_url.rstrip("/")
         self.nodes = NodeUrls(self.base_url)  # where to go when the room's node dies
         self.token = token
-        self.sio = socketio.AsyncClient(reconnection=False)  # comes back on its own, see above
         self.state: dict[str, Any] = {}
         self.joins = 0
         self.conference_id: int | None = None
@@ -40,9 +39,17 @@ class Operator:
         self._moving = False  # hanging up to join the node that holds the room
         self._closing = False
         self._coming_back: asyncio.Task[None] | None = None
-        self.sio.on("room.state", self._state, namespace="/room")
-        self.sio.on("disconnect", self._dropped, namespace="/room")
-        self.sio.on("cluster.nodes", self.nodes.update, namespace="/room")
+        self._moving_to: asyncio.Task[None] | None = None
+        self.sio = self._client()
+
+    def _client(self) -> socketio.AsyncClient:
+        """A socket.io client with the console's handlers (it comes back on its own)."""
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("room.state", self._state, namespace="/room")
+        sio.on("disconnect", self._dropped, namespace="/room")
+        sio.on("cluster.nodes", self.nodes.update, namespace="/room")
+        sio.on("room.moving", self._on_moving, namespace="/room")
+        return sio
 
     async def _state(self, state: dict[str, Any]) -> None:
         self.state = state
@@ -85,6 +92,21 @@ class Operator:
         self.nodes.joined(answer)
         return True
 
+    async def _on_moving(self, data: Any = None) -> None:
+        """The room moves to another node (its node drains): the console joins it there."""
+        url = data.get("url") if isinstance(data, dict) else None
+        if isinstance(url, str) and url and self.conference_id is not None:
+            self._moving_to = asyncio.ensure_future(self._move(url, self.conference_id))
+
+    async def _move(self, url: str, conference_id: int) -> None:
+        # A new client; the old one hangs up aside, without handlers (no drop to come back from)
+        old, self.sio = self.sio, self._client()
+        old.handlers.pop("/room", None)
+        self.base_url = url.rstrip("/")
+        await self._dropped("moving")  # joins there (or comes back as after a drop)
+        with contextlib.suppress(Exception):
+            await old.disconnect()
+
     async def _dropped(self, reason: Any = None) -> None:
         if self._closing or self._moving or self.conference_id is None:
             return
@@ -121,7 +143,8 @@ class Operator:
 
     async def close(self) -> None:
         self._closing = True
-        if self._coming_back is not None:
-            self._coming_back.cancel()
-            await asyncio.gather(self._coming_back, return_exceptions=True)
+        for task in (self._moving_to, self._coming_back):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self._hang_up()

@@ -98,6 +98,10 @@ export class RoomClient {
     }
     this.socket.on("server.restarting", (payload) => { this._restartNotice = payload || {}; });
     this.socket.on("cluster.nodes", (payload) => this.nodes.update(payload));
+    // The room's node drains: the room moves to another node; join it there.
+    this.socket.on("room.moving", (payload) => {
+      if (payload && payload.url && !this._closed) this._moveTo(payload.url).catch(() => {});
+    });
     this.socket.on("connect", () => this._onConnect());
     this.socket.on("disconnect", (reason) => this._onDisconnect(reason));
     this.socket.on("connect_error", (err) => {

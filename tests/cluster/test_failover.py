@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any
 
 from bench.cluster_nodes import Cluster, cluster_environment, hold_live
 from bench.served import api_token
-from server.config import load_config
+from server.config import Config, load_config
 from server.live.simulate import SimulatedSite, run_sites
 from server.live.simulate_cli import _admit_all, invitation_paths
 from server.live.simulate_console import Operator
@@ -30,6 +32,7 @@ from tests.cluster.conftest import names_placing
 MOU, AID = 1, 2  # the demo's memorandum (2 sites) and its aid review (a hall and 24 sites)
 SITES = 5  # the aid review's main hall and four of its sites
 FAILOVER_WITHIN = 10.0
+DRAIN_GAP = 2.0
 ORGANISER = "organiser@concord.example"
 
 
@@ -51,6 +54,33 @@ async def until(check: Callable[[], bool], limit: float, what: str) -> float:
     return time.monotonic()
 
 
+async def three_nodes(
+    postgres_url: str, redis_url: str, folder: Path
+) -> tuple[Cluster, list[str], Config]:
+    """Nodes a, b, c (ids such that the aid review and the memorandum are placed on a)."""
+    names = names_placing((AID, MOU), ("a", "b", "c"))
+    cluster = Cluster(cluster_environment(postgres_url, redis_url), names, folder)
+    await asyncio.to_thread(cluster.demo)
+    await hold_live(postgres_url, (MOU, AID))
+    await cluster.start()
+    env = cluster[names[0]].env
+    return cluster, names, load_config(environ={k: v for k, v in env.items() if "CONCORD_" in k})
+
+
+async def in_the_room(
+    console: Operator, sites: list[SimulatedSite], owner: str
+) -> list[asyncio.Task[Any]]:
+    """The console joins, the sites start and are admitted; once all have media on ``owner``,
+    the tasks running them."""
+    assert await console.join(AID), console.refusal
+    tasks = [
+        asyncio.create_task(run_sites(sites, 600.0)),
+        asyncio.create_task(_admit_all(console, sites)),
+    ]
+    await until(lambda: all(connected_on(s, owner) for s in sites), 40, "all on the room's node")
+    return tasks
+
+
 def floor_holder(site: SimulatedSite) -> Any:
     return site.states[-1]["floor"]["holder"] if site.states else None
 
@@ -58,12 +88,7 @@ def floor_holder(site: SimulatedSite) -> Any:
 async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    a, b, c = names = names_placing((AID, MOU), ("a", "b", "c"))
-    cluster = Cluster(cluster_environment(postgres_url, redis_url), names, tmp_path)
-    await asyncio.to_thread(cluster.demo)
-    await hold_live(postgres_url, (MOU, AID))
-    await cluster.start()
-    config = load_config(environ={k: v for k, v in cluster[a].env.items() if "CONCORD_" in k})
+    cluster, (a, b, c), config = await three_nodes(postgres_url, redis_url, tmp_path)
     token = await api_token(cluster[a].url, ORGANISER, "cluster test")
     console = Operator(cluster[a].url, token)
     paths = await invitation_paths(config, AID, SITES, skip_main_hall=False)
@@ -76,11 +101,7 @@ async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
     tasks: list[asyncio.Task[Any]] = []
     later: Operator | None = None
     try:
-        assert await console.join(AID), console.refusal
-        tasks.append(asyncio.create_task(run_sites(sites, 600.0)))
-        tasks.append(asyncio.create_task(_admit_all(console, sites)))
-        owner = cluster[a].url
-        await until(lambda: all(connected_on(s, owner) for s in sites), 40, "all on node A")
+        tasks += await in_the_room(console, sites, owner := cluster[a].url)
         await until(lambda: all(frames(s, "hall.video") > 10 for s in others), 20, "hall video")
         await until(lambda: all(frames(s, "hall.audio") > 50 for s in others), 10, "hall audio")
 
@@ -148,3 +169,56 @@ async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
         cluster.stop()
     for node in cluster.nodes.values():
         assert "Traceback" not in node.log.read_text(), node.log.read_text()[-3000:]
+
+
+async def test_a_drained_node_hands_its_room_over_without_a_gap_in_the_media(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """``concord nodes drain`` names the room's node: it hands the room to another node and
+    stops (exit code 0); every site moves there with no gap in what it receives longer than
+    ``DRAIN_GAP`` seconds, and keeps its admission and the floor."""
+    cluster, (a, b, c), config = await three_nodes(postgres_url, redis_url, tmp_path)
+    token = await api_token(cluster[b].url, ORGANISER, "cluster test")
+    console = Operator(cluster[b].url, token)
+    paths = await invitation_paths(config, AID, SITES, skip_main_hall=False)
+    entries = [a, b, c, b, c]
+    sites = [
+        SimulatedSite(cluster[entry].url, path, name=name, tone_hz=300.0 + 100 * i)
+        for i, ((name, path), entry) in enumerate(zip(paths, entries, strict=True))
+    ]
+    hall, *others = sites
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        tasks += await in_the_room(console, sites, owner := cluster[a].url)
+        await until(lambda: all(frames(s, "hall.video") > 30 for s in others), 20, "hall video")
+        holder = others[0].site_id
+        await until(lambda: all(floor_holder(s) == holder for s in sites), 10, "the floor")
+
+        command = [sys.executable, "-m", "server", "nodes", "drain", a]
+        asked = time.monotonic()
+        drained = await asyncio.to_thread(
+            subprocess.run, command, env=cluster[a].env, capture_output=True, text=True
+        )
+        stopped = time.monotonic() - asked
+        assert drained.returncode == 0, drained.stdout + drained.stderr
+        process = cluster[a].process
+        assert process is not None and process.wait(10) == 0, cluster[a].log.read_text()[-3000:]
+
+        def moved() -> bool:
+            there = hall.base_url
+            return there != owner and all(connected_on(s, there) for s in sites)
+
+        await until(moved, 20, "every site on the new node")
+        await asyncio.sleep(3.0)  # media there for a while
+        reports = [site.report() for site in sites]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await console.close()
+        cluster.stop()
+    print(f"node A stopped {stopped:.1f} s after it was asked to drain")
+    for report in reports:
+        print(report.line())
+        assert report.longest_media_gap_s <= DRAIN_GAP, report
+    assert all(s.admission == "admitted" and floor_holder(s) == holder for s in sites)

@@ -129,9 +129,9 @@ def test_the_table_names_each_node_and_its_load() -> None:
     ]
 
 
-def _nodes(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _nodes(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server", "nodes"],
+        [sys.executable, "-m", "server", "nodes", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -196,3 +196,16 @@ def test_concord_nodes_says_why_it_cannot_list(tmp_path: Path) -> None:
     unreachable = _nodes(env | {"CONCORD_REDIS_URL": "redis://127.0.0.1:1/0"})
     assert unreachable.returncode == 1
     assert "Redis at redis://127.0.0.1:1/0 does not answer" in unreachable.stderr
+    alone = _nodes(env, "drain", "node-x")
+    assert alone.returncode == 2 and "CONCORD_REDIS_URL is not set" in alone.stderr
+
+
+def test_concord_nodes_drain_refuses_a_node_that_is_not_running(
+    tmp_path: Path, redis_url: str
+) -> None:
+    env = _environment(tmp_path, 8080, redis_url)
+    unknown = _nodes(env, "drain", "node-nobody")
+    assert unknown.returncode == 1, unknown
+    assert "no live node 'node-nobody'" in unknown.stderr, unknown.stderr
+    bad = _nodes(env, "drain", "node-nobody", "--wait", "0")
+    assert bad.returncode == 2 and "--wait must be a positive number" in bad.stderr, bad.stderr
