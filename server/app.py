@@ -63,7 +63,7 @@ from server.keys import (
 from server.ledger import views as ledger_views
 from server.ledger.operations import ledger_signer
 from server.live import pages as live_pages
-from server.live.heartbeat import Heartbeat, node_name
+from server.live.heartbeat import Heartbeat, node_of
 from server.live.members import conference_room, site_room, still_here
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms
@@ -214,7 +214,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         app[EVENTS].subscribe(
             RosterChanged, lambda e: room_namespace.roster_changed(e.conference_id)
         )
-        node = node_name(config.data_dir)
+        node = node_of(config)
         heartbeat = Heartbeat(app[DATABASE], node, lambda: rooms.live())
         await heartbeat.start()  # first closes the rooms a stopped process left open
         rooms.watch(heartbeat)
@@ -236,7 +236,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
 
     async def node_ctx(app: web.Application) -> AsyncIterator[None]:
         # (after the rooms: a stopping node leaves its cluster before its rooms close)
-        node = node_name(config.data_dir)
+        node = node_of(config)
         rooms = app[LIVE_ROOMS]
 
         async def tell(conference_id: int, event: str, data: dict[str, Any]) -> None:

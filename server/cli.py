@@ -31,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate the database and serve the application")
     serve.add_argument("--host", help="address to listen on (CONCORD_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (CONCORD_PORT)")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        help="run N nodes on this machine on the one port ('auto': one per core); needs "
+        "PostgreSQL and Redis; worker i also listens on --port + i",
+    )
+    serve.add_argument("--worker-port", type=int, help=argparse.SUPPRESS)  # (a worker's own)
 
     commands.add_parser("demo", help="load the demo conferences and users (idempotent)")
 
@@ -136,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command == "serve":
-            return _serve(config)
+            return _serve(config, args.workers, args.worker_port, args.config)
         if args.command == "db":
             asyncio.run(_upgrade(config))
             print("database is up to date")
@@ -174,14 +181,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _serve(config: Config) -> int:
+def _serve(
+    config: Config, workers: int | None, worker_port: int | None, config_file: Path | None
+) -> int:
     from server.app import create_app
+    from server.cluster.workers import Workers, listening, refusal
     from server.shutdown import SHUTDOWN_TIMEOUT
 
+    if workers is not None and workers != 1:
+        problem = refusal(config, workers)
+        if problem is not None:
+            print(f"concord serve: {problem}", file=sys.stderr)
+            return 2
+        asyncio.run(_upgrade(config))  # once, before the workers start
+        return Workers(config, workers, config_file).run()
     app = create_app(config, migrate=True)
     app.on_startup.append(_freeze_heap)
-    print(f"Concord is serving on {config.public_url}", flush=True)
     # SIGTERM and SIGINT: server.shutdown tells the clients, stops recordings, closes sockets.
+    if worker_port is not None:  # a worker of --workers: the shared public port, and its own
+        sockets = [
+            listening(config.host, config.port, shared=True),
+            listening(config.host, worker_port, shared=False),
+        ]
+        web.run_app(app, sock=sockets, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        return 0
+    print(f"Concord is serving on {config.public_url}", flush=True)
     web.run_app(
         app,
         host=config.host,
@@ -190,6 +214,18 @@ def _serve(config: Config) -> int:
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
     return 0
+
+
+def _workers(text: str) -> int:
+    if text == "auto":
+        return os.cpu_count() or 1
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers or 'auto'") from None
+    if not 1 <= count <= 256:
+        raise argparse.ArgumentTypeError(f"{count} workers: give 1 to 256, or 'auto'")
+    return count
 
 
 async def _freeze_heap(app: web.Application) -> None:

@@ -24,6 +24,7 @@ from rooms.health import Thresholds
 from server import turn
 from server.archive import settings as archive
 from server.client_address import Network, parse_networks
+from server.cluster import settings as cluster
 from server.monitoring import settings as monitoring
 
 ENV_PREFIX = "CONCORD_"
@@ -84,6 +85,7 @@ SETTINGS = {
     **monitoring.SETTINGS,
     **archive.SETTINGS,
     **turn.SETTINGS,
+    **cluster.SETTINGS,
 }
 
 
@@ -121,6 +123,9 @@ class Config:
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
     redis_url: str | None = None
+    # In a cluster (server/cluster/settings.py): this node's id, and where clients reach it.
+    node_id: str | None = None
+    node_url: str | None = None
     ice_servers: tuple[IceServer, ...] = ()
     # coturn with a shared secret (server.turn): every page and join gets fresh credentials.
     turn: turn.Turn | None = None
@@ -174,6 +179,11 @@ class Config:
         """The body limit of routes that take a file from a browser form (``Rule.uploads``):
         the largest attachment and room for the form's other fields."""
         return max(self.max_body_bytes, self.permit_attachment_max_bytes + 256 * 1024)
+
+    @property
+    def own_url(self) -> str:
+        """Where clients reach this node itself (a worker's own port; else the public URL)."""
+        return self.node_url or self.public_url
 
     @property
     def is_sqlite(self) -> bool:
@@ -256,6 +266,7 @@ def load_config(
     proxies, proxies_from = raw.get("trusted_proxies", (None, SETTINGS["trusted_proxies"]))
     trusted_proxies = parse_networks(proxies, proxies_from, problems)
     health = monitoring.read(raw, text, integer, problems)
+    node = cluster.read(text, problems)
     retention = archive.read(integer)
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
@@ -315,6 +326,7 @@ def load_config(
         trusted_proxies=trusted_proxies,
         **health,
         **retention,
+        **node,
     )
 
 

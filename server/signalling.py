@@ -68,11 +68,11 @@ def origin_of(url: str) -> str:
 def allowed_origins(config: Config, nodes: Callable[[], list[str]]) -> Callable[[str | None], bool]:
     """Pages of this node's public URL, and in a cluster those of every live node: a page
     served by node B connects its socket to node A when A holds the room (``room_elsewhere``)."""
-    own = origin_of(config.public_url)
+    own = {origin_of(config.public_url), origin_of(config.own_url)}
 
     def allowed(origin: str | None) -> bool:
         return origin is not None and (
-            origin == own or origin in {origin_of(url) for url in nodes()}
+            origin in own or origin in {origin_of(url) for url in nodes()}
         )
 
     return allowed

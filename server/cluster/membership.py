@@ -50,7 +50,7 @@ async def membership(
     lease = NodeLease(
         client,
         node,
-        config.public_url,
+        config.own_url,
         config.ice_host_addresses,
         LoadMeter(rooms.live).sample,
         on_drain=on_drain,

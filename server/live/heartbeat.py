@@ -38,6 +38,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rooms.roster import RoomEvent
+from server.config import Config
 from server.db import Database
 from server.models import RoomEventRecord, RoomHeartbeat
 from server.models.base import utcnow
@@ -51,6 +52,12 @@ CLOSING = frozenset({"room.ended", INTERRUPTED})
 IN_ROOM = frozenset({"lobby.admitted", "site.connected", "site.reconnecting"})
 OUT = frozenset({"site.left", "site.removed", "lobby.refused"})
 REASON = "server stopped"
+
+
+def node_of(config: Config) -> str:
+    """This node's name: its configured id (a worker of ``concord serve --workers``), or the
+    one kept in its data directory."""
+    return config.node_id or node_name(config.data_dir)
 
 
 def node_name(data_dir: Path) -> str:

@@ -36,7 +36,7 @@ from rooms.room import BridgeRoom
 from rooms.tasks import cancelled
 from server.errors import Forbidden
 from server.keys import CONFIG, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
-from server.live.heartbeat import node_name
+from server.live.heartbeat import node_of
 from server.routing import PUBLIC, RouteTable
 from server.web import remote as client_of
 
@@ -278,7 +278,7 @@ def setup(app: web.Application) -> Metrics:
         members = getattr(namespace, "members", None)
         return len(members) if isinstance(members, dict) else 0
 
-    node = node_name(app[CONFIG].data_dir)
+    node = node_of(app[CONFIG])
     registry.register(NodeLabelled(RoomCollector(rooms, health, connections, lag), node))
     metrics = app[METRICS] = Metrics(registry, lag)
 
