@@ -45,7 +45,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -240,10 +240,11 @@ def serve(
     log: Path,
     host: str = "127.0.0.1",
     settings: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     """``concord serve`` in the namespace on ``host`` (its output appended to ``log``; more
-    ``CONCORD_*`` variables in ``settings``); returns once it answers /healthz, or stops it and
-    fails the test."""
+    ``CONCORD_*`` variables in ``settings``, more options of ``serve`` in ``options``); returns
+    once it answers /healthz, or stops it and fails the test."""
     with log.open("ab") as out:
         server = subprocess.Popen(
             netns.command(
@@ -253,6 +254,7 @@ def serve(
                 host,
                 "--port",
                 str(port),
+                *options,
             ),
             cwd=REPO,
             stdout=out,

@@ -12,6 +12,7 @@ there from its kept state, and site 4 sees and hears the main hall again, still 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import redis.asyncio
 from playwright.sync_api import Page
 
 from bench.cluster_nodes import hold_live
@@ -46,10 +48,15 @@ from tests.browser.test_room import (
     wait_in_room,
 )
 from tests.cluster.conftest import names_placing
+from tests.cluster.test_workers import base_placing_apart
 from tests.conftest import REDIS_URL, _drop_postgres_database, _postgres_database
 
 T = TypeVar("T")
-CONFERENCE, MAIN_HALL, SITE = 2, 3, 4
+CONFERENCE, MAIN_HALL, SITE = 2, 3, 4  # the aid review
+MOU, MOU_HALL, CHAMPASAK = 1, 1, 2  # the memorandum
+WORKERS_PORT = PORT + 20
+WORKERS_URL = f"http://127.0.0.1:{WORKERS_PORT}"
+WORKERS = ("--workers", "2")
 BACK_WITHIN = 20.0  # lease (3 s) + the page noticing its node is gone + rejoin + media
 
 
@@ -73,8 +80,10 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
 
-@pytest.fixture
-def two_nodes(netns: Namespace, tmp_path: Path, output_dir: Path) -> Iterator[dict[str, Node]]:
+@contextlib.contextmanager
+def cluster_services(netns: Namespace, folder: Path) -> Iterator[dict[str, str]]:
+    """A fresh PostgreSQL database filled by ``concord demo`` and Redis, both reachable inside
+    the namespace; the settings every node of the cluster shares."""
     database = apart(_postgres_database())
     forwards = [Forward(netns.name, 5432), Forward(netns.name, 6379)]
     settings = {
@@ -84,9 +93,8 @@ def two_nodes(netns: Namespace, tmp_path: Path, output_dir: Path) -> Iterator[di
         "CONCORD_ARGON2_TIME_COST": "1",
         "CONCORD_ARGON2_MEMORY_KIB": "1024",
     }
-    nodes: dict[str, Node] = {}
     try:
-        command = concord_command(tmp_path / "demo", PORT + 10, settings=settings)
+        command = concord_command(folder / "demo", PORT + 10, settings=settings)
         demo = subprocess.run(
             netns.command(*command, "demo"),
             cwd=REPO,
@@ -95,22 +103,31 @@ def two_nodes(netns: Namespace, tmp_path: Path, output_dir: Path) -> Iterator[di
             check=False,
         )
         assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-        apart(hold_live(database, (CONFERENCE,)))
-        for i, name in enumerate(names_placing(CONFERENCE, ("a", "b"))):
-            port, data_dir = PORT + 11 + i, tmp_path / name
-            data_dir.mkdir()
-            (data_dir / "node-id").write_text(name + "\n")
-            log = output_dir / f"cluster-{name[5]}.log"
-            log.write_bytes(b"")
-            process = serve(netns, data_dir, port, log, settings=settings)
-            nodes[name[5]] = Node(name, port, data_dir, log, process)
-        yield nodes
+        apart(hold_live(database, (MOU, CONFERENCE)))
+        yield settings
     finally:
-        for node in nodes.values():
-            _stop(node.process)
         for forward in forwards:
             forward.close()
         apart(_drop_postgres_database(database))
+
+
+@pytest.fixture
+def two_nodes(netns: Namespace, tmp_path: Path, output_dir: Path) -> Iterator[dict[str, Node]]:
+    nodes: dict[str, Node] = {}
+    with cluster_services(netns, tmp_path) as settings:
+        try:
+            for i, name in enumerate(names_placing(CONFERENCE, ("a", "b"))):
+                port, data_dir = PORT + 11 + i, tmp_path / name
+                data_dir.mkdir()
+                (data_dir / "node-id").write_text(name + "\n")
+                log = output_dir / f"cluster-{name[5]}.log"
+                log.write_bytes(b"")
+                process = serve(netns, data_dir, port, log, settings=settings)
+                nodes[name[5]] = Node(name, port, data_dir, log, process)
+            yield nodes
+        finally:
+            for node in nodes.values():
+                _stop(node.process)
 
 
 def node_of(page: Page) -> str:
@@ -175,3 +192,80 @@ def test_pages_served_by_one_node_follow_the_room_to_its_node_and_back_after_a_k
     report.append(assert_video(site, "site 4 via node B", "hall.video", "hall-video"))
     report.append(assert_audio(site, "site 4 via node B", "hall.audio", "hall-audio"))
     print("\n".join(report))
+
+
+@pytest.fixture
+def workers(netns: Namespace, tmp_path: Path, output_dir: Path) -> Iterator[str]:
+    """``concord serve --workers 2`` in the namespace; the base of the node ids is chosen so
+    that the aid review goes to worker 1 and the memorandum to worker 2. Yields the base."""
+    base = base_placing_apart()
+    log = output_dir / "workers.log"
+    log.write_bytes(b"")
+    with cluster_services(netns, tmp_path) as settings:
+        settings = settings | {"CONCORD_NODE_ID": base}
+        process = serve(
+            netns, tmp_path / "data", WORKERS_PORT, log, settings=settings, options=WORKERS
+        )
+        try:
+            yield base
+        finally:
+            _stop(process)
+
+
+def hall_and_site(
+    new_context: NewContext, conference: int, hall_site: int, site: int, name: str
+) -> tuple[Page, Page]:
+    """The organiser's main hall page and a site's page (its invitation link), both through
+    the one port; the site admitted by the organiser's client, in the room."""
+    organiser = new_context(f"{name}-organiser", base_url=WORKERS_URL)
+    hall = organiser.new_page()
+    hall.goto("/healthz")
+    csrf = sign_in(hall)
+    link = hall.evaluate(
+        """async ([conference, site, csrf]) => {
+          const r = await fetch(`/api/conferences/${conference}/invitations`, {method: "POST",
+            headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+            body: JSON.stringify({site_id: site, role: "delegate"})});
+          return (await r.json()).url;
+        }""",
+        [conference, site, csrf],
+    )
+    hall.goto(f"/conferences/{conference}/room?site={hall_site}&autojoin=1")
+    wait_in_room(hall, f"{name}: main hall")
+    page = new_context(f"{name}-site", base_url=WORKERS_URL).new_page()
+    page.goto(link)
+    page.goto(f"/conferences/{conference}/room?autojoin=1")
+    wait_for(
+        page,
+        f"{name}: site {site} in the lobby",
+        """() => window.concord && window.concord.admission === "lobby" """,
+        timeout=20,
+    )
+    hall.evaluate(f"() => window.concord.client.admit({site})")
+    wait_in_room(page, f"{name}: site {site}")
+    return hall, page
+
+
+def test_two_conferences_through_one_port_each_on_its_worker(
+    workers: str, new_context: NewContext
+) -> None:
+    report = []
+    for conference, hall_site, site, name in (
+        (CONFERENCE, MAIN_HALL, SITE, "aid review"),
+        (MOU, MOU_HALL, CHAMPASAK, "memorandum"),
+    ):
+        _, page = hall_and_site(new_context, conference, hall_site, site, name)
+        report.append(assert_video(page, f"{name}: site {site}", "hall.video", "hall-video"))
+        report.append(assert_audio(page, f"{name}: site {site}", "hall.audio", "hall-audio"))
+        report.append(f"{name}: the site's client talks to {node_of(page) or WORKERS_URL}")
+    holders = apart(room_holders((CONFERENCE, MOU)))
+    assert holders == {CONFERENCE: f"{workers}-1", MOU: f"{workers}-2"}, holders
+    print("\n".join(report))
+
+
+async def room_holders(conferences: tuple[int, ...]) -> dict[int, str | None]:
+    client = redis.asyncio.from_url(REDIS_URL, decode_responses=True)
+    try:
+        return {c: await client.get(f"concord:room:{c}") for c in conferences}
+    finally:
+        await client.aclose()
