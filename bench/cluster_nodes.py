@@ -105,3 +105,26 @@ class Cluster:
         for node in self.nodes.values():
             with contextlib.suppress(Exception):
                 node.stop()
+
+
+async def fresh_database(admin_url: str) -> str:
+    """A new, empty PostgreSQL database next to ``admin_url``'s; its URL."""
+    import asyncpg
+
+    name = f"concord_bench_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()

@@ -89,8 +89,11 @@ async def _settle(site: SimulatedSite, receives: bool) -> tuple[float, int]:
     raise RuntimeError(f"{site.name}: no media after {FILL_TRIES} offers")
 
 
-async def _fill(served: Served, token: str, count: int) -> list[SimulatedSite]:
-    """The hall and ``count - 1`` receiving sites, all admitted with media."""
+async def _fill(
+    served: Served, token: str, count: int, entry: str | None = None
+) -> list[SimulatedSite]:
+    """The hall and ``count - 1`` receiving sites, all admitted with media; ``entry``: the URL
+    the sites come in through (a cluster's other node; default the served one)."""
     import socketio
 
     base, path = served.url, f"/api/conferences/{CONFERENCE}"
@@ -110,7 +113,7 @@ async def _fill(served: Served, token: str, count: int) -> list[SimulatedSite]:
         invitation = {"site_id": site_id, "role": "delegate"}
         url = (await _api(base, token, "POST", path + "/invitations", invitation))["url"]
         site = SimulatedSite(
-            base,
+            entry or base,
             url[url.index("/join/") :],
             name=f"site-{site_id}",
             tone_hz=300 + 20 * number,
