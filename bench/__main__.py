@@ -7,7 +7,7 @@ runs the scheduling API benchmark (issue 5) on its own; the full run does not in
 ``python -m bench dashboard`` the technicians' dashboard's rendering in Chromium;
 ``python -m bench restart`` the seconds a restart costs every site (issue 14).
 ``python -m bench cluster`` failover, placement and the shared services' load of a cluster
-(issue 16).
+(issue 16); ``python -m bench workers`` the packets ``--workers 2`` forwards against one node.
 ``python -m bench qualities`` a chair console's bitrate and the server's CPU per forwarded
 packet with one and with two qualities per camera (issue 15).
 """
@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import qualities
 
         return qualities.main(argv[1:])
+    if argv[:1] == ["workers"]:
+        from bench import workers
+
+        return workers.main(argv[1:])
     if argv[:1] == ["cluster"]:
         from bench import cluster
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
 import subprocess
@@ -20,8 +21,29 @@ from pathlib import Path
 from sqlalchemy import update
 
 from bench.served import ROOT, Served, free_port
+from server.cluster.nodes import Load
+from server.cluster.nodes import Node as NodeEntry
+from server.cluster.rendezvous import score
 from server.db import Database
 from server.models import Conference, ConferenceStatus
+
+
+def base_placing_apart(first: int, second: int) -> str:
+    """A node id base for ``--workers 2`` such that rendezvous places room ``first`` on worker
+    1 and ``second`` on worker 2, each by a wide margin (its score 5 times the other's at equal
+    load: the CPU the workers measure cannot move them). A benchmark or test that wants one
+    room per worker says so with this, rather than hoping for the hash."""
+    for n in itertools.count():
+        one, two = _idle(f"w{n}-1"), _idle(f"w{n}-2")
+        if score(one, first) > 5 * score(two, first) and score(two, second) > 5 * score(
+            one, second
+        ):
+            return f"w{n}"
+    raise AssertionError("unreachable")
+
+
+def _idle(node_id: str) -> NodeEntry:
+    return NodeEntry(node_id, "", (), 0.0, 0.0, Load())
 
 
 async def hold_live(database_url: str, conferences: Sequence[int]) -> None:

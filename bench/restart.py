@@ -36,6 +36,7 @@ import aiohttp
 from bench.served import Served, api_token, demo_environment, free_port
 from rooms.synthetic import SyntheticSite
 from server.live.simulate import SimulatedSite
+from server.live.simulate_console import Operator
 
 CONFERENCE, HALL = 2, 3
 ORGANISER = "organiser@concord.example"
@@ -90,26 +91,27 @@ async def _settle(site: SimulatedSite, receives: bool) -> tuple[float, int]:
 
 
 async def _fill(
-    served: Served, token: str, count: int, entry: str | None = None
+    served: Served,
+    token: str,
+    count: int,
+    entry: str | None = None,
+    conference: int = CONFERENCE,
+    hall: int = HALL,
 ) -> list[SimulatedSite]:
-    """The hall and ``count - 1`` receiving sites, all admitted with media; ``entry``: the URL
-    the sites come in through (a cluster's other node; default the served one)."""
-    import socketio
-
-    base, path = served.url, f"/api/conferences/{CONFERENCE}"
+    """The hall and ``count - 1`` receiving sites of ``conference``, all admitted with media
+    (sites added to it as needed); ``entry``: the URL the sites come in through (a cluster's
+    other node; default the served one)."""
+    base, path = served.url, f"/api/conferences/{conference}"
     detail = await _api(base, token, "GET", path, None)
-    site_ids = [s["id"] for s in detail["sites"] if s["id"] != HALL]
+    site_ids = [s["id"] for s in detail["sites"] if s["id"] != hall]
     while len(site_ids) < count - 1:
         body = {"name": f"Bench site {len(site_ids)}", "time_zone": "Asia/Vientiane"}
         made = await _api(base, token, "POST", path + "/sites", body)
         site_ids.append(made["id"])
-    console = socketio.AsyncClient(reconnection=False)
-    await console.connect(
-        base, auth={"token": token}, namespaces=["/room"], transports=["websocket"]
-    )
-    await console.call("join", {"conference_id": CONFERENCE, "as": "console"}, namespace="/room")
+    console = Operator(base, token)  # (in a cluster it follows the room to its node)
+    assert await console.join(conference), console.refusal
     sites, took, renewed = [], [], {}
-    for number, site_id in enumerate([HALL, *site_ids[: count - 1]]):
+    for number, site_id in enumerate([hall, *site_ids[: count - 1]]):
         invitation = {"site_id": site_id, "role": "delegate"}
         url = (await _api(base, token, "POST", path + "/invitations", invitation))["url"]
         site = SimulatedSite(
@@ -117,19 +119,19 @@ async def _fill(
             url[url.index("/join/") :],
             name=f"site-{site_id}",
             tone_hz=300 + 20 * number,
-            publish_video=site_id == HALL,
+            publish_video=site_id == hall,
             video=(320, 180, 15),
         )
         sites.append(site)
         await site.start()
-        await console.call("admit", {"site_id": site_id}, namespace="/room")
+        await console.call("admit", {"site_id": site_id})
         await asyncio.wait_for(site.admitted.wait(), 10)
         await site.connect_media()
-        seconds, offers = await _settle(site, receives=site_id != HALL)
+        seconds, offers = await _settle(site, receives=site_id != hall)
         took.append(seconds)
         if offers:
             renewed[site.name] = offers
-    await console.disconnect()
+    await console.close()
     print(
         json.dumps(
             {

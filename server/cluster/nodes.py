@@ -91,8 +91,12 @@ def drain_key(node_id: str, prefix: str = PREFIX) -> str:
     return f"{prefix}drain:{node_id}"
 
 
-async def live_nodes(client: redis.asyncio.Redis, prefix: str = PREFIX) -> list[Node]:
-    """The nodes whose lease is running, by id."""
+async def live_nodes(
+    client: redis.asyncio.Redis, prefix: str = PREFIX, beat_within: float | None = None
+) -> list[Node]:
+    """The nodes whose lease is running, by id; with ``beat_within``, only those that beat in
+    the last that many seconds (by Redis's clock: the lease left), as a node that is placing
+    a room wants: a node dead a second ago still has a lease for two more."""
     index = prefix + "nodes"
     now_ms = int(time.time() * 1000)
     await client.zremrangebyscore(index, "-inf", now_ms)
@@ -100,8 +104,17 @@ async def live_nodes(client: redis.asyncio.Redis, prefix: str = PREFIX) -> list[
     ids = [i.decode() if isinstance(i, bytes) else str(i) for i in found]
     if not ids:
         return []
-    entries = await client.mget([_entry(prefix, i) for i in ids])
-    nodes = [Node.from_json(e) for e in entries if e is not None]
+    keys = [_entry(prefix, i) for i in ids]
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.mget(keys)
+        for key in keys:
+            pipe.pttl(key)
+        entries, *left = await pipe.execute()
+    nodes = []
+    for entry, ms in zip(entries, left, strict=True):
+        if entry is None or (beat_within is not None and ms < (LEASE - beat_within) * 1000):
+            continue
+        nodes.append(Node.from_json(entry))
     return sorted(nodes, key=lambda n: n.id)
 
 

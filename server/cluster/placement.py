@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 EVERY = 1.0
 """Seconds between renewals of the rooms a node holds."""
+PLACE_BEAT_WITHIN = 2.0
+"""A new room goes only to a node that beat within this many seconds (it beats every second):
+not to one that died a moment ago and whose lease has not run out yet."""
 
 _RENEW = """
 local holder = redis.call('GET', KEYS[1])
@@ -103,7 +106,7 @@ class RoomLeases:
         key, ms = self._key(conference_id), int(self.lease * 1000)
         holder = await self.client.get(key)
         if holder is None:  # a room opening: placed by rendezvous among the live nodes
-            listed = await live_nodes(self.client, self.prefix)
+            listed = await live_nodes(self.client, self.prefix, beat_within=PLACE_BEAT_WITHIN)
             nodes = [node for node in listed if not node.draining]
             if not nodes:  # only this node (its first beat on its way, or draining): here
                 nodes = [Node(self.node_id, "", (), 0.0, 0.0, Load())]

@@ -28,7 +28,7 @@ import pytest
 import redis.asyncio
 from playwright.sync_api import Page
 
-from bench.cluster_nodes import hold_live
+from bench.cluster_nodes import base_placing_apart, hold_live
 from tests.browser.conftest import (
     PORT,
     REPO,
@@ -48,7 +48,6 @@ from tests.browser.test_room import (
     wait_in_room,
 )
 from tests.cluster.conftest import names_placing
-from tests.cluster.test_workers import base_placing_apart
 from tests.conftest import REDIS_URL, _drop_postgres_database, _postgres_database
 
 T = TypeVar("T")
@@ -198,7 +197,7 @@ def test_pages_served_by_one_node_follow_the_room_to_its_node_and_back_after_a_k
 def workers(netns: Namespace, tmp_path: Path, output_dir: Path) -> Iterator[str]:
     """``concord serve --workers 2`` in the namespace; the base of the node ids is chosen so
     that the aid review goes to worker 1 and the memorandum to worker 2. Yields the base."""
-    base = base_placing_apart()
+    base = base_placing_apart(CONFERENCE, MOU)
     log = output_dir / "workers.log"
     log.write_bytes(b"")
     with cluster_services(netns, tmp_path) as settings:

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from bench.served import free_port
 from server.app import create_app
-from server.cluster.nodes import Load, NodeLease
+from server.cluster.nodes import Load, NodeLease, live_nodes
 from server.cluster.placement import RoomLeases
 from server.config import Config
 from server.db import Database
@@ -212,3 +212,24 @@ async def test_a_site_joining_through_another_node_is_taken_to_the_room_and_its_
             await site.close()
         await chair.close()
         await chair.client.session.close()
+
+
+async def test_a_new_room_is_not_placed_on_a_node_that_stopped_beating(
+    client: redis.asyncio.Redis,
+) -> None:
+    """Node A (which rendezvous prefers for room 7) beat once and then stopped, as a killed
+    node does: its entry lives on for the rest of its lease, but a room opening through node B
+    two seconds later is placed on B, not sent to the dead node."""
+    prefix = f"test-{uuid.uuid4().hex}:"
+    a_id, b_id = names_placing(7, ("a", "b"))
+    a_entry = NodeLease(client, a_id, "https://a.example", (), Load, prefix=prefix)
+    b_entry = NodeLease(client, b_id, "https://b.example", (), Load, prefix=prefix)
+    await a_entry.beat()  # (once: no renewals)
+    await b_entry.start()
+    await asyncio.sleep(2.3)
+    assert a_id in [n.id for n in await live_nodes(client, prefix)]  # still listed
+    b = RoomLeases(client, b_id, lambda: [7], prefix=prefix)
+    await b.claim(7)
+    assert await client.get(f"{prefix}room:7") == b_id.encode()
+    for closing in (b, a_entry, b_entry):
+        await closing.close()

@@ -9,7 +9,6 @@ SQLite, or without Redis, ``--workers`` is refused with a message that says why.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import subprocess
 import sys
@@ -19,27 +18,15 @@ from typing import Any
 
 import redis.asyncio
 
-from bench.cluster_nodes import cluster_environment, hold_live
+from bench.cluster_nodes import base_placing_apart, cluster_environment, hold_live
 from bench.served import ROOT, api_token, free_port
-from server.cluster.rendezvous import score
 from server.config import load_config
 from server.live.simulate import SimulatedSite, run_sites
 from server.live.simulate_cli import _admit_all, invitation_paths
 from server.live.simulate_console import Operator
-from tests.cluster.conftest import node
 from tests.cluster.test_failover import ORGANISER, frames, until
 
 MOU, AID = 1, 2
-
-
-def base_placing_apart() -> str:
-    """A node id base such that rendezvous places AID on worker 1 and MOU on worker 2, each by
-    a wide margin (as ``names_placing``)."""
-    for n in itertools.count():
-        one, two = node(f"w{n}-1"), node(f"w{n}-2")
-        if score(one, AID) > 5 * score(two, AID) and score(two, MOU) > 5 * score(one, MOU):
-            return f"w{n}"
-    raise AssertionError("unreachable")
 
 
 def serve_workers(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -77,7 +64,7 @@ async def test_two_workers_behind_one_port_hold_two_conferences(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    base = base_placing_apart()
+    base = base_placing_apart(AID, MOU)
     env = cluster_environment(postgres_url, redis_url) | {
         "CONCORD_DATA_DIR": str(tmp_path / "data"),
         "CONCORD_PUBLIC_URL": f"http://127.0.0.1:{port}",
