@@ -35,7 +35,7 @@ from server.conferences import parts_api as conference_parts_api
 from server.conferences import sessions_api as conference_sessions_api
 from server.config import Config
 from server.db import Database
-from server.events import Events, RosterChanged
+from server.events import Events, RosterChanged, StatusChanged
 from server.i18n import Catalogues
 from server.invitations import views as invitations_views
 from server.keys import (
@@ -66,7 +66,7 @@ from server.live import pages as live_pages
 from server.live.heartbeat import Heartbeat, node_of
 from server.live.members import conference_room, site_room, still_here
 from server.live.namespace import RoomNamespace
-from server.live.registry import LiveRooms
+from server.live.registry import LiveRooms, close_if_ended
 from server.middleware import errors, guard
 from server.minutes import api as minutes_api
 from server.minutes import pages as minutes_pages
@@ -214,6 +214,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         app[EVENTS].subscribe(
             RosterChanged, lambda e: room_namespace.roster_changed(e.conference_id)
         )
+        app[EVENTS].subscribe(StatusChanged, lambda e: close_if_ended(rooms, hub, e))
         node = node_of(config)
         heartbeat = Heartbeat(app[DATABASE], node, lambda: rooms.live())
         await heartbeat.start()  # first closes the rooms a stopped process left open
@@ -244,7 +245,10 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
 
         clients = Clients(tell, lambda conference_id: still_here(rooms.get(conference_id)))
         drain = functools.partial(signal.raise_signal, signal.SIGTERM)  # (then: the handover)
-        async with membership(config, node, rooms, app[THROTTLE], clients, drain) as handover:
+        events = app[EVENTS]
+        async with membership(
+            config, node, rooms, app[THROTTLE], clients, drain, events
+        ) as handover:
             if handover is not None:
                 app[HANDOVER] = handover
             yield

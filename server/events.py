@@ -25,6 +25,15 @@ class RosterChanged:
     conference_id: int
 
 
+@dataclass(frozen=True)
+class StatusChanged:
+    """A conference's status changed (``status``: the new one; ``actor``: who changed it)."""
+
+    conference_id: int
+    status: str
+    actor: str = ""
+
+
 class Events:
     """Subscribers by event type; ``publish`` awaits each in turn. A subscriber's failure is
     logged and does not undo the change (it committed) nor stop the other subscribers."""

@@ -12,12 +12,14 @@ import redis.asyncio
 import redis.exceptions
 
 from server.accounts.throttle import LoginThrottle
+from server.cluster.event_relay import EventRelay
 from server.cluster.handover import Handover, Tell
 from server.cluster.load import LoadMeter
 from server.cluster.nodes import NodeLease
 from server.cluster.placement import RoomLeases
 from server.cluster.throttle_sync import ThrottleSync
 from server.config import Config
+from server.events import Events
 from server.live.registry import LiveRooms
 
 
@@ -38,11 +40,13 @@ async def membership(
     throttle: LoginThrottle,
     clients: Clients | None = None,
     on_drain: Callable[[], None] | None = None,
+    events: Events | None = None,
 ) -> AsyncIterator[Handover | None]:
     """Yields what hands the rooms over when the node stops (None: a single node). The
     clients are told the live nodes' URLs when they change (``cluster.nodes``), so each knows
     where to go if this node dies; ``on_drain`` is called when ``concord nodes drain`` names
-    this node (it stops the node, which hands its rooms over)."""
+    this node (it stops the node, which hands its rooms over); ``events`` are relayed to and from
+    the other nodes (``server.cluster.event_relay``)."""
     if not config.redis_url:
         yield None
         return
@@ -63,6 +67,7 @@ async def membership(
 
     leases = RoomLeases(client, node, lambda: rooms.live().keys(), on_nodes=tell_nodes)
     shared = ThrottleSync(config.redis_url, throttle, node)
+    relay = EventRelay(config.redis_url, node, events) if events is not None else None
     handover = Handover(lease, leases, rooms, clients.tell, clients.present) if clients else None
     try:
         await lease.start()
@@ -71,9 +76,13 @@ async def membership(
             await leases.refresh_urls()
         leases.start()
         await shared.start()
+        if relay is not None:
+            await relay.start()
         yield handover
     finally:
         # (before the rooms close: the node leaves the list and gives its rooms up first)
+        if relay is not None:
+            await relay.close()
         await shared.close()
         rooms.place_with(None)
         await leases.close()

@@ -26,6 +26,7 @@ import redis.asyncio
 import redis.exceptions
 
 from server.accounts.throttle import LoginThrottle
+from server.cluster.channel import listen
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,10 @@ class ThrottleSync:
     async def start(self) -> None:
         self._throttle.on_change = self._tell
         self._tasks = [
-            asyncio.create_task(self._listen(), name="throttle sync: listen"),
+            asyncio.create_task(
+                listen(self._client, CHANNEL, self._arrive, self.subscribed),
+                name="throttle sync: listen",
+            ),
             asyncio.create_task(self._send(), name="throttle sync: send"),
         ]
 
@@ -68,19 +72,8 @@ class ThrottleSync:
             except (OSError, redis.exceptions.RedisError) as exc:
                 log.warning("throttle sync: could not tell the other nodes: %s", exc)
 
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self._client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    self.subscribed.set()
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self.apply(message["data"])
-            except (OSError, redis.exceptions.RedisError) as exc:
-                self.subscribed.clear()
-                log.warning("throttle sync: Redis does not answer (%s); retrying in 2 s", exc)
-                await asyncio.sleep(2)
+    async def _arrive(self, data: bytes) -> None:
+        self.apply(data)
 
     def apply(self, data: bytes | str) -> None:
         """Apply one message of another node (this node's own are ignored; so is garbage)."""

@@ -10,9 +10,8 @@ from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, Status
 from server.conferences.queries import ConferenceFilter, conference_detail, find_conferences
 from server.conferences.schemas import ConferenceOut, ConferenceSummary
 from server.conferences.timing import field_error, parse_instant
-from server.events import RosterChanged
+from server.events import RosterChanged, StatusChanged
 from server.keys import DATABASE, EVENTS
-from server.live.registry import end_room
 from server.models import ConferenceStatus, Role
 from server.routing import SIGNED_IN, ApiDoc, Query, RouteTable, conference, number_query, roles
 from server.web import identity, int_param, json_body, json_response, remote
@@ -89,7 +88,9 @@ async def delete_conference(request: web.Request) -> web.Response:
     conference_id = int_param(request, "conference_id")
     async with request.app[DATABASE].session() as db, db.begin():
         kept = await ops.delete_conference(db, identity(request), conference_id, remote(request))
-    await end_room(request, conference_id, ConferenceStatus.CANCELLED)
+    await request.app[EVENTS].publish(
+        StatusChanged(conference_id, ConferenceStatus.CANCELLED, identity(request).actor)
+    )
     if kept is None:
         return web.Response(status=204)
     return await _detail(request, conference_id)
@@ -102,7 +103,9 @@ async def change_status(request: web.Request) -> web.Response:
         await ops.change_status(
             db, identity(request), conference_id, body.status, body.comment, remote(request)
         )
-    await end_room(request, conference_id, body.status)
+    await request.app[EVENTS].publish(
+        StatusChanged(conference_id, body.status, identity(request).actor)
+    )
     return await _detail(request, conference_id)
 
 

@@ -30,10 +30,9 @@ from server.conferences.bookings import SchedulingConflict
 from server.conferences.inputs import ConferenceCreate, ConferenceUpdate
 from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput
-from server.events import RosterChanged
+from server.events import RosterChanged, StatusChanged
 from server.i18n import LOCALES
 from server.keys import DATABASE, EVENTS
-from server.live.registry import end_room
 from server.models import Conference, ConferenceKind, ConferenceStatus, Role
 from server.routing import RouteTable, conference, roles
 from server.web import (
@@ -265,7 +264,9 @@ async def change_status(request: web.Request) -> web.Response:
             await ops.change_status(
                 db, identity(request), conference_id, wanted, text(form, "comment"), remote(request)
             )
-        await end_room(request, conference_id, wanted)
+        await request.app[EVENTS].publish(
+            StatusChanged(conference_id, wanted, identity(request).actor)
+        )
     except DomainError as error:
         return await render_editor(
             request, conference_id, Problem.of(error, "status"), form, error.status

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any, Protocol
 
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,7 +27,7 @@ from rooms.room_state import REOPENED, capture, restore
 from rooms.roster import RoomEvent, SiteInfo
 from server.conferences.lifecycle import ROOM_CLOSED
 from server.db import Database
-from server.keys import HEALTH_HUB, LIVE_ROOMS
+from server.events import StatusChanged
 from server.live.store import DatabaseRoomStore, RoomStore
 from server.models import (
     ConferenceLanguage,
@@ -40,8 +39,8 @@ from server.models import (
     Site,
     SiteCheck,
 )
+from server.monitoring.hub import HealthHub
 from server.monitoring.queries import last_checks
-from server.web import identity
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +90,12 @@ def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]
     }
 
 
-async def end_room(request: web.Request, conference_id: int, status: ConferenceStatus) -> None:
-    """After a status change: a conference that ended or was cancelled closes its room."""
-    if status in ROOM_CLOSED:
-        await request.app[LIVE_ROOMS].end(conference_id, identity(request).actor)
-        request.app[HEALTH_HUB].forget(conference_id)
+async def close_if_ended(rooms: LiveRooms, hub: HealthHub, event: StatusChanged) -> None:
+    """A conference that ended or was cancelled closes its room (on the node that holds it:
+    in a cluster the event reaches every node, ``server.cluster.event_relay``)."""
+    if ConferenceStatus(event.status) in ROOM_CLOSED:
+        await rooms.end(event.conference_id, event.actor)
+        hub.forget(event.conference_id)
 
 
 def _check_state(found: SiteCheck | None) -> str | None:
