@@ -71,7 +71,6 @@ class SimulatedSite:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.nodes = NodeUrls(self.base_url)  # where to go when the room's node dies
-        self._moving = False  # hanging up to join the node that holds the room
         self.join_path = join_path
         self.name = name
         self.conference_id = 0
@@ -129,6 +128,13 @@ class SimulatedSite:
             sio.on(event, handler, namespace="/room")
         return sio
 
+    def _swap_client(self) -> None:
+        """A new socket.io client for another node. The old one hangs up aside (its close
+        handshake can take seconds), without handlers: no drop to come back from."""
+        old, self.sio = self.sio, self._client()
+        old.handlers.pop("/room", None)
+        self._spawn(_hang_up(old))
+
     async def start(self) -> str:
         """Open the invitation link, connect and join; returns the admission (lobby/admitted)."""
         await self._open_invitation()
@@ -177,13 +183,9 @@ class SimulatedSite:
             # In a cluster: the room is held by another node. Signalling and media go there
             # (the guest session is in the shared database, so the cookie serves there too).
             log.info("%s: the room is on %s; joining there", self.name, url)
-            self._moving = True  # (this hang-up is no drop to come back from)
-            try:
-                await self._hang_up()
-                self.base_url = url.rstrip("/")
-                await self._connect_socket()
-            finally:
-                self._moving = False
+            self._swap_client()
+            self.base_url = url.rstrip("/")
+            await self._connect_socket()
             answer = await self.call("join", join)
         self._joined = True
         self._joins += 1
@@ -244,14 +246,7 @@ class SimulatedSite:
         self._joined = False
         self._dropped.set()
         running = self._reconnecting is not None and not self._reconnecting.done()
-        moving = self._moving
-        if (
-            self._reconnect
-            and not self._closing
-            and self.ended is None
-            and not running
-            and not moving
-        ):
+        if self._reconnect and not self._closing and self.ended is None and not running:
             self._reconnecting = self._spawn(self._come_back())
 
     async def _come_back(self) -> None:
@@ -366,11 +361,7 @@ class SimulatedSite:
             self._spawn(self._move(url.rstrip("/")))
 
     async def _move(self, url: str) -> None:
-        # A new client: the old one's hang-up (its close handshake with a stopping node can
-        # take seconds) goes on aside, with no handlers, so it is no drop to come back from.
-        old, self.sio = self.sio, self._client()
-        old.handlers.pop("/room", None)
-        self._spawn(_hang_up(old))
+        self._swap_client()
         self._dropped.set()  # (calls waiting on the old socket get no answer)
         self._joined = False
         self.base_url = url

@@ -36,7 +36,7 @@ class Operator:
         self.joins = 0
         self.conference_id: int | None = None
         self.refusal = ""  # why the console could not join, as the server said
-        self._moving = False  # hanging up to join the node that holds the room
+        self._hanging_up: set[asyncio.Future[None]] = set()
         self._closing = False
         self._coming_back: asyncio.Task[None] | None = None
         self._moving_to: asyncio.Task[None] | None = None
@@ -61,6 +61,15 @@ class Operator:
         self.conference_id = conference_id
         return True
 
+    def _swap(self) -> None:
+        """A new client for another node; the old one hangs up aside (its close handshake
+        can take seconds), without handlers: no drop to come back from."""
+        old, self.sio = self.sio, self._client()
+        old.handlers.pop("/room", None)
+        hanging_up = asyncio.ensure_future(old.disconnect())
+        self._hanging_up.add(hanging_up)
+        hanging_up.add_done_callback(self._hanging_up.discard)
+
     async def _connect(self) -> None:
         await self.sio.connect(
             self.base_url,
@@ -76,13 +85,9 @@ class Operator:
         url = answer.get("url")
         if answer.get("code") == "room_elsewhere" and isinstance(url, str) and url:
             log.info("simulate-sites: the room is on %s; the console joins there", url)
-            self._moving = True  # (this hang-up is no drop to come back from)
-            try:
-                await self._hang_up()
-                self.base_url = url.rstrip("/")
-                await self._connect()
-            finally:
-                self._moving = False
+            self._swap()
+            self.base_url = url.rstrip("/")
+            await self._connect()
             answer = await self.call("join", join)
         if not answer.get("ok"):
             self.refusal = f"{answer.get('code')}: {answer.get('detail')}"
@@ -99,16 +104,12 @@ class Operator:
             self._moving_to = asyncio.ensure_future(self._move(url, self.conference_id))
 
     async def _move(self, url: str, conference_id: int) -> None:
-        # A new client; the old one hangs up aside, without handlers (no drop to come back from)
-        old, self.sio = self.sio, self._client()
-        old.handlers.pop("/room", None)
+        self._swap()
         self.base_url = url.rstrip("/")
         await self._dropped("moving")  # joins there (or comes back as after a drop)
-        with contextlib.suppress(Exception):
-            await old.disconnect()
 
     async def _dropped(self, reason: Any = None) -> None:
-        if self._closing or self._moving or self.conference_id is None:
+        if self._closing or self.conference_id is None:
             return
         if self._coming_back is None or self._coming_back.done():
             self._coming_back = asyncio.ensure_future(self._come_back(self.conference_id))
@@ -143,7 +144,7 @@ class Operator:
 
     async def close(self) -> None:
         self._closing = True
-        for task in (self._moving_to, self._coming_back):
+        for task in (self._moving_to, self._coming_back, *self._hanging_up):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
