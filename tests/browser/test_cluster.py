@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 
 import pytest
 import redis.asyncio
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from bench.cluster_nodes import base_placing_apart, hold_live
 from tests.browser.conftest import (
@@ -173,6 +174,16 @@ def test_pages_served_by_one_node_follow_the_room_to_its_node_and_back_after_a_k
     wait_in_room(site, "site 4")
     report.append(assert_video(site, "site 4 via node A", "hall.video", "hall-video"))
     report.append(assert_audio(site, "site 4 via node A", "hall.audio", "hall-audio"))
+
+    # The technicians' dashboard, opened on node B, shows the sites of node A's room.
+    dashboard = organiser.new_page()
+    dashboard.goto(f"/conferences/{CONFERENCE}/health")
+    for shown in (MAIN_HALL, SITE):
+        row = dashboard.locator(f"#health-rows tr[data-subject='site:{shown}']")
+        level = row.locator(".level")  # measured (the fake camera may rate "fair"), not down
+        expect(level).to_have_attribute("data-level", re.compile("^(good|fair)$"), timeout=20_000)
+    assert dashboard.evaluate("() => window.__health.client.base") == a.url
+    dashboard.close()
 
     # Node A dies. Every page goes back to node B, where the room reopens as it was.
     os.kill(a.process.pid, signal.SIGKILL)
