@@ -7,7 +7,11 @@ to wherever the room reopened, or reopens it there.
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+FAILED_FOR = 5.0
+"""Seconds a node that refused a connection is skipped (it died; its lease runs out in 3)."""
 
 
 class NodeUrls:
@@ -15,6 +19,17 @@ class NodeUrls:
         self.entry = entry_url.rstrip("/")
         self.listed: list[str] = []
         self._tried = 0
+        self._failed: dict[str, float] = {}  # url → when a connection to it last failed
+
+    def failed(self, url: str) -> None:
+        """A connection to ``url`` failed: skip it for a few seconds."""
+        self._failed[url.rstrip("/")] = time.monotonic()
+
+    def dead(self, url: str) -> bool:
+        """Whether ``url`` refused a connection in the last few seconds: a ``room_elsewhere``
+        naming it is a room between nodes, not a place to go."""
+        at = self._failed.get(url.rstrip("/"))
+        return at is not None and time.monotonic() - at < FAILED_FOR
 
     def update(self, data: Any) -> None:
         """Take a join answer's or a ``cluster.nodes`` event's ``nodes``."""
@@ -28,7 +43,12 @@ class NodeUrls:
         self._tried = 0
 
     def next(self) -> str:
+        """The next node to try, skipping those that refused a connection a moment ago (all of
+        them refused: the entry)."""
         candidates = [self.entry, *(u for u in self.listed if u != self.entry)]
-        url = candidates[self._tried % len(candidates)]
-        self._tried += 1
-        return url
+        for _ in candidates:
+            url = candidates[self._tried % len(candidates)]
+            self._tried += 1
+            if not self.dead(url):
+                return url
+        return self.entry

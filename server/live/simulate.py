@@ -23,7 +23,7 @@ from server.live.cluster_urls import NodeUrls
 from server.live.simulate_report import SiteReport, VideoRun
 
 CONNECT_ATTEMPTS = 3
-RECONNECT_DELAYS = (0.25, 0.5, 1.0)  # then every second, until the site is closed
+RECONNECT_DELAYS = (0.25, 0.5)  # then every half second, until the site is closed
 # (room_elsewhere without a URL: the room's node died a moment ago, its lease runs out soon)
 TRANSIENT_REFUSALS = frozenset({"rate_limited", "internal_error", "not_joined", "room_elsewhere"})
 SITE_SLOTS = (
@@ -180,6 +180,10 @@ class SimulatedSite:
             url = refused.answer.get("url")
             if refused.code != "room_elsewhere" or not isinstance(url, str) or not url:
                 raise
+            if self.nodes.dead(url):  # its node died a moment ago: the lease runs out soon
+                raise SimulationError(
+                    f"{self.name}: the room is between nodes", refused.code
+                ) from None
             # In a cluster: the room is held by another node. Signalling and media go there
             # (the guest session is in the shared database, so the cookie serves there too).
             log.info("%s: the room is on %s; joining there", self.name, url)
@@ -273,6 +277,7 @@ class SimulatedSite:
                 return
             except (socketio.exceptions.SocketIOError, aiohttp.ClientError, OSError, TimeoutError):
                 await self._hang_up()
+                self.nodes.failed(self.base_url)
                 self.base_url = self.nodes.next()
                 continue
             except ValueError:  # the old connection is still closing ("not in a disconnected

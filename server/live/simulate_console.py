@@ -121,7 +121,7 @@ class Operator:
                 if await self._connect_and_join(conference_id):
                     return
             except DROPS:
-                pass
+                self.nodes.failed(self.base_url)
             else:
                 code = self.refusal.split(":", 1)[0]
                 if code not in TRANSIENT:

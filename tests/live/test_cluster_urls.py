@@ -14,3 +14,14 @@ def test_the_entry_node_then_each_listed_node_in_turn_from_the_entry_again_after
     assert [urls.next(), urls.next()] == ["http://a", "http://c"]
     urls.update("not a dict")
     assert urls.listed == ["http://c"]
+
+
+def test_a_node_that_refused_a_connection_is_skipped_for_a_few_seconds() -> None:
+    urls = NodeUrls("http://a")
+    urls.joined({"nodes": ["http://a", "http://b", "http://c"]})
+    urls.failed("http://b/")
+    assert urls.dead("http://b") and not urls.dead("http://c")
+    assert [urls.next() for _ in range(3)] == ["http://a", "http://c", "http://a"]
+    for url in ("http://a", "http://c"):
+        urls.failed(url)
+    assert urls.next() == "http://a"  # all refused: the entry
