@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from server.cluster.nodes import Node
 
 SITES_PER_CORE = 32.0
-"""Connected sites that about fill a core (bench/results: forwarding for 25–32 sites)."""
+"""Connected sites counted as a core of load (docs/scaling.md: a core carries about 10–25
+sites with browser cameras, more with smaller pictures; the CPU term counts the rest)."""
 
 
 def _unit(node_id: str, room: int) -> float:
