@@ -77,7 +77,7 @@ class Monitoring:
         self._ns.chair_room(member)
         assert member.conference_id is not None
         await self._ns.enter_room(sid, health_room(member.conference_id))
-        return {"ok": True, **self._hub().snapshot(member.conference_id)}
+        return {"ok": True, **(await self._hub().snapshot(member.conference_id))}
 
     async def _report(self, sid: str, member: Member, data: Any) -> Answer:
         body = BrowserStats.model_validate(data)

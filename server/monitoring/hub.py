@@ -7,6 +7,10 @@ samples and the changes (levels, connection states, alerts raised and cleared: t
 event timeline, in ``room_events``) in one transaction per report, and emits the report to the
 conference's ``health`` socket.io room. Another task deletes samples older than the
 retention period once an hour.
+
+The 5 minutes in memory start from the stored samples: a room that opens on this node after
+running on another (a failover, a drain, a restart) keeps its sparklines, and a dashboard that
+opens before the room's first report here is shown them from the database.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[str, Any, str], Awaitable[None]]
 #: Samples per subject kept for the sparklines: 5 minutes at one every 2 s.
 HISTORY = 150
+HISTORY_SECONDS = 300.0
 PRUNE_EVERY = 3600.0
 
 
@@ -122,15 +127,17 @@ class HealthHub:
     def latest(self) -> dict[int, HealthReport]:
         return {cid: r.latest for cid, r in self._rooms.items() if r.latest is not None}
 
-    def snapshot(self, conference_id: int) -> dict[str, Any]:
-        """What a dashboard shows when it opens: rows, open alerts, the last 5 minutes."""
+    async def snapshot(self, conference_id: int) -> dict[str, Any]:
+        """What a dashboard shows when it opens: rows, open alerts, the last 5 minutes (from
+        the database while this node has had no report of the room)."""
         room = self._rooms.get(conference_id)
         latest = room.latest if room else None
+        history = room.history if room else await self._stored_history(conference_id)
         return {
             "conference_id": conference_id,
             "rows": latest.rows if latest else [],
             "alerts": latest.alerts if latest else [],
-            "history": {s: list(points) for s, points in room.history.items()} if room else {},
+            "history": {s: list(points) for s, points in history.items()},
         }
 
     async def announce(self, conference_id: int, change: Change, actor: str = "") -> None:
@@ -148,6 +155,9 @@ class HealthHub:
                 self._queue.task_done()
                 continue
             try:
+                if conference_id not in self._rooms:
+                    history = await self._stored_history(conference_id)
+                    self._rooms[conference_id] = _Room(history=history)
                 self._remember(conference_id, report)
                 await self._store(conference_id, report, report.changes, "")
                 await self._emit(
@@ -176,6 +186,21 @@ class HealthHub:
         watched = {row["subject"] for row in report.rows}
         for subject in set(room.history) - watched:
             del room.history[subject]
+
+    async def _stored_history(self, conference_id: int) -> dict[str, deque[dict[str, Any]]]:
+        """The conference's stored samples of the last 5 minutes, as sparkline points."""
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=HISTORY_SECONDS)
+        query = (
+            select(HealthSample)
+            .where(HealthSample.conference_id == conference_id, HealthSample.at >= since)
+            .order_by(HealthSample.at, HealthSample.id)
+        )
+        history: dict[str, deque[dict[str, Any]]] = {}
+        async with self._database.session() as db:
+            for sample in await db.scalars(query):
+                points = history.setdefault(sample.subject, deque(maxlen=HISTORY))
+                points.append(_point(sample))
+        return history
 
     async def _store(
         self, conference_id: int, report: HealthReport | None, changes: list[Change], actor: str
@@ -227,6 +252,24 @@ class HealthHub:
 
 def _change_out(change: Change) -> dict[str, Any]:
     return {"type": change.type, "subject": change.subject, **change.data}
+
+
+def _point(sample: HealthSample) -> dict[str, Any]:
+    """A stored sample as the sparkline point ``compact`` makes of a report row."""
+    jitters = [j for j in (sample.up_jitter, sample.down_jitter) if j is not None]
+    at = sample.at if sample.at.tzinfo else sample.at.replace(tzinfo=dt.UTC)  # (SQLite)
+    return {
+        "t": at.timestamp(),
+        "level": sample.level,
+        "score": sample.score,
+        "rtt": sample.rtt,
+        "up_loss": sample.up_loss,
+        "down_loss": sample.down_loss,
+        "jitter": max(jitters) if jitters else None,
+        "up_bitrate": sample.up_bitrate,
+        "down_bitrate": sample.down_bitrate,
+        "frame_rate": sample.frame_rate,
+    }
 
 
 def _sample(conference_id: int, at: dt.datetime, row: dict[str, Any]) -> HealthSample:

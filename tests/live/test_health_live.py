@@ -140,4 +140,4 @@ async def test_technicians_see_health_alerts_and_acknowledge_them(
     )
     assert response.status == 200, await response.text()
     assert app[LIVE_ROOMS].get(MOU) is None
-    assert app[HEALTH_HUB].snapshot(MOU)["rows"] == []
+    assert (await app[HEALTH_HUB].snapshot(MOU))["rows"] == []
