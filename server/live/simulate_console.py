@@ -1,4 +1,6 @@
 """The console of whoever runs ``concord simulate-sites``: admits its sites, hands out the floor.
+The same client joins as a booth's interpreter (``as_="interpreter"`` and a language), without
+media, to put the booth on air in tests of a room that moves.
 
 Like a synthetic site (``server.live.simulate``) it finds the room wherever it is: a join
 refused with ``room_elsewhere`` and a URL is made again on that node, and when its socket drops
@@ -28,8 +30,11 @@ DROPS = (socketio.exceptions.SocketIOError, aiohttp.ClientError, OSError, Timeou
 
 
 class Operator:
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(
+        self, base_url: str, token: str, as_: str = "console", language: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.role: dict[str, str] = {"as": as_} | ({"language": language} if language else {})
         self.nodes = NodeUrls(self.base_url)  # where to go when the room's node dies
         self.token = token
         self.state: dict[str, Any] = {}
@@ -55,7 +60,7 @@ class Operator:
         self.state = state
 
     async def join(self, conference_id: int) -> bool:
-        """Join as console; False when the token's user may not chair this conference."""
+        """Join (as console, or the role given); False when the token's user may not."""
         if not await self._connect_and_join(conference_id):
             return False
         self.conference_id = conference_id
@@ -80,7 +85,7 @@ class Operator:
 
     async def _connect_and_join(self, conference_id: int) -> bool:
         await self._connect()
-        join = {"conference_id": conference_id, "as": "console"}
+        join = {"conference_id": conference_id, **self.role}
         answer = await self.call("join", join)
         url = answer.get("url")
         if answer.get("code") == "room_elsewhere" and isinstance(url, str) and url:

@@ -1,13 +1,17 @@
 """A conference on a cluster of three ``concord serve`` processes (issue 16, "Done means"), on
 PostgreSQL and Redis, with real aiortc sites (``concord simulate-sites``' code).
 
-The main hall and the console come in through node A, the other sites through nodes B and C:
-all end up in the one room, on the node rendezvous placed it on (A here, by the node ids), the
-sites receive the main hall's picture and sound, and the floor moves between sites that came
-in through different nodes. Node A is then killed with SIGKILL: its room's lease runs out, the
-room reopens on another node from its kept state, and every site comes back there by itself,
-admitted, with the same floor holder, within ``FAILOVER_WITHIN`` seconds of the kill. Node A,
-started again, takes a new conference's room but not the old one back.
+The main hall and the console come in through node A, the other sites, the English booth's
+interpreter and a technician's dashboard through nodes B and C: all end up in the one room, on
+the node rendezvous placed it on (A here, by the node ids), the sites receive the main hall's
+picture and sound, the dashboard opened through C lists every site, and the floor moves
+between sites that came in through different nodes. Node A is then killed with SIGKILL: its
+room's lease runs out, the room reopens on another node from its kept state, and every site
+comes back there by itself, admitted, with the same floor holder, the same interpreter on air
+in the English booth and the same site listening to it, within ``FAILOVER_WITHIN`` seconds of
+the kill; the interpreter's console follows by itself, and the dashboard there still has the
+sparklines from before the kill. Node A, started again, takes a new conference's room but not
+the old one back.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ SITES = 5  # the aid review's main hall and four of its sites
 FAILOVER_WITHIN = 10.0
 DRAIN_GAP = 2.0
 ORGANISER = "organiser@concord.example"
+INTERPRETER = "interpreter.en@concord.example"  # the aid review's English booth
 
 
 def frames(site: SimulatedSite, slot: str) -> int:
@@ -85,6 +90,30 @@ def floor_holder(site: SimulatedSite) -> Any:
     return site.states[-1]["floor"]["holder"] if site.states else None
 
 
+def english(console: Operator) -> dict[str, Any]:
+    """The English booth as the console sees it (on_air: the interpreter; listeners: sites)."""
+    booths = console.state.get("interpretation", {}).get("booths", [])
+    return next((b for b in booths if b["language"] == "en"), {})
+
+
+async def dashboard_lists(entry: str, token: str, site_ids: set[int | None]) -> None:
+    """A technician's dashboard opened through ``entry`` (it follows the room to its node, as
+    the page does) lists every one of ``site_ids`` in its ``health.watch`` snapshot (once the
+    room has reported: every 2 s)."""
+    watcher = Operator(entry, token)
+    listed: set[int] = set()
+    try:
+        assert await watcher.join(AID), watcher.refusal
+        deadline = time.monotonic() + 10
+        while not site_ids <= listed:
+            assert time.monotonic() < deadline, (site_ids, listed)
+            await asyncio.sleep(0.5)
+            rows = (await watcher.call("health.watch", {}))["rows"]
+            listed = {int(r["subject"][5:]) for r in rows if r["subject"].startswith("site:")}
+    finally:
+        await watcher.close()
+
+
 async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
@@ -98,12 +127,24 @@ async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
         for i, ((name, path), entry) in enumerate(zip(paths, entries, strict=True))
     ]
     hall, *others = sites
+    booth_token = await api_token(cluster[c].url, INTERPRETER, "booth")
+    interpreter = Operator(cluster[c].url, booth_token, as_="interpreter", language="en")
     tasks: list[asyncio.Task[Any]] = []
     later: Operator | None = None
     try:
         tasks += await in_the_room(console, sites, owner := cluster[a].url)
         await until(lambda: all(frames(s, "hall.video") > 10 for s in others), 20, "hall video")
         await until(lambda: all(frames(s, "hall.audio") > 50 for s in others), 10, "hall audio")
+        await dashboard_lists(cluster[c].url, token, {s.site_id for s in sites})
+
+        # The English booth, its interpreter in through C, on air; a site from B listens.
+        assert await interpreter.join(AID), interpreter.refusal
+        assert interpreter.base_url == owner
+        assert (await interpreter.call("booth.on_air", {}))["ok"]
+        assert (await others[2].call("language", {"language": "en"}))["hears"] == "booth"
+        await until(lambda: english(console).get("listeners") == 1, 5, "the English listener")
+        on_air = english(console)["on_air"]
+        assert on_air is not None
 
         # The floor, from a site that came in through B to one that came in through C.
         first, second = others[0].site_id, others[1].site_id
@@ -116,7 +157,7 @@ async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
 
         # SIGKILL the owner: the room reopens on B or C; every site comes back by itself.
         cluster[a].kill()
-        killed = time.monotonic()
+        killed, killed_at = time.monotonic(), time.time()
 
         returned: dict[str, float] = {}
 
@@ -143,7 +184,14 @@ async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
         assert back - killed <= FAILOVER_WITHIN
         assert {s.base_url for s in sites} == {new_owner}
         assert all(floor_holder(s) == second for s in sites), [s.states[-1] for s in sites]
-        await until(lambda: console.base_url == new_owner and console.joins == 2, 10, "console")
+        clients = (console, interpreter)
+        await until(lambda: all(o.base_url == new_owner and o.joins == 2 for o in clients), 10, "")
+        booth = english(console)
+        assert booth["on_air"] == on_air and booth["listeners"] == 1, booth
+        # The dashboard there still draws each site's sparkline from before the kill.
+        history = (await console.call("health.watch", {}))["history"]
+        for s in sites:
+            assert min(p["t"] for p in history[f"site:{s.site_id}"]) < killed_at, s.name
 
         # Node A comes back: it takes a new room (MOU, which rendezvous places on it) and
         # leaves the aid review where it is.
@@ -162,10 +210,10 @@ async def test_three_nodes_one_room_a_killed_owner_and_a_node_that_comes_back(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for operator in (console, later):
-            if operator is not None:
+        for hanging_up in (console, interpreter, later):
+            if hanging_up is not None:
                 with contextlib.suppress(Exception):
-                    await operator.close()
+                    await hanging_up.close()
         cluster.stop()
     for node in cluster.nodes.values():
         assert "Traceback" not in node.log.read_text(), node.log.read_text()[-3000:]
