@@ -15,6 +15,9 @@ a cluster with other live nodes:
 
 Without another live node there is nobody to hand the rooms to: the stop is a restart's
 (clients are told to come back; the next node asked reopens the rooms from their kept state).
+Nodes stopped together (``concord serve --workers``' workers on SIGTERM, a machine shutting
+down) announce their draining, then look for the others ``SETTLE`` seconds later: they see
+each other draining and do not pass rooms from one to the next.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 WAIT = 8.0
 """Seconds a draining node keeps its rooms for the clients still moving."""
 POLL = 0.1
+SETTLE = 0.3
+"""Seconds between announcing the draining and choosing whom to hand rooms to (nodes told to
+stop at the same moment have all announced theirs by then)."""
 
 #: Sends one event to everyone in a conference's room on this node.
 Tell = Callable[[int, str, dict[str, Any]], Awaitable[None]]
@@ -67,13 +73,16 @@ class Handover:
     async def _hand_over(self) -> list[int]:
         self.lease.draining = True
         await self.lease.beat()
+        live = sorted(self.rooms.live())
+        if not live:
+            return []
+        await asyncio.sleep(SETTLE)
         others = [
             node
             for node in await live_nodes(self.lease.client, self.lease.prefix)
             if node.id != self.lease.node_id and not node.draining
         ]
-        live = sorted(self.rooms.live())
-        if not others or not live:
+        if not others:
             return []
         began = time.monotonic()
         await self.rooms.keep_state_as_it_is()
