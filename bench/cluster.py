@@ -10,7 +10,8 @@ a fresh database is made and dropped). Traffic stays on 127.0.0.1.
 - **Load on the shared services.** Over ``--window`` seconds of the three nodes idle, then of
   that room running (before the first kill): the commands Redis processed (``INFO``'s
   ``total_commands_processed``: every node's leases, heartbeats and socket.io's queue) and the
-  transactions PostgreSQL committed in the cluster's database (``pg_stat_database``), per
+  transactions PostgreSQL committed in the cluster's database (``pg_stat_database``) and the
+  SQL statements the nodes sent it (the sum of their ``concord_db_statements_total``), per
   minute: idle, and what the room adds.
 - **Placement.** 50 rooms, each opened through a node picked at random among three idle nodes,
   through the real leases in Redis (under a prefix of its own): rooms per node.
@@ -31,8 +32,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import redis.asyncio
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.cluster_nodes import (
     Cluster,
@@ -62,17 +65,32 @@ async def _room_node(client: redis.asyncio.Redis) -> str:
     return holder.decode() if isinstance(holder, bytes) else str(holder)
 
 
+async def _statements(cluster: Cluster) -> float:
+    """The SQL statements the cluster's nodes have sent (their /metrics, summed)."""
+    sent = 0.0
+    async with aiohttp.ClientSession() as http:
+        for node in cluster.nodes.values():
+            async with http.get(node.url + "/metrics") as answer:
+                text = await answer.text()
+            for family in text_string_to_metric_families(text):
+                if family.name == "concord_db_statements":
+                    sent += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return sent
+
+
 async def _service_load(
-    client: redis.asyncio.Redis, database: str, window: float
+    client: redis.asyncio.Redis, database: str, window: float, cluster: Cluster
 ) -> dict[str, float]:
-    """Redis commands and PostgreSQL transactions per minute over ``window`` seconds."""
+    """Redis commands, PostgreSQL transactions and statements per minute over ``window`` s."""
     name = database.rsplit("/", 1)[1]
     conn = await asyncpg.connect(POSTGRES.replace("postgresql+asyncpg://", "postgresql://"))
     query = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
     try:
         redis_before = (await client.info("stats"))["total_commands_processed"]
         pg_before = await conn.fetchval(query, name)
+        sent_before = await _statements(cluster)
         await asyncio.sleep(window)
+        sent_after = await _statements(cluster)
         redis_after = (await client.info("stats"))["total_commands_processed"]
         await conn.execute("SELECT pg_stat_clear_snapshot()")
         pg_after = await conn.fetchval(query, name)
@@ -82,6 +100,7 @@ async def _service_load(
     return {
         "redis_commands_per_min": round((redis_after - redis_before) * per_minute),
         "pg_transactions_per_min": round((pg_after - pg_before) * per_minute),
+        "sql_statements_per_min": round((sent_after - sent_before) * per_minute),
     }
 
 
@@ -97,7 +116,7 @@ async def failover(count: int, kills: int, window: float) -> dict[str, Any]:
         await asyncio.to_thread(cluster.demo)
         await hold_live(database, (CONFERENCE,))
         await cluster.start()
-        idle = await _service_load(client, database, window)  # three nodes, no room
+        idle = await _service_load(client, database, window, cluster)  # three nodes, no room
         token = await api_token(cluster[NAMES[0]].url, ORGANISER, "bench")
         opener = Operator(cluster[NAMES[0]].url, token)  # opens the room where it is placed
         assert await opener.join(CONFERENCE), opener.refusal
@@ -105,7 +124,7 @@ async def failover(count: int, kills: int, window: float) -> dict[str, Any]:
         owner = await _room_node(client)
         entry = next(name for name in NAMES if name != owner)
         sites = await _fill(cluster[owner], token, count, entry=cluster[entry].url)
-        busy = await _service_load(client, database, window)
+        busy = await _service_load(client, database, window, cluster)
         load = {f"idle_{k}": v for k, v in idle.items()} | {
             f"room_{k}": busy[k] - idle[k] for k in busy
         }
@@ -177,14 +196,16 @@ def main(argv: list[str]) -> int:
         print(json.dumps(rows[-1]), flush=True)
     print(
         "\n| sites | each failover (s) | p50 (s) | p95 (s) | Redis cmds/min: 3 idle nodes, "
-        "+ the room | PG transactions/min: idle, + the room |\n|---|---|---|---|---|---|"
+        "+ the room | PG transactions/min: idle, + the room | SQL statements/min: idle, + the room "
+        "|\n|---|---|---|---|---|---|---|"
     )
     for row in rows:
         each = ", ".join("none" if v is None else f"{v:.2f}" for v in row["each_s"])
         print(
             f"| {row['sites']} | {each} | {row['p50_s']} | {row['p95_s']} | "
             f"{row['idle_redis_commands_per_min']}, +{row['room_redis_commands_per_min']} | "
-            f"{row['idle_pg_transactions_per_min']}, +{row['room_pg_transactions_per_min']} |"
+            f"{row['idle_pg_transactions_per_min']}, +{row['room_pg_transactions_per_min']} | "
+            f"{row['idle_sql_statements_per_min']}, +{row['room_sql_statements_per_min']} |"
         )
     print(f"\nplacement of 50 rooms over 3 idle nodes: {spread}")
     return 0

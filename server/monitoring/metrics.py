@@ -35,8 +35,9 @@ from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
 from rooms.tasks import cancelled
 from server.errors import Forbidden
-from server.keys import CONFIG, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
+from server.keys import CONFIG, DATABASE, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
 from server.live.heartbeat import node_of
+from server.monitoring.statements import StatementCount
 from server.routing import PUBLIC, RouteTable
 from server.web import remote as client_of
 
@@ -283,9 +284,14 @@ def setup(app: web.Application) -> Metrics:
     metrics = app[METRICS] = Metrics(registry, lag)
 
     async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+        counted = StatementCount(app[DATABASE].engine)
+        statements = NodeLabelled(counted, node)
+        registry.register(statements)
         lag.start()
         yield
         await lag.close()
+        registry.unregister(statements)
+        counted.close()
 
     app.cleanup_ctx.append(metrics_ctx)
     return metrics

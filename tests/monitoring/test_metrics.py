@@ -330,3 +330,19 @@ async def test_each_node_labels_its_samples_with_its_own_name(
         assert labels == {(tmp_path / name / "node-id").read_text().strip()}, labels
         named.append(labels)
     assert named[0] != named[1]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_statements_a_node_sends_its_database_are_counted(client: Client) -> None:
+    """Each request that reads the database adds its statements to the node's counter."""
+
+    async def statements() -> float:
+        return total(await scrape(client), "concord_db_statements_total")
+
+    before = await statements()
+    assert (await client.get("/api/conferences")).status in (200, 401)
+    signed = await client.post("/api/session", json={"email": "nobody@x.example", "password": "x"})
+    assert signed.status == 401
+    after = await statements()
+    assert after >= before + 1, (before, after)
+    assert await statements() == after, "a scrape itself sends no statement"
