@@ -80,6 +80,7 @@ const ICE_GATHERING_TIMEOUT_MS = 8000; // an unreachable STUN server must not bl
 const SERVER_CONSENT_MS = 30000; // the server's end waits this long for an answer to its checks
 const STALLED_LIMIT_MS = SERVER_CONSENT_MS + 10000; // past it the server's end is gone
 const DISCONNECTED_GRACE_MS = 5000; // an impatient link's wait before it offers again
+const OFFERS_KEPT = 10; // negotiations remembered in `offers`
 const PERMANENT_CODES = new Set(["not_admitted", "forbidden", "bad_offer", "bad_layout",
   "invalid", "unknown_site", "too_large", "revoked"]);
 
@@ -165,6 +166,7 @@ export class MediaLink {
     this._stalledTimer = null; // set while a connection that worked is down
     this._worked = null; // the peer connection that last reached "connected"
     this.connections = 0; // peer connections made
+    this.offers = []; // the last OFFERS_KEPT negotiations: {at, reason}, for whoever debugs
     // New peer connections after the first, but for a screen share (which offers again with
     // another set of tracks): what the technicians see as this page's reconnections.
     this.reconnections = 0;
@@ -252,6 +254,7 @@ export class MediaLink {
     this.pc = pc;
     if (this.connections > 0 && reason !== "screen") this.reconnections += 1;
     this.connections += 1;
+    this.offers = [...this.offers.slice(1 - OFFERS_KEPT), { at: Date.now(), reason }];
     const named = [];
     for (const s of this.send) {
       const init = { direction: "sendonly" };

@@ -185,20 +185,26 @@ def test_pages_served_by_one_node_follow_the_room_to_its_node_and_back_after_a_k
     assert dashboard.evaluate("() => window.__health.client.base") == a.url
     dashboard.close()
 
-    # Node A dies. Every page goes back to node B, where the room reopens as it was.
+    # Node A dies. Every page goes back to node B, where the room reopens as it was, on a
+    # peer connection made after the kill (the one to A may still look "connected" a while).
+    pages = ((site, "site 4"), (hall, "main hall"))
+    made = [page.evaluate("() => window.concord.link.connections") for page, _ in pages]
     os.kill(a.process.pid, signal.SIGKILL)
     a.process.wait(10)
     killed = time.monotonic()
-    for page, who in ((site, "site 4"), (hall, "main hall")):
+    for (page, who), before in zip(pages, made, strict=True):
         wait_for(
             page,
             f"{who} back on node B",
-            """() => window.concord.client.base === ""
+            f"""() => window.concord.client.base === ""
                   && window.concord.admission === "admitted"
+                  && window.concord.link.connections > {before}
                   && window.concord.pc && window.concord.pc.connectionState === "connected" """,
             timeout=BACK_WITHIN,
         )
     report.append(f"both pages back on node B {time.monotonic() - killed:.1f} s after the kill")
+    offers = [page.evaluate("() => window.concord.link.offers") for page, _ in pages]
+    report.append(f"offers since the kill (site, hall): {[o[-3:] for o in offers]}")
     report.append(assert_video(site, "site 4 via node B", "hall.video", "hall-video"))
     report.append(assert_audio(site, "site 4 via node B", "hall.audio", "hall-audio"))
     print("\n".join(report))

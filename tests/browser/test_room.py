@@ -64,6 +64,7 @@ DESCRIBE_JS = """
     canChair: c ? c.canChair : undefined,
     link: c && c.link ? c.link.state : null,
     pc: c && c.pc ? c.pc.connectionState : null,
+    offers: c && c.link ? c.link.offers : null,
     indicator: (document.getElementById("connection") || {dataset: {}}).dataset.state,
     errors: [text("room-error"), text("console-error"), text("ended-message")].filter(Boolean),
     sites: state ? state.sites.filter((s) => s.admission !== "left" || s.link !== "offline")

@@ -174,8 +174,11 @@ async def scenario(tmp: Path, link: netlab.ImpairedLink, site_ns: netlab.Namespa
         assert 0.02 <= found["uplink"]["loss"] <= 0.10, found
         assert found["downlink"]["loss"] is None or 0.01 <= found["downlink"]["loss"] <= 0.12
         assert 0.27 <= found["rtt"] <= 0.40, found
+        # The others stay out of it: no alert, not poor (a loaded test machine can make a
+        # loopback site's jitter "fair" for a window; the trouble is still only the one site's).
         for other in sites[:2]:
-            assert row(f"site:{other}")["level"] == "good", row(f"site:{other}")
+            assert row(f"site:{other}")["level"] in ("good", "fair"), row(f"site:{other}")
+        assert all(a["subject"] == subject for a in reports[-1]["alerts"]), reports[-1]["alerts"]
         print(f"poor with an alert {took:.1f} s after the impairment: {found}")
 
         link.clear()
@@ -195,7 +198,7 @@ async def scenario(tmp: Path, link: netlab.ImpairedLink, site_ns: netlab.Namespa
             5,
             "a down alert",
         )
-        assert all(row(f"site:{other}")["level"] == "good" for other in sites[:2])
+        assert all(row(f"site:{other}")["level"] in ("good", "fair") for other in sites[:2])
         link.clear()
         await until(lambda: row(subject).get("level") == "good", 20, "good after the outage", shown)
         await until(lambda: not reports[-1]["alerts"], 10, "the down alert cleared")
