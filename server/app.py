@@ -71,7 +71,7 @@ from server.middleware import errors, guard
 from server.minutes import api as minutes_api
 from server.minutes import pages as minutes_pages
 from server.monitoring import check_pages as monitoring_check_pages
-from server.monitoring import metrics
+from server.monitoring import memory, metrics
 from server.monitoring import pages as monitoring_pages
 from server.monitoring import report_pages as quality_pages
 from server.monitoring.hub import HealthHub
@@ -108,6 +108,7 @@ FEATURES = (
     invitations_views,
     live_pages,
     metrics,
+    memory,
     monitoring_pages,
     monitoring_check_pages,
     quality_pages,

@@ -52,9 +52,9 @@ LANG_COOKIE = "concord_lang"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: Read by machines (probes, Prometheus), answered in JSON like the API.
-MACHINE_PATHS = frozenset({"/healthz", "/metrics"})
+MACHINE_PATHS = frozenset({"/healthz", "/metrics", "/debug/memory"})
 #: Routes that read the Authorization header themselves (a scraper's token, not an API token).
-OWN_AUTHORIZATION = frozenset({"/metrics"})
+OWN_AUTHORIZATION = frozenset({"/metrics", "/debug/memory"})
 
 
 def wants_json(request: web.Request) -> bool:

@@ -16,10 +16,8 @@ Access: from an address inside ``Config.metrics_allow`` (loopback by default), o
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hmac
-import ipaddress
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,15 +32,16 @@ from rooms.health import LEVELS
 from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
 from rooms.tasks import cancelled
-from server.errors import Forbidden
 from server.keys import CONFIG, DATABASE, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
 from server.live.heartbeat import node_of
+from server.monitoring.memory import MemoryProbe
+from server.monitoring.scrapers import may_scrape
 from server.monitoring.statements import StatementCount
 from server.routing import PUBLIC, RouteTable
-from server.web import remote as client_of
 
-#: How often the event loop lag is measured, seconds.
+#: How often the event loop lag is measured, seconds, and how many measurements are kept.
 LAG_INTERVAL = 0.5
+LAG_KEPT = 240
 
 
 class LoopLag:
@@ -53,6 +52,7 @@ class LoopLag:
     def __init__(self, interval: float = LAG_INTERVAL) -> None:
         self.interval = interval
         self.lag = 0.0  # seconds, the latest measurement
+        self.recent: deque[float] = deque(maxlen=LAG_KEPT)  # the last 2 minutes
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -72,6 +72,15 @@ class LoopLag:
             expected = loop.time() + self.interval
             await asyncio.sleep(self.interval)
             self.lag = max(0.0, loop.time() - expected)
+            self.recent.append(self.lag)
+
+    def summary(self) -> dict[str, float | None]:
+        """The lag over the last 2 minutes: p99 and max, seconds (None before a measurement)."""
+        if not self.recent:
+            return {"p99": None, "max": None}
+        ordered = sorted(self.recent)
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        return {"p99": round(p99, 4), "max": round(ordered[-1], 4)}
 
 
 class Totals:
@@ -233,10 +242,11 @@ def _health_families(reports: dict[int, HealthReport]) -> Iterator[Metric]:
 
 @dataclass
 class Metrics:
-    """The app's metrics: its own registry and the loop lag probe."""
+    """The app's metrics: its own registry, the loop lag probe, the memory probe's baseline."""
 
     registry: CollectorRegistry
     lag: LoopLag
+    memory: MemoryProbe
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -281,7 +291,7 @@ def setup(app: web.Application) -> Metrics:
 
     node = node_of(app[CONFIG])
     registry.register(NodeLabelled(RoomCollector(rooms, health, connections, lag), node))
-    metrics = app[METRICS] = Metrics(registry, lag)
+    metrics = app[METRICS] = Metrics(registry, lag, MemoryProbe())
 
     async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
         counted = StatementCount(app[DATABASE].engine)
@@ -290,6 +300,8 @@ def setup(app: web.Application) -> Metrics:
         lag.start()
         yield
         await lag.close()
+        if metrics.memory.since is not None:
+            metrics.memory.stop()  # (the tracing this app's /debug/memory started)
         registry.unregister(statements)
         counted.close()
 
@@ -297,37 +309,8 @@ def setup(app: web.Application) -> Metrics:
     return metrics
 
 
-def allowed(
-    remote: str | None, authorization: str, token: str | None, allow: Iterable[str]
-) -> bool:
-    """Whether a scrape may read the metrics: a matching bearer token, or an allowed address."""
-    scheme, _, given = authorization.partition(" ")
-    if token and scheme.lower() == "bearer" and given.strip():
-        if hmac.compare_digest(given.strip().encode(), token.encode()):
-            return True
-    if not remote:
-        return False
-    try:
-        address = ipaddress.ip_address(remote.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    for network in allow:
-        with contextlib.suppress(ValueError):
-            if address in ipaddress.ip_network(network, strict=False):
-                return True
-    return False
-
-
 async def metrics_view(request: web.Request) -> web.Response:
-    config = request.app[CONFIG]
-    authorization = request.headers.get("Authorization", "")
-    if not allowed(client_of(request), authorization, config.metrics_token, config.metrics_allow):
-        raise Forbidden(
-            "the metrics are open only to the addresses in CONCORD_METRICS_ALLOW, or with "
-            "'Authorization: Bearer <CONCORD_METRICS_TOKEN>'"
-        )
+    may_scrape(request, "the metrics")
     body = request.app[METRICS].render()
     return web.Response(
         body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}

@@ -22,7 +22,8 @@ from server.cluster.load import LoadMeter
 from server.config import Config
 from server.db import Database
 from server.keys import LIVE_ROOMS, METRICS
-from server.monitoring.metrics import LoopLag, Totals, allowed
+from server.monitoring.metrics import LoopLag, Totals
+from server.monitoring.scrapers import allowed
 from tests.conftest import ClientFactory
 from tests.live import conftest as live_fixtures
 
