@@ -8,6 +8,7 @@ runs the scheduling API benchmark (issue 5) on its own; the full run does not in
 ``python -m bench restart`` the seconds a restart costs every site (issue 14).
 ``python -m bench cluster`` failover, placement and the shared services' load of a cluster
 (issue 16); ``python -m bench workers`` the packets ``--workers 2`` forwards against one node.
+``python -m bench soak`` whether memory stays flat through a long room (issue 20).
 ``python -m bench qualities`` a chair console's bitrate and the server's CPU per forwarded
 packet with one and with two qualities per camera (issue 15).
 """
@@ -102,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import workers
 
         return workers.main(argv[1:])
+    if argv[:1] == ["soak"]:
+        from bench import soak
+
+        return soak.main(argv[1:])
     if argv[:1] == ["cluster"]:
         from bench import cluster
 
