@@ -44,6 +44,8 @@ from server.monitoring.memory import MemoryProbe, open_fds, rss_bytes, tasks
 from server.monitoring.metrics import LoopLag
 
 MB = 1024 * 1024
+SETTLE = 1.0
+"""Minutes after the baseline before the growth of Concord's own allocations is counted."""
 
 
 @dataclass
@@ -69,6 +71,16 @@ class Side:
         fitted = statistics.linear_regression(xs, ys)
         return round(fitted.slope * 60, 2)
 
+    def settled_growth(self, warmup: float) -> float | None:
+        """KB that Concord's own allocations grew from ``SETTLE`` minutes after the baseline to
+        the end: once the rings of packets kept for retransmissions have been refilled by
+        allocations made since the baseline (before, a ring's turnover looks like growth)."""
+        traced = [
+            (m, _get(f, "tracemalloc.own_growth_bytes")) for m, f in self.after(warmup + SETTLE)
+        ]
+        values = [v for _, v in traced if v is not None]
+        return round((values[-1] - values[0]) / 1024, 1) if len(values) >= 2 else None
+
     def summary(self, warmup: float) -> dict[str, Any]:
         after = self.after(warmup)
         first, last = after[0][1], after[-1][1]
@@ -81,6 +93,7 @@ class Side:
             "traced_mb_per_hour": self.slope(warmup, "tracemalloc.traced_bytes"),
             "own_mb_per_hour": self.slope(warmup, "tracemalloc.own_growth_bytes"),
             "own_growth_kb": round((traced.get("own_growth_bytes") or 0) / 1024, 1),
+            "own_growth_kb_after_settling": self.settled_growth(warmup),
             "fds": [first["open_fds"], last["open_fds"]],
             "tasks": [first["tasks"]["count"], last["tasks"]["count"]],
             "loop_lag_p99_s": max(lags) if lags else None,
@@ -135,10 +148,13 @@ async def _listeners(sites: list[SimulatedSite], base: str, token: str) -> list[
     return languages
 
 
-async def soak(sites: int, minutes: float, warmup: float, every: float) -> dict[str, Any]:
+async def soak(
+    sites: int, minutes: float, warmup: float, every: float, folder: Path | None = None
+) -> dict[str, Any]:
+    """Run the soak (see above); ``folder``: the server's data and log (default: a new one)."""
     own = Own()
     own.lag.start()
-    folder = Path(tempfile.mkdtemp(prefix="concord-soak-"))
+    folder = folder or Path(tempfile.mkdtemp(prefix="concord-soak-"))
     port = free_port()
     env = demo_environment(folder, port, CONFERENCE)
     served = Served(env, port, folder / "serve.log")
