@@ -123,7 +123,7 @@ async def measure(
     try:
         token = await api_token(base, ORGANISER, "bench")
         site_ids = await _sites(base, token, count)
-        await chair.connect(base, auth={"token": token}, namespaces=["/room"])
+        await chair.connect(base, auth={"token": token}, namespaces=["/room"], wait_timeout=10)
         await chair.call("join", {"conference_id": CONFERENCE, "as": "console"}, namespace="/room")
         paths = []
         for site_id in site_ids:

@@ -106,7 +106,7 @@ async def test_socket_connections_need_a_signed_in_session(client: Client) -> No
     url = str(client.make_url("/"))
     anonymous = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await anonymous.connect(url, transports=["websocket"])
+        await anonymous.connect(url, transports=["websocket"], wait_timeout=10)
     await anonymous.disconnect()
 
     await sign_in(client, "technician@concord.example")
@@ -114,7 +114,9 @@ async def test_socket_connections_need_a_signed_in_session(client: Client) -> No
     welcomed: list[dict[str, Any]] = []
     signed_in = socketio.AsyncClient(reconnection=False)
     signed_in.on("welcome", welcomed.append)
-    await signed_in.connect(url, headers={"Cookie": cookie}, transports=["websocket"])
+    await signed_in.connect(
+        url, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=10
+    )
     await signed_in.sleep(0.2)
     await signed_in.disconnect()
     assert welcomed and welcomed[0]["roles"] == ["technician"]
@@ -181,7 +183,10 @@ async def test_socket_messages_travel_through_redis_when_configured(
     sio = socketio.AsyncClient(reconnection=False)
     sio.on("welcome", welcomed.append)
     await sio.connect(
-        str(client.make_url("/")), headers={"Cookie": cookie}, transports=["websocket"]
+        str(client.make_url("/")),
+        headers={"Cookie": cookie},
+        transports=["websocket"],
+        wait_timeout=10,
     )
     for _ in range(50):
         if welcomed:

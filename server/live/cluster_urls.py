@@ -12,6 +12,9 @@ from typing import Any
 
 FAILED_FOR = 5.0
 """Seconds a node that refused a connection is skipped (it died; its lease runs out in 3)."""
+CONNECT_WAIT = 10.0
+"""Seconds a simulated client's socket waits for its namespace to connect: python-socketio's
+default, 1 s, gives up ("Unexpected connection error") on a node busy negotiating media."""
 
 
 class NodeUrls:

@@ -19,7 +19,7 @@ import aiohttp
 import socketio
 
 from rooms.synthetic import PatternTrack, Received, SyntheticSite, ToneTrack
-from server.live.cluster_urls import NodeUrls
+from server.live.cluster_urls import CONNECT_WAIT, NodeUrls
 from server.live.simulate_report import SiteReport, VideoRun
 
 CONNECT_ATTEMPTS = 3
@@ -170,6 +170,7 @@ class SimulatedSite:
             headers={"Cookie": cookies},
             namespaces=["/room"],
             transports=["websocket"],
+            wait_timeout=CONNECT_WAIT,
         )
 
     async def _join(self) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import socketio
 
-from server.live.cluster_urls import NodeUrls
+from server.live.cluster_urls import CONNECT_WAIT, NodeUrls
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class Operator:
             auth={"token": self.token},
             namespaces=["/room"],
             transports=["websocket"],
+            wait_timeout=CONNECT_WAIT,
         )
 
     async def _connect_and_join(self, conference_id: int) -> bool:

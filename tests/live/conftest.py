@@ -48,6 +48,7 @@ class Chair:
             headers={"Cookie": cookie},
             namespaces=["/room"],
             transports=["websocket"],
+            wait_timeout=10,
         )
         return await self.call("join", {"conference_id": conference_id, "as": "console"})
 

@@ -34,6 +34,7 @@ async def interpreter_socket(client: Any, email: str) -> socketio.AsyncClient:
         headers={"Cookie": cookie},
         namespaces=["/room"],
         transports=["websocket"],
+        wait_timeout=10,
     )
     return sio
 

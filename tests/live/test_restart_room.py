@@ -45,7 +45,11 @@ class Console:
 
     async def join(self) -> dict[str, Any]:
         await self.sio.connect(
-            self.base, auth={"token": self.token}, namespaces=["/room"], transports=["websocket"]
+            self.base,
+            auth={"token": self.token},
+            namespaces=["/room"],
+            transports=["websocket"],
+            wait_timeout=10,
         )
         return await self.call("join", {"conference_id": MOU, "as": "console"})
 
@@ -138,6 +142,7 @@ async def test_the_room_is_as_it_was_after_a_restart(
             auth={"token": await api_token(base, INTERPRETER, "restart")},
             namespaces=["/room"],
             transports=["websocket"],
+            wait_timeout=10,
         )
         join = {"conference_id": MOU, "as": "interpreter", "language": "lo"}
         assert (await booth.call("join", join, namespace="/room"))["ok"]

@@ -134,6 +134,7 @@ async def test_a_withdrawn_invitation_ends_the_guests_socket_and_media(
             headers={"Cookie": cookie},
             namespaces=["/room"],
             transports=["websocket"],
+            wait_timeout=10,
         )
     url = f"{watched.site.base_url}/conferences/{MOU}/room"
     async with http.get(url, allow_redirects=False) as page:
@@ -180,6 +181,7 @@ class UserSite(SimulatedSite):
             auth={"token": token} if token else None,
             namespaces=["/room"],
             transports=["websocket"],
+            wait_timeout=10,
         )
         answer = await self.call(
             "join", {"conference_id": MOU, "as": "site", "site_id": self.wanted_site}

@@ -39,6 +39,7 @@ class Page:
             headers={"Cookie": self.cookies},
             namespaces=["/room"],
             transports=["websocket"],
+            wait_timeout=10,
         )
 
     async def call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -121,7 +121,11 @@ async def scenario(tmp: Path, link: netlab.ImpairedLink, site_ns: netlab.Namespa
         chair.on("health.report", reports.append, namespace="/room")
         cookie = "; ".join(f"{c.key}={c.value}" for c in http.cookie_jar)
         await chair.connect(
-            base, headers={"Cookie": cookie}, namespaces=["/room"], transports=["websocket"]
+            base,
+            headers={"Cookie": cookie},
+            namespaces=["/room"],
+            transports=["websocket"],
+            wait_timeout=10,
         )
 
         async def call(event: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ async def interpreter_on_air(client: Any, language: str = "lo") -> tuple[Any, Sy
         headers={"Cookie": cookie},
         namespaces=["/room"],
         transports=["websocket"],
+        wait_timeout=10,
     )
     joined = await sio.call(
         "join", {"conference_id": 1, "as": "interpreter", "language": language}, namespace="/room"

@@ -67,7 +67,9 @@ async def test_sigterm_tells_clients_finishes_the_recording_and_exits_cleanly(
         notes(site.sio, "/room", logs[site.name])
     tasks: list[asyncio.Task[Any]] = []
     try:
-        await plain.connect(server.url, auth={"token": token}, transports=["websocket"])
+        await plain.connect(
+            server.url, auth={"token": token}, transports=["websocket"], wait_timeout=10
+        )
         assert await console.join(MOU), console.refusal
         tasks += [asyncio.create_task(run_sites(sites, 120.0))]
         tasks += [asyncio.create_task(_admit_all(console, sites))]
