@@ -292,3 +292,23 @@ def dominant_frequency(samples: np.ndarray, rate: int = AUDIO_RATE) -> float:
     spectrum = np.abs(np.fft.rfft(data * np.hanning(len(data))))
     freqs = np.fft.rfftfreq(len(data), 1 / rate)
     return float(freqs[int(np.argmax(spectrum[1:])) + 1])
+
+
+async def carries_on(old: SyntheticSite, new: SyntheticSite, limit: float) -> None:
+    """Until the new peer connection receives every video the old one was receiving (the
+    other sites may reach the new node after this one), or failed, or ``limit`` passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    now = time.monotonic()
+    flowing = [
+        slot
+        for slot, got in old.received.items()
+        if got.kind == "video" and got.last_at is not None and now - got.last_at < 1.0
+    ]
+    while loop.time() < deadline and new.pc.connectionState not in ("failed", "closed"):
+        got = new.received
+        if new.pc.connectionState == "connected" and all(
+            slot in got and got[slot].frames > 0 for slot in flowing
+        ):
+            return
+        await asyncio.sleep(0.05)

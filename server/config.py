@@ -8,8 +8,6 @@ came from, so an operator fixes a broken configuration in one pass.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-import json
 import os
 import secrets
 import tomllib
@@ -25,13 +23,12 @@ from server import turn
 from server.archive import settings as archive
 from server.client_address import Network, parse_networks
 from server.cluster import settings as cluster
+from server.ice_settings import LOOPBACK_ONLY, IceServer, ice_host_addresses_of, ice_servers_of
 from server.monitoring import settings as monitoring
 
 ENV_PREFIX = "CONCORD_"
 DEFAULT_THRESHOLDS = Thresholds()
 SECRET_KEY_FILE = "secret_key"
-ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
-LOOPBACK_ONLY = ("127.0.0.1",)
 # Viet Nam's public-service days off in 2026 that fall on weekdays: New Year; Tết (14–22 Feb,
 # the weekdays 16–20); Hùng Kings (26 Apr, a Sunday, moved to Monday 27); 30 Apr and 1 May;
 # National Day (1–2 Sep). Operators set each year's list with CONCORD_PERMIT_HOLIDAYS.
@@ -95,23 +92,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-@dataclass(frozen=True)
-class IceServer:
-    """One STUN/TURN server handed to clients, in the shape of WebRTC's ``RTCIceServer``."""
-
-    urls: tuple[str, ...]
-    username: str | None = None
-    credential: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"urls": list(self.urls)}
-        if self.username is not None:
-            out["username"] = self.username
-        if self.credential is not None:
-            out["credential"] = self.credential
-        return out
 
 
 @dataclass(frozen=True)
@@ -287,8 +267,8 @@ def load_config(
     if parts.scheme not in ("http", "https") or not parts.netloc:
         problems.append(f"public URL {public_url!r} must be an absolute http:// or https:// URL")
 
-    ice_servers = _ice_servers(raw.get("ice_servers"), problems)
-    ice_hosts = _ice_host_addresses(raw.get("ice_host_addresses"), host, problems)
+    ice_servers = ice_servers_of(raw.get("ice_servers"), problems)
+    ice_hosts = ice_host_addresses_of(raw.get("ice_host_addresses"), host, problems)
     turn_server = turn.read(raw, text, integer, problems)
 
     secret = text("secret_key", None)
@@ -386,81 +366,6 @@ def _smtp(
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _ice_host_addresses(
-    item: tuple[Any, str] | None, host: str, problems: list[str]
-) -> tuple[str, ...]:
-    if item is None:
-        return LOOPBACK_ONLY if _is_loopback(host) else ()
-    value, where = item
-    entries = value.split(",") if isinstance(value, str) else value
-    if not isinstance(entries, list | tuple):
-        problems.append(f"{where} must be a comma-separated list of IP addresses")
-        return LOOPBACK_ONLY
-    out: list[str] = []
-    for entry in entries:
-        entry = str(entry).strip()
-        if not entry:
-            continue
-        try:
-            out.append(str(ipaddress.ip_address(entry)))
-        except ValueError:
-            problems.append(f"{where}: {entry!r} is not an IP address")
-    return tuple(out)
-
-
-def _ice_servers(item: tuple[Any, str] | None, problems: list[str]) -> tuple[IceServer, ...]:
-    if item is None:
-        return ()
-    value, where = item
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.startswith("["):
-            try:
-                value = json.loads(stripped)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{where} is not valid JSON: {exc}")
-                return ()
-        else:
-            value = [{"urls": u.strip()} for u in stripped.split(",") if u.strip()]
-    if not isinstance(value, list):
-        problems.append(f"{where} must be a list of ICE servers")
-        return ()
-    servers: list[IceServer] = []
-    for index, entry in enumerate(value):
-        label = f"{where}[{index}]"
-        if isinstance(entry, str):
-            entry = {"urls": entry}
-        if not isinstance(entry, dict):
-            problems.append(f"{label} must be a URL or a table with 'urls'")
-            continue
-        urls = entry.get("urls")
-        url_list = [urls] if isinstance(urls, str) else urls
-        if not isinstance(url_list, list) or not url_list:
-            problems.append(f"{label} needs 'urls'")
-            continue
-        bad = [
-            u for u in url_list if not (isinstance(u, str) and u.split(":", 1)[0] in ICE_SCHEMES)
-        ]
-        if bad:
-            problems.append(f"{label}: {bad[0]!r} is not a stun:, stuns:, turn: or turns: URL")
-            continue
-        username, credential = entry.get("username"), entry.get("credential")
-        if any(u.startswith("turn") for u in url_list) and not (username and credential):
-            problems.append(f"{label}: a TURN server needs 'username' and 'credential'")
-            continue
-        servers.append(IceServer(tuple(url_list), username, credential))
-    return tuple(servers)
 
 
 def _dates(item: tuple[Any, str] | None, problems: list[str]) -> tuple[dt.date, ...]:

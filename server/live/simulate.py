@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import socketio
 
-from rooms.synthetic import PatternTrack, Received, SyntheticSite, ToneTrack
+from rooms.synthetic import PatternTrack, Received, SyntheticSite, ToneTrack, carries_on
 from server.live.cluster_urls import CONNECT_WAIT, NodeUrls
 from server.live.simulate_report import SiteReport, VideoRun
 
@@ -407,7 +407,7 @@ class SimulatedSite:
                 answer = await self.call("offer", {"sdp": sdp, "layout": layout})
                 await media.accept(answer["sdp"])
                 if old is not None:
-                    await _carries_on(old, media, 5.0)
+                    await carries_on(old, media, 5.0)
             finally:
                 if old is not None:
                     self._past.append(old.received)
@@ -455,26 +455,6 @@ class SimulatedSite:
 async def _hang_up(client: socketio.AsyncClient) -> None:
     with contextlib.suppress(Exception):
         await client.disconnect()
-
-
-async def _carries_on(old: SyntheticSite, new: SyntheticSite, limit: float) -> None:
-    """Until the new peer connection receives every video the old one was receiving (the
-    other sites may reach the new node after this one), or failed, or ``limit`` passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    now = time.monotonic()
-    flowing = [
-        slot
-        for slot, got in old.received.items()
-        if got.kind == "video" and got.last_at is not None and now - got.last_at < 1.0
-    ]
-    while loop.time() < deadline and new.pc.connectionState not in ("failed", "closed"):
-        got = new.received
-        if new.pc.connectionState == "connected" and all(
-            slot in got and got[slot].frames > 0 for slot in flowing
-        ):
-            return
-        await asyncio.sleep(0.05)
 
 
 async def run_sites(sites: Sequence[SimulatedSite], duration: float) -> list[SiteReport]:
