@@ -149,9 +149,15 @@ async def _listeners(sites: list[SimulatedSite], base: str, token: str) -> list[
 
 
 async def soak(
-    sites: int, minutes: float, warmup: float, every: float, folder: Path | None = None
+    sites: int,
+    minutes: float,
+    warmup: float,
+    every: float,
+    folder: Path | None = None,
+    trace: bool = True,
 ) -> dict[str, Any]:
-    """Run the soak (see above); ``folder``: the server's data and log (default: a new one)."""
+    """Run the soak (see above); ``folder``: the server's data and log (default: a new one);
+    ``trace``: False leaves tracemalloc off, so the RSS slope has no tracing tables in it."""
     own = Own()
     own.lag.start()
     folder = folder or Path(tempfile.mkdtemp(prefix="concord-soak-"))
@@ -170,7 +176,7 @@ async def soak(
         baseline_taken = False
         async with aiohttp.ClientSession() as http:
             while (elapsed := (time.monotonic() - began) / 60) <= minutes:
-                baseline = not baseline_taken and elapsed >= warmup
+                baseline = trace and not baseline_taken and elapsed >= warmup
                 if baseline:
                     own.memory.start()
                     baseline_taken = True
@@ -190,6 +196,7 @@ async def soak(
         "sites": sites,
         "minutes": minutes,
         "warmup": warmup,
+        "traced": trace,
         "server": server.summary(warmup),
         "client": client.summary(warmup),
         "sites_with_losses": lost,
@@ -217,10 +224,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="how long (default 30)")
     parser.add_argument("--warmup", type=float, default=5.0, help="minutes before the baseline")
     parser.add_argument("--every", type=float, default=60.0, help="seconds between samples")
+    parser.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="leave tracemalloc off (RSS without its tables; no growth by line)",
+    )
     args = parser.parse_args(argv)
     if args.sites < 2 or args.minutes <= args.warmup or args.every <= 0:
         parser.error("--sites ≥ 2, --minutes > --warmup and --every > 0")
-    result = asyncio.run(soak(args.sites, args.minutes, args.warmup, args.every))
+    result = asyncio.run(
+        soak(args.sites, args.minutes, args.warmup, args.every, trace=not args.no_trace)
+    )
     print(json.dumps(result, indent=1))
     for side in ("server", "client"):
         row = result[side]
