@@ -11,8 +11,10 @@ from server.accounts.identity import Identity
 from server.accounts.schemas import (
     LoginRequest,
     NewTokenOut,
+    PasswordChange,
     ProfileUpdate,
     SessionInfo,
+    TemporaryPassword,
     TokenCreate,
     TokenOut,
     UserCreate,
@@ -48,6 +50,7 @@ def user_out(user: User) -> UserOut:
         roles=sorted(user.role_names),
         locale=user.locale,
         active=user.active,
+        must_change_password=user.must_change_password,
         created_at=user.created_at,
     )
 
@@ -91,6 +94,21 @@ async def update_profile(request: web.Request) -> web.Response:
         )
     locale = changed.get("locale", request[LOCALE])
     return json_response(session_info(identity(request), locale, changed.get("time_zone")))
+
+
+async def change_password(request: web.Request) -> web.Response:
+    body = await json_body(request, PasswordChange)
+    async with request.app[DATABASE].session() as db, db.begin():
+        await ops.change_password(
+            db,
+            request.app[PASSWORDS],
+            identity(request),
+            current=body.current_password,
+            new=body.new_password,
+            remote=remote(request),
+        )
+    request.app[GRANTS].withdrawn()
+    return web.Response(status=204)
 
 
 async def list_tokens(request: web.Request) -> web.Response:
@@ -157,6 +175,19 @@ async def update_user(request: web.Request) -> web.Response:
     return json_response(out)
 
 
+async def reset_password(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].session() as db, db.begin():
+        password = await ops.reset_password(
+            db,
+            request.app[PASSWORDS],
+            identity(request),
+            int_param(request, "user_id"),
+            remote(request),
+        )
+    request.app[GRANTS].withdrawn()
+    return json_response(TemporaryPassword(temporary_password=password), status=201)
+
+
 def add_routes(table: RouteTable) -> None:
     tag = "accounts"
     login_doc = ApiDoc(
@@ -180,6 +211,17 @@ def add_routes(table: RouteTable) -> None:
         update_profile,
         USERS,
         doc=ApiDoc("Change your own settings", tag, ProfileUpdate, SessionInfo),
+    )
+    table.post(
+        "/api/me/password",
+        change_password,
+        USERS,
+        doc=ApiDoc(
+            "Change your own password (your other sessions end)",
+            tag,
+            PasswordChange,
+            status=204,
+        ),
     )
     table.get(
         "/api/tokens",
@@ -216,4 +258,15 @@ def add_routes(table: RouteTable) -> None:
         update_user,
         roles(Role.ADMIN),
         doc=ApiDoc("Disable, enable or change roles of a user (admin)", tag, UserUpdate, UserOut),
+    )
+    table.post(
+        "/api/users/{user_id}/password-reset",
+        reset_password,
+        roles(Role.ADMIN),
+        doc=ApiDoc(
+            "Give a user a temporary password, shown once; their sessions end (admin)",
+            tag,
+            response=TemporaryPassword,
+            status=201,
+        ),
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
 from zoneinfo import available_timezones
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
@@ -245,3 +246,68 @@ async def update_user(
 
 async def list_users(db: AsyncSession) -> list[User]:
     return list(await db.scalars(select(User).order_by(User.email)))
+
+
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read over the phone
+
+
+def temporary_password() -> str:
+    """Four groups of four letters and digits (about 79 bits), easy to read out and type."""
+    groups = ("".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(4))
+    return "-".join(groups)
+
+
+async def _end_sessions(db: AsyncSession, user_id: int, keep: int | None = None) -> None:
+    """End the user's login sessions (all, or all but ``keep``): a changed password must
+    sign out whoever knew the old one."""
+    ended = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep is not None:
+        ended = ended.where(LoginSession.id != keep)
+    await db.execute(ended)
+
+
+async def change_password(
+    db: AsyncSession,
+    passwords: Passwords,
+    actor: Identity,
+    *,
+    current: str,
+    new: str,
+    remote: str = "",
+) -> User:
+    """The caller replaces their own password: the current one proves it is them. Their other
+    browsers are signed out; this one stays signed in."""
+    user = await db.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise InvalidInput(N_("only people with an account have a password"), code="guest")
+    if not passwords.verify(user.password_hash, current):
+        raise InvalidInput(N_("the current password is not right"), code="wrong_password")
+    if problem := password_problem(new):
+        raise InvalidInput(problem, code="weak_password")
+    if new == current:
+        raise InvalidInput(
+            N_("the new password must differ from the current one"), code="same_password"
+        )
+    user.password_hash = passwords.hash(new)
+    user.must_change_password = False
+    await _end_sessions(db, user.id, keep=actor.session_id)
+    audit.record(db, actor, "user.password_changed", "user", user.id, remote=remote)
+    return user
+
+
+async def reset_password(
+    db: AsyncSession, passwords: Passwords, actor: Identity, user_id: int, remote: str = ""
+) -> str:
+    """An admin gives a user a temporary password (returned, to be passed on once): the user's
+    sessions end, and at their next sign-in they are asked to choose their own."""
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"there is no user {user_id}", code="user_not_found")
+    if user.id == actor.user_id:
+        raise Conflict(N_("change your own password on your account page"), code="own_account")
+    password = temporary_password()
+    user.password_hash = passwords.hash(password)
+    user.must_change_password = True
+    await _end_sessions(db, user.id)
+    audit.record(db, actor, "user.password_reset", "user", user.id, remote=remote)
+    return password

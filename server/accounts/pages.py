@@ -8,11 +8,13 @@ from aiohttp import web
 
 from server.accounts import operations as ops
 from server.accounts.cookies import clear_session_cookie, set_sign_in_cookies, sign_in
-from server.accounts.schemas import LoginForm, ProfileUpdate, TokenCreate
+from server.accounts.schemas import LoginForm, PasswordChangeForm, ProfileUpdate, TokenCreate
 from server.errors import DomainError, InvalidInput
 from server.i18n import LOCALES
-from server.keys import DATABASE, GRANTS
+from server.i18n_strings import N_
+from server.keys import DATABASE, GRANTS, PASSWORDS
 from server.middleware import LANG_COOKIE
+from server.models import User
 from server.routing import PUBLIC, SIGNED_IN, USERS, RouteTable
 from server.web import form_body, identity, int_param, redirect, remote, render, safe_next
 
@@ -35,7 +37,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         response = render(request, "login.html", context, status=error.status)
         response.headers.update(error.headers)
         return response
-    response = redirect(safe_next(next_page))
+    # A temporary password from an admin's reset is replaced before anything else.
+    target = "/account?password=required" if done.user.must_change_password else next_page
+    response = redirect(safe_next(target))
     set_sign_in_cookies(request, response, done)
     raise response
 
@@ -50,11 +54,23 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 async def _account(
-    request: web.Request, new_token: str | None = None, status: int = 200
+    request: web.Request,
+    new_token: str | None = None,
+    status: int = 200,
+    password_error: DomainError | None = None,
+    password_changed: bool = False,
 ) -> web.Response:
     async with request.app[DATABASE].session() as db:
         tokens = await ops.list_api_tokens(db, identity(request))
-    context = {"tokens": tokens, "new_token": new_token, "zones": sorted(available_timezones())}
+        user = await db.get(User, identity(request).user_id)
+    context = {
+        "tokens": tokens,
+        "new_token": new_token,
+        "zones": sorted(available_timezones()),
+        "must_change_password": user is not None and user.must_change_password,
+        "password_error": password_error,
+        "password_changed": password_changed,
+    }
     return render(request, "account.html", context, status)
 
 
@@ -69,6 +85,29 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
             db, identity(request), locale=body.locale, time_zone=body.time_zone
         )
     raise redirect("/account")
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """The account page's password form: errors come back on the page, next to the form."""
+    try:
+        body = await form_body(request, PasswordChangeForm)
+        if body.new_password != body.new_password_again:
+            raise InvalidInput(
+                N_("the two new passwords are not the same"), code="passwords_differ"
+            )
+        async with request.app[DATABASE].session() as db, db.begin():
+            await ops.change_password(
+                db,
+                request.app[PASSWORDS],
+                identity(request),
+                current=body.current_password,
+                new=body.new_password,
+                remote=remote(request),
+            )
+    except DomainError as error:
+        return await _account(request, status=error.status, password_error=error)
+    request.app[GRANTS].withdrawn()
+    return await _account(request, password_changed=True)
 
 
 async def choose_language(request: web.Request) -> web.StreamResponse:
@@ -108,5 +147,6 @@ def add_routes(table: RouteTable) -> None:
     table.post("/language", choose_language, PUBLIC, name="language")
     table.get("/account", account_page, USERS, name="account")
     table.post("/account/profile", update_profile, USERS)
+    table.post("/account/password", change_password, USERS)
     table.post("/account/tokens", create_token, USERS)
     table.post("/account/tokens/{token_id}/revoke", revoke_token, USERS)

@@ -10,7 +10,9 @@ if TYPE_CHECKING:
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_MIN_LENGTH = 10
+from server.i18n_strings import N_
+
+_MIN_LENGTH = 10  # (its messages below say 10: they are translated as they are)
 
 
 class Passwords:
@@ -41,7 +43,7 @@ class Passwords:
 def password_problem(password: str) -> str | None:
     """Why a new password is not acceptable, or None."""
     if len(password) < _MIN_LENGTH:
-        return f"the password must be at least {_MIN_LENGTH} characters long"
+        return N_("the password must be at least 10 characters long")
     if password.strip() != password:
-        return "the password must not start or end with spaces"
+        return N_("the password must not start or end with spaces")
     return None

@@ -66,6 +66,23 @@ class UserForm(Strict):
     display_name: str = Field(default="", max_length=200)
 
 
+class PasswordChange(Strict):
+    """The caller's own new password; the current one proves it is them."""
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordChangeForm(PasswordChange):
+    new_password_again: str = Field(min_length=1, max_length=1024)
+
+
+class TemporaryPassword(BaseModel):
+    temporary_password: str = Field(
+        description="Shown once: pass it on to the user, who must replace it at sign-in"
+    )
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -75,6 +92,7 @@ class UserOut(BaseModel):
     roles: list[Role]
     locale: str
     active: bool
+    must_change_password: bool
     created_at: dt.datetime
 
 

@@ -1,4 +1,4 @@
-"""The admin's user list and the form that creates users."""
+"""The admin's user list: create users, change roles, disable, give a temporary password."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from server.accounts import operations as ops
 from server.accounts.schemas import UserForm
 from server.errors import DomainError, InvalidInput
 from server.keys import DATABASE, GRANTS, PASSWORDS
-from server.models import Role
+from server.models import Role, User
 from server.routing import RouteTable, roles
 from server.web import form_body, identity, int_param, remote, render
 
@@ -18,10 +18,18 @@ async def _page(
     error: DomainError | None = None,
     created: str | None = None,
     status: int = 200,
+    temporary: tuple[str, str] | None = None,
 ) -> web.Response:
+    """``temporary``: (e-mail, password) of a reset just made, shown this once."""
     async with request.app[DATABASE].session() as db:
         users = await ops.list_users(db)
-    context = {"users": users, "all_roles": list(Role), "error": error, "created": created}
+    context = {
+        "users": users,
+        "all_roles": list(Role),
+        "error": error,
+        "created": created,
+        "temporary": temporary,
+    }
     return render(request, "admin_users.html", context, status)
 
 
@@ -73,7 +81,23 @@ async def change_user(request: web.Request) -> web.Response:
     return await _page(request)
 
 
+async def reset_password(request: web.Request) -> web.Response:
+    try:
+        async with request.app[DATABASE].session() as db, db.begin():
+            user_id = int_param(request, "user_id")
+            password = await ops.reset_password(
+                db, request.app[PASSWORDS], identity(request), user_id, remote(request)
+            )
+            user = await db.get(User, user_id)
+            email = user.email if user is not None else ""
+    except DomainError as error:
+        return await _page(request, error=error, status=error.status)
+    request.app[GRANTS].withdrawn()
+    return await _page(request, temporary=(email, password), status=201)
+
+
 def add_routes(table: RouteTable) -> None:
     table.get("/admin/users", users_page, roles(Role.ADMIN), name="admin_users")
     table.post("/admin/users", create_user, roles(Role.ADMIN))
     table.post("/admin/users/{user_id}", change_user, roles(Role.ADMIN))
+    table.post("/admin/users/{user_id}/password-reset", reset_password, roles(Role.ADMIN))
