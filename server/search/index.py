@@ -28,7 +28,7 @@ from server.models import (
     MinutesRevision,
     SearchDocument,
 )
-from server.search.folding import fold
+from server.search.folding import fold, lao_inner_words
 from server.search.records import agreement_document, minutes_documents
 
 PENDING = "search_reindex_conferences"
@@ -47,6 +47,12 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def searchable(text: str) -> str:
+    """What the index matches words against: the folded text, then the inner Lao words."""
+    folded = fold(text)
+    return " ".join([folded, *lao_inner_words(folded)])
+
+
 def _doc(
     kind: str, ref_id: int, conference: Conference, parties: str, title: str, body: list[str]
 ) -> dict[str, Any]:
@@ -59,7 +65,7 @@ def _doc(
         "parties": parties,
         "title": title,
         "body": text,
-        "folded": fold(f"{title} {text}"),
+        "folded": searchable(f"{title} {text}"),
     }
 
 

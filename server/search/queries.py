@@ -33,7 +33,7 @@ from server.models import (
     MinutesDocument,
     SearchDocument,
 )
-from server.search.folding import fold, fold_char, is_word_char, words
+from server.search.folding import fold, fold_char, is_word_char, lao_inner_words, words
 
 MAX_QUERY = 200
 MAX_WORDS = 12
@@ -57,7 +57,8 @@ class Hit:
 
 def highlight(text: str, terms: list[str]) -> list[tuple[str, bool]]:
     """``text`` cut into runs, each marked when it is a word that a term begins (as the
-    index matches: folded, by prefix). For pages, which escape each run."""
+    index matches: folded, by prefix; a Lao run also from its inner syllables). For pages,
+    which escape each run."""
     runs: list[tuple[str, bool]] = []
     current: list[str] = []
     in_word = False
@@ -66,7 +67,8 @@ def highlight(text: str, terms: list[str]) -> list[tuple[str, bool]]:
         if current:
             piece = "".join(current)
             folded = fold(piece) if in_word else ""
-            hit = bool(folded) and any(folded.startswith(t) for t in terms)
+            starts = [folded, *lao_inner_words(folded)] if folded else []
+            hit = any(start.startswith(t) for start in starts for t in terms)
             if runs and runs[-1][1] == hit and not hit:
                 runs[-1] = (runs[-1][0] + piece, False)
             else:

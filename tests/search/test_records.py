@@ -105,8 +105,12 @@ async def test_minutes_are_found_by_their_current_text(client: Client, demo: Dat
     hits = await _api(client, q="nong nghiep", kind="minutes")
     assert [h["conference_id"] for h in hits] == [1], hits
     assert hits[0]["title"] == "Khai mạc hội nghị"
-    # Lao, as written (no spaces between Lao words: found by the start of a run).
+    # Lao, as written: no spaces between Lao words, so a run is a phrase; a word is found at
+    # the start of the run and inside it ("agriculture" in "cooperation in agriculture").
     assert await _api(client, q="ການຮ່ວມມື", kind="minutes")
+    assert await _api(client, q="ກະສິກຳ", kind="minutes")
+    assert await _api(client, q="ດ້ານກະສິ", kind="minutes")
+    assert await _api(client, q="ກະສິກຳດ້ານ", kind="minutes") == []  # not in that order
     assert await _api(client, q="to cong tac chung", kind="minutes")  # a decision
     assert await _api(client, q="bao cao tien do", kind="minutes")  # an action item
     assert await _api(client, q="xoaicu") == []  # only in an earlier revision
