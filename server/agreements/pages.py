@@ -20,6 +20,7 @@ from server.conferences.access import conference_roles
 from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput, PayloadTooLarge
 from server.keys import CONFIG, DATABASE, LOCALE
+from server.locale_numbers import read_amount
 from server.models import Delegation
 from server.permits.decision import print_pdf
 from server.routing import RouteTable
@@ -92,7 +93,7 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
                     "kind": field.get("kind", "other"),
                     "donor": field.get("donor", ""),
                     "programme": field.get("programme", ""),
-                    "amount": _or_none(field.get("amount")),
+                    "amount": _or_none(read_amount(field.get("amount", ""), request[LOCALE])),
                     "currency": _or_none(field.get("currency", "").strip().upper()),
                     "period_starts_on": _or_none(field.get("period_starts_on")),
                     "period_ends_on": _or_none(field.get("period_ends_on")),

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput, PayloadTooLarge
 from server.keys import CONFIG, DATABASE, LEDGER_SIGNER, LOCALE
+from server.locale_numbers import read_amount
 from server.models import Conference, PermitStatus, Role, utcnow
 from server.permits import attachments as files
 from server.permits import operations as ops
@@ -58,9 +59,11 @@ BLANK_ROWS = 3
 M = TypeVar("M", bound=BaseModel)
 
 
-def form_values(form: MultiDictProxy[Any]) -> dict[str, Any]:
-    """The application form as typed: simple fields, and the filled participant rows."""
+def form_values(form: MultiDictProxy[Any], locale: str) -> dict[str, Any]:
+    """The application form as typed: simple fields (the amount read as ``locale`` writes
+    numbers), and the filled participant rows."""
     values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in SIMPLE_FIELDS}
+    values["funding_amount"] = read_amount(values["funding_amount"], locale)
     rows = []
     for index in range(MAX_PARTICIPANT_ROWS + BLANK_ROWS):
         row = {
@@ -148,7 +151,7 @@ async def conference_permit(request: web.Request) -> web.Response:
 
 async def apply(request: web.Request) -> web.StreamResponse:
     conference_id = int_param(request, "conference_id")
-    values = form_values(await request.post())
+    values = form_values(await request.post(), request[LOCALE])
     try:
         fields = validated(ApplicationFields, values)
         async with request.app[DATABASE].session() as db, db.begin():
@@ -216,7 +219,7 @@ async def _then_show(
 
 async def update(request: web.Request) -> web.StreamResponse:
     application_id = int_param(request, "application_id")
-    values = form_values(await request.post())
+    values = form_values(await request.post(), request[LOCALE])
 
     async def work(db: AsyncSession) -> object:
         fields = validated(ApplicationFields, values)

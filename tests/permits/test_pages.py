@@ -86,3 +86,27 @@ async def test_apply_follow_and_decide_in_the_browser(
     assert approved.status == 303
     final = await (await client.get(location)).text()
     assert location + "/decision.pdf" in final and "on time" in final
+
+
+async def test_amounts_are_read_as_the_pages_language_writes_them(
+    client: Client, demo: Database
+) -> None:
+    """ "50.000.000" is fifty million in Vietnamese (and Lao, in CLDR); "1.5" there is not
+    read as fifteen, and a comma-grouped amount is not read in Vietnamese."""
+    csrf = await sign_in(client, "organiser@concord.example")  # the demo organiser reads vi
+    made = await post(
+        client, "/conferences/1/permit", csrf, **{**FORM, "funding_amount": "50.000.000"}
+    )
+    assert made.status == 303, await made.text()
+    application = await (await client.get("/api" + made.headers["Location"])).json()
+    assert application["funding_amount"] == "50000000.00"
+    location = made.headers["Location"]
+    for typed, stored in (("50.000.000,5", "50000000.50"), ("1.5", "1.50")):
+        edited = await post(client, location, csrf, **{**FORM, "funding_amount": typed})
+        assert edited.status == 303, (typed, await edited.text())
+        shown = await (await client.get("/api" + location)).json()
+        assert shown["funding_amount"] == stored, typed
+    refused = await post(client, location, csrf, **{**FORM, "funding_amount": "50,000,000"})
+    assert refused.status == 422
+    shown = await (await client.get("/api" + location)).json()
+    assert shown["funding_amount"] == "1.50"  # unchanged
