@@ -164,3 +164,15 @@ async def test_organiser_invites_from_the_conference_page(client: Client) -> Non
     assert revoke.status == 303
     listed = await (await client.get(INVITATIONS.format(1))).json()
     assert listed[0]["revoked_at"] is not None
+
+
+async def test_a_guests_header_names_the_site_and_the_role_in_the_guests_language(
+    client: Client, other_client: Client
+) -> None:
+    csrf = await sign_in(client, "organiser@concord.example")
+    made = await invite(client, csrf, role="delegate")  # the default label: "<site> (delegate)"
+    await other_client.get(join_path(made["url"]))
+    other_client.session.cookie_jar.update_cookies({"concord_lang": "vi"})
+    page = await (await other_client.get("/conferences/1")).text()
+    who = page[page.index('class="who"') : page.index("</span>", page.index('class="who"'))]
+    assert "(delegate)" not in who and "đại biểu" in who, who
