@@ -40,6 +40,7 @@ from bench.restart import CONFERENCE, HALL, ORGANISER, _fill
 from bench.served import Served, api_token, demo_environment, free_port
 from server.live.simulate import SimulatedSite
 from server.live.simulate_console import Operator
+from server.monitoring.allocator import HeapTrimmer, malloc_figures
 from server.monitoring.memory import MemoryProbe, open_fds, rss_bytes, tasks
 from server.monitoring.metrics import LoopLag
 
@@ -90,6 +91,8 @@ class Side:
             "process": self.name,
             "rss_mb": [round(first["rss_bytes"] / MB, 1), round(last["rss_bytes"] / MB, 1)],
             "rss_mb_per_hour": self.slope(warmup, "rss_bytes"),
+            "malloc_in_use_mb_per_hour": self.slope(warmup, "malloc.in_use_bytes"),
+            "malloc_free_mb_per_hour": self.slope(warmup, "malloc.free_bytes"),
             "traced_mb_per_hour": self.slope(warmup, "tracemalloc.traced_bytes"),
             "own_mb_per_hour": self.slope(warmup, "tracemalloc.own_growth_bytes"),
             "own_growth_kb": round((traced.get("own_growth_bytes") or 0) / 1024, 1),
@@ -102,6 +105,11 @@ class Side:
         }
 
 
+def _mb(figures: dict[str, Any], key: str) -> float | None:
+    value = _get(figures, key)
+    return None if value is None else round(value / MB, 1)
+
+
 def _get(figures: dict[str, Any], key: str) -> float | None:
     value: Any = figures
     for part in key.split("."):
@@ -110,11 +118,13 @@ def _get(figures: dict[str, Any], key: str) -> float | None:
 
 
 class Own:
-    """This process's figures, measured as the server measures its own."""
+    """This process's figures, measured as the server measures its own; it trims its heap
+    as ``simulate-sites`` does."""
 
     def __init__(self) -> None:
         self.lag = LoopLag()
         self.memory = MemoryProbe()
+        self.heap = HeapTrimmer()
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -122,6 +132,8 @@ class Own:
             "open_fds": open_fds(),
             "tasks": tasks(),
             "loop_lag": self.lag.summary(),
+            "malloc": malloc_figures(),
+            "heap_trims": self.heap.figures(),
             "tracemalloc": self.memory.traced(),
         }
 
@@ -160,6 +172,7 @@ async def soak(
     ``trace``: False leaves tracemalloc off, so the RSS slope has no tracing tables in it."""
     own = Own()
     own.lag.start()
+    own.heap.start()
     folder = folder or Path(tempfile.mkdtemp(prefix="concord-soak-"))
     port = free_port()
     env = demo_environment(folder, port, CONFERENCE)
@@ -191,6 +204,7 @@ async def soak(
             await site.close()
         served.stop()
         await own.lag.close()
+        await own.heap.close()
         own.memory.stop()
     return {
         "sites": sites,
@@ -208,6 +222,8 @@ def _line(elapsed: float, server: dict[str, Any], client: dict[str, Any]) -> dic
         traced = figures.get("tracemalloc") or {}
         return {
             "rss_mb": round(figures["rss_bytes"] / MB, 1),
+            "malloc_used_mb": _mb(figures, "malloc.in_use_bytes"),
+            "malloc_free_mb": _mb(figures, "malloc.free_bytes"),
             "traced_mb": round((traced.get("traced_bytes") or 0) / MB, 1),
             "own_mb": round((traced.get("own_growth_bytes") or 0) / MB, 2),
             "fds": figures["open_fds"],

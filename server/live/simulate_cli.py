@@ -22,6 +22,7 @@ from server.invitations.operations import create_invitation
 from server.live.simulate import SimulatedSite, SiteReport, run_sites
 from server.live.simulate_console import Operator
 from server.models import Role, Site
+from server.monitoring.allocator import HeapTrimmer
 from server.signing import Signer
 
 TONES = (440.0, 523.25, 587.33, 659.25, 698.46, 783.99, 880.0, 987.77)
@@ -103,9 +104,12 @@ async def simulate(
             for i, (name, path) in enumerate(paths)
         ]
         admitting = asyncio.create_task(_admit_all(operator, sites)) if operator else None
+        heap = HeapTrimmer()  # (the sites' packets fragment this process's heap as well)
+        heap.start()
         try:
             return await run_sites(sites, duration)
         finally:
+            await heap.close()
             if admitting is not None:
                 admitting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

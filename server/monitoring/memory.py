@@ -6,6 +6,7 @@ Open to the same callers as ``/metrics`` (``Config.metrics_allow`` or its token)
   tasks (how many, and the most common names: a task left behind by each connection shows
   as a name whose count grows);
 - the event loop's lag over the last 2 minutes (p99 and max, from ``LoopLag``);
+- the C allocator's heaps: bytes in use and free in them (``allocator.malloc_figures``);
 - what was allocated since a baseline and is still held, by file and line: ``?baseline=1``
   starts tracemalloc there (it costs CPU while it runs: for rehearsals and soak runs) and
   ``?stop=1`` stops it. Only allocations made after the baseline are traced, so each look is
@@ -33,6 +34,7 @@ from typing import Any
 from aiohttp import web
 
 from server.keys import METRICS
+from server.monitoring.allocator import malloc_figures
 from server.monitoring.scrapers import may_scrape
 from server.routing import PUBLIC, RouteTable
 
@@ -143,6 +145,8 @@ async def memory_view(request: web.Request) -> web.Response:
         "open_fds": open_fds(),
         "tasks": tasks(),
         "loop_lag": metrics.lag.summary(),
+        "malloc": malloc_figures(),
+        "heap_trims": metrics.heap.figures(),
         "tracemalloc": metrics.memory.traced(),
     }
     return web.json_response(body, headers={"Cache-Control": "no-store"})

@@ -34,6 +34,7 @@ from rooms.room import BridgeRoom
 from rooms.tasks import cancelled
 from server.keys import CONFIG, DATABASE, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
 from server.live.heartbeat import node_of
+from server.monitoring.allocator import HeapTrimmer
 from server.monitoring.memory import MemoryProbe
 from server.monitoring.scrapers import may_scrape
 from server.monitoring.statements import StatementCount
@@ -242,11 +243,13 @@ def _health_families(reports: dict[int, HealthReport]) -> Iterator[Metric]:
 
 @dataclass
 class Metrics:
-    """The app's metrics: its own registry, the loop lag probe, the memory probe's baseline."""
+    """The app's metrics: its own registry, the loop lag probe, the memory probe's baseline,
+    and the heap trimmer (``server.monitoring.allocator``)."""
 
     registry: CollectorRegistry
     lag: LoopLag
     memory: MemoryProbe
+    heap: HeapTrimmer
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -291,14 +294,16 @@ def setup(app: web.Application) -> Metrics:
 
     node = node_of(app[CONFIG])
     registry.register(NodeLabelled(RoomCollector(rooms, health, connections, lag), node))
-    metrics = app[METRICS] = Metrics(registry, lag, MemoryProbe())
+    metrics = app[METRICS] = Metrics(registry, lag, MemoryProbe(), HeapTrimmer())
 
     async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
         counted = StatementCount(app[DATABASE].engine)
         statements = NodeLabelled(counted, node)
         registry.register(statements)
         lag.start()
+        metrics.heap.start()
         yield
+        await metrics.heap.close()
         await lag.close()
         if metrics.memory.since is not None:
             metrics.memory.stop()  # (the tracing this app's /debug/memory started)

@@ -33,6 +33,10 @@ async def test_the_process_figures_without_tracemalloc(client: Client) -> None:
     assert body["tasks"]["count"] >= 1 and body["tasks"]["most"]
     assert set(body["loop_lag"]) == {"p99", "max"}
     assert body["tracemalloc"] is None
+    heap = body["malloc"]  # (glibc: the machines Concord runs on)
+    assert heap["in_use_bytes"] > 1_000_000 and heap["free_bytes"] >= 0
+    assert heap["heap_bytes"] >= heap["in_use_bytes"] and heap["python_blocks"] > 10_000
+    assert body["heap_trims"] == {"trims": 0, "slowest_ms": 0.0}  # once a minute
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
