@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -18,6 +19,7 @@ from server.i18n import LOCALE_NAMES, LOCALES
 from server.keys import IDENTITY, LOCALE, TRANSLATIONS
 from server.middleware import csrf_token
 from server.models import Role
+from server.time_zones import canonical, zone_label
 
 
 @jinja2.pass_context
@@ -42,6 +44,12 @@ def _in_zone(
         day = format_date(local, "medium", locale=context["locale"])
         return f"{day}, {local:%H:%M}"
     return format_datetime(local, pattern, locale=context["locale"])
+
+
+@jinja2.pass_context
+def _zone_label(context: Any, zone: str) -> str:
+    """A zone as people read it: "(UTC+07:00) Vientiane · Laos Time" in the viewer's language."""
+    return zone_label(zone, context["locale"], dt.datetime.now(dt.UTC))
 
 
 @jinja2.pass_context
@@ -73,6 +81,8 @@ def _language_names(context: Any, codes: list[str]) -> dict[str, dict[str, str |
 def setup_environment(env: jinja2.Environment) -> None:
     env.globals["_"] = _gettext
     env.globals["language_names"] = _language_names
+    env.globals["canonical_zone"] = canonical
+    env.filters["zone_label"] = _zone_label
     env.filters["in_zone"] = _in_zone
     env.filters["repeats"] = _repeats
 
@@ -102,5 +112,17 @@ def page_context(request: web.Request) -> dict[str, Any]:
         "csrf_token": csrf_token(request),
         "nav": navigation(who),
         "viewer_zone": who.time_zone,
+        "zone_proposal": zone_proposal(request, who),
         "path": request.path_qs,
     }
+
+
+BROWSER_ZONE_COOKIE = "concord_browser_zone"  # set by static/js/browser_zone.js
+
+
+def zone_proposal(request: web.Request, who: Identity) -> str | None:
+    """The browser's time zone, for a user who has not chosen theirs and is shown another."""
+    if who.user_id is None or who.time_zone_chosen:
+        return None
+    browser = canonical(unquote(request.cookies.get(BROWSER_ZONE_COOKIE, "")))
+    return browser if browser is not None and browser != who.time_zone else None

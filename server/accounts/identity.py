@@ -29,6 +29,7 @@ class Identity:
     roles: frozenset[Role] = frozenset()
     locale: str | None = None
     time_zone: str = "UTC"
+    time_zone_chosen: bool = True  # (a user who never chose is proposed the browser's zone)
     session_id: int | None = None
     token_id: int | None = None  # the API token a script signed in with
     csrf_token: str | None = None

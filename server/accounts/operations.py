@@ -20,6 +20,7 @@ from server.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from server.i18n import LOCALES
 from server.i18n_strings import N_
 from server.models import ApiToken, LoginSession, Role, User, UserRole, utcnow
+from server.time_zones import canonical
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 API_TOKEN_PREFIX = "cnc_"
@@ -146,15 +147,17 @@ async def update_profile(
             )
         changes["locale"] = locale
     if time_zone is not None:
-        if time_zone not in available_timezones():
+        zone = canonical(time_zone) or (time_zone if time_zone in available_timezones() else None)
+        if zone is None:
             raise InvalidInput(
-                f"unknown time zone {time_zone!r}; use an IANA name such as Asia/Vientiane",
+                N_("choose your time zone from the list (by city, country or UTC offset)"),
                 code="invalid_time_zone",
             )
-        changes["time_zone"] = time_zone
+        changes["time_zone"] = zone
     if not changes:
         raise InvalidInput("nothing to change: give locale and/or time_zone", code="empty")
-    await db.execute(update(User).where(User.id == actor.user_id).values(**changes))
+    chosen = {"time_zone_chosen": True} if "time_zone" in changes else {}
+    await db.execute(update(User).where(User.id == actor.user_id).values(**changes, **chosen))
     audit.record(db, actor, "user.profile_changed", "user", actor.user_id, detail=changes)
     return changes
 

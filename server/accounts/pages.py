@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from aiohttp import web
 
 from server.accounts import operations as ops
 from server.accounts.cookies import clear_session_cookie, set_sign_in_cookies, sign_in
-from server.accounts.schemas import LoginForm, PasswordChangeForm, ProfileUpdate, TokenCreate
+from server.accounts.schemas import LoginForm, PasswordChangeForm, ProfileForm, TokenCreate
 from server.errors import DomainError, InvalidInput
 from server.i18n import LOCALES
 from server.i18n_strings import N_
-from server.keys import DATABASE, GRANTS, PASSWORDS
+from server.keys import DATABASE, GRANTS, LOCALE, PASSWORDS
 from server.middleware import LANG_COOKIE
-from server.models import User
+from server.models import User, utcnow
 from server.routing import PUBLIC, SIGNED_IN, USERS, RouteTable
+from server.time_zones import COMMON_ZONES, common_choices, zone_choices, zone_search
 from server.web import form_body, identity, int_param, redirect, remote, render, safe_next
 
 
@@ -59,14 +58,19 @@ async def _account(
     status: int = 200,
     password_error: DomainError | None = None,
     password_changed: bool = False,
+    profile_error: DomainError | None = None,
 ) -> web.Response:
     async with request.app[DATABASE].session() as db:
         tokens = await ops.list_api_tokens(db, identity(request))
         user = await db.get(User, identity(request).user_id)
+    zones = zone_choices(request[LOCALE], utcnow())
     context = {
         "tokens": tokens,
         "new_token": new_token,
-        "zones": sorted(available_timezones()),
+        "zones": zones,
+        "zone_search_words": zone_search(zones),
+        "common_zones": common_choices(zones, COMMON_ZONES),
+        "profile_error": profile_error,
         "must_change_password": user is not None and user.must_change_password,
         "password_error": password_error,
         "password_changed": password_changed,
@@ -79,12 +83,17 @@ async def account_page(request: web.Request) -> web.Response:
 
 
 async def update_profile(request: web.Request) -> web.StreamResponse:
-    body = await form_body(request, ProfileUpdate)
-    async with request.app[DATABASE].session() as db, db.begin():
-        await ops.update_profile(
-            db, identity(request), locale=body.locale, time_zone=body.time_zone
-        )
-    raise redirect("/account")
+    """The time zone (from the account page, or the proposal every page shows until the user
+    chose one): back where the form was, or the account page with the problem named."""
+    try:
+        body = await form_body(request, ProfileForm)
+        async with request.app[DATABASE].session() as db, db.begin():
+            await ops.update_profile(
+                db, identity(request), locale=body.locale, time_zone=body.time_zone
+            )
+    except DomainError as error:
+        return await _account(request, status=error.status, profile_error=error)
+    raise redirect(safe_next(body.next))
 
 
 async def change_password(request: web.Request) -> web.Response:

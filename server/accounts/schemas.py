@@ -43,6 +43,10 @@ class ProfileUpdate(Strict):
     time_zone: TimeZone | None = None
 
 
+class ProfileForm(ProfileUpdate):
+    next: str = "/account"  # where the page's form sends the browser back to
+
+
 class UserCreate(Strict):
     email: AccountEmail
     roles: list[Role] = Field(min_length=1)

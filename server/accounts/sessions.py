@@ -29,6 +29,7 @@ def _identity_of(
         roles=user.role_names,
         locale=user.locale,
         time_zone=user.time_zone,
+        time_zone_chosen=user.time_zone_chosen,
         session_id=session.id if session else None,
         token_id=token.id if token else None,
         csrf_token=session.csrf_token if session else None,

@@ -14,16 +14,14 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.calendar.events import iana_zone
 from server.conferences import lifecycle
 from server.conferences import operations as ops
 from server.conferences.bookings import SchedulingConflict
@@ -32,9 +30,10 @@ from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput
 from server.events import RosterChanged, StatusChanged
 from server.i18n import LOCALES
-from server.keys import DATABASE, EVENTS
-from server.models import Conference, ConferenceKind, ConferenceStatus, Role
+from server.keys import DATABASE, EVENTS, LOCALE
+from server.models import Conference, ConferenceKind, ConferenceStatus, Role, utcnow
 from server.routing import RouteTable, conference, roles
+from server.time_zones import COMMON_ZONES, common_choices, zone_choices, zone_search
 from server.web import (
     identity,
     int_param,
@@ -47,15 +46,7 @@ from server.web import (
 
 M = TypeVar("M", bound=BaseModel)
 Form = MultiDictProxy[str | Any]
-#: Zones offered first in every zone select: the seed's countries and its partners.
-COMMON_ZONES = ("Asia/Ho_Chi_Minh", "Asia/Vientiane", "Asia/Bangkok", "Europe/Paris", "UTC")
 LANGUAGE_ROWS = 2  # empty language rows offered below the conference's own
-
-
-@cache
-def all_zones() -> tuple[str, ...]:
-    """Every IANA zone the operations accept, sorted."""
-    return tuple(sorted(z for z in available_timezones() if iana_zone(z) == z))
 
 
 @dataclass
@@ -185,10 +176,12 @@ async def render_editor(
     from server.conferences.session_pages import session_context
     from server.conferences.site_pages import site_context
 
+    zones = zone_choices(request[LOCALE], utcnow())
     context: dict[str, Any] = {
         "problem": problem,
-        "zones": all_zones(),
-        "common_zones": COMMON_ZONES,
+        "zones": zones,
+        "zone_search_words": zone_search(zones),
+        "common_zones": common_choices(zones, COMMON_ZONES),
         "kinds": [k.value for k in ConferenceKind],
         "title_locales": LOCALES,
         "language_rows": LANGUAGE_ROWS,

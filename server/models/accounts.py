@@ -31,6 +31,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(8), default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # False until the user picks a zone: until then pages propose the browser's.
+    time_zone_chosen: Mapped[bool] = mapped_column(default=False, server_default=false())
     # What they listen to in a bridge room: {"language": str | None, "floor_level": int}.
     listening: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
