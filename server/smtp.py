@@ -3,6 +3,8 @@ signing codes): the configured host, port, TLS mode and login."""
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import aiosmtplib
 
 from server.config import Config
@@ -27,3 +29,15 @@ async def connect(config: Config) -> aiosmtplib.SMTP:
         client.close()
         raise
     return client
+
+
+async def send(config: Config, message: EmailMessage) -> None:
+    """Send one message over a connection of its own. Raises ``aiosmtplib.SMTPException`` or
+    ``OSError`` when it could not be sent."""
+    client = await connect(config)
+    try:
+        await client.send_message(message)
+        await client.quit()
+    except BaseException:
+        client.close()
+        raise

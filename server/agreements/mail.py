@@ -54,14 +54,6 @@ async def send_code(
     require_mail(config)
     assert config.smtp_host is not None
     try:
-        client = await smtp.connect(config)
-        try:
-            await client.send_message(
-                code_letter(config.smtp_from, to, name, title, code, translate)
-            )
-            await client.quit()
-        except BaseException:
-            client.close()
-            raise
+        await smtp.send(config, code_letter(config.smtp_from, to, name, title, code, translate))
     except (aiosmtplib.SMTPException, OSError) as exc:
         raise Unavailable(f"the code could not be mailed: {exc}", code="mail_failed") from None

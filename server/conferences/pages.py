@@ -82,9 +82,14 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def render_conference(
-    request: web.Request, conference_id: int, new_link: str | None = None, status: int = 200
+    request: web.Request,
+    conference_id: int,
+    new_link: str | None = None,
+    status: int = 200,
+    mailed: str | None = None,
 ) -> web.Response:
-    """The conference page; ``new_link`` shows a just-created invitation link once."""
+    """The conference page; ``new_link`` shows a just-created invitation link once, with
+    ``mailed``: to whom it was e-mailed, or why it was not."""
     who = identity(request)
     async with request.app[DATABASE].session() as db:
         found = await conference_detail(db, conference_id)
@@ -102,6 +107,7 @@ async def render_conference(
         "can_edit": can_invite,
         "invitations": invitations,
         "new_link": new_link,
+        "mailed": mailed,
         "invitable_roles": INVITABLE_ROLES,
     }
     return render(request, "conference.html", context, status)

@@ -19,6 +19,12 @@ class InvitationCreate(BaseModel):
     label: str = Field(default="", max_length=200)
 
 
+class InvitationForm(InvitationCreate):
+    """The conference page's form: the same, and whether to e-mail the link to the site."""
+
+    email_contact: bool = False
+
+
 class InvitationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from aiohttp import web
+from babel.dates import format_datetime
 
 from server.accounts.cookies import set_session_cookie
 from server.conferences.pages import render_conference
+from server.i18n_strings import N_
 from server.invitations import operations as ops
-from server.invitations.schemas import InvitationCreate, InvitationOut, NewInvitationOut
-from server.keys import CONFIG, DATABASE, GRANTS, SIGNER
-from server.models import Role
+from server.invitations.mail import invitation_letter, mail_invitation
+from server.invitations.schemas import (
+    InvitationCreate,
+    InvitationForm,
+    InvitationOut,
+    NewInvitationOut,
+)
+from server.keys import CONFIG, DATABASE, GRANTS, LOCALE, SIGNER, TRANSLATIONS
+from server.models import Conference, Role, Site
 from server.routing import PUBLIC, ApiDoc, RouteTable, conference
 from server.web import form_body, identity, int_param, json_body, json_response, redirect, remote
 
@@ -68,8 +78,45 @@ async def api_revoke(request: web.Request) -> web.Response:
 
 
 async def form_create(request: web.Request) -> web.Response:
-    _, url = await _create(request, await form_body(request, InvitationCreate))
-    return await render_conference(request, int_param(request, "conference_id"), url, 201)
+    body = await form_body(request, InvitationForm)
+    out, url = await _create(request, body)
+    mailed = await _mail_to_contact(request, out, url) if body.email_contact else None
+    return await render_conference(request, out.conference_id, url, 201, mailed)
+
+
+async def _mail_to_contact(request: web.Request, made: InvitationOut, url: str) -> str:
+    """E-mail the new link to its site's contact, in the organiser's language; the page's
+    note: to whom it went, or why it did not."""
+    translate = request[TRANSLATIONS].gettext
+    async with request.app[DATABASE].session() as db:
+        site = await db.get(Site, made.site_id)
+        conference = await db.get(Conference, made.conference_id)
+    assert site is not None and conference is not None
+    if not site.contact_email:
+        return translate(N_("Not e-mailed: the site has no contact e-mail. Copy the link."))
+    config = request.app[CONFIG]
+    letter = invitation_letter(
+        config.smtp_from or "",
+        site.contact_email,
+        site.contact_name,
+        conference=conference.title,
+        site=site.name,
+        url=url,
+        valid_until=format_datetime(
+            made.expires_at.astimezone(ZoneInfo(site.time_zone)),
+            "medium",
+            tzinfo=ZoneInfo(site.time_zone),
+            locale=request[LOCALE],
+        ),
+        translate=translate,
+    )
+    problem = await mail_invitation(config, letter)
+    if problem is not None:
+        return translate(N_("Not e-mailed: %(problem)s")) % {"problem": translate(problem)}
+    recipient = (
+        f"{site.contact_name} <{site.contact_email}>" if site.contact_name else site.contact_email
+    )
+    return translate(N_("E-mailed to %(recipient)s.")) % {"recipient": recipient}
 
 
 async def form_revoke(request: web.Request) -> web.StreamResponse:
