@@ -47,6 +47,12 @@ def _in_zone(
 
 
 @jinja2.pass_context
+def _day(context: Any, value: dt.date | None) -> str:
+    """A calendar date in the viewer's language ("7 thg 12, 2026"), not ISO."""
+    return "" if value is None else format_date(value, "medium", locale=context["locale"])
+
+
+@jinja2.pass_context
 def _zone_label(context: Any, zone: str) -> str:
     """A zone as people read it: "(UTC+07:00) Vientiane · Laos Time" in the viewer's language."""
     return zone_label(zone, context["locale"], dt.datetime.now(dt.UTC))
@@ -83,6 +89,7 @@ def setup_environment(env: jinja2.Environment) -> None:
     env.globals["language_names"] = _language_names
     env.globals["canonical_zone"] = canonical
     env.filters["zone_label"] = _zone_label
+    env.filters["day"] = _day
     env.filters["in_zone"] = _in_zone
     env.filters["repeats"] = _repeats
 

@@ -18,6 +18,7 @@ from server.permits.workdays import WorkingCalendar
 
 RUNNING = frozenset({PermitStatus.SUBMITTED, PermitStatus.RESUBMITTED})
 DECIDED = frozenset({PermitStatus.APPROVED, PermitStatus.REJECTED})
+NOT_SUBMITTED = frozenset({PermitStatus.DRAFT, PermitStatus.CHANGES_REQUESTED})
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class Procedure:
                 left = -max(1, self.calendar.between(due, today))
             else:
                 left = self.calendar.between(today, due)
+        if_today = None
+        if status in NOT_SUBMITTED:
+            if_today = self.calendar.deadline(self.today(now), self.deadline_days)
         elif status in DECIDED and received and due and application.decided_at:
             decided = self.calendar.local_date(application.decided_at)
             processing = self.calendar.between(received, decided)
@@ -67,4 +71,14 @@ class Procedure:
             overdue=overdue,
             processing_working_days=processing,
             decided_on_time=on_time,
+            due_if_submitted_today=if_today,
+            due_after_start=_too_late(status, due, if_today, application.starts_on),
         )
+
+
+def _too_late(
+    status: PermitStatus, due: dt.date | None, if_today: dt.date | None, starts_on: dt.date | None
+) -> bool:
+    """The decision is due (or, submitted today, would be due) on or after the first day."""
+    expected = due if status in RUNNING else if_today
+    return expected is not None and starts_on is not None and expected >= starts_on

@@ -141,6 +141,9 @@ async def render_conference_permit(
         "values": values or prefill(found),
         "error": error,
         "deadline_days": rules.deadline_days,
+        "permit_today": rules.today(now),
+        "due_if_submitted_today": rules.calendar.deadline(rules.today(now), rules.deadline_days),
+        "conference_first_day": found.starts_at.astimezone(ZoneInfo(found.time_zone)).date(),
     }
     return render(request, "permit_conference.html", context, status)
 
@@ -187,7 +190,6 @@ async def render_application(
         "can_withdraw": applicant_side and state in ops.EDITABLE | RUNNING,
         "can_decide": who.has_any(ops.APPROVER) and state in RUNNING and not own,
         "decided": state in DECIDED,
-        "starts_before_due": bool(out.clock.due_on and out.starts_on <= out.clock.due_on),
         "zone": rules.calendar.time_zone,
         "funding": format_currency(
             out.funding_amount, out.funding_currency, locale=request[LOCALE]

@@ -163,6 +163,14 @@ class ClockOut(BaseModel):
     overdue: bool
     processing_working_days: int | None = Field(description="Once decided")
     decided_on_time: bool | None
+    due_if_submitted_today: dt.date | None = Field(
+        default=None, description="While not submitted: when the decision would be due"
+    )
+    due_after_start: bool = Field(
+        default=False,
+        description="Undecided, and the decision is (or would be) due on or after the "
+        "conference's first day: it may come too late",
+    )
 
 
 class ApplicationSummary(BaseModel):
