@@ -121,6 +121,7 @@ def page_context(request: web.Request) -> dict[str, Any]:
         "viewer_zone": who.time_zone,
         "zone_proposal": zone_proposal(request, who),
         "path": request.path_qs,
+        "request_query": request.query,
     }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 from babel import Locale
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences import parts
@@ -19,7 +19,7 @@ from server.conferences.editor_pages import Form, Problem, editor_write, text, v
 from server.conferences.inputs import DelegationIn, DelegationUpdate
 from server.conferences.timing import field_error
 from server.keys import LOCALE
-from server.models import Conference, Delegation, Role, Site, User
+from server.models import Conference, Delegation, Role, Site, User, UserRole
 from server.permits.schemas import COUNTRIES
 from server.routing import RouteTable, conference
 from server.web import identity, int_param, remote
@@ -104,9 +104,20 @@ def country_names(locale: str) -> dict[str, str]:
     return dict(sorted(found.items(), key=lambda item: item[1]))
 
 
-async def member_users(db: AsyncSession) -> list[User]:
-    """Active users, whom a delegation member may be linked to."""
-    rows = await db.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name))
+MEMBER_ACCOUNT_ROLES = (Role.DELEGATE.value, Role.INTERPRETER.value)
+
+
+async def member_users(db: AsyncSession, found: Conference) -> list[User]:
+    """Whom a delegation member may be linked to: active accounts of delegates and interpreters
+    (a delegation's own), and those this conference's members are linked to already; not
+    every account on the server (administrators, approvers, technicians are none of these)."""
+    linked = {m.user_id for d in found.delegations for m in d.members if m.user_id is not None}
+    delegates = select(UserRole.user_id).where(UserRole.role.in_(MEMBER_ACCOUNT_ROLES))
+    rows = await db.scalars(
+        select(User)
+        .where(User.active.is_(True), or_(User.id.in_(delegates), User.id.in_(linked)))
+        .order_by(User.display_name)
+    )
     return list(rows)
 
 
@@ -128,7 +139,7 @@ async def delegation_context(
         "editing_delegation": editing,
         "delegation_values": defaultdict(str, delegation_values(editing, posted)),
         "member_blank_rows": MEMBER_ROWS,
-        "member_users": await member_users(db),
+        "member_users": await member_users(db, found),
         "country_names": country_names(request.get(LOCALE, "en")),
         "site_names": {site.id: site.name for site in found.sites},
     }

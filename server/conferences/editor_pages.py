@@ -222,7 +222,7 @@ async def create(request: web.Request) -> web.Response:
         return await render_editor(
             request, None, Problem.of(error, "conference"), form, error.status
         )
-    raise redirect(f"/conferences/{made_id}/edit")
+    raise redirect(f"/conferences/{made_id}/edit?saved=created")
 
 
 async def edit_page(request: web.Request) -> web.Response:
@@ -241,7 +241,7 @@ async def update(request: web.Request) -> web.Response:
         return await render_editor(
             request, conference_id, Problem.of(error, "conference"), form, error.status
         )
-    raise redirect(f"/conferences/{conference_id}/edit#conference-form")
+    raise redirect(f"/conferences/{conference_id}/edit?saved=conference#conference-form")
 
 
 async def change_status(request: web.Request) -> web.Response:
@@ -283,7 +283,7 @@ async def editor_write(
         problem = Problem.of(error, section)
         return await render_editor(request, conference_id, problem, form, error.status)
     await request.app[EVENTS].publish(RosterChanged(conference_id))
-    raise redirect(f"/conferences/{conference_id}/edit#{section}s")
+    raise redirect(f"/conferences/{conference_id}/edit?saved={section}#{section}s")
 
 
 def add_routes(table: RouteTable) -> None:

@@ -188,7 +188,7 @@ async def add_session(request: web.Request) -> web.Response:
             await ops.create_session(db, identity(request), conference_id, body, remote(request))
     except DomainError as error:
         return await _refused(request, conference_id, error, form)
-    raise redirect(f"/conferences/{conference_id}/edit#sessions")
+    raise redirect(f"/conferences/{conference_id}/edit?saved=session#sessions")
 
 
 async def change_session(request: web.Request) -> web.Response:
@@ -211,7 +211,7 @@ async def change_session(request: web.Request) -> web.Response:
             )
     except DomainError as error:
         return await _refused(request, conference_id, error, form)
-    raise redirect(f"/conferences/{conference_id}/edit#sessions")
+    raise redirect(f"/conferences/{conference_id}/edit?saved=session#sessions")
 
 
 async def remove_session(request: web.Request) -> web.Response:
@@ -231,7 +231,7 @@ async def remove_session(request: web.Request) -> web.Response:
             )
     except DomainError as error:
         return await _refused(request, conference_id, error, form)
-    raise redirect(f"/conferences/{conference_id}/edit#sessions")
+    raise redirect(f"/conferences/{conference_id}/edit?saved=session#sessions")
 
 
 def add_routes(table: RouteTable) -> None:

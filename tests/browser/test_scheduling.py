@@ -90,7 +90,8 @@ def create_conference(page: Page, made: list[int]) -> int:
     page.get_by_label("Language code 1").fill("vi")
     page.get_by_label("Language code 2").fill("fr")
     page.get_by_role("button", name="Create conference").click()
-    expect(page).to_have_url(re.compile(r"/conferences/\d+/edit$"))
+    expect(page).to_have_url(re.compile(r"/conferences/\d+/edit\?saved=created$"))
+    expect(page.locator("#saved-note")).to_contain_text("Conference created")
     found = re.search(r"/conferences/(\d+)/edit", page.url)
     assert found
     made.append(int(found.group(1)))

@@ -55,7 +55,7 @@ async def new_conference(client: Client, **fields: Any) -> tuple[int, str]:
     }
     status, location, page = await post(client, "/conferences/new", csrf, **body)
     assert status == 303, page
-    found = re.fullmatch(r"/conferences/(\d+)/edit", location)
+    found = re.fullmatch(r"/conferences/(\d+)/edit\?saved=created", location)
     assert found, location
     return int(found.group(1)), csrf
 
@@ -377,3 +377,14 @@ async def test_the_timetable_links_each_occurrence_to_its_form(client: Client) -
         repeat_weekly="on",
     )
     assert open_ended[0] == 422 and "a series needs COUNT or UNTIL" in open_ended[2]
+
+
+async def test_the_editor_confirms_what_was_saved(client: Client) -> None:
+    await organiser(client)
+    cid, _ = await new_conference(client)
+    created = await (await client.get(f"/conferences/{cid}/edit?saved=created")).text()
+    assert 'id="saved-note"' in created and "Conference created. Next: its sites" in created
+    saved = await (await client.get(f"/conferences/{cid}/edit?saved=site")).text()
+    assert '<p class="toast" role="status" id="saved-note">Saved.</p>' in saved
+    plain = await (await client.get(f"/conferences/{cid}/edit")).text()
+    assert 'id="saved-note"' not in plain
