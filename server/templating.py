@@ -15,6 +15,8 @@ from babel.support import NullTranslations
 
 from server.accounts.identity import ANONYMOUS, Identity
 from server.calendars.wording import repeats
+from server.error_words import describe, explain, field_label
+from server.errors import DomainError
 from server.i18n import LOCALE_NAMES, LOCALES
 from server.keys import IDENTITY, LOCALE, TRANSLATIONS
 from server.middleware import csrf_token
@@ -44,6 +46,25 @@ def _in_zone(
         day = format_date(local, "medium", locale=context["locale"])
         return f"{day}, {local:%H:%M}"
     return format_datetime(local, pattern, locale=context["locale"])
+
+
+@jinja2.pass_context
+def _explain(context: Any, error: DomainError) -> str:
+    """A refusal in the reader's words (``server.error_words``)."""
+    translations: NullTranslations = context["translations"]
+    return explain(error, translations.gettext)
+
+
+@jinja2.pass_context
+def _describe_error(context: Any, error: dict[str, Any]) -> str:
+    translations: NullTranslations = context["translations"]
+    return describe(error, translations.gettext)
+
+
+@jinja2.pass_context
+def _field_label(context: Any, name: str) -> str:
+    translations: NullTranslations = context["translations"]
+    return field_label(name, translations.gettext)
 
 
 @jinja2.pass_context
@@ -88,6 +109,9 @@ def setup_environment(env: jinja2.Environment) -> None:
     env.globals["_"] = _gettext
     env.globals["language_names"] = _language_names
     env.globals["canonical_zone"] = canonical
+    env.globals["explain"] = _explain
+    env.globals["describe_error"] = _describe_error
+    env.globals["field_label"] = _field_label
     env.filters["zone_label"] = _zone_label
     env.filters["day"] = _day
     env.filters["in_zone"] = _in_zone

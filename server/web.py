@@ -64,8 +64,19 @@ def query_number(
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Each error's field (a dotted path), pydantic's message, and its type and simple
+    context values (for ``server.error_words``, which says it in the reader's words)."""
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "(body)",
+            "message": err["msg"],
+            "type": err["type"],
+            "ctx": {
+                k: v
+                for k, v in (err.get("ctx") or {}).items()
+                if isinstance(v, str | int | float) and not isinstance(v, bool)
+            },
+        }
         for err in exc.errors(include_url=False)
     ]
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.fields import AccountEmail, Amount, RecordId
+from server.i18n_strings import N_
 from server.models import AgreementKind
 
 Kind = Literal["mou", "aid", "other"]
@@ -34,10 +35,10 @@ class _Terms(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> _Terms:
         if (self.amount is None) != (self.currency is None):
-            raise ValueError("give the amount and its currency together (e.g. 25000000000 VND)")
+            raise ValueError(N_("give the amount and its currency together (e.g. 25000000000 VND)"))
         starts, ends = self.period_starts_on, self.period_ends_on
         if starts and ends and ends < starts:
-            raise ValueError("the period ends before it starts")
+            raise ValueError(N_("the period ends before it starts"))
         return self
 
 
@@ -50,7 +51,7 @@ class AgreementIn(_Terms):
     @classmethod
     def _stripped(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("the title is empty")
+            raise ValueError(N_("the title is empty"))
         return value.strip()
 
 

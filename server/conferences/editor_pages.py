@@ -51,18 +51,23 @@ LANGUAGE_ROWS = 2  # empty language rows offered below the conference's own
 
 @dataclass
 class Problem:
-    """A refused form: the message, the fields named, and any scheduling conflicts."""
+    """A refused form: the message, the fields named, and any scheduling conflicts; ``error``
+    says it in the reader's words on the page (``server.error_words``)."""
 
     message: str
     fields: dict[str, str] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     form: str = ""  # which form on the page it belongs to
+    error: DomainError | None = None
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # field: its error
 
     @classmethod
     def of(cls, error: DomainError, form: str) -> Problem:
         named = {str(e.get("field", "")): str(e.get("message", "")) for e in error.errors}
+        details = {str(e.get("field", "")): dict(e) for e in error.errors}
         conflicts = error.conflicts if isinstance(error, SchedulingConflict) else []
-        return cls(error.message, named, [_readable(c) for c in conflicts], form)
+        readable = [_readable(c) for c in conflicts]
+        return cls(error.message, named, readable, form, error, details)
 
 
 def _readable(conflict: dict[str, Any]) -> dict[str, Any]:

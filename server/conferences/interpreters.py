@@ -22,6 +22,7 @@ from server.conferences.inputs import InterpreterIn, InterpreterUpdate
 from server.conferences.operations import editable_conference
 from server.conferences.parts import active_user, find_part
 from server.conferences.timing import check_zone, field_error, to_utc
+from server.i18n_strings import N_
 from server.models import (
     Conference,
     ConferenceLanguage,
@@ -95,7 +96,7 @@ async def _interpreter_fields(
     if start is not None and end is not None:
         if end <= start:
             raise field_error(
-                "shift_ends_at", "the shift must end after it starts", "end_before_start"
+                "shift_ends_at", N_("the shift must end after it starts"), "end_before_start"
             )
         if end <= conference.starts_at or start >= conference.ends_at:
             raise field_error(

@@ -26,6 +26,7 @@ from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, Langua
 from server.conferences.series import check_series
 from server.conferences.timing import check_zone, field_error, to_utc
 from server.errors import Conflict, Forbidden, NotFound
+from server.i18n_strings import N_
 from server.models import (
     AgendaSession,
     Conference,
@@ -94,7 +95,9 @@ def _span(
     zone = check_zone(zone_name)
     start, end = to_utc(starts_at, zone, "starts_at"), to_utc(ends_at, zone, "ends_at")
     if end <= start:
-        raise field_error("ends_at", "the conference must end after it starts", "end_before_start")
+        raise field_error(
+            "ends_at", N_("the conference must end after it starts"), "end_before_start"
+        )
     if end - start > MAX_SPAN:
         raise field_error(
             "ends_at", f"a conference spans at most {MAX_SPAN.days} days", "span_too_long"

@@ -36,6 +36,7 @@ from server.conferences.operations import editable_conference
 from server.conferences.series import check_series, is_occurrence_of
 from server.conferences.timing import check_zone, field_error, from_iso_list, iso_list, to_utc
 from server.errors import NotFound
+from server.i18n_strings import N_
 from server.models import (
     AgendaSession,
     Conference,
@@ -152,7 +153,9 @@ class Planner:
         if body.ends_at is not None:
             end = to_utc(body.ends_at, zone, "ends_at")
         if end <= start:
-            raise field_error("ends_at", "the session must end after it starts", "end_before_start")
+            raise field_error(
+                "ends_at", N_("the session must end after it starts"), "end_before_start"
+            )
         if end - start > MAX_SESSION:
             raise field_error(
                 "ends_at",

@@ -265,7 +265,7 @@ async def test_bad_instants_are_refused(client: Client, path: str) -> None:
     )
     assert response.status == 422
     body = await response.json()
-    assert body["errors"] == [{"field": "from", "message": body["errors"][0]["message"]}]
+    assert [e["field"] for e in body["errors"]] == ["from"]
     backwards = await client.get(
         url,
         params={"from": "2026-01-10T10:00:00Z", "to": "2026-01-10T09:00:00Z"},
