@@ -12,6 +12,7 @@ from aiohttp import web
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations
+from babel.units import format_unit
 
 from server.accounts.identity import ANONYMOUS, Identity
 from server.calendars.wording import repeats
@@ -80,6 +81,42 @@ def _zone_label(context: Any, zone: str) -> str:
 
 
 @jinja2.pass_context
+def _size(context: Any, value: int | None) -> str:
+    """A file size with its unit in the reader's language: "1,2 MB", "340 kB"."""
+    if value is None:
+        return ""
+    locale = context["locale"]
+    if value < 1000:
+        return format_unit(value, "digital-byte", length="short", locale=locale)
+    if value < 1_000_000:
+        return format_unit(round(value / 1000), "digital-kilobyte", length="short", locale=locale)
+    megabytes = round(value / 1_000_000, 1)
+    return format_unit(megabytes, "digital-megabyte", length="short", locale=locale)
+
+
+def _from_iso(value: str | dt.datetime | None) -> dt.datetime | None:
+    """An ISO 8601 timestamp (as the JSON shapes carry them) as a datetime, for ``in_zone``."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value)
+
+
+@jinja2.pass_context
+def _span(
+    context: Any, start: dt.datetime | None, end: dt.datetime | None, zone: str | None = None
+) -> str:
+    """A time span in one style: "7 Dec 2026, 08:00–17:00" within a day, else
+    "7 Dec 2026, 08:00 – 9 Dec 2026, 17:00" (the locale's date, a 24-hour clock)."""
+    if start is None or end is None:
+        return _in_zone(context, start or end, zone)
+    where = ZoneInfo(zone or context.get("viewer_zone", "UTC"))
+    first, last = start.astimezone(where), end.astimezone(where)
+    if first.date() == last.date():
+        return f"{_in_zone(context, start, zone)}–{last:%H:%M}"
+    return f"{_in_zone(context, start, zone)} – {_in_zone(context, end, zone)}"
+
+
+@jinja2.pass_context
 def _repeats(context: Any, rule: str, zone: str = "UTC") -> str:
     """A recurrence rule in the viewer's words (``server.calendars.wording``)."""
     translations: NullTranslations = context["translations"]
@@ -115,6 +152,9 @@ def setup_environment(env: jinja2.Environment) -> None:
     env.filters["zone_label"] = _zone_label
     env.filters["day"] = _day
     env.filters["in_zone"] = _in_zone
+    env.filters["span"] = _span
+    env.filters["from_iso"] = _from_iso
+    env.filters["size"] = _size
     env.filters["repeats"] = _repeats
 
 
