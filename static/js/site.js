@@ -65,6 +65,19 @@ window.concord = {
 function show(view) {
   root.dataset.view = view;
   for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
+  keepPlaceOnLanguageChange(view === "lobby" || view === "room");
+}
+
+/** Changing the interface language reloads the page (its words come from the server): once
+ *  the site has joined, the top bar's language form comes back with ?autojoin=1, so the site
+ *  rejoins at once instead of starting again at the device check. */
+function keepPlaceOnLanguageChange(joined) {
+  const next = document.querySelector("form[action='/language'] input[name=next]");
+  if (!next) return;
+  const url = new URL(next.value, window.location.origin);
+  if (joined) url.searchParams.set("autojoin", "1");
+  else url.searchParams.delete("autojoin");
+  next.value = url.pathname + url.search;
 }
 
 // --- device check ------------------------------------------------------------------------------
