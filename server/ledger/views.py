@@ -11,6 +11,8 @@ keep it that way, or put these routes behind ``SIGNED_IN``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from recordings.tree_head import SignedTreeHead
@@ -73,12 +75,30 @@ async def entry_api(request: web.Request) -> web.Response:
     )
 
 
+def recorded(payload: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """The entry's payload as (what, value) rows for people: nested keys joined with " › ",
+    underscores as spaces; the exact JSON stays on the page for verification."""
+    if isinstance(payload, dict):
+        rows: list[tuple[str, str]] = []
+        for key, value in payload.items():
+            name = str(key).replace("_", " ")
+            rows.extend(recorded(value, f"{prefix} › {name}" if prefix else name))
+        return rows
+    if isinstance(payload, list):
+        if all(not isinstance(v, dict | list) for v in payload):
+            return [(prefix, ", ".join(str(v) for v in payload))]
+        return [row for i, v in enumerate(payload) for row in recorded(v, f"{prefix} {i + 1}")]
+    return [(prefix, "—" if payload is None else str(payload))]
+
+
 async def entry_page(request: web.Request) -> web.Response:
     position = int_param(request, "position")
     async with request.app[DATABASE].session() as db:
         found = await ops.entry_with_proof(db, position)
+    out = entry_out(found.entry)
     context = {
-        "entry": entry_out(found.entry),
+        "entry": out,
+        "recorded": recorded(out.payload),
         "head": found.head,
         "root_hex": found.head.root_hash.hex(),
         "signature_hex": found.head.signature.hex(),

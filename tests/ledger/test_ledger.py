@@ -84,6 +84,10 @@ async def test_entry_proof_verifies_with_the_published_key_alone(
     assert page.status == 200
     html = await page.text()
     assert head.root_hash.hex() in html and "/.well-known/concord-ledger-key.pem" in html
+    # What was recorded, as rows people read; the exact JSON is kept for checking the hash.
+    recorded = html[html.index('id="ledger-recorded"') :].split("</table>")[0]
+    assert '<th scope="row">sha256</th>' in recorded
+    assert '<pre id="ledger-data" class="wrap">' in html
     assert (await client.get("/ledger/99")).status == 404
 
 
