@@ -121,7 +121,8 @@ def score(sample: LinkSample, t: Thresholds, experience: Experience | None = Non
     """0–100: 100 minus penalties for loss (10 a percent), jitter over half the threshold,
     round trip over half the threshold, and what the site's people experienced (5 a percent
     of audio concealed, 5 a video freeze and 1 a percent of the window frozen, 15 a
-    reconnection); a number to sort and chart, the level is what counts."""
+    reconnection); a number to sort and chart, the level is what counts. A link that is down
+    scores 0, whatever its last figures said: its people got nothing."""
     loss = max(sample.uplink.loss or 0.0, sample.downlink.loss or 0.0)
     jitter = max(sample.uplink.jitter or 0.0, sample.downlink.jitter or 0.0)
     rtt = sample.rtt or 0.0
@@ -338,7 +339,7 @@ class HealthTracker:
         return Health(
             o.subject,
             level,
-            score(sample, t, o.experience),
+            0 if level == "down" else score(sample, t, o.experience),  # (nothing got through)
             up,
             down,
             where,

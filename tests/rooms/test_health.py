@@ -148,12 +148,13 @@ def test_a_site_that_stops_sending_is_down_at_once_and_back_when_it_returns() ->
     assert [c.type for c in changes] == ["level", "alert"]
     assert changes[1].data["kind"] == "down" and "no media" in changes[1].data["detail"]
     assert changes[1].data["facts"] == {"silent_for": 5}
+    assert tracker.health()[0].score == 0  # down: nothing reached its people, whatever the figures
     gone = tracker.update([Observation("site:7", LinkSample.closed(6.0))], now=6.0)
     assert [c.type for c in gone] == ["connection"]  # still the same alert
     assert gone[0].data == {"from": "connected", "to": "closed"}
     back = tracker.update([Observation("site:7", link())], now=20.0)
     assert [c.type for c in back] == ["connection", "level", "cleared"]
-    assert tracker.health()[0].level == "good"
+    assert tracker.health()[0].level == "good" and tracker.health()[0].score == 100
 
 
 def test_an_interpreter_silent_on_air_is_an_alert_a_muted_site_is_not_flagged() -> None:
