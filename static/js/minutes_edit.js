@@ -15,6 +15,7 @@ let edits = 0; // changes since the last successful save
 let saving = false;
 let stopped = config.state !== "draft";
 let pendingMerge = null;
+let openItem = 0; // the agenda item shown open
 
 // --- paths (items[1].decisions[0].vi), the same as the server's -------------------------------
 
@@ -84,8 +85,14 @@ function itemSection(item, i) {
       h("label", { text: `${t("Owner")} ` }, owner), h("label", { text: ` ${t("Due date")} ` }, due),
       h("button", { type: "button", class: "link", text: t("Delete"), onclick: () => { item.actions.splice(j, 1); changed(); render(); } }));
   }));
-  return h("section", { class: "card minutes-item", "data-session": item.session_uid },
-    h("h2", { text: `${i + 1}. ${languages.map((c) => item.title[c] || "").join(" / ")}` }),
+  // One agenda item open at a time (the page would be metres long with all of them open).
+  return h("details", { class: "card minutes-item", "data-session": item.session_uid, open: i === openItem,
+    ontoggle: (event) => {
+      if (!event.target.open) return;
+      openItem = i;
+      for (const other of document.querySelectorAll("details.minutes-item")) if (other !== event.target) other.open = false;
+    } },
+    h("summary", {}, h("h2", { text: `${i + 1}. ${languages.map((c) => item.title[c] || "").join(" / ")}` })),
     h("h3", { text: t("Title") }), sideBySide(`${p}.title`, item.title, false),
     h("h3", { text: t("Discussion") }), sideBySide(`${p}.discussion`, item.discussion, true),
     h("h3", { text: t("Decisions") }), decisions,

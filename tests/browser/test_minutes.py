@@ -47,6 +47,9 @@ def test_autosave_and_the_merge_view(new_context: NewContext, screenshot: Screen
     organiser.goto(MINUTES + "/edit")
     revision_saved(organiser, base + 1)
     field = "items[1].discussion.en"
+    items = secretary.locator("details.minutes-item")
+    items.nth(1).locator("summary").click()  # one agenda item is open at a time
+    expect(items.nth(0)).not_to_have_attribute("open", "")
     secretary.locator(FIELD.format(field)).fill("Words of the chairman")
     revision_saved(secretary, base + 2)
     # Two fields at once (no autosave in between): one conflicts, the other merges.
