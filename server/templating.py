@@ -123,6 +123,13 @@ def _repeats(context: Any, rule: str, zone: str = "UTC") -> str:
     return repeats(rule, translations.gettext, context["locale"], zone)
 
 
+#: Offered by the conference editor's language fields (any BCP 47 code is accepted).
+COMMON_LANGUAGES = (
+    "vi", "lo", "en", "fr", "th", "km", "my", "zh", "ja", "ko", "id", "ms", "fil", "ru", "es",
+    "pt", "de", "ar", "hi",
+)  # fmt: skip
+
+
 @jinja2.pass_context
 def _language_names(context: Any, codes: list[str]) -> dict[str, dict[str, str | None]]:
     """{code: {"name": in the viewer's language, "native": in itself}} from CLDR (Babel):
@@ -145,6 +152,7 @@ def _language_names(context: Any, codes: list[str]) -> dict[str, dict[str, str |
 def setup_environment(env: jinja2.Environment) -> None:
     env.globals["_"] = _gettext
     env.globals["language_names"] = _language_names
+    env.globals["COMMON_LANGUAGES"] = COMMON_LANGUAGES
     env.globals["canonical_zone"] = canonical
     env.globals["explain"] = _explain
     env.globals["describe_error"] = _describe_error

@@ -120,10 +120,15 @@ client.on("joined", (answer) => {
     onTrack: (slot, track) => { if (elements[slot]) attachTrack(elements[slot], track); },
     onState: (linkState, detail) => {
       if (linkState === "failed") $("console-error").textContent = errorText(detail);
+      if (linkState === "connected" && $("console-error").dataset.hint === "media") {
+        $("console-error").textContent = "";
+        delete $("console-error").dataset.hint;
+      }
       updateConnection();
     },
   });
   link.start();
+  hintIfNoMedia(link);
 });
 client.on("room.state", (room) => onState(room));
 client.on("room.event", (event) => {
@@ -144,6 +149,19 @@ client.on("revoked", (p) => {
   $("console-error").textContent = revokedText(p && p.code);
   updateConnection();
 });
+
+const MEDIA_HINT_MS = 15000;
+
+/** The chair sees why the sites' pictures stay black when the media connection never comes
+ *  up (the room's controls work without it). */
+function hintIfNoMedia(watched) {
+  setTimeout(() => {
+    if (link !== watched || watched.state === "connected" || $("console-error").textContent) return;
+    $("console-error").dataset.hint = "media";
+    $("console-error").textContent = t(
+      "The sites' pictures and sound have not connected after 15 seconds; the room's controls work without them. A firewall that blocks UDP, or a browser setting that blocks local network connections, can stop them: ask the technician, or try another browser.");
+  }, MEDIA_HINT_MS);
+}
 
 function updateConnection() {
   if (!client.connected) showConnection(link ? "reconnecting" : "offline");

@@ -379,6 +379,15 @@ async def test_the_timetable_links_each_occurrence_to_its_form(client: Client) -
     assert open_ended[0] == 422 and "a series needs COUNT or UNTIL" in open_ended[2]
 
 
+async def test_languages_are_offered_by_name(client: Client) -> None:
+    await organiser(client)
+    page = await (await client.get("/conferences/new")).text()
+    choices = page[page.index('<datalist id="language-choices">') :].split("</datalist>")[0]
+    assert '<option value="lo">Lao · ລາວ</option>' in choices
+    assert '<option value="vi">Vietnamese · Tiếng Việt</option>' in choices
+    assert 'list="language-choices"' in page
+
+
 async def test_the_editor_confirms_what_was_saved(client: Client) -> None:
     await organiser(client)
     cid, _ = await new_conference(client)
