@@ -62,10 +62,21 @@ window.concord = {
   listener,
 };
 
+// Where the focus goes when a view replaces the one it was in (the Join button disappears with
+// the device check, the lobby with the admission): its heading, or the room's main control.
+const FOCUS = { check: "check-title", lobby: "lobby-title", ended: "ended-title", room: "floor-button" };
+
 function show(view) {
+  const before = root.dataset.view;
+  const focusWasIn = before && $(`view-${before}`).contains(document.activeElement);
   root.dataset.view = view;
   for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
   keepPlaceOnLanguageChange(view === "lobby" || view === "room");
+  if (before !== view && focusWasIn) {
+    const target = $(FOCUS[view]);
+    if (target.tagName.startsWith("H")) target.tabIndex = -1;
+    target.focus();
+  }
 }
 
 /** Changing the interface language reloads the page (its words come from the server): once

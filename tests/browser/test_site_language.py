@@ -27,6 +27,8 @@ def test_changing_the_language_in_the_lobby_keeps_the_site_joined(
         "() => window.concord && window.concord.admission === 'lobby'",
         timeout=JOIN_TIMEOUT,
     )
+    # The Join button went with the device check: the focus moved to the lobby, not nowhere.
+    expect(site.locator("#lobby-title")).to_be_focused()
     with site.expect_navigation():
         site.locator("#locale-select").select_option("lo")
     expect(site.locator("html")).to_have_attribute("lang", "lo")
