@@ -1,6 +1,7 @@
-// A table wider than a phone's screen scrolls inside itself (concord.css); people who use the
-// keyboard must be able to reach it to scroll it, so such a table takes the focus (tabindex 0)
-// for as long as it overflows.
+// A table wider than a phone's screen scrolls inside itself (concord.css, below 640 px); people
+// who use the keyboard must be able to reach it to scroll it, so such a table takes the focus
+// (tabindex 0) for as long as it overflows. Wider screens do nothing here (the live pages, which
+// redraw many times a second, pay nothing for it).
 function markScrollingTables() {
   for (const table of document.querySelectorAll("table")) {
     const overflowing = table.scrollWidth > table.clientWidth + 1;
@@ -21,6 +22,15 @@ function soon() {
   if (pending === null) pending = setTimeout(() => { pending = null; markScrollingTables(); }, 250);
 }
 
-markScrollingTables();
+const narrow = window.matchMedia("(max-width: 640px)");
+const observer = new MutationObserver(soon);
+
+function follow() {
+  observer.disconnect();
+  markScrollingTables();
+  if (narrow.matches) observer.observe(document.body, { childList: true, subtree: true });
+}
+
+follow();
+narrow.addEventListener("change", follow);
 window.addEventListener("resize", soon);
-new MutationObserver(soon).observe(document.body, { childList: true, subtree: true });

@@ -86,12 +86,13 @@ async def test_a_dropped_site_reconnects_rejoins_admitted_and_receives_again(
     # come back, minus the frames still in flight when the server cut it.
     assert 0.3 < report.longest_media_gap_s <= flowing + 0.2, report
     # fps is over the whole time since the first frame, so the outage lowers it, and by no
-    # more than the gap explains (frames lost besides would). Not "exactly": a publisher
-    # whose loop fell behind on a busy machine sends the frames it owes back to back.
+    # more than the gap explains (frames lost besides would), within 10%: not "exactly", as
+    # a publisher whose loop fell behind on a busy machine sends the frames it owes back to
+    # back, and the last ones may still be on their way (CI once measured 15.7 for 16.25).
     elapsed = time.monotonic() - first
     expected = steady * (1 - report.longest_media_gap_s / elapsed)
     print(f"fps {steady} before the cut, {report.fps} after ({expected:.1f} expected)")
-    assert expected - 1.0 <= report.fps < steady - 0.5, report
+    assert expected * 0.9 <= report.fps < steady - 0.5, report
 
 
 async def test_a_revoked_site_does_not_come_back(live: dict[str, Any], demo: Database) -> None:
