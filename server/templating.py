@@ -200,9 +200,23 @@ def page_context(request: web.Request) -> dict[str, Any]:
 BROWSER_ZONE_COOKIE = "concord_browser_zone"  # set by static/js/browser_zone.js
 
 
+def browser_zone(request: web.Request) -> str | None:
+    """The zone the browser reported (its cookie), if it names a real zone."""
+    return canonical(unquote(request.cookies.get(BROWSER_ZONE_COOKIE, "")))
+
+
+def likely_zone(request: web.Request, fallback: str) -> str:
+    """The zone the viewer most likely works in: the one they chose, else their browser's,
+    else ``fallback``; new forms start from it."""
+    who = request.get(IDENTITY, ANONYMOUS)
+    if who.user_id is not None and who.time_zone_chosen:
+        return str(who.time_zone)
+    return browser_zone(request) or fallback
+
+
 def zone_proposal(request: web.Request, who: Identity) -> str | None:
     """The browser's time zone, for a user who has not chosen theirs and is shown another."""
     if who.user_id is None or who.time_zone_chosen:
         return None
-    browser = canonical(unquote(request.cookies.get(BROWSER_ZONE_COOKIE, "")))
+    browser = browser_zone(request)
     return browser if browser is not None and browser != who.time_zone else None

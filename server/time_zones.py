@@ -69,6 +69,12 @@ def canonical(zone: str) -> str | None:
     return aliased if aliased in canonical_zones() else None
 
 
+def zone_country(zone: str) -> str | None:
+    """The country (ISO 3166 alpha-2) whose zone ``zone`` is, per CLDR; None for UTC."""
+    found = get_global("zone_territories").get(canonical(zone) or zone)
+    return str(found) if found and found != "001" else None
+
+
 @cache
 def _names(locale: str) -> dict[str, tuple[str, str]]:
     """{zone: (city, generic name)} in ``locale``."""

@@ -12,26 +12,10 @@ from aiohttp.test_utils import TestClient
 
 from server.db import Database
 from tests.conftest import sign_in
+from tests.main_pages import MAIN_PAGES
 
 Client = TestClient[Any, Any]
-PAGES = (
-    "/",
-    "/conferences/1",
-    "/conferences/1/edit",
-    "/conferences/1/timetable",
-    "/conferences/1/agreements",
-    "/conferences/1/minutes",
-    "/conferences/1/recordings",
-    "/conferences/1/quality",
-    "/conferences/1/permit",
-    "/permits",
-    "/permits/report",
-    "/account",
-    "/admin/users",
-    "/calendar",
-    "/calendar/week",
-    "/search?q=hop+tac",
-)
+PAGES = MAIN_PAGES
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 US_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 TWELVE_HOURS = re.compile(r"\b\d{1,2}:\d{2}(:\d{2})?\s?(AM|PM)\b")

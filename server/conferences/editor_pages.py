@@ -1,7 +1,8 @@
-"""The conference editor for organisers: the conference itself (title and its translations,
-kind, zone, dates, languages) and its lifecycle steps. Its sessions, sites, interpreters and
-delegations have their forms in ``session_pages``, ``site_pages``, ``interpreter_pages`` and
-``delegation_pages``.
+"""The conference editor for organisers, in steps taken in the order a conference is prepared
+(``?step=``): the basics (title and its translations, kind, zone, dates, languages, and the
+lifecycle), then its sites, sessions, interpreters and delegations, whose forms are in
+``site_pages``, ``session_pages``, ``interpreter_pages`` and ``delegation_pages``. The permit
+application follows, on its own page.
 
 Forms post to these handlers, which parse the form into the API's request models, call the
 operations, and redirect back to the editor; refused input comes back in the same form with the
@@ -33,6 +34,7 @@ from server.i18n import LOCALES
 from server.keys import DATABASE, EVENTS, LOCALE
 from server.models import Conference, ConferenceKind, ConferenceStatus, Role, utcnow
 from server.routing import RouteTable, conference, roles
+from server.templating import likely_zone
 from server.time_zones import COMMON_ZONES, common_choices, zone_choices, zone_search
 from server.web import (
     identity,
@@ -47,6 +49,35 @@ from server.web import (
 M = TypeVar("M", bound=BaseModel)
 Form = MultiDictProxy[str | Any]
 LANGUAGE_ROWS = 2  # empty language rows offered below the conference's own
+#: The editor's steps, in the order a conference is prepared.
+STEPS = ("basics", "sites", "sessions", "interpreters", "delegations")
+#: The step that shows each form (a refused form comes back on its own step).
+FORM_STEPS = {
+    "conference": "basics",
+    "status": "basics",
+    "site": "sites",
+    "session": "sessions",
+    "interpreter": "interpreters",
+    "delegation": "delegations",
+}
+
+
+def editor_step(request: web.Request, problem: Problem | None) -> str:
+    """The step to show: a refused form's, else the one of a row being edited (``?site=3``),
+    else ``?step=``, else the basics."""
+    if problem is not None and problem.form in FORM_STEPS:
+        return FORM_STEPS[problem.form]
+    for form, step in FORM_STEPS.items():
+        if form in request.query:
+            return step
+    wanted = request.query.get("step", "")
+    return wanted if wanted in STEPS else STEPS[0]
+
+
+def step_url(conference_id: int, form: str, saved: str = "") -> str:
+    """The editor on the step of ``form``, with the "saved" note when ``saved`` is given."""
+    url = f"/conferences/{conference_id}/edit?step={FORM_STEPS[form]}"
+    return f"{url}&saved={saved}" if saved else url
 
 
 @dataclass
@@ -174,8 +205,10 @@ async def render_editor(
     problem: Problem | None = None,
     form: Form | None = None,
     status: int = 200,
+    shown: dict[str, Any] | None = None,
 ) -> web.Response:
-    """The editor (``conference_id`` None: a new conference), with a refused form shown again."""
+    """The editor (``conference_id`` None: a new conference), with a refused form shown again;
+    ``shown`` adds to what the page shows (the invitation links just made, say)."""
     from server.conferences.delegation_pages import delegation_context
     from server.conferences.interpreter_pages import interpreter_context
     from server.conferences.session_pages import session_context
@@ -195,7 +228,13 @@ async def render_editor(
     }
     conference_form = form if problem and problem.form == "conference" else None
     if conference_id is None:
-        context["values"] = defaultdict(str, conference_values(None, conference_form))
+        values = conference_values(None, conference_form)
+        if conference_form is None:  # proposed: the organiser's zone and language
+            values["time_zone"] = likely_zone(request, COMMON_ZONES[0])
+            values["languages"] = [
+                {"code": request[LOCALE], "is_floor": True, "is_interpreted": True}
+            ]
+        context["values"] = defaultdict(str, values)
         return render(request, "conference_new.html", context, status)
     async with request.app[DATABASE].session() as db:
         found = await conference_detail(db, conference_id)
@@ -208,6 +247,9 @@ async def render_editor(
         "values": defaultdict(str, conference_values(found, conference_form)),
         "next_statuses": lifecycle.next_statuses(ConferenceStatus(found.status)),
         "editable": ConferenceStatus(found.status) in lifecycle.EDITABLE,
+        "step": editor_step(request, problem),
+        "steps": STEPS,
+        **(shown or {}),
     }
     return render(request, "conference_edit.html", context, status)
 
@@ -227,7 +269,7 @@ async def create(request: web.Request) -> web.Response:
         return await render_editor(
             request, None, Problem.of(error, "conference"), form, error.status
         )
-    raise redirect(f"/conferences/{made_id}/edit?saved=created")
+    raise redirect(step_url(made_id, "site", "created"))
 
 
 async def edit_page(request: web.Request) -> web.Response:
@@ -246,7 +288,7 @@ async def update(request: web.Request) -> web.Response:
         return await render_editor(
             request, conference_id, Problem.of(error, "conference"), form, error.status
         )
-    raise redirect(f"/conferences/{conference_id}/edit?saved=conference#conference-form")
+    raise redirect(step_url(conference_id, "conference", "conference"))
 
 
 async def change_status(request: web.Request) -> web.Response:
@@ -288,7 +330,7 @@ async def editor_write(
         problem = Problem.of(error, section)
         return await render_editor(request, conference_id, problem, form, error.status)
     await request.app[EVENTS].publish(RosterChanged(conference_id))
-    raise redirect(f"/conferences/{conference_id}/edit?saved={section}#{section}s")
+    raise redirect(step_url(conference_id, section, section))
 
 
 def add_routes(table: RouteTable) -> None:

@@ -20,6 +20,7 @@ from server.conferences.editor_pages import (
     Problem,
     local_value,
     render_editor,
+    step_url,
     text,
     validated,
 )
@@ -141,6 +142,13 @@ async def session_context(
         start = parse_instant(request.query["occurrence"], "occurrence")
     posted = form if problem and problem.form == "session" else None
     values = session_values(editing, posted, start)
+    if editing is None and posted is None and not found.sessions:
+        # The first session proposes the whole conference (a signing is often one session).
+        values |= {
+            "title": found.title,
+            "starts_at": local_value(found.starts_at, found.time_zone),
+            "ends_at": local_value(found.ends_at, found.time_zone),
+        }
     moved = (
         [o for o in overrides.get(editing.id, []) if o.recurrence_id == start] if editing else []
     )
@@ -188,7 +196,7 @@ async def add_session(request: web.Request) -> web.Response:
             await ops.create_session(db, identity(request), conference_id, body, remote(request))
     except DomainError as error:
         return await _refused(request, conference_id, error, form)
-    raise redirect(f"/conferences/{conference_id}/edit?saved=session#sessions")
+    raise redirect(step_url(conference_id, "session", "session"))
 
 
 async def change_session(request: web.Request) -> web.Response:
@@ -211,7 +219,7 @@ async def change_session(request: web.Request) -> web.Response:
             )
     except DomainError as error:
         return await _refused(request, conference_id, error, form)
-    raise redirect(f"/conferences/{conference_id}/edit?saved=session#sessions")
+    raise redirect(step_url(conference_id, "session", "session"))
 
 
 async def remove_session(request: web.Request) -> web.Response:
@@ -231,7 +239,7 @@ async def remove_session(request: web.Request) -> web.Response:
             )
     except DomainError as error:
         return await _refused(request, conference_id, error, form)
-    raise redirect(f"/conferences/{conference_id}/edit?saved=session#sessions")
+    raise redirect(step_url(conference_id, "session", "session"))
 
 
 def add_routes(table: RouteTable) -> None:

@@ -20,6 +20,7 @@ from server.signing import Signer
 PURPOSE = "invitation"
 INVITABLE_ROLES = (Role.DELEGATE, Role.TECHNICIAN, Role.INTERPRETER)
 MAX_HOURS = 24 * 90
+DEFAULT_HOURS = 24 * 14  # two weeks: sent ahead, tried before the day
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,42 @@ async def create_invitation(
         remote=remote,
     )
     return NewInvitation(invitation, invitation_token(signer, invitation))
+
+
+async def invite_every_site(
+    db: AsyncSession, signer: Signer, actor: Identity, conference_id: int, *, remote: str = ""
+) -> list[NewInvitation]:
+    """A delegate's link for each site of the conference that has no working one (not
+    withdrawn, not expired), so that pressing it twice makes no duplicates."""
+    sites = list(
+        await db.scalars(select(Site).where(Site.conference_id == conference_id).order_by(Site.id))
+    )
+    if not sites:
+        raise InvalidInput(N_("add a site first: links are made for sites"), code="no_sites")
+    working = set(
+        await db.scalars(
+            select(Invitation.site_id).where(
+                Invitation.conference_id == conference_id,
+                Invitation.role == Role.DELEGATE.value,
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+        )
+    )
+    return [
+        await create_invitation(
+            db,
+            signer,
+            actor,
+            conference_id=conference_id,
+            site_id=site.id,
+            role=Role.DELEGATE,
+            valid_hours=DEFAULT_HOURS,
+            remote=remote,
+        )
+        for site in sites
+        if site.id not in working
+    ]
 
 
 async def list_invitations(db: AsyncSession, conference_id: int) -> list[Invitation]:

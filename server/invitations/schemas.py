@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.fields import RecordId
+from server.invitations.operations import DEFAULT_HOURS, MAX_HOURS
 from server.models import Role
 
 
@@ -15,7 +16,7 @@ class InvitationCreate(BaseModel):
 
     site_id: RecordId
     role: Role = Role.DELEGATE
-    valid_hours: int = Field(default=24 * 14, ge=1, le=24 * 90)
+    valid_hours: int = Field(default=DEFAULT_HOURS, ge=1, le=MAX_HOURS)
     label: str = Field(default="", max_length=200)
 
 

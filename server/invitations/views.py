@@ -6,9 +6,12 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel.dates import format_datetime
+from sqlalchemy import select
 
 from server.accounts.cookies import set_session_cookie
+from server.conferences.editor_pages import Problem, render_editor
 from server.conferences.pages import render_conference
+from server.errors import DomainError
 from server.i18n_strings import N_
 from server.invitations import operations as ops
 from server.invitations.mail import invitation_letter, mail_invitation
@@ -82,6 +85,43 @@ async def form_create(request: web.Request) -> web.Response:
     out, url = await _create(request, body)
     mailed = await _mail_to_contact(request, out, url) if body.email_contact else None
     return await render_conference(request, out.conference_id, url, 201, mailed)
+
+
+async def form_every_site(request: web.Request) -> web.Response:
+    """The editor's sites step: a link for each site that has none, e-mailed to each contact
+    when asked, then the step again with the links shown once."""
+    conference_id = int_param(request, "conference_id")
+    form = await request.post()
+    try:
+        async with request.app[DATABASE].session() as db, db.begin():
+            made = await ops.invite_every_site(
+                db, request.app[SIGNER], identity(request), conference_id, remote=remote(request)
+            )
+            names = {
+                site.id: site.name
+                for site in await db.scalars(
+                    select(Site).where(Site.conference_id == conference_id)
+                )
+            }
+            links = [
+                (InvitationOut.model_validate(m.invitation), join_url(request, m.token))
+                for m in made
+            ]
+    except DomainError as error:
+        return await render_editor(
+            request, conference_id, Problem.of(error, "site"), status=error.status
+        )
+    shown = [
+        {
+            "site": names.get(out.site_id, ""),
+            "url": url,
+            "mailed": await _mail_to_contact(request, out, url) if "email_contact" in form else "",
+        }
+        for out, url in links
+    ]
+    return await render_editor(
+        request, conference_id, status=201, shown={"made_links": shown, "step": "sites"}
+    )
 
 
 async def _mail_to_contact(request: web.Request, made: InvitationOut, url: str) -> str:
@@ -167,6 +207,7 @@ def add_routes(table: RouteTable) -> None:
         ),
     )
     table.post("/conferences/{conference_id}/invitations", form_create, organiser)
+    table.post("/conferences/{conference_id}/invitations/every-site", form_every_site, organiser)
     table.post(
         "/conferences/{conference_id}/invitations/{invitation_id}/revoke", form_revoke, organiser
     )

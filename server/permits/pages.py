@@ -43,6 +43,7 @@ from server.permits.schemas import (
     DecisionIn,
 )
 from server.routing import RouteTable, conference, roles
+from server.time_zones import zone_country
 from server.web import identity, int_param, redirect, remote, render, validation_errors
 
 SIMPLE_FIELDS = (
@@ -85,10 +86,30 @@ def validated(model: type[M], values: dict[str, Any]) -> M:
         raise InvalidInput(f"the form is invalid: {summary}", errors=errors) from None
 
 
+def foreign_sites(conference: Conference, known: set[str]) -> list[dict[str, Any]]:
+    """Participants' rows for the sites in another country than the conference's (by their
+    time zones), except countries in ``known``; how many people come is left to the
+    organiser."""
+    home = zone_country(conference.time_zone)
+    rows = []
+    for site in conference.sites:
+        country = zone_country(site.time_zone)
+        if country and country != home and country in COUNTRIES and country not in known:
+            rows.append({"country": country, "organisation": site.name, "number": ""})
+    return rows
+
+
 def prefill(conference: Conference) -> dict[str, Any]:
-    """A new application starts from what the conference already says."""
+    """A new application starts from what the conference already says: its dates, sessions,
+    foreign delegations, or else the sites abroad."""
     zone = ZoneInfo(conference.time_zone)
     hosts = {d.country for d in conference.delegations if d.is_host}
+    delegations = [
+        {"country": d.country, "organisation": d.organisation, "number": len(d.members) or 1}
+        for d in conference.delegations
+        if d.country not in hosts
+    ]
+    known = hosts | {d.country for d in conference.delegations}
     return {
         "purpose": "",
         "format": conference.kind,
@@ -98,11 +119,7 @@ def prefill(conference: Conference) -> dict[str, Any]:
         "funding_source": "",
         "funding_amount": "",
         "funding_currency": "VND",
-        "participants": [
-            {"country": d.country, "organisation": d.organisation, "number": len(d.members) or 1}
-            for d in conference.delegations
-            if d.country not in hosts
-        ],
+        "participants": delegations + foreign_sites(conference, known),
     }
 
 
@@ -155,12 +172,14 @@ async def conference_permit(request: web.Request) -> web.Response:
 async def apply(request: web.Request) -> web.StreamResponse:
     conference_id = int_param(request, "conference_id")
     values = form_values(await request.post(), request[LOCALE])
+    submit_now = (await request.post()).get("then") == "submit"
     try:
         fields = validated(ApplicationFields, values)
+        who, where = identity(request), remote(request)
         async with request.app[DATABASE].session() as db, db.begin():
-            made = await ops.create_application(
-                db, identity(request), conference_id, fields, remote=remote(request)
-            )
+            made = await ops.create_application(db, who, conference_id, fields, remote=where)
+            if submit_now:  # both or neither: a refused submission leaves no draft behind
+                await ops.submit(db, procedure(request), who, made.id, remote=where)
     except DomainError as error:
         return await render_conference_permit(request, conference_id, values, error, error.status)
     raise redirect(f"/permits/{made.id}")

@@ -8,21 +8,9 @@ from playwright.sync_api import Page
 
 from tests.browser.conftest import Screenshot
 from tests.browser.test_home import sign_in
+from tests.main_pages import MAIN_PAGES
 
-PAGES = (
-    "/",
-    "/conferences/1",
-    "/conferences/1/edit",
-    "/conferences/1/timetable",
-    "/conferences/1/agreements",
-    "/conferences/1/minutes",
-    "/conferences/1/permit",
-    "/permits",
-    "/account",
-    "/admin/users",
-    "/calendar",
-    "/search?q=hop+tac",
-)
+PAGES = MAIN_PAGES
 OVERFLOW_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 

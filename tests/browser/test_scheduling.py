@@ -58,6 +58,8 @@ def add_site(page: Page, name: str, zone: str) -> None:
 
 
 def add_session(page: Page, title: str, start: str, end: str, zone: str) -> None:
+    steps = page.get_by_role("navigation", name="Preparation steps")
+    steps.get_by_role("link", name=re.compile("^Sessions")).click()
     form = page.locator("#session-form")
     form.get_by_label("Title", exact=True).fill(title)
     form.get_by_label("Starts (local time)").fill(start)
@@ -90,7 +92,8 @@ def create_conference(page: Page, made: list[int]) -> int:
     page.get_by_label("Language code 1").fill("vi")
     page.get_by_label("Language code 2").fill("fr")
     page.get_by_role("button", name="Create conference").click()
-    expect(page).to_have_url(re.compile(r"/conferences/\d+/edit\?saved=created$"))
+    # Created: on to the next step, its sites.
+    expect(page).to_have_url(re.compile(r"/conferences/\d+/edit\?step=sites&saved=created$"))
     expect(page.locator("#saved-note")).to_contain_text("Conference created")
     found = re.search(r"/conferences/(\d+)/edit", page.url)
     assert found

@@ -81,7 +81,7 @@ async def test_a_delegation_is_added_changed_and_removed(
     cid, csrf = await new_conference(client)
     hall = await add_site(client, cid, csrf, "Quang Ngai hall", VN)
     await add_site(client, cid, csrf, "Champasak hall", LA)
-    editor = await (await client.get(f"/conferences/{cid}/edit")).text()
+    editor = await (await client.get(f"/conferences/{cid}/edit?step=delegations")).text()
     assert "No delegations yet." in editor and 'id="delegation-form"' in editor
     english = user_choice(editor, "English booth interpreter")
     accounts = editor.split('name="member_user_id_0"', 1)[1].split("</select>", 1)[0]
@@ -103,9 +103,9 @@ async def test_a_delegation_is_added_changed_and_removed(
             | {"user_id": english},
         ),
     )
-    assert status == 303 and location == f"/conferences/{cid}/edit?saved=delegation#delegations", (
-        page
-    )
+    assert (
+        status == 303 and location == f"/conferences/{cid}/edit?step=delegations&saved=delegation"
+    ), page
     status, _, page = await post(
         client,
         f"/conferences/{cid}/delegations",
@@ -119,7 +119,7 @@ async def test_a_delegation_is_added_changed_and_removed(
     assert status == 303, page
     assert await rows_of(database) == (delegations + 2, people + 3)
 
-    editor = await (await client.get(f"/conferences/{cid}/edit")).text()
+    editor = await (await client.get(f"/conferences/{cid}/edit?step=delegations")).text()
     listed = section(editor, "delegations").split("</tbody>", 1)[0].split("<tr>")[2:]
     assert len(listed) == 2
     lao_row, host_row = listed  # precedence 0, then 1 (after the others)
@@ -166,14 +166,14 @@ async def test_a_delegation_is_added_changed_and_removed(
     lao = next(d for d in body["delegations"] if d["id"] == lao_id)
     assert lao["organisation"] == "Champasak Provincial Office" and lao["precedence"] == 3
     assert [m["name"] for m in lao["members"]] == ["Khamphoui Sayavong"]
-    editor = await (await client.get(f"/conferences/{cid}/edit")).text()
+    editor = await (await client.get(f"/conferences/{cid}/edit?step=delegations")).text()
     assert delegation_ids(editor) == [host_id, lao_id]  # the host (1) now before them (3)
     assert await rows_of(database) == (delegations + 2, people + 2)
 
     status, location, page = await post(
         client, f"/conferences/{cid}/delegations/{lao_id}/remove", csrf
     )
-    assert status == 303 and location.endswith("#delegations"), page
+    assert status == 303 and location.endswith("?step=delegations&saved=delegation"), page
     body = await detail(client, cid)
     assert [d["id"] for d in body["delegations"]] == [host_id]
     assert await rows_of(database) == (delegations + 1, people + 1)
@@ -248,7 +248,9 @@ async def test_refused_delegations_name_the_field_and_write_nothing(
         **members(head),
     )
     assert made[0] == 303, made[2]
-    (lao_id,) = delegation_ids(await (await client.get(f"/conferences/{cid}/edit")).text())
+    (lao_id,) = delegation_ids(
+        await (await client.get(f"/conferences/{cid}/edit?step=delegations")).text()
+    )
     status, _, page = await post(
         client,
         f"/conferences/{cid}/delegations/{lao_id}",
@@ -273,7 +275,7 @@ async def test_a_site_is_changed_in_place(client: Client, database: Database) ->
     await add_site(client, cid, csrf, "Quang Ngai hall", VN)
     lyon = await add_site(client, cid, csrf, "Lyon office", PARIS)
     sites = await count(database, Site)
-    editor = await (await client.get(f"/conferences/{cid}/edit")).text()
+    editor = await (await client.get(f"/conferences/{cid}/edit?step=sites")).text()
     assert f'href="/conferences/{cid}/edit?site={lyon}#site-form"' in editor
     form = section(await (await client.get(f"/conferences/{cid}/edit?site={lyon}")).text(), "sites")
     assert "Edit site: Lyon office" in form and 'value="Lyon office"' in form
@@ -290,7 +292,7 @@ async def test_a_site_is_changed_in_place(client: Client, database: Database) ->
         time_zone=LA,
         contact_name="Somchai",
     )
-    assert status == 303 and location == f"/conferences/{cid}/edit?saved=site#sites", page
+    assert status == 303 and location == f"/conferences/{cid}/edit?step=sites&saved=site", page
     site = next(s for s in (await detail(client, cid))["sites"] if s["id"] == lyon)
     assert (site["name"], site["time_zone"], site["location"]) == (
         "Vientiane office",
@@ -342,7 +344,7 @@ async def test_an_interpreter_is_changed_and_a_double_booking_refused(
             interpreted_languages=[booth],
         )
         assert made[0] == 303, made[2]
-    editor = await (await client.get(f"/conferences/{cid}/edit")).text()
+    editor = await (await client.get(f"/conferences/{cid}/edit?step=interpreters")).text()
     user = re.search(
         r'<option value="(\d+)"[^>]*>([^<]+)</option>', section(editor, "interpreters")
     )
@@ -387,7 +389,7 @@ async def test_an_interpreter_is_changed_and_a_double_booking_refused(
         client, f"/conferences/{cid}/interpreters/{fid}", csrf, **shifted
     )
     assert (
-        status == 303 and location == f"/conferences/{cid}/edit?saved=interpreter#interpreters"
+        status == 303 and location == f"/conferences/{cid}/edit?step=interpreters&saved=interpreter"
     ), page
     french = next(i for i in (await detail(client, cid))["interpreters"] if i["id"] == fid)
     assert utc(french["shift_starts_at"]) == dt.datetime(2026, 10, 20, 3, 5, tzinfo=dt.UTC)
@@ -424,7 +426,9 @@ async def test_only_the_organiser_may_post_the_new_forms(
         **members({"name": "Khamphoui Sayavong"}),
     )
     assert made[0] == 303, made[2]
-    (delegation,) = delegation_ids(await (await client.get(f"/conferences/{cid}/edit")).text())
+    (delegation,) = delegation_ids(
+        await (await client.get(f"/conferences/{cid}/edit?step=delegations")).text()
+    )
     made = await post(
         client,
         f"/conferences/{cid}/interpreters",

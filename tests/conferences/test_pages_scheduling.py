@@ -55,7 +55,8 @@ async def new_conference(client: Client, **fields: Any) -> tuple[int, str]:
     }
     status, location, page = await post(client, "/conferences/new", csrf, **body)
     assert status == 303, page
-    found = re.fullmatch(r"/conferences/(\d+)/edit\?saved=created", location)
+    # Created: on to the next step, its sites.
+    found = re.fullmatch(r"/conferences/(\d+)/edit\?step=sites&saved=created", location)
     assert found, location
     return int(found.group(1)), csrf
 
@@ -65,7 +66,7 @@ async def add_site(client: Client, cid: int, csrf: str, name: str, zone: str) ->
         client, f"/conferences/{cid}/sites", csrf, name=name, time_zone=zone
     )
     assert status == 303, page
-    html = await (await client.get(f"/conferences/{cid}/edit")).text()
+    html = await (await client.get(f"/conferences/{cid}/edit?step=sessions")).text()
     found = re.search(rf'name="site_ids" value="(\d+)"> {re.escape(name)} ', html)
     assert found, f"site {name} not offered in the session form"
     return int(found.group(1))
@@ -216,7 +217,7 @@ async def test_weekly_series_across_the_dst_change(client: Client) -> None:
     assert "CET · UTC+01:00" in rows[1] and "16:00–17:00" in rows[1]
     assert "not taking part" in rows[0]  # the Lao site is not in the call
 
-    editor = await (await client.get(f"/conferences/{cid}/edit")).text()
+    editor = await (await client.get(f"/conferences/{cid}/edit?step=sessions")).text()
     sid = int(re.findall(r"edit\?session=(\d+)", editor)[0])
     form = await (await client.get(f"/conferences/{cid}/edit?session={sid}")).text()
     choices = re.findall(r'<option value="(2026-[^"]+)"', form)
@@ -310,7 +311,7 @@ async def test_interpreters_are_assigned_and_a_double_booking_is_shown(client: C
             interpreted_languages=[booth],
         )
         assert made[0] == 303, made[2]
-    editor = await (await client.get(f"/conferences/{cid}/edit")).text()
+    editor = await (await client.get(f"/conferences/{cid}/edit?step=interpreters")).text()
     form = editor.split('id="interpreter-form"', 1)[1]
     user = re.search(r'<option value="(\d+)"[^>]*>([^<]+)</option>', form)
     assert user, "no interpreter offered"
@@ -323,7 +324,7 @@ async def test_interpreters_are_assigned_and_a_double_booking_is_shown(client: C
         source_languages=["vi"],
     )
     assert status == 303, page
-    editor = await (await client.get(f"/conferences/{cid}/edit")).text()
+    editor = await (await client.get(f"/conferences/{cid}/edit?step=interpreters")).text()
     assert user.group(2) in editor.split('id="interpreters"', 1)[1]
     status, _, page = await post(
         client,
