@@ -20,7 +20,7 @@ from server.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from server.i18n import LOCALES
 from server.i18n_strings import N_
 from server.models import ApiToken, LoginSession, Role, User, UserRole, utcnow
-from server.time_zones import canonical
+from server.time_zones import canonical, find_zone
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 API_TOKEN_PREFIX = "cnc_"
@@ -29,7 +29,11 @@ API_TOKEN_PREFIX = "cnc_"
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
     if not EMAIL.match(email) or len(email) > 320:
-        raise InvalidInput(f"{email!r} is not an e-mail address", code="invalid_email")
+        raise InvalidInput(
+            N_("“%(email)s” is not an e-mail address"),
+            code="invalid_email",
+            params={"email": email},
+        )
     return email
 
 
@@ -54,7 +58,11 @@ async def create_user(
         raise InvalidInput(problem, code="weak_password")
     taken = await db.scalar(select(func.count()).select_from(User).where(User.email == email))
     if taken:
-        raise Conflict(f"a user with e-mail {email} already exists", code="email_taken")
+        raise Conflict(
+            N_("a user with e-mail %(email)s already exists"),
+            code="email_taken",
+            params={"email": email},
+        )
     user = User(
         email=email,
         display_name=display_name.strip() or email.split("@")[0],
@@ -147,7 +155,9 @@ async def update_profile(
             )
         changes["locale"] = locale
     if time_zone is not None:
+        # An IANA name, else a city or country typed ("Hanoi", "Viêng Chăn") naming one zone.
         zone = canonical(time_zone) or (time_zone if time_zone in available_timezones() else None)
+        zone = zone or find_zone(time_zone, "en", utcnow())
         if zone is None:
             raise InvalidInput(
                 N_("choose your time zone from the list (by city, country or UTC offset)"),
