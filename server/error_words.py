@@ -128,6 +128,9 @@ def describe(error: Mapping[str, Any], translate: Translate) -> str:
             return translate(BY_TYPE[kind]) % ctx
         except (KeyError, TypeError, ValueError):
             return translate(BY_TYPE[kind])
+    params = error.get("params")
+    if isinstance(params, Mapping) and "template" in error:
+        return translate(str(error["template"])) % params
     message = str(error.get("message", ""))
     if message.startswith(VALUE_ERROR_PREFIX):
         message = message[len(VALUE_ERROR_PREFIX) :]
@@ -138,7 +141,9 @@ def explain(error: DomainError, translate: Translate) -> str:
     """The refusal for a page: per field "Label: what is wrong", else the message itself."""
     fields = [e for e in error.errors if isinstance(e, Mapping) and e.get("field")]
     if not fields:
-        return translate(error.message)
+        return (
+            translate(error.template) % error.params if error.params else translate(error.message)
+        )
     return "; ".join(
         f"{field_label(str(e['field']), translate)}: {describe(e, translate)}" for e in fields
     )

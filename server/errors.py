@@ -21,9 +21,14 @@ class DomainError(Exception):
         code: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        # With ``params``, ``message`` is a template marked with N_ ("%(day)s has passed"):
+        # the API gets it filled in English, a page in its reader's language (error_words).
+        self.template = message
+        self.params = params or {}
+        self.message = message % self.params if params else message
+        super().__init__(self.message)
         if code is not None:
             self.code = code
         self.errors = errors or []

@@ -53,9 +53,10 @@ async def _interpreter_fields(
             booths = sorted(c for c, lang in languages.items() if lang.is_interpreted)
             raise field_error(
                 "target_language",
-                f"{body.target_language} has no booth in this conference"
-                f" (booths: {', '.join(booths) or 'none'})",
+                N_("%(language)s has no booth in this conference (booths: %(booths)s)"),
                 "unknown_language",
+                language=body.target_language,
+                booths=", ".join(booths) or "—",
             )
         changed["target_language"] = body.target_language
     if body.source_languages is not None:
@@ -63,8 +64,9 @@ async def _interpreter_fields(
             if code not in languages:
                 raise field_error(
                     f"source_languages.{index}",
-                    f"{code} is not a language of this conference",
+                    N_("%(language)s is not a language of this conference"),
                     "unknown_language",
+                    language=code,
                 )
         changed["source_languages"] = sorted(set(body.source_languages))
     if "user_id" in given:

@@ -100,7 +100,10 @@ def _span(
         )
     if end - start > MAX_SPAN:
         raise field_error(
-            "ends_at", f"a conference spans at most {MAX_SPAN.days} days", "span_too_long"
+            "ends_at",
+            N_("a conference spans at most %(days)s days"),
+            "span_too_long",
+            days=str(MAX_SPAN.days),
         )
     return start, end
 
@@ -110,7 +113,10 @@ def _languages(given: list[LanguageIn]) -> list[ConferenceLanguage]:
     for index, language in enumerate(given):
         if language.code in seen:
             raise field_error(
-                f"languages.{index}.code", f"{language.code} is listed twice", "duplicate_language"
+                f"languages.{index}.code",
+                N_("%(language)s is listed twice"),
+                "duplicate_language",
+                language=language.code,
             )
         seen.add(language.code)
     return [ConferenceLanguage(**language.model_dump()) for language in given]
@@ -230,8 +236,9 @@ async def _replace_languages(
     )
     for code in set(booths) - kept:
         raise Conflict(
-            f"interpreters are assigned to the {code} booth; remove them before the language",
+            N_("interpreters are assigned to the %(code)s booth; remove them before the language"),
             code="language_in_use",
+            params={"code": code},
         )
     loaded = await db.scalar(
         select(Conference)

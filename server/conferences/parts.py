@@ -28,6 +28,7 @@ from server.conferences.operations import editable_conference
 from server.conferences.timing import check_zone, field_error
 from server.errors import Conflict, NotFound
 from server.fields import EMAIL
+from server.i18n_strings import N_
 from server.models import (
     AgendaSession,
     Conference,
@@ -138,7 +139,9 @@ async def _unique_site_name(
         select(Site.id).where(Site.conference_id == conference_id, Site.name == name)
     )
     if clash is not None and clash != except_id:
-        raise field_error("name", f"this conference already has a site named {name!r}", "taken")
+        raise field_error(
+            "name", N_("this conference already has a site named “%(name)s”"), "taken", name=name
+        )
 
 
 async def update_site(

@@ -159,23 +159,30 @@ class Planner:
         if end - start > MAX_SESSION:
             raise field_error(
                 "ends_at",
-                f"a session lasts at most {MAX_SESSION.total_seconds() / 3600:.0f} hours;"
-                " make a longer meeting several sessions",
+                N_(
+                    "a session lasts at most %(hours)s hours; make a longer meeting several"
+                    " sessions"
+                ),
                 "session_too_long",
+                hours=f"{MAX_SESSION.total_seconds() / 3600:.0f}",
             )
         conference = self.conference
-        span = f"{_local(conference.starts_at, zone)} to {_local(conference.ends_at, zone)}"
+        span = f"{_local(conference.starts_at, zone)} – {_local(conference.ends_at, zone)}"
         if start < conference.starts_at:
             raise field_error(
                 "starts_at",
-                f"{_local(start, zone)} is before the conference ({span})",
+                N_("%(time)s is before the conference (%(span)s)"),
                 "outside_conference",
+                time=_local(start, zone),
+                span=span,
             )
         if end > conference.ends_at:
             raise field_error(
                 "ends_at",
-                f"{_local(end, zone)} is after the conference ({span})",
+                N_("%(time)s is after the conference (%(span)s)"),
                 "outside_conference",
+                time=_local(end, zone),
+                span=span,
             )
         for name, value in (("starts_at", start), ("ends_at", end), ("time_zone", zone_name)):
             if getattr(row, name) != value:
@@ -212,9 +219,10 @@ class Planner:
             if code not in booths:
                 raise field_error(
                     f"interpreted_languages.{index}",
-                    f"{code} is not interpreted in this conference"
-                    f" (booths: {', '.join(sorted(booths)) or 'none'})",
+                    N_("%(language)s is not interpreted in this conference (booths: %(booths)s)"),
                     "unknown_language",
+                    language=code,
+                    booths=", ".join(sorted(booths)) or "—",
                 )
         return sorted(set(codes))
 

@@ -16,13 +16,19 @@ from zoneinfo import ZoneInfo
 from server.calendar.ics import iana_zone
 from server.errors import InvalidInput
 from server.fields import FIRST_YEAR, LAST_YEAR
+from server.i18n_strings import N_
 
 
-def field_error(field: str, message: str, code: str = "invalid_input") -> InvalidInput:
-    """A 422 naming one field, in the shape the API uses for validation errors."""
-    return InvalidInput(
-        f"{field}: {message}", code=code, errors=[{"field": field, "message": message}]
-    )
+def field_error(
+    field: str, message: str, code: str = "invalid_input", **params: str
+) -> InvalidInput:
+    """A 422 naming one field, in the shape the API uses for validation errors; with
+    ``params``, ``message`` is a template (``N_("%(name)s is listed twice")``), filled in
+    English for the API and in the reader's language on a page."""
+    error: dict[str, object] = {"field": field, "message": message % params if params else message}
+    if params:
+        error |= {"template": message, "params": params}
+    return InvalidInput(f"{field}: {error['message']}", code=code, errors=[error])
 
 
 def check_zone(name: str, field: str = "time_zone") -> ZoneInfo:
@@ -40,7 +46,12 @@ def within_years(instant: dt.datetime | None, raw: object, field: str) -> dt.dat
     """``instant`` if it lies in the years Concord plans for; ``None`` means it overflowed."""
     if instant is None or not FIRST_YEAR <= instant.year <= LAST_YEAR:
         raise field_error(
-            field, f"{raw} is outside the years {FIRST_YEAR} to {LAST_YEAR}", "out_of_range"
+            field,
+            N_("%(value)s is outside the years %(first)s to %(last)s"),
+            "out_of_range",
+            value=str(raw),
+            first=str(FIRST_YEAR),
+            last=str(LAST_YEAR),
         )
     return instant
 
@@ -64,15 +75,23 @@ def _to_utc(value: dt.datetime, zone: ZoneInfo, field: str) -> dt.datetime:
     if back != value:
         raise field_error(
             field,
-            f"{value:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks go forward then",
+            N_("%(time)s does not exist in %(zone)s: the clocks go forward then"),
             "nonexistent_local_time",
+            time=f"{value:%Y-%m-%d %H:%M}",
+            zone=zone.key,
         )
     if first.utcoffset() != second.utcoffset():
         raise field_error(
             field,
-            f"{value:%Y-%m-%d %H:%M} happens twice in {zone.key} (the clocks go back then);"
-            f" give it with its UTC offset, {_offset(first)} or {_offset(second)}",
+            N_(
+                "%(time)s happens twice in %(zone)s (the clocks go back then); give it with its"
+                " UTC offset, %(first)s or %(second)s"
+            ),
             "ambiguous_local_time",
+            time=f"{value:%Y-%m-%d %H:%M}",
+            zone=zone.key,
+            first=_offset(first),
+            second=_offset(second),
         )
     return first.astimezone(dt.UTC).replace(microsecond=0)
 

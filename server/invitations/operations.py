@@ -50,7 +50,9 @@ async def create_invitation(
         raise InvalidInput(f"invitations are for {allowed}, not {role.value}", code="bad_role")
     if not 1 <= valid_hours <= MAX_HOURS:
         raise InvalidInput(
-            f"an invitation is valid for 1 to {MAX_HOURS} hours", code="bad_validity"
+            N_("an invitation is valid for 1 to %(hours)s hours"),
+            code="bad_validity",
+            params={"hours": str(MAX_HOURS)},
         )
     site = await db.get(Site, site_id)
     if site is None or site.conference_id != conference_id:

@@ -27,6 +27,7 @@ from server.accounts.identity import Identity
 from server.conferences import lifecycle
 from server.conferences.operations import change_status
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.i18n_strings import N_
 from server.ledger import operations as ledger
 from server.models import (
     Conference,
@@ -215,9 +216,9 @@ async def create_application(
     )
     if open_one is not None:
         raise Conflict(
-            f"conference {conference_id} already has permit application {open_one.id} "
-            f"({open_one.status}); continue that one",
+            N_("this conference already has an open permit application (no. %(id)s); continue it"),
             code="permit_already_open",
+            params={"id": str(open_one.id)},
         )
     application = PermitApplication(
         conference_id=conference_id,
@@ -306,9 +307,9 @@ async def submit(
         )
     if application.starts_on < procedure.today(now):
         raise InvalidInput(
-            f"the conference starts on {application.starts_on}, which has passed; "
-            "correct the dates first",
+            N_("the conference starts on %(day)s, which has passed; correct the dates first"),
             code="dates_passed",
+            params={"day": application.starts_on.isoformat()},
         )
     again = application.status == PermitStatus.CHANGES_REQUESTED
     action = "resubmitted" if again else "submitted"

@@ -1,0 +1,73 @@
+"""Refusals with values in them ("%(language)s is listed twice") come in the reader's language
+on the pages, filled with the values, while the JSON API keeps its English message (issue 17:
+no English error text on the Vietnamese and Lao pages)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conferences.test_pages_scheduling import VN, Client, add_site, new_conference, post
+from tests.conftest import sign_in
+
+ENGLISH = re.compile(r"\b(is|the|this|already|listed|twice|before|after|conference)\b")
+
+
+def alert(page: str) -> str:
+    found = re.search(r'<div class="alert" role="alert" id="\w+-problem">(.*?)</div>', page, re.S)
+    assert found, "no refusal shown"
+    return re.sub(r"<[^>]+>", "", found.group(1))
+
+
+async def test_refusals_with_values_are_told_in_vietnamese_and_in_english_to_the_api(
+    client: Client,
+) -> None:
+    token = await sign_in(client, "organiser@concord.example")  # reads Vietnamese
+    cid, csrf = await new_conference(
+        client, starts_at="2027-03-01T08:00", ends_at="2027-03-02T17:00"
+    )
+    await add_site(client, cid, csrf, "Quang Ngai hall", VN)
+
+    _, _, twice = await post(
+        client,
+        f"/conferences/{cid}/edit",
+        csrf,
+        title="Twice",
+        time_zone=VN,
+        starts_at="2027-03-01T08:00",
+        ends_at="2027-03-02T17:00",
+        language_rows="2",
+        language_0="vi",
+        language_1="vi",
+    )
+    _, _, taken = await post(
+        client, f"/conferences/{cid}/sites", csrf, name="Quang Ngai hall", time_zone=VN
+    )
+    _, _, early = await post(
+        client,
+        f"/conferences/{cid}/sessions",
+        csrf,
+        title="Too early",
+        starts_at="2027-02-28T09:00",
+        ends_at="2027-02-28T10:00",
+        time_zone=VN,
+    )
+    said = {
+        "vi được liệt kê hai lần": alert(twice),
+        "đã có điểm cầu tên “Quang Ngai hall”": alert(taken),
+        "2027-02-28 09:00 Asia/Ho_Chi_Minh là trước hội nghị": alert(early),
+    }
+    for words, shown in said.items():
+        assert words in shown, shown
+        assert not ENGLISH.search(shown), shown
+
+    # The API says the same in English, with the values, and names the template and them.
+    api = await client.post(
+        f"/api/conferences/{cid}/sites",
+        json={"name": "Quang Ngai hall", "time_zone": VN},
+        headers={"X-CSRF-Token": token},
+    )
+    problem = await api.json()
+    assert api.status == 422, problem
+    assert problem["detail"] == "name: this conference already has a site named “Quang Ngai hall”"
+    [error] = problem["errors"]
+    assert error["params"] == {"name": "Quang Ngai hall"} and "%(name)s" in error["template"]
