@@ -26,7 +26,7 @@ from server.agreements import register
 from server.agreements.imported import record_past_signing
 from server.agreements.schemas import AgreementIn, PartyIn, SignatoryIn
 from server.db import Database
-from server.demo.archive_data import MEMORANDUM, MINUTES, SIGNATORIES
+from server.demo.archive_data import MEMORANDUM, MINUTES, ROOM_DAY, SIGNATORIES
 from server.demo.data import MOU, demo_password
 from server.demo.loader import demo_user
 from server.minutes import operations as minutes_operations
@@ -38,6 +38,7 @@ from server.models import (
     Delegation,
     DelegationMember,
     Role,
+    RoomEventRecord,
     Site,
     User,
 )
@@ -67,6 +68,29 @@ def _version_html(language: str, title: str, articles: list[str]) -> str:
         "h1{font-size:16pt;text-align:center}h2{font-size:11pt}</style>"
         f"<h1>{html.escape(title)}</h1>{body}</html>"
     )
+
+
+async def _room_day(db: AsyncSession, conference: Conference) -> None:
+    """The room's event log of the day, as the live room would have written it: the minutes'
+    attendance and interventions are computed from it, as for any conference."""
+    zone = ZoneInfo(conference.time_zone)
+    sites = {
+        s.name: s.id
+        for s in await db.scalars(select(Site).where(Site.conference_id == conference.id))
+    }
+    for clock, kind, site in ROOM_DAY:
+        at = dt.datetime.fromisoformat(f"{MOU['date']}T{clock}").replace(tzinfo=zone)
+        db.add(
+            RoomEventRecord(
+                conference_id=conference.id,
+                at=at.astimezone(dt.UTC),
+                type=kind,
+                site_id=sites[site] if site else None,
+                actor="demo",
+                data={},
+            )
+        )
+    await db.flush()
 
 
 async def _minutes(
@@ -197,6 +221,7 @@ async def archive_demo(
             signatories.append((user, spec))
         await db.flush()
         chair = _identity(organiser)
+        await _room_day(db, conference)
         digest = await _minutes(db, _identity(secretary), chair, signer, conference.id)
         agreement = await _memorandum(db, data_dir, chair, signer, conference, signatories)
         sites = {s.id: s.name for s in await db.scalars(select(Site))}

@@ -129,3 +129,21 @@ MINUTES: list[dict[str, Any]] = [
         },
     },
 ]
+
+#: The room's log of 29 October 2021 (local time, Quang Ngai), from which the minutes take
+#: attendance and the floor: (time, event, site name). Both halls joined before the opening,
+#: Champasak's link dropped for 40 s during the Governor's address (bridged: not a departure),
+#: each head of delegation spoke from their hall, and both stayed through the signing.
+ROOM_DAY: list[tuple[str, str, str | None]] = [
+    ("08:48:10", "site.connected", "Quang Ngai hall"),
+    ("08:51:30", "site.connected", "Champasak hall"),
+    ("09:15:05", "floor.granted", "Quang Ngai hall"),
+    ("09:34:50", "floor.released", "Quang Ngai hall"),
+    ("09:35:10", "floor.granted", "Champasak hall"),
+    ("09:41:02", "site.reconnecting", "Champasak hall"),
+    ("09:41:42", "site.connected", "Champasak hall"),
+    ("09:54:40", "floor.released", "Champasak hall"),
+    ("10:31:20", "site.left", "Champasak hall"),
+    ("10:31:45", "site.left", "Quang Ngai hall"),
+    ("10:32:00", "room.ended", None),
+]

@@ -4,6 +4,7 @@ ledger, a record that verifies at once; a second run changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,16 @@ from server.db import Database
 from server.demo.archive import archive_demo
 from server.demo.data import MOU
 from server.ledger.operations import ledger_signer, load_log, verify
-from server.models import Agreement, Conference, LedgerEntry, MinutesDocument, Signing
+from server.minutes.reading import minutes_from
+from server.models import (
+    Agreement,
+    Conference,
+    LedgerEntry,
+    MinutesDocument,
+    MinutesRevision,
+    Signing,
+    Site,
+)
 from tests.conftest import sign_in_english
 
 
@@ -88,3 +98,34 @@ async def test_the_archived_record_reads_in_the_pages(
     assert certificate.status == 200
     body = await certificate.text()
     assert "Delegate A. (placeholder)" in body and "Delegate C. (placeholder)" in body
+
+
+async def test_the_final_minutes_take_attendance_from_the_day_in_the_room(
+    demo: Database, config: Config
+) -> None:
+    """Both halls were present from the opening to the end, the signing included (a 40 s drop
+    is bridged), and each head of delegation's address is an intervention from their hall."""
+    await _archive(demo, config)
+    async with demo.session() as db:
+        conference = await db.scalar(select(Conference).where(Conference.slug == MOU["slug"]))
+        assert conference is not None
+        row = await db.scalar(
+            select(MinutesRevision)
+            .join(MinutesDocument, MinutesDocument.id == MinutesRevision.minutes_id)
+            .where(MinutesDocument.conference_id == conference.id)
+            .order_by(MinutesRevision.number.desc())
+            .limit(1)
+        )
+        assert row is not None
+        sites = {s.id: s.name for s in await db.scalars(select(Site))}
+    minutes = minutes_from(json.loads(row.document))
+    sessions = [item.session_uid for item in minutes.items]
+    assert len(sessions) == 5
+    for uid in sessions:
+        rows = {sites[a.site_id]: a for a in minutes.attendance if a.session_uid == uid}
+        assert set(rows) == {"Quang Ngai hall", "Champasak hall"}, uid
+        for name, attended in rows.items():
+            assert len(attended.intervals) == 1, (uid, name, attended.intervals)
+            assert not attended.late and not attended.left_early, (uid, name)
+    spoke = [(sessions.index(t.session_uid), sites[t.site_id]) for t in minutes.interventions]
+    assert spoke == [(1, "Quang Ngai hall"), (2, "Champasak hall")]
