@@ -66,15 +66,35 @@ def written_languages(conference: Conference) -> tuple[str, ...]:
     return tuple(codes[:MAX_LANGUAGES]) or ("en",)
 
 
+#: Letters only Vietnamese writes among the Latin ones (its vowels with their marks, and đ).
+VIETNAMESE = frozenset("ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ")
+
+
+def written_in(text: str) -> str:
+    """The language an agenda title is most likely written in: Lao by its script, Vietnamese
+    by its marked letters, else English (the usual third language of these agendas)."""
+    if any("\u0e80" <= ch <= "\u0eff" for ch in text):
+        return "lo"
+    return "vi" if VIETNAMESE & set(text.lower()) else "en"
+
+
+def draft_titles(title: str, languages: tuple[str, ...]) -> dict[str, str]:
+    """An item's title per language: the agenda's title in the language it is written in,
+    and empty in the others for the secretary to translate (the editor shows the agenda's
+    title beside them), so that no column starts with another language's text."""
+    language = written_in(title)
+    return {code: title[:MAX_TITLE] if code == language else "" for code in languages}
+
+
 def first_draft(conference: Conference) -> Minutes:
-    """One empty item per agenda session, titled with the session's title in every language
-    (the secretary translates), in the conference's written languages."""
+    """One empty item per agenda session, titled in the language its agenda title is written
+    in (``draft_titles``), in the conference's written languages."""
     languages = written_languages(conference)
     items = tuple(
         ItemMinutes(
             session_uid=session.uid,
             session_id=session.id,
-            title={code: session.title[:MAX_TITLE] for code in languages},
+            title=draft_titles(session.title, languages),
             discussion={code: "" for code in languages},
         )
         for session in agenda_sessions(conference)

@@ -63,6 +63,7 @@ def export_context(conference: Conference, found: Current) -> dict[str, Any]:
         items.append(
             {
                 "item": item,
+                "agenda_title": session.title if session is not None else "",
                 "when": (
                     f"{session.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–"
                     f"{_hhmm(session.ends_at, zone)}"

@@ -73,6 +73,8 @@ async def edit_page(request: web.Request) -> web.Response:
         "saved_at": found.revision.saved_at.isoformat(),
         "document": found.minutes.to_dict(),
         "sites": {str(s.id): s.name for s in conference.sites},
+        # The agenda's titles, shown beside the items' titles still to be translated.
+        "agenda": {s.uid: s.title for s in conference.sessions},
     }
     return render(
         request,

@@ -62,8 +62,18 @@ function textField(path, code, value, multiline) {
   return field;
 }
 
-function sideBySide(path, texts, multiline) {
-  return h("div", { class: "side-by-side" }, ...languages.map((code) => textField(`${path}.${code}`, code, texts[code], multiline)));
+function sideBySide(path, texts, multiline, hint = "") {
+  return h("div", { class: "side-by-side" }, ...languages.map((code) => {
+    const field = textField(`${path}.${code}`, code, texts[code], multiline);
+    if (hint) field.placeholder = hint;
+    return field;
+  }));
+}
+
+// An item's name: its titles so far, else the agenda's (a title not yet translated).
+function itemName(item) {
+  const written = languages.map((c) => item.title[c] || "").filter(Boolean);
+  return written.length ? written.join(" / ") : (config.agenda || {})[item.session_uid] || "";
 }
 
 function emptyTexts() {
@@ -92,8 +102,8 @@ function itemSection(item, i) {
       openItem = i;
       for (const other of document.querySelectorAll("details.minutes-item")) if (other !== event.target) other.open = false;
     } },
-    h("summary", {}, h("h2", { text: `${i + 1}. ${languages.map((c) => item.title[c] || "").join(" / ")}` })),
-    h("h3", { text: t("Title") }), sideBySide(`${p}.title`, item.title, false),
+    h("summary", {}, h("h2", { text: `${i + 1}. ${itemName(item)}` })),
+    h("h3", { text: t("Title") }), sideBySide(`${p}.title`, item.title, false, (config.agenda || {})[item.session_uid] || ""),
     h("h3", { text: t("Discussion") }), sideBySide(`${p}.discussion`, item.discussion, true),
     h("h3", { text: t("Decisions") }), decisions,
     h("button", { type: "button", text: t("Add a decision"), onclick: () => { item.decisions.push(emptyTexts()); changed(); render(); } }),

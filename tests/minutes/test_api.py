@@ -37,7 +37,8 @@ async def test_two_editors_on_one_base_the_second_is_refused_with_the_merge(
     document = made["document"]
     assert document["languages"] == ["vi", "lo"]
     assert len(document["items"]) == 5  # one per agenda session
-    assert document["items"][0]["title"]["vi"] == "Opening and introduction of the delegations"
+    # The agenda is in English: no column starts with its titles, each waits for its language.
+    assert document["items"][0]["title"] == {"vi": "", "lo": ""}
 
     mine = with_text(document, 0, "discussion", "vi", "Hai bên chào mừng.")
     status, saved = await secretary.call("PUT", API, {"base_revision": 1, "document": mine})
