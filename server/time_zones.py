@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from babel.core import Locale, get_global
 from babel.dates import get_timezone_location, get_timezone_name
 
+from server.folding import fold
 from server.i18n import LOCALES
-from server.search.folding import fold
 
 AREAS = frozenset("Africa America Antarctica Asia Atlantic Australia Europe Indian Pacific".split())
 #: Zones offered first in every zone picker: the seed's countries and its partners.

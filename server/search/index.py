@@ -17,6 +17,7 @@ from sqlalchemy import delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, selectinload
 
+from server.folding import fold, lao_inner_words
 from server.models import (
     AgendaSession,
     Agreement,
@@ -28,7 +29,6 @@ from server.models import (
     MinutesRevision,
     SearchDocument,
 )
-from server.search.folding import fold, lao_inner_words
 from server.search.records import agreement_document, minutes_documents
 
 PENDING = "search_reindex_conferences"

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.identity import Identity
 from server.conferences.queries import visible_to
 from server.errors import InvalidInput
+from server.folding import fold, fold_char, is_word_char, lao_inner_words, words
 from server.minutes.workflow import EDITORS as MINUTES_EDITORS
 from server.models import (
     SEARCH_KINDS,
@@ -33,7 +34,6 @@ from server.models import (
     MinutesDocument,
     SearchDocument,
 )
-from server.search.folding import fold, fold_char, is_word_char, lao_inner_words, words
 
 MAX_QUERY = 200
 MAX_WORDS = 12

@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from server.folding import fold
 from server.models import Agreement, Delegation
-from server.search.folding import fold
 
 KIND_WORDS = {"mou": "memorandum of understanding (MoU)", "aid": "aid agreement"}
 Doc = Callable[[str, int, str, str, list[str]], dict[str, Any]]

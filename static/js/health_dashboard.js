@@ -26,7 +26,7 @@ let renderMs = 0; // the last render's duration (the benchmark reads it)
 let selected = null; // the subject shown in the detail panel
 let charts = null; // the detail panel's DetailCharts, made when it first opens
 const locale = document.documentElement.lang || undefined;
-const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 const sound = new AlertSound($("sound-toggle"));
 const alertList = new AlertList({
   list: $("alert-list"), empty: $("alerts-empty"), count: $("alert-count"), model,

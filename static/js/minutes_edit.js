@@ -36,7 +36,7 @@ function setAt(tree, path, value) {
 // --- status line -------------------------------------------------------------------------------
 
 function timeOf(iso) {
-  return new Date(iso).toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
 function showSaved(revision, at) {

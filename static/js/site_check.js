@@ -57,7 +57,7 @@ window.concord = {
 };
 
 const dateTime = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
-  { dateStyle: "medium", timeStyle: "short" });
+  { dateStyle: "medium", timeStyle: "short", hourCycle: "h23" });
 const ms = (seconds) => (typeof seconds === "number" ? String(Math.round(seconds * 1000)) : "—");
 const percent = (ratio) => (typeof ratio === "number" ? (ratio * 100).toFixed(1) : "—");
 const byWhom = (by) => (String(by).startsWith("guest:") ? t("the site's invitation link") : by);

@@ -64,7 +64,8 @@ export function siteName(state, siteId) {
   return site ? site.name : t("Site %(id)s", { id: siteId });
 }
 
-const timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+// Times on a 24-hour clock in every language, as the server writes them (Babel, "HH:mm").
+const timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 
 /** An ISO-8601 UTC timestamp shown in the viewer's local time. */
 export function localTime(iso) {
@@ -181,7 +182,7 @@ export function errorText(err) {
       : t("This conference's room is moving to another Concord server. Try again in a few seconds."),
     room_not_open: err && err.answer && err.answer.opens_at
       ? t("The room opens at %(time)s.", {
-        time: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" })
+        time: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short", hourCycle: "h23" })
           .format(new Date(err.answer.opens_at)),
       })
       : t("The room opens once the conference is approved."),

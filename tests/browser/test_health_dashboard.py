@@ -15,6 +15,7 @@ health-dashboard-alert.png (one down, its alert acknowledged, its detail panel o
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -258,6 +259,9 @@ def test_dashboard_follows_sites_and_their_alerts(
     expect(timeline.locator("li[data-type='level']").first).to_contain_text("down", timeout=ms)
     expect(timeline.locator("li[data-type='alert']")).to_have_count(1)
     expect(timeline.locator("li[data-type='acknowledged']")).to_have_count(1)
+    # Times on a 24-hour clock, as the server's pages write them, in English too (not 9:41 PM).
+    for shown in timeline.locator("time").all_text_contents():
+        assert re.fullmatch(r"\d{2}:\d{2}:\d{2}", shown), shown
     for site in SITES:
         if site != LOST:
             other = page.locator(f"#health-rows tr[data-subject='site:{site}']")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.search.folding import fold, lao_inner_words, words
+from server.folding import fold, lao_inner_words, words
 from server.search.queries import highlight
 
 

@@ -1,4 +1,5 @@
-"""Folding text for search: Vietnamese without diacritics, Lao left intact.
+"""Folding text for matching what people type: Vietnamese without diacritics, Lao left intact
+(the search index and the time-zone pickers use it).
 
 ``fold`` decomposes (NFD), drops the combining marks of every script except Lao, maps
 đ/Đ to d, lowercases and collapses whitespace, so that "hop tac" matches "hợp tác".
