@@ -71,3 +71,18 @@ async def test_refusals_with_values_are_told_in_vietnamese_and_in_english_to_the
     assert problem["detail"] == "name: this conference already has a site named “Quang Ngai hall”"
     [error] = problem["errors"]
     assert error["params"] == {"name": "Quang Ngai hall"} and "%(name)s" in error["template"]
+
+
+async def test_a_conference_that_is_not_there_is_told_in_the_reader_s_language(
+    client: Client,
+) -> None:
+    token = await sign_in(client, "organiser@concord.example")  # reads Vietnamese
+    page = await client.get("/conferences/999999")
+    assert page.status == 404
+    assert "không có hội nghị số 999999" in await page.text()
+    changed = await client.patch("/api/me", json={"locale": "lo"}, headers={"X-CSRF-Token": token})
+    assert changed.status == 200
+    lao = await (await client.get("/conferences/999999")).text()
+    assert "ບໍ່ມີກອງປະຊຸມເລກທີ 999999" in lao and "there is no conference" not in lao
+    api = await client.get("/api/conferences/999999")
+    assert (await api.json())["detail"] == "there is no conference 999999"

@@ -227,7 +227,9 @@ async def update_user(
     themselves or take their own admin role away: someone must be left to undo it."""
     user = await db.get(User, user_id)
     if user is None:
-        raise NotFound(f"there is no user {user_id}", code="user_not_found")
+        raise NotFound(
+            N_("there is no user %(id)s"), code="user_not_found", params={"id": str(user_id)}
+        )
     if active is None and roles is None:
         raise InvalidInput("nothing to change: give active and/or roles", code="empty")
     if roles is not None and not roles:
@@ -315,7 +317,9 @@ async def reset_password(
     sessions end, and at their next sign-in they are asked to choose their own."""
     user = await db.get(User, user_id)
     if user is None:
-        raise NotFound(f"there is no user {user_id}", code="user_not_found")
+        raise NotFound(
+            N_("there is no user %(id)s"), code="user_not_found", params={"id": str(user_id)}
+        )
     if user.id == actor.user_id:
         raise Conflict(N_("change your own password on your account page"), code="own_account")
     password = temporary_password()

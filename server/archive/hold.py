@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
 from server.accounts.identity import Identity
-from server.conferences.access import require_conference_role
-from server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.conferences.access import no_such_conference, require_conference_role
+from server.errors import Conflict, Forbidden, InvalidInput
 from server.models import Conference, Role, utcnow
 
 HOLDERS = frozenset({Role.ORGANISER, Role.SECRETARY})
@@ -48,7 +48,7 @@ async def set_legal_hold(
     await require_conference_role(db, who, conference_id, HOLDERS)
     conference = await db.get(Conference, conference_id)
     if conference is None:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+        raise no_such_conference(conference_id)
     if hold and conference.legal_hold:
         raise Conflict("this conference is already on legal hold", code="already_on_hold")
     if not hold and not conference.legal_hold:

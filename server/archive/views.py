@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from server.archive.hold import HOLDERS, MAX_REASON, set_legal_hold
-from server.errors import NotFound
+from server.conferences.access import no_such_conference
 from server.keys import DATABASE
 from server.models import Conference
 from server.routing import ApiDoc, RouteTable, conference
@@ -49,7 +49,7 @@ async def hold_api(request: web.Request) -> web.Response:
     async with request.app[DATABASE].session() as db:
         found = await db.get(Conference, conference_id)
     if found is None:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+        raise no_such_conference(conference_id)
     return json_response(hold_out(found))
 
 

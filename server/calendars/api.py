@@ -16,11 +16,11 @@ from server.calendars import feeds, importing, invitations
 from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.mail import Mailer, SmtpUnavailable
 from server.calendars.rendering import render
+from server.conferences.access import no_such_conference
 from server.conferences.schemas import SessionOut
 from server.errors import (
     Conflict,
     InvalidInput,
-    NotFound,
     PayloadTooLarge,
     Unavailable,
     UnsupportedMediaType,
@@ -105,7 +105,7 @@ async def conference_ics(request: web.Request) -> web.Response:
     async with request.app[DATABASE].session() as db:
         found = await load_conferences(db, [conference_id])
         if not found:
-            raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+            raise no_such_conference(conference_id)
         events = Writer(base_url, await load_people(db, found)).events(found[0])
     database, cache = request.app[DATABASE], request.app[RENDERED_EVENTS]
     body = await render(database, events, cache, name=found[0].title)

@@ -31,6 +31,7 @@ from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.mail import Letter, Outcome
 from server.calendars.personal import personal_links, personalised
 from server.calendars.wording import repeats
+from server.conferences.access import no_such_conference
 from server.errors import Conflict, NotFound
 from server.i18n_strings import N_
 from server.models import AgendaSession, CalendarDispatch, Conference, SessionStatus, User
@@ -69,7 +70,7 @@ def fingerprint(series: AgendaSession, overrides: list[AgendaSession]) -> str:
 async def _conference(db: AsyncSession, conference_id: int) -> tuple[Conference, dict[int, User]]:
     found = await load_conferences(db, [conference_id])
     if not found:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+        raise no_such_conference(conference_id)
     conference = found[0]
     people = await load_people(db, found)
     if conference.organiser_id not in people:

@@ -13,7 +13,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.identity import Identity
 from server.errors import Forbidden, NotFound
+from server.i18n_strings import N_
 from server.models import Conference, ConferenceMember, ConferenceStatus, Role
+
+
+def no_such_conference(conference_id: int) -> NotFound:
+    """The refusal for a conference id that names none (in the reader's language on pages)."""
+    return NotFound(
+        N_("there is no conference %(id)s"),
+        code="conference_not_found",
+        params={"id": str(conference_id)},
+    )
+
+
+def no_part_in(conference_id: int) -> Forbidden:
+    """The refusal for someone who has no part in the conference."""
+    return Forbidden(
+        N_("you have no part in conference %(id)s"),
+        code="not_a_participant",
+        params={"id": str(conference_id)},
+    )
 
 
 async def conference_roles(
@@ -26,7 +45,7 @@ async def conference_roles(
         )
     ).first()
     if row is None:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+        raise no_such_conference(conference_id)
     organiser_id = row.organiser_id
     if identity.is_admin:
         return frozenset(Role)
@@ -56,7 +75,7 @@ async def require_conference_role(
 ) -> frozenset[Role]:
     held = await conference_roles(db, identity, conference_id)
     if not held:
-        raise Forbidden(f"you have no part in conference {conference_id}", code="not_a_participant")
+        raise no_part_in(conference_id)
     if wanted and not held & wanted:
         names = ", ".join(sorted(r.value for r in wanted))
         raise Forbidden(

@@ -20,12 +20,12 @@ from sqlalchemy.orm import selectinload
 from server import audit
 from server.accounts.identity import Identity
 from server.conferences import lifecycle
-from server.conferences.access import conference_roles
+from server.conferences.access import conference_roles, no_part_in, no_such_conference
 from server.conferences.bookings import rebook
 from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, LanguageIn
 from server.conferences.series import check_series
 from server.conferences.timing import check_zone, field_error, to_utc
-from server.errors import Conflict, Forbidden, NotFound
+from server.errors import Conflict, Forbidden
 from server.i18n_strings import N_
 from server.models import (
     AgendaSession,
@@ -68,7 +68,7 @@ async def load_conference(
         query = query.with_for_update()
     found = await db.scalar(query)
     if found is None:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+        raise no_such_conference(conference_id)
     return found
 
 
@@ -304,7 +304,7 @@ async def change_status(
     conference = await load_conference(db, conference_id, lock=True)
     # Who may act comes first: a refused step must not tell outsiders the current status.
     if not await conference_roles(db, actor, conference_id):
-        raise Forbidden(f"you have no part in conference {conference_id}", code="not_a_participant")
+        raise no_part_in(conference_id)
     held = await acting_roles(db, actor, conference_id)
     if not held & lifecycle.ACTORS:
         raise Forbidden(

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.accounts.identity import Identity
+from server.conferences.access import no_such_conference
 from server.conferences.bookings import conference_occurrences
 from server.conferences.series import Occurrence
 from server.conferences.timing import field_error
-from server.errors import NotFound
 from server.models import (
     AgendaSession,
     Conference,
@@ -60,7 +60,7 @@ async def conference_detail(db: AsyncSession, conference_id: int) -> Conference:
         )
     )
     if conference is None:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+        raise no_such_conference(conference_id)
     return conference
 
 
@@ -107,7 +107,7 @@ async def occurrences_between(
         .options(selectinload(Conference.sessions).selectinload(AgendaSession.sites))
     )
     if found is None:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+        raise no_such_conference(conference_id)
     start = start or found.starts_at
     end = end or found.ends_at
     if end <= start:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from server.errors import NotFound
+from server.conferences.access import no_such_conference
 from server.minutes import attendance as present
 from server.minutes.document import (
     MAX_LANGUAGES,
@@ -47,7 +47,7 @@ async def load_conference(db: AsyncSession, conference_id: int) -> Conference:
         )
     )
     if conference is None:
-        raise NotFound(f"there is no conference {conference_id}", code="conference_not_found")
+        raise no_such_conference(conference_id)
     return conference
 
 

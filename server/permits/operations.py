@@ -96,7 +96,11 @@ async def _load(db: AsyncSession, application_id: int, *, lock: bool = False) ->
         query = query.with_for_update()
     found = await db.scalar(query)
     if found is None:
-        raise NotFound(f"there is no permit application {application_id}", code="permit_not_found")
+        raise NotFound(
+            N_("there is no permit application %(id)s"),
+            code="permit_not_found",
+            params={"id": str(application_id)},
+        )
     return found
 
 
