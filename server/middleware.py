@@ -18,6 +18,7 @@ from server.accounts.identity import ANONYMOUS, Identity
 from server.accounts.secrets import new_token, same
 from server.accounts.sessions import identity_from_request
 from server.conferences.access import require_conference_role
+from server.error_words import explain
 from server.errors import (
     BadRequest,
     DomainError,
@@ -66,8 +67,12 @@ def wants_json(request: web.Request) -> bool:
 
 def _problem_response(request: web.Request, error: DomainError) -> web.StreamResponse:
     if wants_json(request):
+        body = error.problem(request.path)
+        translations = request.get(TRANSLATIONS)
+        if translations is not None:  # for a page's script: the refusal in its reader's words
+            body["message"] = explain(error, translations.gettext)
         response = web.json_response(
-            error.problem(request.path),
+            body,
             status=error.status,
             content_type="application/problem+json",
         )

@@ -26,9 +26,18 @@ PROBLEM = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "code": {"type": "string", "description": "stable machine-readable error code"},
-        "detail": {"type": "string"},
+        "detail": {"type": "string", "description": "in English, stable for programs"},
+        "message": {
+            "type": "string",
+            "description": "the same for people, in the requester's language (its fields named)",
+        },
         "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "per field: field, message; and template, params for a message with"
+            " values in it",
+        },
     },
     "required": ["type", "title", "status", "code", "detail"],
 }

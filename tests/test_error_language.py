@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import aiohttp
+
 from tests.conferences.test_pages_scheduling import VN, Client, add_site, new_conference, post
 from tests.conftest import sign_in
 
@@ -69,6 +71,8 @@ async def test_refusals_with_values_are_told_in_vietnamese_and_in_english_to_the
     problem = await api.json()
     assert api.status == 422, problem
     assert problem["detail"] == "name: this conference already has a site named “Quang Ngai hall”"
+    # ...and, for the page's script, in the reader's words.
+    assert "đã có điểm cầu tên “Quang Ngai hall”" in problem["message"]
     [error] = problem["errors"]
     assert error["params"] == {"name": "Quang Ngai hall"} and "%(name)s" in error["template"]
 
@@ -86,3 +90,32 @@ async def test_a_conference_that_is_not_there_is_told_in_the_reader_s_language(
     assert "ບໍ່ມີກອງປະຊຸມເລກທີ 999999" in lao and "there is no conference" not in lao
     api = await client.get("/api/conferences/999999")
     assert (await api.json())["detail"] == "there is no conference 999999"
+
+
+async def test_a_refused_attachment_is_told_in_vietnamese(client: Client) -> None:
+    await sign_in(client, "organiser@concord.example")  # reads Vietnamese
+    cid, csrf = await new_conference(
+        client, starts_at="2027-03-01T08:00", ends_at="2027-03-02T17:00"
+    )
+    status, location, page = await post(
+        client,
+        f"/conferences/{cid}/permit",
+        csrf,
+        purpose="Ký kết",
+        format="online",
+        starts_on="2027-03-01",
+        ends_on="2027-03-02",
+        content="Ký kết",
+        funding_source="Ngân sách tỉnh",
+        funding_amount="50.000.000",
+        funding_currency="VND",
+        then="draft",
+    )
+    assert status == 303, page
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", csrf)
+    form.add_field("file", b"", filename="cong-van.pdf", content_type="application/pdf")
+    refused = await client.post(f"{location}/attachments", data=form)
+    assert refused.status == 422
+    html = await refused.text()
+    assert "cong-van.pdf trống" in html and "is empty" not in html

@@ -30,6 +30,7 @@ from server.agreements.register import TARGET, load
 from server.agreements.schemas import SignIn
 from server.conferences.access import conference_roles, require_conference_role
 from server.errors import Conflict, DomainError, Forbidden, NotFound
+from server.i18n_strings import N_
 from server.ledger.operations import append
 from server.models import (
     Agreement,
@@ -136,8 +137,9 @@ async def open_signing(
     ]
     if bare:
         raise Conflict(
-            f"these parties have no signatory yet: {', '.join(bare)}",
+            N_("these parties have no signatory yet: %(parties)s"),
             code="party_without_signatory",
+            params={"parties": ", ".join(bare)},
         )
     agreement.status, agreement.opened_at = AgreementStatus.OPEN.value, utcnow()
     audit.record(
@@ -178,13 +180,18 @@ async def _signatory(
             code="signing_not_open",
         )
     if signatory.signing is not None:
-        raise Conflict(f"{signatory.name} has already signed", code="already_signed")
+        raise Conflict(
+            N_("%(name)s has already signed"),
+            code="already_signed",
+            params={"name": signatory.name},
+        )
     at_site = who.guest is not None and who.guest.site_id == signatory.site_id
     held = await conference_roles(db, who, conference_id)
     if not (who.user_id == signatory.user_id or at_site or held & AT_ANY_SITE):
         raise Forbidden(
-            f"{signatory.name} signs as themselves or from their site's page",
+            N_("%(name)s signs as themselves or from their site's page"),
             code="not_the_signatory",
+            params={"name": signatory.name},
         )
     user = await db.get(User, signatory.user_id)
     assert user is not None  # the foreign key cascades

@@ -8,21 +8,31 @@ from babel.core import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from server.errors import InvalidInput
+from server.i18n_strings import N_
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
     """``amount`` in ``currency``'s minor units; refused if it has more decimals than those."""
     if currency not in list_currencies():
-        raise InvalidInput(f"{currency} is not an ISO 4217 currency code", code="bad_currency")
+        raise InvalidInput(
+            N_("%(currency)s is not an ISO 4217 currency code"),
+            code="bad_currency",
+            params={"currency": currency},
+        )
     digits = get_currency_precision(currency)
     minor = amount * (10**digits)
     if minor != minor.to_integral_value():
         raise InvalidInput(
-            f"{currency} amounts have {digits} decimal places; {amount} has more",
+            N_("%(currency)s amounts have %(digits)s decimal places; %(amount)s has more"),
             code="bad_amount",
+            params={"currency": currency, "digits": str(digits), "amount": str(amount)},
         )
     if abs(minor) >= 2**63:
-        raise InvalidInput(f"{amount} {currency} is too large an amount", code="bad_amount")
+        raise InvalidInput(
+            N_("%(amount)s %(currency)s is too large an amount"),
+            code="bad_amount",
+            params={"amount": str(amount), "currency": currency},
+        )
     return int(minor)
 
 

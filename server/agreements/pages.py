@@ -19,6 +19,7 @@ from server.agreements.schemas import AgreementIn, SignatoryIn
 from server.conferences.access import conference_roles
 from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput, PayloadTooLarge
+from server.i18n_strings import N_
 from server.keys import CONFIG, DATABASE, LOCALE
 from server.locale_numbers import read_amount
 from server.models import Delegation
@@ -149,7 +150,9 @@ async def upload_from_form(request: web.Request) -> web.StreamResponse:
         content = upload.file.read(limit + 1)
         if len(content) > limit:
             raise PayloadTooLarge(
-                f"{upload.filename} is larger than {limit} bytes", code="attachment_too_large"
+                N_("%(file)s is larger than %(limit)s bytes"),
+                code="attachment_too_large",
+                params={"file": upload.filename, "limit": str(limit)},
             )
         await store_version(request, language, upload.filename, content)
     except DomainError as error:

@@ -23,6 +23,7 @@ from server.agreements.money import to_minor
 from server.agreements.schemas import AgreementIn, AgreementPatch, SignatoryIn
 from server.conferences.access import conference_roles, require_conference_role
 from server.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
+from server.i18n_strings import N_
 from server.models import (
     Agreement,
     AgreementParty,
@@ -124,7 +125,11 @@ async def create(
                 code="bad_delegation",
             )
         if party.name.strip().casefold() in names:
-            raise InvalidInput(f"the party {party.name!r} is listed twice", code="duplicate_party")
+            raise InvalidInput(
+                N_("the party “%(name)s” is listed twice"),
+                code="duplicate_party",
+                params={"name": party.name},
+            )
         names.add(party.name.strip().casefold())
     agreement = Agreement(conference_id=conference_id, created_by_id=who.user_id)
     _terms(agreement, body)
@@ -202,9 +207,12 @@ async def upload_version(
     detected = detect_type(name, content, limit)
     if detected != "application/pdf":
         raise UnsupportedMediaType(
-            f"{name} is not a PDF file (its content is {detected}); "
-            "agreement versions are PDF only",
+            N_(
+                "%(file)s is not a PDF file (its content is %(detected)s); agreement versions are"
+                " PDF only"
+            ),
             code="agreement_not_pdf",
+            params={"file": name, "detected": detected},
         )
     await _editor(db, who, conference_id)
     agreement = await load(db, conference_id, agreement_id)
@@ -278,15 +286,24 @@ async def designate(
         )
     user = await db.scalar(select(User).where(User.email == body.email.strip().lower()))
     if user is None or not user.active:
-        raise InvalidInput(f"there is no active account {body.email!r}", code="bad_signatory")
+        raise InvalidInput(
+            N_("there is no active account “%(email)s”"),
+            code="bad_signatory",
+            params={"email": body.email},
+        )
     signer = Identity(via="cookie", user_id=user.id, email=user.email, roles=user.role_names)
     if not await conference_roles(db, signer, conference_id):
         raise InvalidInput(
-            f"{user.email} has no part in conference {conference_id}; add them as a member first",
+            N_("%(email)s has no part in this conference; add them as a member first"),
             code="signatory_not_participant",
+            params={"email": user.email},
         )
     if any(s.user_id == user.id for s in agreement.signatories):
-        raise Conflict(f"{user.email} already signs this agreement", code="duplicate_signatory")
+        raise Conflict(
+            N_("%(email)s already signs this agreement"),
+            code="duplicate_signatory",
+            params={"email": user.email},
+        )
     if body.site_id is not None:
         site = await db.get(Site, body.site_id)
         if site is None or site.conference_id != conference_id:

@@ -21,6 +21,7 @@ import io
 import zipfile
 
 from server.errors import InvalidInput, PayloadTooLarge
+from server.i18n_strings import N_
 
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
@@ -41,12 +42,15 @@ def check_archive(file_name: str, content: bytes) -> None:
             entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         raise InvalidInput(
-            f"{file_name} is not a readable zip archive ({exc})", code="archive_broken"
+            N_("%(file)s is not a readable zip archive (%(problem)s)"),
+            code="archive_broken",
+            params={"file": file_name, "problem": str(exc)},
         ) from None
     if len(entries) > MAX_ENTRIES:
         raise InvalidInput(
-            f"{file_name} holds {len(entries)} files; a document may hold at most {MAX_ENTRIES}",
+            N_("%(file)s holds %(count)s files; a document may hold at most %(limit)s"),
             code="archive_entries",
+            params={"file": file_name, "count": str(len(entries)), "limit": str(MAX_ENTRIES)},
         )
     if sum(e.compress_size for e in entries) > len(content):
         raise InvalidInput(
@@ -64,15 +68,27 @@ def check_archive(file_name: str, content: bytes) -> None:
         ratio = entry.file_size / max(entry.compress_size, 1)
         if entry.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
             raise InvalidInput(
-                f"{file_name}: {entry.filename} unpacks {ratio:.0f} times its packed size"
-                f" ({entry.compress_size} to {entry.file_size} bytes); at most {MAX_RATIO}"
-                " times is accepted",
+                N_(
+                    "%(file)s: %(entry)s unpacks %(ratio)s times its packed size (%(packed)s to"
+                    " %(unpacked)s bytes); at most %(limit)s times is accepted"
+                ),
                 code="archive_ratio",
+                params={
+                    "file": file_name,
+                    "entry": entry.filename,
+                    "ratio": f"{ratio:.0f}",
+                    "packed": str(entry.compress_size),
+                    "unpacked": str(entry.file_size),
+                    "limit": str(MAX_RATIO),
+                },
             )
         unpacked += entry.file_size
     if unpacked > MAX_UNPACKED_BYTES:
         raise PayloadTooLarge(
-            f"{file_name} unpacks to {unpacked} bytes; documents may unpack to at most"
-            f" {MAX_UNPACKED_BYTES} bytes",
+            N_(
+                "%(file)s unpacks to %(size)s bytes; documents may unpack to at most %(limit)s"
+                " bytes"
+            ),
             code="archive_too_large",
+            params={"file": file_name, "size": str(unpacked), "limit": str(MAX_UNPACKED_BYTES)},
         )

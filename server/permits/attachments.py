@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.accounts.identity import Identity
 from server.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from server.i18n_strings import N_
 from server.models import PermitApplication, PermitAttachment
 from server.permits.archives import check_archive, is_archive
 from server.permits.operations import (
@@ -52,19 +53,24 @@ def clean_file_name(name: str) -> str:
     """The uploader's file name, refused if it tries to be a path or hides characters."""
     name = unicodedata.normalize("NFC", name).strip()
     if not name:
-        raise InvalidInput("the file has no name", code="bad_file_name")
+        raise InvalidInput(N_("the file has no name"), code="bad_file_name")
     if len(name) > MAX_NAME:
         raise InvalidInput(
-            f"the file name is longer than {MAX_NAME} characters", code="bad_file_name"
+            N_("the file name is longer than %(limit)s characters"),
+            code="bad_file_name",
+            params={"limit": str(MAX_NAME)},
         )
     if any(c in "/\\" for c in name) or any(unicodedata.category(c)[0] == "C" for c in name):
         raise InvalidInput(
-            f"the file name {name!r} must be a plain name: no folders, no control characters",
+            N_("the file name “%(name)s” must be a plain name: no folders, no control characters"),
             code="bad_file_name",
+            params={"name": name},
         )
     if name.startswith(".") or PurePath(name).name != name:
         raise InvalidInput(
-            f"the file name {name!r} must not start with a dot", code="bad_file_name"
+            N_("the file name “%(name)s” must not start with a dot"),
+            code="bad_file_name",
+            params={"name": name},
         )
     return name
 
@@ -72,23 +78,26 @@ def clean_file_name(name: str) -> str:
 def detect_type(file_name: str, content: bytes, limit: int) -> str:
     """The content type of an acceptable file; raises naming the problem otherwise."""
     if not content:
-        raise InvalidInput(f"{file_name} is empty", code="empty_file")
+        raise InvalidInput(N_("%(file)s is empty"), code="empty_file", params={"file": file_name})
     if len(content) > limit:
         raise PayloadTooLarge(
-            f"{file_name} is {len(content)} bytes; attachments may be up to {limit} bytes",
+            N_("%(file)s is %(size)s bytes; attachments may be up to %(limit)s bytes"),
             code="attachment_too_large",
+            params={"file": file_name, "size": str(len(content)), "limit": str(limit)},
         )
     detected = magic.from_buffer(content, mime=True)
     extensions = ALLOWED.get(detected)
     if extensions is None:
         raise UnsupportedMediaType(
-            f"{file_name} is not a {KINDS} file (its content is {detected})",
+            N_("%(file)s is not a %(kinds)s file (its content is %(detected)s)"),
             code="attachment_type",
+            params={"file": file_name, "kinds": KINDS, "detected": detected},
         )
     if PurePath(file_name).suffix.lower() not in extensions:
         raise UnsupportedMediaType(
-            f"{file_name} contains {detected}; name it with {' or '.join(extensions)}",
+            N_("%(file)s contains %(detected)s; name it with %(extensions)s"),
             code="attachment_name_mismatch",
+            params={"file": file_name, "detected": detected, "extensions": " / ".join(extensions)},
         )
     if is_archive(content):  # .docx (and any zip-based kind): measured before it is kept
         check_archive(file_name, content)
@@ -124,8 +133,9 @@ async def add_attachment(
     _editable(application)
     if len(application.attachments) >= MAX_ATTACHMENTS:
         raise Conflict(
-            f"an application has at most {MAX_ATTACHMENTS} attachments; remove one first",
+            N_("an application has at most %(limit)s attachments; remove one first"),
             code="too_many_attachments",
+            params={"limit": str(MAX_ATTACHMENTS)},
         )
     stored = secrets.token_hex(16) + PurePath(name).suffix.lower()
     path = storage_dir(data_dir, application.id) / stored
@@ -160,9 +170,12 @@ async def add_attachment(
 def _editable(application: PermitApplication) -> None:
     if application.status not in EDITABLE:
         raise Conflict(
-            f"attachments can change only while the application is a draft or sent back for "
-            f"changes; it is {application.status}",
+            N_(
+                "attachments can change only while the application is a draft or sent back for"
+                " changes; it is %(status)s"
+            ),
             code="wrong_status",
+            params={"status": application.status},
         )
 
 

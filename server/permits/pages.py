@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences.queries import conference_detail
 from server.errors import DomainError, InvalidInput, PayloadTooLarge
+from server.i18n_strings import N_
 from server.keys import CONFIG, DATABASE, LEDGER_SIGNER, LOCALE
 from server.locale_numbers import read_amount
 from server.models import Conference, PermitStatus, Role, utcnow
@@ -295,12 +296,13 @@ async def upload(request: web.Request) -> web.StreamResponse:
     field = form.get("file")
     try:
         if not isinstance(field, web.FileField):
-            raise InvalidInput("choose a file to attach", code="no_file")
+            raise InvalidInput(N_("choose a file to attach"), code="no_file")
         content = field.file.read(limit + 1)
         if len(content) > limit:
             raise PayloadTooLarge(
-                f"{field.filename} is larger than {limit} bytes, the limit for attachments",
+                N_("%(file)s is larger than %(limit)s bytes, the limit for attachments"),
                 code="attachment_too_large",
+                params={"file": field.filename, "limit": str(limit)},
             )
         async with request.app[DATABASE].session() as db, db.begin():
             await files.add_attachment(

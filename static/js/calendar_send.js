@@ -27,7 +27,7 @@ async function send() {
       download.classList.add("highlight");
       download.focus();
     } else {
-      status.textContent = `${section.dataset.failed} ${body.detail || response.status}`;
+      status.textContent = `${section.dataset.failed} ${body.message || body.detail || response.status}`;
     }
   } catch (err) {
     status.textContent = `${section.dataset.failed} ${err.message}`;

@@ -171,7 +171,7 @@ async function save() {
         stopped = true; // locked meanwhile: circulated or final
         lock();
       }
-      $("save-status").textContent = t("Not saved: %(reason)s", { reason: answer.body.detail || answer.status });
+      $("save-status").textContent = t("Not saved: %(reason)s", { reason: answer.body.message || answer.body.detail || answer.status });
     }
   } catch (err) {
     $("save-status").textContent = t("Not saved: %(reason)s", { reason: err.message });
@@ -190,7 +190,7 @@ async function merged(problem) {
     return save();
   }
   pendingMerge = problem;
-  $("merge-message").textContent = `${problem.detail} ${t("%(count)s fields conflict: choose for each", { count: problem.conflicts.length })}`;
+  $("merge-message").textContent = `${problem.message || problem.detail} ${t("%(count)s fields conflict: choose for each", { count: problem.conflicts.length })}`;
   const show = (value) => h("pre", { text: value === null ? t("(none)") : typeof value === "string" ? value : JSON.stringify(value, null, 1) });
   $("merge-conflicts").replaceChildren(...problem.conflicts.map((c, i) =>
     h("fieldset", { class: "conflict", "data-path": c.path }, h("legend", {}, h("code", { text: c.path })),
@@ -217,7 +217,7 @@ $("refresh-room").addEventListener("click", async () => {
   await save();
   const answer = await call("POST", `${config.api}/attendance`, {});
   if (!answer.ok) {
-    $("save-status").textContent = t("Not saved: %(reason)s", { reason: answer.body.detail || answer.status });
+    $("save-status").textContent = t("Not saved: %(reason)s", { reason: answer.body.message || answer.body.detail || answer.status });
     return;
   }
   if (edits === 0) {

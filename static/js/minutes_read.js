@@ -8,7 +8,7 @@ const status = document.getElementById("minutes-step-status");
 
 function failed(answer) {
   status.className = "alert";
-  status.textContent = `${section.dataset.failed} ${answer.body.detail || answer.status}`;
+  status.textContent = `${section.dataset.failed} ${answer.body.message || answer.body.detail || answer.status}`;
 }
 
 for (const button of section.querySelectorAll("button[data-step]")) {

@@ -22,7 +22,7 @@ async function post(path, body) {
     body: JSON.stringify(body),
   });
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.detail || `HTTP ${response.status}`);
+  if (!response.ok) throw new Error(answer.message || answer.detail || `HTTP ${response.status}`);
   return answer;
 }
 

@@ -186,7 +186,7 @@ def test_a_new_organiser_prepares_a_conference_in_at_most_25_actions(
         expect(page.locator("#sites tbody")).to_contain_text(dfa)
 
         # 17: a link for each site, e-mailed to its contact.
-        you.click(page.locator("form[action$='/invitations/every-site'] button"), "links")
+        you.click(page.locator("form[action*='/invitations/every-site'] button"), "links")
         made = page.locator("#made-links")
         expect(made.locator("code")).to_have_count(2)
         links = made.locator("code").all_text_contents()
