@@ -102,12 +102,17 @@ ROW = N_("%(field)s (row %(row)s)")
 VALUE_ERROR_PREFIX = "Value error, "
 
 
+def _is_index(part: str) -> bool:
+    """A list index in a field's path ("members.1.role"); not "²", which is a digit too."""
+    return part.isascii() and part.isdigit()
+
+
 def field_label(field: str, translate: Translate) -> str:
     """ "ends_at" → "End"; "members.1.role" → "Role (row 2)"; unknown names stay as they are
     with underscores as spaces."""
     parts = field.split(".")
-    names = [p for p in parts if not p.isdigit()]
-    rows = [int(p) for p in parts if p.isdigit()]
+    names = [p for p in parts if not _is_index(p)]
+    rows = [int(p) for p in parts if _is_index(p)]
     name = names[-1] if names else field
     known = FIELD_LABELS.get(name)
     label = translate(known) if known else name.replace("_", " ")

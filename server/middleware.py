@@ -70,7 +70,11 @@ def _problem_response(request: web.Request, error: DomainError) -> web.StreamRes
         body = error.problem(request.path)
         translations = request.get(TRANSLATIONS)
         if translations is not None:  # for a page's script: the refusal in its reader's words
-            body["message"] = explain(error, translations.gettext)
+            try:
+                body["message"] = explain(error, translations.gettext)
+            except (KeyError, TypeError, ValueError):  # a catalogue's bad placeholder
+                log.exception("the refusal %r could not be told in words", error.code)
+                body["message"] = error.message
         response = web.json_response(
             body,
             status=error.status,
@@ -221,7 +225,11 @@ async def _check_access(db: AsyncSession, request: web.Request, rule: Rule, who:
             )
         if not who.has_any(rule.roles):
             names = ", ".join(sorted(r.value for r in rule.roles))
-            raise Forbidden(f"this needs one of these roles: {names}", code="wrong_role")
+            raise Forbidden(
+                N_("this needs one of these roles: %(roles)s"),
+                code="wrong_role",
+                params={"roles": names},
+            )
         return
     raw = request.match_info.get("conference_id", "")
     if not raw.isdigit():

@@ -57,6 +57,7 @@ def test_rows_and_unknown_fields() -> None:
     assert field_label("members.1.role", EN) == "Role (row 2)"
     assert field_label("members.0.role", VI) == "Vai trò (dòng 1)"
     assert field_label("odd_thing", EN) == "odd thing"
+    assert field_label("languages.²", EN) == "²"  # a superscript is not a row (the fuzzer sent one)
     assert describe({"type": "string_too_short", "ctx": {"min_length": 3}}, EN) == (
         "write at least 3 characters"
     )

@@ -79,7 +79,8 @@ async def require_conference_role(
     if wanted and not held & wanted:
         names = ", ".join(sorted(r.value for r in wanted))
         raise Forbidden(
-            f"this needs one of these roles in conference {conference_id}: {names}",
+            N_("this needs one of these roles in conference %(id)s: %(roles)s"),
             code="wrong_role",
+            params={"id": str(conference_id), "roles": names},
         )
     return held

@@ -184,7 +184,7 @@ async def test_the_browser_form_uploads_and_removes(
     )
     refused = await small.post(page + "/attachments", data=fake)
     assert refused.status == 415
-    assert "notes.pdf is not a PDF" in await refused.text()
+    assert "notes.pdf không phải là tệp PDF" in await refused.text()  # the reader's language
     # Bigger than the request limit: refused before the handler.
     huge = FormData()
     huge.add_field("csrf_token", csrf)

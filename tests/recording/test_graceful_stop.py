@@ -7,6 +7,7 @@ part is stored as finished, the recording "resuming" (it continues when the room
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import signal
 import time
 from pathlib import Path
@@ -49,6 +50,7 @@ async def test_sigterm_tells_clients_finishes_the_recording_and_exits_cleanly(
 ) -> None:
     env, port = environment
     config = load_config(environ={k: v for k, v in env.items() if k.startswith("CONCORD_")})
+    began = dt.datetime.now(dt.UTC)  # the demo's own history of the room comes before
     server = Served(env, port, tmp_path / "serve.log")
     await server.start()
     token = await organiser_token(server.url)
@@ -107,7 +109,10 @@ async def test_sigterm_tells_clients_finishes_the_recording_and_exits_cleanly(
             closing = list(
                 await db.scalars(
                     select(RoomEventRecord)
-                    .where(RoomEventRecord.type.in_(("site.left", "room.interrupted")))
+                    .where(
+                        RoomEventRecord.type.in_(("site.left", "room.interrupted")),
+                        RoomEventRecord.at >= began,
+                    )
                     .order_by(RoomEventRecord.id)
                 )
             )
