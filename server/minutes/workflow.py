@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from server.errors import Conflict, Forbidden
+from server.i18n_strings import N_
 from server.minutes.document import InvalidMinutes, Minutes
 
 SECRETARY = "secretary"
@@ -95,13 +96,22 @@ def who_may(current: MinutesState, wanted: MinutesState) -> frozenset[str]:
 def check_step(current: MinutesState, wanted: MinutesState, roles: Iterable[str]) -> None:
     """Raise ``IllegalStep`` (no such step now) or ``WrongRole`` (not one of the roles)."""
     if not is_allowed(current, wanted):
-        allowed = ", ".join(next_states(current)) or "none: final minutes are locked"
+        allowed = ", ".join(next_states(current))
+        if not allowed:
+            raise IllegalStep(
+                N_("Final minutes are locked: they cannot become %(wanted)s."),
+                params={"wanted": f"{wanted}"},
+            )
         raise IllegalStep(
-            f"Minutes that are {current} cannot become {wanted} (possible: {allowed})."
+            N_("Minutes that are %(current)s cannot become %(wanted)s (possible: %(allowed)s)."),
+            params={"current": f"{current}", "wanted": f"{wanted}", "allowed": allowed},
         )
     needed = who_may(current, wanted)
     if not needed & set(roles):
-        raise WrongRole(f"Only the {_or(needed)} may make {current} minutes {wanted}.")
+        raise WrongRole(
+            N_("Only the %(roles)s may make %(current)s minutes %(wanted)s."),
+            params={"roles": _or(needed), "current": f"{current}", "wanted": f"{wanted}"},
+        )
 
 
 def _or(roles: Iterable[str]) -> str:
@@ -160,11 +170,16 @@ def edit(record: MinutesRecord, minutes: Minutes, roles: Iterable[str]) -> Minut
         )
     if record.state not in EDITABLE:
         raise MinutesLocked(
-            f"These minutes are {record.state} to the delegations for comments. "
-            "Return them to draft to change the text."
+            N_(
+                "These minutes are %(state)s to the delegations for comments. Return them to"
+                " draft to change the text."
+            ),
+            params={"state": f"{record.state}"},
         )
     if not EDITORS & set(roles):
-        raise WrongRole(f"Only the {_or(EDITORS)} may edit the minutes.")
+        raise WrongRole(
+            N_("Only the %(roles)s may edit the minutes."), params={"roles": _or(EDITORS)}
+        )
     if minutes.conference_id != record.minutes.conference_id:
         raise InvalidMinutes("conference_id", "the minutes belong to another conference")
     return replace(record, minutes=minutes)
@@ -191,10 +206,11 @@ def add_comment(record: MinutesRecord, comment: Comment) -> MinutesRecord:
     """A delegation's comment, only while circulated and only from a delegation it went to."""
     if record.state is not S.CIRCULATED:
         raise IllegalStep(
-            f"Comments are taken while the minutes are circulated, not {record.state}."
+            N_("Comments are taken while the minutes are circulated, not %(state)s."),
+            params={"state": f"{record.state}"},
         )
     if comment.delegation_id not in record.delegations:
-        raise WrongRole("The minutes were not circulated to this delegation.")
+        raise WrongRole(N_("The minutes were not circulated to this delegation."))
     text = comment.text.strip()
     if not text:
         raise InvalidMinutes("text", "a comment needs some text")

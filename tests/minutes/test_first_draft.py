@@ -30,3 +30,18 @@ async def test_an_untranslated_item_is_named_by_its_agenda_title(client: Any, pe
     assert "1. Opening and introduction of the delegations</h2>" in page
     status, editor = await secretary.call("GET", f"/conferences/{MOU}/minutes/edit")
     assert status == 200 and "Opening and introduction of the delegations" in editor
+
+
+async def test_locked_minutes_are_explained_in_the_secretary_s_language(
+    client: Any, people: Any
+) -> None:
+    secretary = await people("secretary@concord.example")  # reads Vietnamese
+    status, made = await secretary.call("POST", API, {})
+    assert status == 201, made
+    status, circulated = await secretary.call("POST", API + "/circulate", {})
+    assert status == 200, circulated
+    body = {"base_revision": circulated["revision"], "document": made["document"]}
+    status, refused = await secretary.call("PUT", API, body)
+    assert status == 409, refused
+    assert refused["detail"].startswith("These minutes are circulated to the delegations")
+    assert refused["message"].startswith("Biên bản này đang ở trạng thái circulated")

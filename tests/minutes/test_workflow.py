@@ -83,7 +83,7 @@ def test_final_minutes_are_locked() -> None:
     with pytest.raises(MinutesLocked, match="final"):
         edit(final, final.minutes, ["organiser"])
     for state in MinutesState:
-        with pytest.raises(IllegalStep, match="none: final minutes are locked"):
+        with pytest.raises(IllegalStep, match="Final minutes are locked"):
             if state is MinutesState.DRAFT:
                 return_to_draft(final, ["organiser"])
             elif state is MinutesState.CIRCULATED:
