@@ -80,13 +80,17 @@ async def list_agreements(db: AsyncSession, conference_id: int) -> list[Agreemen
     return list(rows)
 
 
+#: What cannot change once the signing is open, each said in full (for the translators).
+LOCKED = {
+    "agreement": N_("The agreement cannot change once the signing has been opened."),
+    "versions": N_("The language versions cannot change once the signing has been opened."),
+    "signatories": N_("The signatories cannot change once the signing has been opened."),
+}
+
+
 def _draft(agreement: Agreement, what: str) -> None:
     if agreement.status != AgreementStatus.DRAFT.value:
-        raise Conflict(
-            f"{what} cannot change once the signing has been opened; "
-            f"agreement {agreement.id} is {agreement.status}",
-            code="agreement_not_draft",
-        )
+        raise Conflict(LOCKED[what], code="agreement_not_draft")
 
 
 async def _editor(db: AsyncSession, who: Identity, conference_id: int) -> None:
@@ -162,7 +166,7 @@ async def edit(
 ) -> Agreement:
     await _editor(db, who, conference_id)
     agreement = await load(db, conference_id, agreement_id)
-    _draft(agreement, "the agreement")
+    _draft(agreement, "agreement")
     _terms(agreement, body)
     audit.record(
         db,
@@ -216,7 +220,7 @@ async def upload_version(
         )
     await _editor(db, who, conference_id)
     agreement = await load(db, conference_id, agreement_id)
-    _draft(agreement, "the language versions")
+    _draft(agreement, "versions")
     stored = secrets.token_hex(16) + ".pdf"
     path = storage_dir(data_dir, agreement.id) / stored
     await asyncio.to_thread(_write, path, content)
@@ -278,7 +282,7 @@ async def designate(
     (it will re-authenticate with its own password or a code mailed to it)."""
     await _editor(db, who, conference_id)
     agreement = await load(db, conference_id, agreement_id)
-    _draft(agreement, "the signatories")
+    _draft(agreement, "signatories")
     party = next((p for p in agreement.parties if p.id == body.party_id), None)
     if party is None:
         raise InvalidInput(
