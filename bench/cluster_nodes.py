@@ -126,7 +126,7 @@ class Cluster:
                 node.process.terminate()
         for node in self.nodes.values():
             with contextlib.suppress(Exception):
-                node.stop()
+                node.wait_stopped()
 
 
 async def fresh_database(admin_url: str) -> str:

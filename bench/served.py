@@ -129,6 +129,11 @@ class Served:
         """SIGTERM and wait for it to end (SIGKILL after 20 s); nothing if it has ended."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
+            self.wait_stopped()
+
+    def wait_stopped(self) -> None:
+        """Wait for a process told to stop to end (SIGKILL after 20 s)."""
+        if self.process is not None:
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:

@@ -186,7 +186,7 @@ def _serve(
 ) -> int:
     from server.app import create_app
     from server.cluster.workers import Workers, listening, refusal
-    from server.shutdown import SHUTDOWN_TIMEOUT
+    from server.shutdown import SHUTDOWN_TIMEOUT, stop_once_on_sigterm
 
     if workers is not None and workers != 1:
         problem = refusal(config, workers)
@@ -197,6 +197,7 @@ def _serve(
         return Workers(config, workers, config_file).run()
     app = create_app(config, migrate=True)
     app.on_startup.append(_freeze_heap)
+    app.on_startup.append(stop_once_on_sigterm)
     # SIGTERM and SIGINT: server.shutdown tells the clients, stops recordings, closes sockets.
     if worker_port is not None:  # a worker of --workers: the shared public port, and its own
         sockets = [

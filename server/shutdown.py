@@ -21,12 +21,17 @@ websockets would hold that wait to its end, so ``on_shutdown`` ends them itself,
    runs the server-side disconnect handlers and waits for the queue to drain; the writer is
    then woken with ``None`` (what engine.io does itself when its reader ends) and closes the
    websocket.
+
+A second SIGTERM while this runs (a supervisor that repeats itself) is logged and otherwise
+ignored: ``run_app`` would raise it inside the cleanup and leave the rooms, the cluster lease
+and the database half closed. SIGINT still interrupts, for an operator who means it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from typing import Any
 
@@ -74,6 +79,25 @@ async def announce_and_close(app: web.Application) -> None:
         for connection in connections:
             connection.queue.put_nowait(None)  # the writer ends and closes the websocket
     log.info("shutdown: clients told and recordings stopped in %.2f s", time.monotonic() - began)
+
+
+async def stop_once_on_sigterm(app: web.Application) -> None:
+    """``on_startup`` of ``concord serve``, after ``run_app`` set its own SIGTERM handler:
+    the first SIGTERM stops the server as before, the ones after it are only logged."""
+    stopping = False
+
+    def stop() -> None:
+        nonlocal stopping
+        if stopping:
+            log.warning("SIGTERM again: Concord is already stopping and finishes that first")
+            return
+        stopping = True
+        raise web.GracefulExit()
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
+        pass
 
 
 async def _drop(connection: Any) -> None:

@@ -176,7 +176,10 @@ async def scenario(tmp: Path, link: netlab.ImpairedLink, site_ns: netlab.Namespa
         found = row(subject)
         assert found["level"] == "poor" and found["where"] in ("uplink", "downlink", "both")
         assert 0.02 <= found["uplink"]["loss"] <= 0.10, found
-        assert found["downlink"]["loss"] is None or 0.01 <= found["downlink"]["loss"] <= 0.12
+        # The site's receiver reports count what is still missing when they are sent, after
+        # Concord resent what the site NACKed (ForwardingSender._retransmit): less than the
+        # link drops (0.8% was seen under load), but never nothing.
+        assert found["downlink"]["loss"] is None or 0.0 < found["downlink"]["loss"] <= 0.12
         assert 0.27 <= found["rtt"] <= 0.40, found
         # The others stay out of it: no alert, not poor (a loaded test machine can make a
         # loopback site's jitter "fair" for a window; the trouble is still only the one site's).
