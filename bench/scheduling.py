@@ -6,7 +6,7 @@ conferences (``bench.scheduling_data``), serves ``create_app`` on 127.0.0.1 in t
 and times requests one at a time from an aiohttp client after a warm-up: the conference list
 (first page as admin and as an organiser, a filtered page), the timetable's occurrences, the
 conference page, the conflict-checked session writes (409, and 201 followed by its DELETE),
-and the 1,000-session feed (``server.calendar.ics.calendar`` directly, and over HTTP when the
+and the 1,000-session feed (``server.ical.ics.calendar`` directly, and over HTTP when the
 route exists). Targets: p95 ≤ 50 ms for the API calls, ≤ 200 ms for the feed. Calls over
 target are profiled (cProfile, server and client together) and the top functions written.
 """
@@ -166,7 +166,7 @@ async def _measure(opts: Options, name: str, target: float, once: Timed) -> dict
 
 
 def render_feed(events: list[Any], cache: Any = None) -> Timed:
-    from server.calendar.ics import calendar
+    from server.ical.ics import calendar
 
     async def once() -> float:
         started = time.perf_counter()
@@ -255,7 +255,7 @@ async def calendar_calls(
     again, the 999 others' bytes are reused), after a restart (the process's cache empty, the
     renderings stored in the database) and, for the feed, unchanged (bytes cached)."""
     from bench.scheduling_data import FEED_PASSWORD
-    from server.calendar.rendered import RenderedEvents
+    from server.ical.rendered import RenderedEvents
     from server.keys import FEED_CACHE, RENDERED_EVENTS
 
     target = FEED_TARGET_MS

@@ -19,12 +19,13 @@ from server.accounts import pages as accounts_pages
 from server.accounts.grants import LiveGrants
 from server.accounts.passwords import Passwords
 from server.accounts.reaper import SessionReaper
+from server.accounts.sessions import identity_from_request
+from server.accounts.socket_server import create_socket_server
 from server.accounts.throttle import LoginThrottle, ReauthenticationLimit
 from server.admin import pages as admin_pages
 from server.agreements import api as agreements_api
 from server.agreements import pages as agreements_pages
 from server.archive import views as archive_views
-from server.calendar.rendered import RenderedEvents
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
 from server.calendars.send_locks import SendLocks
@@ -33,10 +34,13 @@ from server.conferences import api as conferences_api
 from server.conferences import pages as conferences_pages
 from server.conferences import parts_api as conference_parts_api
 from server.conferences import sessions_api as conference_sessions_api
+from server.conferences.access import require_conference_role
+from server.conferences.pages import CONFERENCE_PANELS, ConferencePanel
 from server.config import Config
 from server.db import Database
 from server.events import Events, RosterChanged, StatusChanged
 from server.i18n import Catalogues
+from server.ical.rendered import RenderedEvents
 from server.invitations import views as invitations_views
 from server.keys import (
     ACCESS_RULES,
@@ -67,7 +71,7 @@ from server.live.heartbeat import Heartbeat, node_of
 from server.live.members import conference_room, site_room, still_here
 from server.live.namespace import RoomNamespace
 from server.live.registry import LiveRooms, close_if_ended
-from server.middleware import errors, guard
+from server.middleware import GATEKEEPER, Gatekeeper, errors, guard
 from server.minutes import api as minutes_api
 from server.minutes import pages as minutes_pages
 from server.monitoring import check_pages as monitoring_check_pages
@@ -83,7 +87,6 @@ from server.routing import PUBLIC, RouteTable, Rule
 from server.search import api as search_api
 from server.search import pages as search_pages
 from server.shutdown import announce_and_close
-from server.signalling import create_socket_server
 from server.signing import Signer
 from server.templating import setup_environment
 
@@ -130,6 +133,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     """Build the application. With ``migrate`` the schema is upgraded when it starts."""
     app = web.Application(middlewares=[errors, guard], client_max_size=config.max_body_bytes)
     app[CONFIG] = config
+    app[GATEKEEPER] = Gatekeeper(identity_from_request, require_conference_role)
+    panels: list[ConferencePanel] = [invitations_views.conference_panel]
+    app[CONFERENCE_PANELS] = panels  # (what features add to the conference page)
     app[CATALOGUES] = Catalogues()
     app[PASSWORDS] = Passwords.from_config(config)
     app[THROTTLE] = LoginThrottle()

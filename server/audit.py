@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
+from server.identity import Identity
 from server.models import AuditEntry
 
 

@@ -12,10 +12,8 @@ if TYPE_CHECKING:
 
     from recordings.tree_head import TreeHeadSigner
     from server.accounts.grants import LiveGrants
-    from server.accounts.identity import Identity
     from server.accounts.passwords import Passwords
     from server.accounts.throttle import LoginThrottle, ReauthenticationLimit
-    from server.calendar.rendered import RenderedEvents
     from server.calendars.feeds import FeedCache
     from server.calendars.send_locks import SendLocks
     from server.cluster.handover import Handover
@@ -23,6 +21,8 @@ if TYPE_CHECKING:
     from server.db import Database
     from server.events import Events
     from server.i18n import Catalogues
+    from server.ical.rendered import RenderedEvents
+    from server.identity import Identity
     from server.live.registry import LiveRooms
     from server.monitoring.hub import HealthHub
     from server.monitoring.metrics import Metrics

@@ -7,17 +7,16 @@ route's declared access rule, and picks the UI language.
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.web_middlewares import Handler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.devices import DEVICE_COOKIE
-from server.accounts.identity import ANONYMOUS, Identity
-from server.accounts.secrets import new_token, same
-from server.accounts.sessions import identity_from_request
-from server.conferences.access import require_conference_role
 from server.error_words import explain
 from server.errors import (
     BadRequest,
@@ -31,6 +30,7 @@ from server.errors import (
 )
 from server.i18n import negotiate
 from server.i18n_strings import N_
+from server.identity import ANONYMOUS, Identity
 from server.keys import (
     ACCESS_RULES,
     CATALOGUES,
@@ -42,6 +42,7 @@ from server.keys import (
     ROUTES,
     TRANSLATIONS,
 )
+from server.models import Role
 from server.routing import Rule, out_of_range
 from server.web import render, safe_next, undecodable
 
@@ -50,12 +51,28 @@ log = logging.getLogger(__name__)
 CSRF_COOKIE = "concord_csrf"  # pre-session token for forms shown before signing in
 CSRF_HEADER = "X-CSRF-Token"
 LANG_COOKIE = "concord_lang"
+DEVICE_COOKIE = "concord_device"  # (server.accounts.devices: a browser that signed in before)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: Read by machines (probes, Prometheus), answered in JSON like the API.
 MACHINE_PATHS = frozenset({"/healthz", "/metrics", "/debug/memory"})
 #: Routes that read the Authorization header themselves (a scraper's token, not an API token).
 OWN_AUTHORIZATION = frozenset({"/metrics", "/debug/memory"})
+
+
+@dataclass(frozen=True)
+class Gatekeeper:
+    """What ``guard`` asks of the layers above this one, given by the app factory: who is
+    asking (accounts), and whether they hold one of some roles in a conference (conferences;
+    it raises the refusal)."""
+
+    identify: Callable[[AsyncSession, web.Request], Awaitable[Identity]]
+    require_conference_role: Callable[
+        [AsyncSession, Identity, int, frozenset[Role]], Awaitable[object]
+    ]
+
+
+GATEKEEPER: web.AppKey[Gatekeeper] = web.AppKey("gatekeeper")
 
 
 def wants_json(request: web.Request) -> bool:
@@ -130,7 +147,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in OWN_AUTHORIZATION:
             who = ANONYMOUS
         else:
-            who = await identity_from_request(db, request)
+            who = await request.app[GATEKEEPER].identify(db, request)
         request[IDENTITY] = who
         _choose_language(request, who)
         if match.http_exception is not None:
@@ -182,7 +199,7 @@ def csrf_token(request: web.Request) -> str:
     if who is not None and who.csrf_token:
         return who.csrf_token
     if PRE_SESSION_CSRF not in request:
-        request[PRE_SESSION_CSRF] = request.cookies.get(CSRF_COOKIE) or new_token()
+        request[PRE_SESSION_CSRF] = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     return request[PRE_SESSION_CSRF]
 
 
@@ -204,7 +221,7 @@ async def _check_csrf(request: web.Request, who: Identity) -> None:
     if sent is None and request.content_type in FORM_TYPES:
         value = (await request.post()).get("csrf_token")
         sent = value if isinstance(value, str) else None
-    if not expected or not sent or not same(expected, sent):
+    if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
         raise Forbidden(
             N_("the CSRF token is missing or wrong; reload the page and try again"),
             code="csrf_failed",
@@ -234,4 +251,4 @@ async def _check_access(db: AsyncSession, request: web.Request, rule: Rule, who:
     raw = request.match_info.get("conference_id", "")
     if not raw.isdigit():
         raise NotFound(f"{raw!r} is not a conference number", code="conference_not_found")
-    await require_conference_role(db, who, int(raw), rule.roles)
+    await request.app[GATEKEEPER].require_conference_role(db, who, int(raw), rule.roles)

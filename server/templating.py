@@ -14,11 +14,11 @@ from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations
 from babel.units import format_unit
 
-from server.accounts.identity import ANONYMOUS, Identity
-from server.calendars.wording import repeats
 from server.error_words import describe, explain, field_label
 from server.errors import DomainError
 from server.i18n import LOCALE_NAMES, LOCALES
+from server.ical.wording import repeats
+from server.identity import ANONYMOUS, Identity
 from server.keys import IDENTITY, LOCALE, TRANSLATIONS
 from server.middleware import csrf_token
 from server.models import Role
@@ -118,7 +118,7 @@ def _span(
 
 @jinja2.pass_context
 def _repeats(context: Any, rule: str, zone: str = "UTC") -> str:
-    """A recurrence rule in the viewer's words (``server.calendars.wording``)."""
+    """A recurrence rule in the viewer's words (``server.ical.wording``)."""
     translations: NullTranslations = context["translations"]
     return repeats(rule, translations.gettext, context["locale"], zone)
 

@@ -10,9 +10,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from server.accounts.identity import ANONYMOUS, Identity
 from server.client_address import FORWARDED_FOR, client_address
 from server.errors import BadRequest, InvalidInput, UnsupportedMediaType
+from server.identity import ANONYMOUS, Identity
 from server.keys import CONFIG, IDENTITY
 
 M = TypeVar("M", bound=BaseModel)

@@ -23,8 +23,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from server.accounts import operations as accounts
-from server.accounts.identity import Identity
 from server.db import Database
+from server.identity import Identity
 from server.keys import ACCESS_RULES
 from server.models import User
 from server.routing import Rule

@@ -43,9 +43,9 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 from server.accounts import operations as account_ops
-from server.accounts.identity import Identity
 from server.app import create_app
 from server.config import load_config
+from server.identity import Identity
 from server.keys import DATABASE
 from server.models import User
 from server.routing import NUMBER_RANGE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.accounts.identity import GuestScope, Identity
+from server.identity import GuestScope, Identity
 from server.live.limits import Limits, Rate, identity_key
 from server.models import Role
 

@@ -19,13 +19,13 @@ from aiohttp import ClientResponse, CookieJar
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server.accounts.devices import DEVICE_COOKIE
 from server.accounts.throttle import LoginThrottle
 from server.app import create_app
 from server.client_address import Network
 from server.config import Config
 from server.db import Database
 from server.keys import THROTTLE
+from server.middleware import DEVICE_COOKIE
 from server.models import AuditEntry
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -137,8 +137,8 @@ def test_placeholder_check_catches_a_mismatch() -> None:
 def test_strings_translated_at_run_time_are_extracted() -> None:
     """Values that reach _() only at run time must be marked in server/i18n_strings.py."""
     import server.app  # noqa: F401  (registers every DomainError subclass)
-    from server.accounts.identity import Identity
     from server.errors import DomainError
+    from server.identity import Identity
     from server.models import ConferenceKind, ConferenceStatus, Role
     from server.templating import navigation
 

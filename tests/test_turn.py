@@ -21,9 +21,9 @@ from aiortc import (
 
 from rooms import aiortc_hooks as hooks
 from rooms.synthetic import ToneTrack
-from server.accounts.identity import GuestScope, Identity
 from server.config import ConfigError, load_config
 from server.db import Database
+from server.identity import GuestScope, Identity
 from server.live.ice import ice_servers
 from server.models import Role
 from server.turn import credentials

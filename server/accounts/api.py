@@ -7,7 +7,6 @@ from aiohttp import web
 from server.accounts import operations as ops
 from server.accounts.cookies import clear_session_cookie, set_sign_in_cookies
 from server.accounts.cookies import sign_in as sign_in_request
-from server.accounts.identity import Identity
 from server.accounts.schemas import (
     LoginRequest,
     NewTokenOut,
@@ -21,6 +20,7 @@ from server.accounts.schemas import (
     UserOut,
     UserUpdate,
 )
+from server.identity import Identity
 from server.keys import DATABASE, GRANTS, LOCALE, PASSWORDS
 from server.models import Role, User
 from server.routing import PUBLIC, SIGNED_IN, USERS, ApiDoc, RouteTable, roles

@@ -6,9 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.accounts import operations as ops
-from server.accounts.devices import DEVICE_COOKIE, DEVICE_DAYS, DeviceCookies
+from server.accounts.devices import DEVICE_DAYS, DeviceCookies
 from server.accounts.sessions import SESSION_COOKIE
 from server.keys import CONFIG, DATABASE, PASSWORDS, SIGNER, THROTTLE
+from server.middleware import DEVICE_COOKIE
 from server.web import remote
 
 

@@ -21,7 +21,6 @@ from collections.abc import Callable
 
 from server.signing import Signer
 
-DEVICE_COOKIE = "concord_device"
 DEVICE_DAYS = 180
 MAX_ACCOUNTS = 5
 PURPOSE = "device"

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from server.accounts.identity import Identity
 from server.db import Database
+from server.identity import Identity
 from server.models import ApiToken, Invitation, LoginSession, Role, User, UserRole, utcnow
 
 log = logging.getLogger(__name__)

@@ -12,13 +12,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.accounts.identity import Identity
 from server.accounts.passwords import Passwords, password_problem
 from server.accounts.secrets import digest, new_token
 from server.accounts.throttle import LoginThrottle
 from server.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from server.i18n import LOCALES
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.models import ApiToken, LoginSession, Role, User, UserRole, utcnow
 from server.time_zones import canonical, find_zone
 

@@ -9,9 +9,9 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import ANONYMOUS, GuestScope, Identity
 from server.accounts.secrets import digest
 from server.errors import Unauthorized
+from server.identity import ANONYMOUS, GuestScope, Identity
 from server.models import ApiToken, Invitation, LoginSession, Role, User, utcnow
 
 SESSION_COOKIE = "concord_session"

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recordings.tree_head import TreeHeadSigner
 from server import audit
-from server.accounts.identity import Identity
 from server.accounts.passwords import Passwords
 from server.accounts.throttle import ReauthenticationLimit
 from server.agreements import evidence
@@ -31,6 +30,7 @@ from server.agreements.schemas import SignIn
 from server.conferences.access import conference_roles, require_conference_role
 from server.errors import Conflict, DomainError, Forbidden, NotFound
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.ledger.operations import append
 from server.models import (
     Agreement,

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
 from server.agreements import evidence
 from server.agreements.present import agreement_out
 from server.agreements.register import load
 from server.conferences.access import conference_roles
+from server.identity import Identity
 from server.ledger.operations import entry_head, shown_head
 from server.models import Conference, Role, Site
 

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recordings.tree_head import TreeHeadSigner
 from server import audit
-from server.accounts.identity import Identity
 from server.agreements import evidence
 from server.agreements.register import TARGET, load
 from server.conferences.access import require_conference_role
 from server.errors import Conflict, InvalidInput
+from server.identity import Identity
 from server.ledger.operations import append
 from server.models import AgreementStatus, Role, Signing, Site
 

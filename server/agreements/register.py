@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server import audit
-from server.accounts.identity import Identity
 from server.agreements.money import to_minor
 from server.agreements.schemas import AgreementIn, AgreementPatch, SignatoryIn
 from server.conferences.access import conference_roles, require_conference_role
 from server.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.models import (
     Agreement,
     AgreementParty,

@@ -11,9 +11,9 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.accounts.identity import Identity
 from server.conferences.access import no_such_conference, require_conference_role
 from server.errors import Conflict, Forbidden, InvalidInput
+from server.identity import Identity
 from server.models import Conference, Role, utcnow
 
 HOLDERS = frozenset({Role.ORGANISER, Role.SECRETARY})

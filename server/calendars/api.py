@@ -10,8 +10,6 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.calendar.ics import IcsError, parse
-from server.calendar.ics_parse import MAX_BYTES
 from server.calendars import feeds, importing, invitations
 from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.mail import Mailer, SmtpUnavailable
@@ -26,6 +24,8 @@ from server.errors import (
     UnsupportedMediaType,
 )
 from server.fields import RecordId
+from server.ical.ics import IcsError, parse
+from server.ical.ics_parse import MAX_BYTES
 from server.keys import CATALOGUES, CONFIG, DATABASE, FEED_CACHE, RENDERED_EVENTS, SEND_LOCKS
 from server.models import Role
 from server.routing import PUBLIC, USERS, ApiDoc, RouteTable, conference

@@ -28,7 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from server.calendar.ics import (
+from server.conferences.timing import from_iso_list
+from server.ical.ics import (
     Attendee,
     CalendarEvent,
     PartStat,
@@ -37,7 +38,6 @@ from server.calendar.ics import (
     Role,
     Status,
 )
-from server.conferences.timing import from_iso_list
 from server.models import AgendaSession, Conference, Delegation, SessionStatus, Site, User
 
 #: Reminders: a day and a quarter of an hour before each session.

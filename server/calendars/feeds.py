@@ -9,7 +9,7 @@ event's DESCRIPTION ends with the user's own links (``personal``: booths, consol
 
 Serialising 1,000 sessions from scratch takes icalendar about 0.4 s. Two caches, both owned by
 the app, keep that off the usual path: each event's bytes are reused while the event is
-unchanged (``RENDERED_EVENTS``, see ``server.calendar.rendered``: a feed rendered again after
+unchanged (``RENDERED_EVENTS``, see ``server.ical.rendered``: a feed rendered again after
 one session changed takes ~0.1 s), and the whole feed's bytes are kept per user
 (``FeedCache``) under a *version*: the conferences the user has a part
 in and, from one indexed aggregate over their sessions, the count, the sum of SEQUENCEs and
@@ -30,14 +30,14 @@ from sqlalchemy import func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.accounts.identity import Identity
 from server.accounts.secrets import digest, new_token
-from server.calendar.rendered import RenderedEvents
 from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.personal import personal_links, personalised
 from server.calendars.rendering import render
 from server.db import Database
 from server.errors import Gone, InvalidInput, NotFound
+from server.ical.rendered import RenderedEvents
+from server.identity import Identity
 from server.models import (
     AgendaSession,
     CalendarFeed,

@@ -15,12 +15,12 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
-from server.calendar.ics import CalendarEvent, Status
 from server.calendars.events import own_description
 from server.conferences import sessions
 from server.conferences.inputs import SessionCreate, SessionUpdate
 from server.errors import InvalidInput
+from server.ical.ics import CalendarEvent, Status
+from server.identity import Identity
 from server.models import AgendaSession
 from server.web import validation_errors
 

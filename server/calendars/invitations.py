@@ -25,15 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.accounts.identity import Identity
-from server.calendar.ics import Attendee, CalendarEvent, Method, Role, calendar
 from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.mail import Letter, Outcome
 from server.calendars.personal import personal_links, personalised
-from server.calendars.wording import repeats
 from server.conferences.access import no_such_conference
 from server.errors import Conflict, NotFound
 from server.i18n_strings import N_
+from server.ical.ics import Attendee, CalendarEvent, Method, Role, calendar
+from server.ical.wording import repeats
+from server.identity import Identity
 from server.models import AgendaSession, CalendarDispatch, Conference, SessionStatus, User
 
 #: The gettext of a locale (``None``: English), for the letters' text.

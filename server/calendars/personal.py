@@ -24,8 +24,8 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.calendar.ics import CalendarEvent
 from server.conferences.ways_in import user_ways_in
+from server.ical.ics import CalendarEvent
 from server.models import Conference, Role, User, UserRole
 
 #: (what, absolute URL)

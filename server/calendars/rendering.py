@@ -2,7 +2,7 @@
 process's cache and, after a restart, from the database.
 
 ``calendar()`` keeps each event's serialised bytes in the app's ``RenderedEvents`` (see
-``server.calendar.rendered``). That cache is empty after a restart, when a 1,000-session feed
+``server.ical.rendered``). That cache is empty after a restart, when a 1,000-session feed
 would take icalendar ~0.4 s again; so what is rendered is also stored in
 ``calendar_renders`` under a digest of the event's value, and the events this process has
 not seen are read from there first (one indexed query per 500). Only events never rendered
@@ -25,9 +25,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.calendar.ics import CalendarEvent, Method, calendar, utc_stamp
-from server.calendar.rendered import Key, Rendered, RenderedEvents, digest, key_of
 from server.db import Database
+from server.ical.ics import CalendarEvent, Method, calendar, utc_stamp
+from server.ical.rendered import Key, Rendered, RenderedEvents, digest, key_of
 from server.models import CalendarRender
 
 log = logging.getLogger(__name__)

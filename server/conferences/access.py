@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
 from server.errors import Forbidden, NotFound
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.models import Conference, ConferenceMember, ConferenceStatus, Role
 
 

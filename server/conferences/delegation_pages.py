@@ -18,9 +18,9 @@ from server.conferences import parts
 from server.conferences.editor_pages import Form, Problem, editor_write, text, validated
 from server.conferences.inputs import DelegationIn, DelegationUpdate
 from server.conferences.timing import field_error
+from server.countries import COUNTRIES
 from server.keys import LOCALE
 from server.models import Conference, Delegation, Role, Site, User, UserRole
-from server.permits.schemas import COUNTRIES
 from server.routing import RouteTable, conference
 from server.web import identity, int_param, remote
 

@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.accounts.identity import Identity
 from server.conferences.bookings import rebook
 from server.conferences.inputs import InterpreterIn, InterpreterUpdate
 from server.conferences.operations import editable_conference
 from server.conferences.parts import active_user, find_part
 from server.conferences.timing import check_zone, field_error, to_utc
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.models import (
     Conference,
     ConferenceLanguage,

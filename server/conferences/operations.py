@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server import audit
-from server.accounts.identity import Identity
 from server.conferences import lifecycle
 from server.conferences.access import conference_roles, no_part_in, no_such_conference
 from server.conferences.bookings import rebook
@@ -27,6 +26,7 @@ from server.conferences.series import check_series
 from server.conferences.timing import check_zone, field_error, to_utc
 from server.errors import Conflict, Forbidden
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.models import (
     AgendaSession,
     Conference,

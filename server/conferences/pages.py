@@ -3,8 +3,12 @@ their own modules) the editor, the sessions' forms, the timetable and the calend
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from aiohttp import web
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences import (
     calendar_pages,
@@ -20,7 +24,7 @@ from server.conferences.queries import ConferenceFilter, conference_detail, find
 from server.conferences.timing import parse_instant
 from server.conferences.ways_in import HOLDERS, ways_in, ways_into
 from server.errors import DomainError
-from server.invitations.operations import INVITABLE_ROLES, list_invitations
+from server.identity import Identity
 from server.keys import DATABASE
 from server.models import ConferenceStatus, Role, Site
 from server.routing import SIGNED_IN, RouteTable, conference
@@ -28,6 +32,13 @@ from server.web import identity, int_param, render
 
 #: The most conferences the home page lists at once.
 HOME_LIMIT = 200
+
+ConferencePanel = Callable[
+    [AsyncSession, Identity, int, frozenset[Role]], Awaitable[dict[str, Any]]
+]
+"""What a feature adds to the conference page's context (the invitation links, for example):
+given the reader, the conference and the reader's roles in it."""
+CONFERENCE_PANELS: web.AppKey[list[ConferencePanel]] = web.AppKey("conference_panels")
 
 
 def home_filter(query: dict[str, str]) -> tuple[ConferenceFilter, str]:
@@ -95,9 +106,11 @@ async def render_conference(
         found = await conference_detail(db, conference_id)
         held = await conference_roles(db, who, conference_id)
         can_invite = Role.ORGANISER in held
-        invitations = await list_invitations(db, conference_id) if can_invite else []
         way = await ways_into(db, who, conference_id)
-    context = {
+        panels: dict[str, Any] = {}
+        for panel in request.app.get(CONFERENCE_PANELS, []):
+            panels |= await panel(db, who, conference_id, held)
+    context = panels | {
         "way": way,
         "can_chair": way.chair,
         "can_hold": bool(held & HOLDERS) and who.guest is None,
@@ -105,10 +118,8 @@ async def render_conference(
         "conference": found,
         "can_invite": can_invite,
         "can_edit": can_invite,
-        "invitations": invitations,
         "new_link": new_link,
         "mailed": mailed,
-        "invitable_roles": INVITABLE_ROLES,
     }
     return render(request, "conference.html", context, status)
 

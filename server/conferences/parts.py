@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server import audit
-from server.accounts.identity import Identity
 from server.conferences.bookings import rebook
 from server.conferences.inputs import (
     DelegationIn,
@@ -29,6 +28,7 @@ from server.conferences.timing import check_zone, field_error
 from server.errors import Conflict, NotFound
 from server.fields import EMAIL
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.models import (
     AgendaSession,
     Conference,

@@ -9,11 +9,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from server.accounts.identity import Identity
 from server.conferences.access import no_such_conference
 from server.conferences.bookings import conference_occurrences
 from server.conferences.series import Occurrence
 from server.conferences.timing import field_error
+from server.identity import Identity
 from server.models import (
     AgendaSession,
     Conference,

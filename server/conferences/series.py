@@ -1,5 +1,5 @@
 """Sessions as calendar events: a series (RRULE, EXDATEs, moved occurrences) is checked and
-expanded by ``server.calendar`` so that what Concord books is what calendars will show.
+expanded by ``server.ical`` so that what Concord books is what calendars will show.
 
 A series must end inside its conference: its rule needs COUNT or UNTIL, and its last
 occurrence must end by the conference's end. That bounds every series, so its occurrences
@@ -12,10 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from server.calendar.ics import CalendarEvent, Recurrence, expand
-from server.calendar.recurrence import is_occurrence, series_last_start
-from server.calendar.rrules import rule_of
 from server.conferences.timing import field_error, from_iso_list
+from server.ical.ics import CalendarEvent, Recurrence, expand
+from server.ical.recurrence import is_occurrence, series_last_start
+from server.ical.rrules import rule_of
 from server.models import AgendaSession, Conference, SessionStatus
 
 #: The most occurrences one series may have (a weekly meeting for about ten years).

@@ -28,8 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server import audit
-from server.accounts.identity import Identity
-from server.calendar.ics import Recurrence
 from server.conferences.bookings import MAX_SESSION, rebook
 from server.conferences.inputs import SessionCreate, SessionUpdate
 from server.conferences.operations import editable_conference
@@ -37,6 +35,8 @@ from server.conferences.series import check_series, is_occurrence_of
 from server.conferences.timing import check_zone, field_error, from_iso_list, iso_list, to_utc
 from server.errors import NotFound
 from server.i18n_strings import N_
+from server.ical.ics import Recurrence
+from server.identity import Identity
 from server.models import (
     AgendaSession,
     Conference,

@@ -13,10 +13,10 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.calendar.ics import iana_zone
 from server.errors import InvalidInput
 from server.fields import FIRST_YEAR, LAST_YEAR
 from server.i18n_strings import N_
+from server.ical.ics import iana_zone
 
 
 def field_error(

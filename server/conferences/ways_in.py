@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
+from server.identity import Identity
 from server.models import (
     Conference,
     ConferenceMember,

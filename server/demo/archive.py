@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recordings.tree_head import TreeHeadSigner
-from server.accounts.identity import Identity
 from server.accounts.passwords import Passwords
 from server.agreements import register
 from server.agreements.imported import record_past_signing
@@ -29,6 +28,7 @@ from server.db import Database
 from server.demo.archive_data import MEMORANDUM, MINUTES, ROOM_DAY, SIGNATORIES
 from server.demo.data import MOU, demo_password
 from server.demo.loader import demo_user
+from server.identity import Identity
 from server.minutes import operations as minutes_operations
 from server.minutes import steps as minutes_steps
 from server.models import (

@@ -10,10 +10,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.accounts.identity import GuestScope, Identity
 from server.accounts.secrets import digest, new_token
 from server.errors import Gone, InvalidInput, NotFound
 from server.i18n_strings import N_
+from server.identity import GuestScope, Identity
 from server.models import Invitation, LoginSession, Role, Site, utcnow
 from server.signing import Signer
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel.dates import format_datetime
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.cookies import set_session_cookie
 from server.conferences.editor_pages import Problem, render_editor
 from server.conferences.pages import render_conference
 from server.errors import DomainError
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.invitations import operations as ops
 from server.invitations.mail import invitation_letter, mail_invitation
 from server.invitations.schemas import (
@@ -25,6 +28,16 @@ from server.keys import CONFIG, DATABASE, GRANTS, LOCALE, SIGNER, TRANSLATIONS
 from server.models import Conference, Role, Site
 from server.routing import PUBLIC, ApiDoc, RouteTable, conference
 from server.web import form_body, identity, int_param, json_body, json_response, redirect, remote
+
+
+async def conference_panel(
+    db: AsyncSession, who: Identity, conference_id: int, held: frozenset[Role]
+) -> dict[str, Any]:
+    """The conference page's invitation links (``CONFERENCE_PANELS``): for its organisers."""
+    if Role.ORGANISER not in held:
+        return {"invitations": [], "invitable_roles": ops.INVITABLE_ROLES}
+    invitations = await ops.list_invitations(db, conference_id)
+    return {"invitations": invitations, "invitable_roles": ops.INVITABLE_ROLES}
 
 
 def join_url(request: web.Request, token: str) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.accounts.identity import Identity
 from server.config import Config
+from server.identity import Identity
 
 
 def holder(who: Identity) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from server.accounts.identity import Identity
+from server.identity import Identity
 
 Kind = Literal["events", "chat", "join", "room_events"]
 

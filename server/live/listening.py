@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
+from server.identity import Identity
 from server.models import Invitation, User
 
 DEFAULT_FLOOR_LEVEL = 20  # percent of the floor's sound under the interpretation

@@ -7,7 +7,7 @@ from typing import Any
 
 from rooms.check import CheckCall
 from rooms.room import BridgeRoom
-from server.accounts.identity import Identity
+from server.identity import Identity
 
 Answer = dict[str, Any]
 

@@ -15,9 +15,9 @@ import sys
 
 from sqlalchemy import select
 
-from server.accounts.identity import Identity
 from server.config import Config
 from server.db import Database
+from server.identity import Identity
 from server.invitations.operations import create_invitation
 from server.live.simulate import SimulatedSite, SiteReport, run_sites
 from server.live.simulate_console import Operator

@@ -1,8 +1,8 @@
 """How large a ``/room`` event may be (docs/signalling.md, "Connecting").
 
-Two limits. The transport's (``server.signalling.MAX_FRAME_BYTES``) is what engine.io reads
-at all: a larger frame ends the connection, as it must, since it is refused before it is
-parsed. Below it, each event's payload is measured here and one larger than
+Two limits. The transport's (``server.accounts.socket_server.MAX_FRAME_BYTES``) is what
+engine.io reads at all: a larger frame ends the connection, as it must, since it is refused
+before it is parsed. Below it, each event's payload is measured here and one larger than
 ``MAX_EVENT_BYTES`` is answered ``too_large`` and not handled: a careless client learns what
 went wrong and keeps its connection.
 """

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
 from server.conferences.access import conference_roles
 from server.errors import Forbidden
+from server.identity import Identity
 from server.minutes.workflow import EDITORS
 from server.models import Delegation, DelegationMember
 

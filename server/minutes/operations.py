@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.accounts.identity import Identity
 from server.errors import Conflict, InvalidInput
+from server.identity import Identity
 from server.minutes import build
 from server.minutes.access import minutes_access, require_editor
 from server.minutes.document import InvalidMinutes, Minutes

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recordings.tree_head import TreeHeadSigner
 from server import audit
-from server.accounts.identity import Identity
 from server.errors import Forbidden, InternalError, InvalidInput
+from server.identity import Identity
 from server.ledger.operations import append
 from server.minutes.access import minutes_access, require_editor
 from server.minutes.store import Current, author_of, comment_rows, current, record_of

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
 from server.errors import Forbidden, NotFound
+from server.identity import Identity
 from server.minutes.access import MinutesAccess, minutes_access
 from server.minutes.document import Minutes
 from server.minutes.revisions import Change, Conflict, StaleRevision, diff

@@ -63,7 +63,7 @@ class CalendarSendLock(Base):
 
 class CalendarRender(Base):
     """One event's VEVENTs as icalendar serialised them, under a digest of the event's value
-    (``server.calendar.rendered.digest``): a restarted process serves feeds from these bytes
+    (``server.ical.rendered.digest``): a restarted process serves feeds from these bytes
     instead of serialising every event again. A cache: rows are deleted after a while."""
 
     __tablename__ = "calendar_renders"

@@ -20,9 +20,9 @@ import magic
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.accounts.identity import Identity
 from server.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.models import PermitApplication, PermitAttachment
 from server.permits.archives import check_archive, is_archive
 from server.permits.operations import (

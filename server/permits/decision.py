@@ -16,8 +16,8 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
 from server.errors import Conflict, Unavailable
+from server.identity import Identity
 from server.ledger.operations import entry_head, shown_head
 from server.ledger.references import entry_for_permit
 from server.models import PermitApplication, PermitStatus, User

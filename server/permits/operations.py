@@ -23,11 +23,11 @@ from sqlalchemy.orm import selectinload
 
 from recordings.tree_head import TreeHeadSigner
 from server import audit
-from server.accounts.identity import Identity
 from server.conferences import lifecycle
 from server.conferences.operations import change_status
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.i18n_strings import N_
+from server.identity import Identity
 from server.ledger import operations as ledger
 from server.models import (
     Conference,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences.queries import conference_detail
+from server.countries import COUNTRIES
 from server.errors import DomainError, InvalidInput, PayloadTooLarge
 from server.i18n_strings import N_
 from server.keys import CONFIG, DATABASE, LEDGER_SIGNER, LOCALE
@@ -38,7 +39,6 @@ from server.permits.clock import DECIDED, RUNNING
 from server.permits.present import application_out, summary_out
 from server.permits.report import permit_report
 from server.permits.schemas import (
-    COUNTRIES,
     MAX_PARTICIPANT_ROWS,
     ApplicationFields,
     DecisionIn,

@@ -6,21 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from babel import Locale
 from babel.numbers import is_currency
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from server.countries import COUNTRIES
 from server.fields import Amount2
 from server.i18n_strings import N_
 from server.models import ConferenceKind, PermitStatus
 
-# Babel's territories less the numeric regions and the non-countries (EU, UN, unknown...).
-NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "ZZ"})
-COUNTRIES = frozenset(
-    code
-    for code in Locale("en").territories
-    if isinstance(code, str) and len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
-)
 MAX_PARTICIPANT_ROWS = 50
 # The pages show these with _() at run time (statuses and steps with spaces for underscores,
 # the report's periods), so they are marked here for extraction.

@@ -28,7 +28,7 @@ from recordings.finalise import finalise_webm
 from recordings.session import media_duration
 from recordings.tree_head import TreeHeadSigner
 from server import audit
-from server.accounts.identity import Identity
+from server.identity import Identity
 from server.ledger.operations import append
 from server.models import Recording, RecordingFile, utcnow
 

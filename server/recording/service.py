@@ -27,12 +27,12 @@ from typing import Any
 from recordings.tree_head import TreeHeadSigner
 from rooms.room_state import REOPENED
 from rooms.roster import RoomEvent
-from server.accounts.identity import Identity
 from server.conferences.lifecycle import ROOM_CLOSED
 from server.conferences.queries import occurrences_between
 from server.conferences.series import Occurrence
 from server.db import Database
 from server.errors import Conflict
+from server.identity import Identity
 from server.live.members import conference_room
 from server.live.registry import LiveRooms
 from server.models import Conference, SessionStatus, utcnow

@@ -20,10 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.identity import Identity
 from server.conferences.queries import visible_to
 from server.errors import InvalidInput
 from server.folding import fold, fold_char, is_word_char, lao_inner_words, words
+from server.identity import Identity
 from server.minutes.workflow import EDITORS as MINUTES_EDITORS
 from server.models import (
     SEARCH_KINDS,

@@ -10,10 +10,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server.accounts.identity import Identity
 from server.agreements import ceremony
 from server.db import Database
 from server.errors import Conflict, Forbidden
+from server.identity import Identity
 from server.models import LedgerEntry, OneTimeCode, Role, Signing, User
 from tests.agreements.conftest import MOU, SIGNATORIES, Mailbox, browser, register_mou
 from tests.conftest import sign_in

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from server.accounts.identity import Identity
 from server.archive.hold import set_legal_hold
 from server.archive.retention import Retention, media_path, plan, prune
 from server.config import Config
 from server.db import Database
 from server.errors import Conflict, InvalidInput
+from server.identity import Identity
 from server.models import (
     AuditEntry,
     Conference,

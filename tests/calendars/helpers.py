@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.calendar.ics import CalendarEvent, parse_calendar
 from server.db import Database
+from server.ical.ics import CalendarEvent, parse_calendar
 from server.models import User
-from tests.calendar.independent import ReadCalendar, read
 from tests.conferences.helpers import LA, PARIS, Api
+from tests.ical.independent import ReadCalendar, read
 
 
 async def user_id(database: Database, who: str) -> int:

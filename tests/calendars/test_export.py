@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from server.app import create_app
-from server.calendar.ics import PartStat, Role, Status
 from server.config import Config
 from server.db import Database
+from server.ical.ics import PartStat, Role, Status
 from server.keys import RENDERED_EVENTS
 from server.models import CalendarRender
 from tests.calendars.helpers import plan, read_both

@@ -7,8 +7,8 @@ import time
 
 from sqlalchemy import insert, select
 
-from server.calendar.ics import parse
 from server.db import Database
+from server.ical.ics import parse
 from server.keys import FEED_CACHE
 from server.models import AgendaSession, CalendarFeed, Conference, ConferenceMember, User
 from tests.calendars.helpers import plan, read_both, user_id

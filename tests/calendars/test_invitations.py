@@ -13,17 +13,17 @@ import pytest
 from sqlalchemy import func, select, update
 
 from server.app import create_app
-from server.calendar.ics import parse_calendar
 from server.calendars.send_locks import STALE, SendLocks
 from server.config import Config
 from server.db import Database
 from server.errors import Conflict
+from server.ical.ics import parse_calendar
 from server.models import CalendarDispatch, CalendarSendLock
-from tests.calendar.independent import read
 from tests.calendars.conftest import Mailbox, free_port, with_smtp
 from tests.calendars.helpers import plan
 from tests.conferences.helpers import Api, Client
 from tests.conftest import ClientFactory
+from tests.ical.independent import read
 
 
 def calendar_parts(message: EmailMessage) -> tuple[EmailMessage, EmailMessage]:

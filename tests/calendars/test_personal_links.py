@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert
 
-from server.calendar.ics import parse_calendar
 from server.calendars.personal import HEADING
 from server.db import Database
+from server.ical.ics import parse_calendar
 from server.models import ConferenceMember
 from tests.calendars.conftest import Mailbox
 from tests.calendars.helpers import plan, user_id

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.calendars.wording import repeats
 from server.i18n import Catalogues
+from server.ical.wording import repeats
 
 
 def words(locale: str) -> object:

@@ -3,8 +3,8 @@ served by node B follows the room to node A)."""
 
 import dataclasses
 
+from server.accounts.socket_server import allowed_origins
 from server.config import Config
-from server.signalling import allowed_origins
 
 
 def test_own_origin_and_the_live_nodes_origins_only(config: Config) -> None:

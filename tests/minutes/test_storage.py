@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from server.accounts.identity import Identity
 from server.db import Database
+from server.identity import Identity
 from server.minutes import operations as ops
 from server.minutes.document import Minutes
 from server.minutes.store import StaleSave

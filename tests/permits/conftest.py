@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from server.accounts import operations as accounts
-from server.accounts.identity import Identity
 from server.accounts.passwords import Passwords
 from server.config import Config
 from server.db import Database
+from server.identity import Identity
 from server.models import ConferenceMember, Role, User
 
 Client = TestClient[Any, Any]

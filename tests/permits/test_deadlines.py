@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from server.accounts.identity import Identity
 from server.config import Config
 from server.db import Database
+from server.identity import Identity
 from server.models import PermitApplication, Role, utcnow
 from server.permits import operations as ops
 from server.permits.clock import Procedure

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from server.accounts.identity import Identity
 from server.config import VN_HOLIDAYS_2026, Config
 from server.db import Database
+from server.identity import Identity
 from server.models import Conference, Role
 from server.permits import operations as ops
 from server.permits.clock import Procedure

@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, select
 
-from server.accounts.identity import GuestScope, Identity
 from server.db import Database
+from server.identity import GuestScope, Identity
 from server.models import (
     AgendaSession,
     Agreement,

@@ -8,8 +8,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server.accounts.identity import GuestScope, Identity
 from server.db import Database
+from server.identity import GuestScope, Identity
 from server.models import Role, SearchDocument
 from server.search.index import reindex_all
 from server.search.queries import search

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.calendar.ics import PartStat, Role, parse, parse_calendar
+from server.ical.ics import PartStat, Role, parse, parse_calendar
 
 from .samples import EVENT, HEADER, event, ics
 

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import socketio
 
 from server.accounts.grants import LiveGrants
-from server.accounts.identity import Identity
 from server.accounts.sessions import identity_for_socket
 from server.config import Config
 from server.db import Database
+from server.identity import Identity
 
 
 class Signalling(socketio.AsyncNamespace):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from server.calendar.ics import IcsError, parse
+from server.ical.ics import IcsError, parse
 
 from .samples import EVENT, HEADER, event, ics, line_of
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from server.calendar.ics import (
+from server.ical.ics import (
     Attendee,
     CalendarEvent,
     PartStat,

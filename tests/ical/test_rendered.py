@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar
 
-from server.calendar.ics import CalendarEvent, Recurrence, Status, calendar
-from server.calendar.rendered import RenderedEvents
+from server.ical.ics import CalendarEvent, Recurrence, Status, calendar
+from server.ical.rendered import RenderedEvents
 
 from .independent import read
 from .test_ics import ATTENDEES, HANOI, NEW_YORK, PARIS, STAMP, session, weekly_series

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.calendar.ics import CalendarEvent, Recurrence, Status, expand, parse
+from server.ical.ics import CalendarEvent, Recurrence, Status, expand, parse
 
 from .independent import produce
 
@@ -214,8 +214,8 @@ RULES = [
 @pytest.mark.parametrize("rule", RULES)
 def test_arithmetic_membership_agrees_with_dateutil(rule: str) -> None:
     """``rrules.generates`` (no search) and dateutil's expansion give the same starts."""
-    from server.calendar.recurrence import occurrences
-    from server.calendar.rrules import generates, normalize_rule
+    from server.ical.recurrence import occurrences
+    from server.ical.rrules import generates, normalize_rule
 
     rule = normalize_rule(rule)
     for first_day in (

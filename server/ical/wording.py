@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, get_day_names
 
-from server.calendar.rrules import rule_of
 from server.i18n_strings import N_
+from server.ical.rrules import rule_of
 
 Translate = Callable[[str], str]
 

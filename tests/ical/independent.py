@@ -18,7 +18,7 @@ from typing import Any
 import vobject
 from dateutil.tz import tzical
 
-from server.calendar.ics import CalendarEvent, calendar
+from server.ical.ics import CalendarEvent, calendar
 
 
 @dataclass(frozen=True)
