@@ -174,9 +174,11 @@ async def placement(rooms: int = 50) -> dict[str, int]:
             except RoomElsewhere as placed:
                 await leases[placed.node].claim(room)  # its first client arrives there
         holders = [await client.get(f"{prefix}room:{room}") for room in range(1, rooms + 1)]
-        return dict(sorted(Counter(h.decode() for h in holders if h is not None).items()))
+        named = [h.decode() if isinstance(h, bytes) else h for h in holders if h is not None]
+        return dict(sorted(Counter(named).items()))
     finally:
-        for closing in [*leases.values(), *announced]:
+        to_close: list[RoomLeases | NodeLease] = [*leases.values(), *announced]
+        for closing in to_close:
             await closing.close()
         await client.aclose()
 

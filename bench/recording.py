@@ -130,7 +130,7 @@ async def forward(items: Feed) -> float:
     """CPU seconds to forward the floor's packets to one site (the SFU's own work per site)."""
     sources = {kind: Source("hall", kind, kind, lambda _ssrc: None) for kind in ("video", "audio")}
     for kind, source in sources.items():
-        Slot("site", f"floor.{kind}", kind, CountingSender(VIDEO_CLOCK)).switch(source)  # type: ignore[arg-type]
+        Slot("site", f"floor.{kind}", kind, CountingSender(VIDEO_CLOCK)).switch(source)
     floor = [(slot, packet) for _, channel, slot, packet in items if channel == "floor"]
     start = time.process_time()
     for slot, packet in floor:

@@ -346,7 +346,7 @@ async def scenarios(
 
 
 async def _postgres(drop_only: bool = False) -> str:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     conn = await asyncpg.connect(ADMIN_URL)
     try:

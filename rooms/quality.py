@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from rooms.forwarding import Slot, Source
+from rooms.forwarding import Slot, SlotSender, Source
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,9 @@ class Downlink:
             return source.low
         return source
 
-    def measure(self, slots: Mapping[str, Slot], senders: Iterable[Feedback], now: float) -> None:
+    def measure(
+        self, slots: Mapping[str, Slot[SlotSender]], senders: Iterable[Feedback], now: float
+    ) -> None:
         """Update ``estimate`` from the receiver's latest REMB and receiver reports (loss,
         round trip)."""
         sent = sum(slot.forwarded_bytes for slot in slots.values())

@@ -193,9 +193,8 @@ def test_experience_thresholds_grade_the_same_experience_differently(
         CONCORD_HEALTH_RECONNECTIONS_POOR="2",
     ).health_thresholds
     assert (loose.experience_window, strict.experience_window) == (30.0, 60.0)
-    link = LinkSample(
-        0.0, "connected", 0.02, *[Direction(0.0, 0.005, 1e6, 100)] * 2, 25.0, 0, 0, 0.0, 40
-    )
+    both = Direction(0.0, 0.005, 1e6, 100)  # uplink and downlink alike
+    link = LinkSample(0.0, "connected", 0.02, both, both, 25.0, 0, 0, 0.0, 40)
     cases = [
         (Experience(concealed=0.01), "good", "fair"),
         (Experience(concealed=0.025), "good", "poor"),

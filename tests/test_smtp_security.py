@@ -71,6 +71,7 @@ class Received:
         self.over_tls: list[bool] = []
 
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        assert server.transport is not None  # a connected session's
         self.over_tls.append(server.transport.get_extra_info("ssl_object") is not None)
         return "250 OK"
 

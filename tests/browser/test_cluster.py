@@ -282,6 +282,11 @@ def test_two_conferences_through_one_port_each_on_its_worker(
 async def room_holders(conferences: tuple[int, ...]) -> dict[int, str | None]:
     client = redis.asyncio.from_url(REDIS_URL, decode_responses=True)
     try:
-        return {c: await client.get(f"concord:room:{c}") for c in conferences}
+        holders: dict[int, str | None] = {}
+        for c in conferences:
+            holder = await client.get(f"concord:room:{c}")
+            assert not isinstance(holder, bytes)  # decode_responses: redis-py types it either
+            holders[c] = holder
+        return holders
     finally:
         await client.aclose()

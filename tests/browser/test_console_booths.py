@@ -16,6 +16,7 @@ Screenshot: test-output/browser/console-booths.png (the Lao interpreter on air, 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
@@ -71,7 +72,7 @@ def booth_status(console: Page) -> Any:
     )
 
 
-def expect_row(console: Page, what: str, row: Any, check: Any) -> None:
+def expect_row(console: Page, what: str, row: Locator, check: Callable[[Locator], None]) -> None:
     try:
         check(row)
     except AssertionError as err:

@@ -23,6 +23,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
@@ -451,7 +452,7 @@ def test_main_hall_and_two_sites_see_and_hear_the_hall_and_the_floor(
         poll(
             page,
             f"{who}: the floor picture goes black when site {SITE_A}'s camera is off",
-            lambda page=page: page.evaluate(PIXELS_JS, "floor-video"),
+            partial(page.evaluate, PIXELS_JS, "floor-video"),
             lambda v: "error" not in v and v["mean"] < BLACK and v["variance"] < BLACK,
             MEDIA_TIMEOUT,
         )

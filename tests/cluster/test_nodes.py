@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 import redis.asyncio
@@ -32,8 +33,15 @@ async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
     await connection.aclose()
 
 
+class Timing(TypedDict, total=False):
+    """``NodeLease``'s timing keywords a test may shorten."""
+
+    lease: float
+    every: float
+
+
 def _lease(
-    client: redis.asyncio.Redis, prefix: str, node: str, load: Load, **timing: float
+    client: redis.asyncio.Redis, prefix: str, node: str, load: Load, **timing: Unpack[Timing]
 ) -> NodeLease:
     return NodeLease(
         client,

@@ -92,7 +92,8 @@ async def test_a_room_opening_is_placed_on_the_node_rendezvous_chooses(
     assert await b.renew() == []
     with pytest.raises(RoomElsewhere):
         await a.claim(7)
-    for closing in (a, b, *announced):
+    to_close: list[RoomLeases | NodeLease] = [a, b, *announced]
+    for closing in to_close:
         await closing.close()
     assert await client.keys(prefix + "*") == []
 

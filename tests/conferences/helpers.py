@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
@@ -12,6 +12,8 @@ from tests.conftest import sign_in
 
 Client = TestClient[Any, Any]
 VN, LA, PARIS = "Asia/Ho_Chi_Minh", "Asia/Vientiane", "Europe/Paris"
+# The occurrences' query window (``from`` is a keyword: passed as ``**window``).
+Window = TypedDict("Window", {"from": str, "to": str}, total=False)
 
 
 class Api:

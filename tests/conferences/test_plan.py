@@ -124,6 +124,7 @@ async def test_sites_delegations_and_interpreters(client: Client, demo: Database
         {"precedence": 0, "members": [{"name": "Chairman", "role": "head"}]},
     )
     assert swapped["precedence"] == 0 and [m["name"] for m in swapped["members"]] == ["Chairman"]
+    body: dict[str, Any]  # (the request bodies of both loops below)
     for body, field in (
         ({"country": "Laos", "organisation": "x"}, "country"),
         ({"country": "LA", "organisation": "x", "site_id": 1}, "site_id"),

@@ -3,11 +3,11 @@ occurrence or the whole series, removing one occurrence."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from server.db import Database
 from server.models import AgendaSession
-from tests.conferences.helpers import PARIS, Api, Client, count, field_of
+from tests.conferences.helpers import PARIS, Api, Client, Window, count, field_of
 
 WEEKLY = "FREQ=WEEKLY;COUNT=6;BYDAY=TU"  # as icalendar writes it (canonical)
 
@@ -27,7 +27,7 @@ async def weekly(api: Api, cid: int, **fields: Any) -> dict[str, Any]:
     return made
 
 
-async def occurrences(api: Api, cid: int, **window: str) -> list[dict[str, Any]]:
+async def occurrences(api: Api, cid: int, **window: Unpack[Window]) -> list[dict[str, Any]]:
     found = await api.call("GET", f"/api/conferences/{cid}/occurrences", **window)
     assert isinstance(found, list)
     return found

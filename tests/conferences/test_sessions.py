@@ -8,7 +8,7 @@ import pytest
 
 from server.db import Database
 from server.models import AgendaSession, AuditEntry, Booking
-from tests.conferences.helpers import LA, PARIS, VN, Api, Client, count, field_of
+from tests.conferences.helpers import LA, PARIS, VN, Api, Client, Window, count, field_of
 
 
 async def test_times_are_read_in_their_zone_and_stored_in_utc(client: Client) -> None:
@@ -46,9 +46,8 @@ async def test_a_european_session_across_the_march_dst_change(client: Client) ->
         "2030-03-31T00:30:00Z",
         "2030-03-31T01:30:00Z",
     )
-    occurrences = await api.call(
-        "GET", f"/api/conferences/{cid}/occurrences", **{"from": "2030-03-31", "to": "2030-04-01"}
-    )
+    window: Window = {"from": "2030-03-31", "to": "2030-04-01"}
+    occurrences = await api.call("GET", f"/api/conferences/{cid}/occurrences", **window)
     assert [(o["local_starts_at"], o["local_ends_at"]) for o in occurrences] == [
         ("2030-03-31T01:30:00+01:00", "2030-03-31T03:30:00+02:00")
     ]

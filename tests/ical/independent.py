@@ -46,7 +46,10 @@ def read(data: bytes) -> ReadCalendar:
     zones: dict[str, tzinfo] = {}
     if "vtimezone" in cal.contents:
         timezones = tzical(io.StringIO(text))
-        zones = {key: timezones.get(key) for key in timezones.keys()}
+        for key in timezones.keys():
+            zone = timezones.get(key)
+            assert zone is not None  # a key tzical listed itself
+            zones[key] = zone
         assert sorted(zones) == sorted(c.tzid.value for c in cal.contents["vtimezone"])
     events = []
     for vevent in cal.contents.get("vevent", []):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, Timezone
 
 from server.ical.ics import (
     Attendee,
@@ -213,6 +213,7 @@ def test_vtimezone_offsets_match_zoneinfo(zone_name: str) -> None:
     data = produce([series], stamp=STAMP)
     independent = read(data).zones[zone_name]
     vtimezone = next(c for c in Calendar.from_ical(data).walk("VTIMEZONE"))
+    assert isinstance(vtimezone, Timezone)
     by_icalendar = vtimezone.to_tz()
     instant = datetime(2026, 1, 1, tzinfo=UTC)
     while instant < datetime(2028, 1, 1, tzinfo=UTC):  # the series' whole span, every 3 hours

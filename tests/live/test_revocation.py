@@ -83,6 +83,7 @@ async def admitted_guest(
     await watched.media_flows()
     async with database.session() as db:
         invitation_id = await db.scalar(select(func.max(Invitation.id)))
+    assert invitation_id is not None
     return watched, int(invitation_id)
 
 
@@ -96,7 +97,7 @@ async def withdraw(live: dict[str, Any], invitation_id: int) -> None:
 
 
 def room_peer(client: Client, site_id: int) -> object:
-    room = client.server.app[LIVE_ROOMS].get(MOU)
+    room = client.app[LIVE_ROOMS].get(MOU)
     assert room is not None
     return room.sites[str(site_id)].peer
 

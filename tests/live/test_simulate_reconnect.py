@@ -46,16 +46,16 @@ async def admitted_pair(live: dict[str, Any]) -> tuple[Chair, SimulatedSite, flo
 
 async def cut(client: Client, site_id: int) -> None:
     """A network drop seen from the server: the site's socket closes, then its peer."""
-    server = client.server.app[SOCKETS]
+    server = client.app[SOCKETS]
     namespace = server.namespace_handlers["/room"]
     sids = [
         sid
-        for sid, member in namespace.members.items()  # type: ignore[attr-defined]
+        for sid, member in namespace.members.items()
         if member.site_id == site_id and member.as_ == "site"
     ]
     assert len(sids) == 1, sids
     await server.disconnect(sids[0], namespace="/room")
-    room = client.server.app[LIVE_ROOMS].get(MOU)
+    room = client.app[LIVE_ROOMS].get(MOU)
     assert room is not None
     await room.drop_peer(str(site_id))
 
@@ -120,14 +120,14 @@ async def test_a_question_in_flight_fails_when_the_socket_drops(live: dict[str, 
     behind it (the slow site of the 32-site restart benchmark)."""
     client: Client = live["client"]
     _, site, _ = await admitted_pair(live)
-    namespace = client.server.app[SOCKETS].namespace_handlers["/room"]
+    namespace = client.app[SOCKETS].namespace_handlers["/room"]
     release = asyncio.Event()
 
     async def never(sid: str, member: Any, data: Any) -> dict[str, Any]:
         await release.wait()
         return {"ok": True}
 
-    namespace._handlers["stall"] = never  # type: ignore[attr-defined]
+    namespace._handlers["stall"] = never
     asking = asyncio.ensure_future(site.call("stall"))
     await asyncio.sleep(0.3)
     assert not asking.done()

@@ -25,7 +25,7 @@ async def editor(db: Database, email: str) -> Identity:
         user = await s.scalar(select(User).where(User.email == email))
     assert user is not None
     return Identity(
-        via="session",
+        via="cookie",
         user_id=user.id,
         email=user.email,
         display_name=user.display_name,

@@ -105,8 +105,8 @@ async def scenario(tmp: Path, link: netlab.ImpairedLink, site_ns: netlab.Namespa
             f"{base}/api/session", json={"email": email, "password": demo_password(email)}
         ) as signed:
             csrf = (await signed.json())["csrf_token"]
-        async with http.get(f"{base}/api/conferences/{AID_REVIEW}") as found:
-            sites = [s["id"] for s in (await found.json())["sites"]][:3]
+        async with http.get(f"{base}/api/conferences/{AID_REVIEW}") as response:
+            sites = [s["id"] for s in (await response.json())["sites"]][:3]
 
         async def invitation(site_id: int) -> str:
             async with http.post(

@@ -96,7 +96,7 @@ async def sites(demo: Database) -> tuple[int, int]:
             level, score = ("good", 90) if i < 5 else ("down", 0)
             rows.append(sample(INTERPRETER, "Lao interpreter", i, level, score))
 
-        def event(i: int, type_: str, /, site: int | None = a, **data: Any) -> RoomEventRecord:
+        def event(i: int, type_: str, site: int | None = a, /, **data: Any) -> RoomEventRecord:
             return RoomEventRecord(
                 conference_id=CONFERENCE, at=at(i), type=type_, site_id=site, data=data
             )
@@ -114,8 +114,8 @@ async def sites(demo: Database) -> tuple[int, int]:
             event(102, "health.level", subject=subject, to="poor", **{"from": "down"}),
             event(103, "health.cleared", **alert),
             event(109, "site.left"),
-            event(10, "site.left", site=b),  # before the window of the narrowing test
-            event(5, "floor.granted", site=b),  # not a health event: ignored
+            event(10, "site.left", b),  # before the window of the narrowing test
+            event(5, "floor.granted", b),  # not a health event: ignored
         ]
         db.add_all(rows)
     return a, b

@@ -63,7 +63,7 @@ def zip_of(entries: list[Entry]) -> bytes:
 
 def docx_with(*extra: Entry) -> bytes:
     parts = [(name, *deflated(text)[1:]) for name, text in DOCX_PARTS]
-    return zip_of([*parts, *extra])  # type: ignore[list-item]
+    return zip_of([*parts, *extra])
 
 
 def the_bomb() -> bytes:

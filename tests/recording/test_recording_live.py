@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,9 @@ async def test_the_chair_records_and_everyone_sees_it(
         again = await chair.call("recording.start")
         assert again["ok"] is False and again["code"] == "already_recording"
         for name, states in seen.items():
-            await until(lambda s=states: s and s[-1]["recording"], 5, f"{name} to see REC")
+            await until(
+                partial(lambda s: s and s[-1]["recording"], states), 5, f"{name} to see REC"
+            )
             assert seen[name][-1]["id"] == started["id"]
             assert dt.datetime.fromisoformat(seen[name][-1]["since"]).tzinfo is not None
         late = await joined_console(live)  # a member joining now learns it in the answer
@@ -71,7 +74,9 @@ async def test_the_chair_records_and_everyone_sees_it(
         stopped = await chair.call("recording.stop")
         assert stopped == {"ok": True, "id": started["id"]}
         for name, states in seen.items():
-            await until(lambda s=states: not s[-1]["recording"], 10, f"{name} to see REC end")
+            await until(
+                partial(lambda s: not s[-1]["recording"], states), 10, f"{name} to see REC end"
+            )
         assert chair_states[-1] == {**chair_states[-1], "recording": False, "id": None}
     finally:
         await media.close()

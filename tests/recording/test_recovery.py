@@ -219,7 +219,9 @@ async def test_a_killed_recording_gets_its_real_duration_and_a_finished_webm(
     # The recording lasted as long as its media, not as its last manifest said.
     assert stored.stopped_at is not None
     lasted = (stored.stopped_at - stored.started_at).total_seconds()
-    assert lasted == pytest.approx(0.25 + files[webm.name].duration, abs=0.01), lasted
+    webm_duration = files[webm.name].duration
+    assert webm_duration is not None
+    assert lasted == pytest.approx(0.25 + webm_duration, abs=0.01), lasted
     assert stored.manifest["duration"] == pytest.approx(lasted, abs=0.01)
     # One story in the ledger: the hash attested is the kept file's; what it was, noted.
     async with demo.session() as db:

@@ -26,6 +26,12 @@ HALL_SLOTS = (("hall.video", "video"), ("hall.audio", "audio"))
 FLOOR_SLOTS = (("floor.video", "video"), ("floor.audio", "audio"))
 
 
+def private(obj: object, owner: type, name: str) -> Any:
+    """``obj``'s name-mangled private attribute ``__name`` of class ``owner`` (aiortc's internals
+    the bridge relies on); read by its mangled name, which mypy does not know."""
+    return getattr(obj, f"_{owner.__name__}__{name}")
+
+
 async def until(
     condition: Callable[[], object], within: float = 5.0, interval: float = 0.01, what: str = ""
 ) -> float:

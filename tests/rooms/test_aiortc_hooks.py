@@ -12,6 +12,7 @@ import inspect
 import re
 import struct
 import time
+from functools import partial
 from typing import Any
 
 import aiortc
@@ -47,6 +48,7 @@ from tests.rooms.conftest import (
     camera,
     observe_rtcp,
     observe_rtp,
+    private,
     tone,
     until,
 )
@@ -89,15 +91,17 @@ async def test_private_attributes_and_methods_the_hooks_use_exist() -> None:
                 assert hasattr(sender, f"_RTCRtpSender__{name}"), name
             for name in RECEIVER_PRIVATE:
                 assert hasattr(receiver, f"_RTCRtpReceiver__{name}"), name
-            assert callable(receiver._RTCRtpReceiver__stop_decoder)
-            assert isinstance(sender._RTCRtpSender__rtp_header_extensions_map, HeaderExtensionsMap)
+            assert callable(private(receiver, RTCRtpReceiver, "stop_decoder"))
+            assert isinstance(
+                private(sender, RTCRtpSender, "rtp_header_extensions_map"), HeaderExtensionsMap
+            )
             # The counters a sender report is built from start at zero, as ints.
             for name in ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count"):
                 assert getattr(sender, f"_RTCRtpSender__{name}") == 0
             assert isinstance(sender._ssrc, int) and isinstance(sender._rtx_ssrc, int)
-            assert isinstance(receiver._RTCRtpReceiver__codecs, dict)
-            assert isinstance(receiver._RTCRtpReceiver__remote_streams, dict)
-            assert isinstance(receiver._RTCRtpReceiver__rtx_ssrc, dict)
+            assert isinstance(private(receiver, RTCRtpReceiver, "codecs"), dict)
+            assert isinstance(private(receiver, RTCRtpReceiver, "remote_streams"), dict)
+            assert isinstance(private(receiver, RTCRtpReceiver, "rtx_ssrc"), dict)
             assert receiver._enabled is True
             assert isinstance(transceiver._codecs, list)
             # The methods the hooks replace per object or call.
@@ -108,9 +112,9 @@ async def test_private_attributes_and_methods_the_hooks_use_exist() -> None:
             assert callable(receiver._send_rtcp_nack)
             assert callable(sender.transport._send_rtp)
         # Video has the NACK generator and bitrate estimator the tap keeps using; audio none.
-        assert video.receiver._RTCRtpReceiver__nack_generator is not None
-        assert video.receiver._RTCRtpReceiver__remote_bitrate_estimator is not None
-        assert audio.receiver._RTCRtpReceiver__nack_generator is None
+        assert private(video.receiver, RTCRtpReceiver, "nack_generator") is not None
+        assert private(video.receiver, RTCRtpReceiver, "remote_bitrate_estimator") is not None
+        assert private(audio.receiver, RTCRtpReceiver, "nack_generator") is None
         # The ICE connection restrict_ice_addresses replaces gathering on.
         connection = video.sender.transport.transport.iceGatherer._connection
         assert isinstance(connection, Connection)
@@ -267,7 +271,8 @@ async def test_pli_and_fir_from_a_subscriber_reach_the_publisher(bridge: Bridge)
         calls.append(time.monotonic())
         hook()
 
-    rtp_sender._send_keyframe = spy
+    # A spy on this one sender's method, as the hooks themselves replace it per object.
+    rtp_sender._send_keyframe = spy  # type: ignore[method-assign]
     at_publisher = observe_rtcp(hall.client_transceiver("camera").sender)
     receiver = site.client_transceiver("hall.video").receiver
     rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc
@@ -290,22 +295,30 @@ async def test_pli_and_fir_from_a_subscriber_reach_the_publisher(bridge: Bridge)
         before_calls, before_requests = len(calls), source.keyframe_requests_sent
         before_keyframes, before_plis = source.keyframes, len(at_publisher)
         await send()
-        await until(lambda b=before_calls: len(calls) > b, 1, what=f"{kind} at _send_keyframe")
+        await until(
+            partial(lambda b: len(calls) > b, before_calls), 1, what=f"{kind} at _send_keyframe"
+        )
         # The rate limit may hold the request back for up to 0.5 s.
         await until(
-            lambda b=before_requests: source.keyframe_requests_sent > b,
+            partial(lambda b: source.keyframe_requests_sent > b, before_requests),
             1.5,
             what=f"{kind} forwarded as a keyframe request",
         )
         await until(
-            lambda b=before_plis: any(
-                isinstance(p, RtcpPsfbPacket) and p.fmt == RTCP_PSFB_PLI for p in at_publisher[b:]
+            partial(
+                lambda b: any(
+                    isinstance(p, RtcpPsfbPacket) and p.fmt == RTCP_PSFB_PLI
+                    for p in at_publisher[b:]
+                ),
+                before_plis,
             ),
             1,
             what=f"a PLI at the publisher after the site's {kind}",
         )
         await until(
-            lambda b=before_keyframes: source.keyframes > b, 1, what=f"a key frame after {kind}"
+            partial(lambda b: source.keyframes > b, before_keyframes),
+            1,
+            what=f"a key frame after {kind}",
         )
 
 

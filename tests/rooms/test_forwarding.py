@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.base import Decoder, Encoder
-from aiortc.rtcrtpreceiver import decoder_worker
+from aiortc.rtcrtpreceiver import RemoteStreamTrack, decoder_worker
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
 
 from rooms.forwarding import KEYFRAME_REQUEST_INTERVAL
@@ -28,6 +28,7 @@ from tests.rooms.conftest import (
     camera,
     observe_rtcp,
     observe_rtp,
+    private,
     show,
     tone,
     until,
@@ -114,9 +115,9 @@ async def test_main_hall_reaches_eight_sites_at_full_frame_rate_with_continuous_
 # --- (b) no decoder or encoder on the bridge ------------------------------------------------
 
 
-def _codec_classes() -> set[type]:
-    found: set[type] = set()
-    pending = [Decoder, Encoder]
+def _codec_classes() -> set[type[Decoder] | type[Encoder]]:
+    found: set[type[Decoder] | type[Encoder]] = set()
+    pending: list[type[Decoder] | type[Encoder]] = [Decoder, Encoder]
     while pending:
         for sub in pending.pop().__subclasses__():
             if sub not in found:
@@ -188,9 +189,13 @@ async def test_the_bridge_never_constructs_a_decoder_or_encoder(
             for t in pcs.getTransceivers():
                 into[id(t.sender)] = f"{joined.name} sender {t.kind}"
                 into[id(t.receiver)] = f"{joined.name} receiver {t.kind}"
-                into[id(t.receiver._RTCRtpReceiver__decoder_queue)] = f"{joined.name} decoder"
-                if t.receiver.track is not None:
-                    into[id(t.receiver.track._queue)] = f"{joined.name} decoder"
+                into[id(private(t.receiver, RTCRtpReceiver, "decoder_queue"))] = (
+                    f"{joined.name} decoder"
+                )
+                track = t.receiver.track
+                if track is not None:
+                    assert isinstance(track, RemoteStreamTrack)
+                    into[id(track._queue)] = f"{joined.name} decoder"
 
     def who(owner: Any) -> tuple[str | None, str | None]:
         keys = [id(o) for o in owner[1:]] if isinstance(owner, tuple) else [id(owner)]
@@ -219,8 +224,8 @@ async def test_the_bridge_never_constructs_a_decoder_or_encoder(
     # And the bridge's codec slots are empty: no encoder held, no decoder thread running.
     for joined in bridge.sites:
         for t in joined.peer.pc.getTransceivers():
-            assert t.sender._RTCRtpSender__encoder is None
-            assert t.receiver._RTCRtpReceiver__decoder_thread is None
+            assert private(t.sender, RTCRtpSender, "encoder") is None
+            assert private(t.receiver, RTCRtpReceiver, "decoder_thread") is None
 
 
 # --- (c) late joiner --------------------------------------------------------------------------

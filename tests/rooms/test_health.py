@@ -134,8 +134,8 @@ def test_poor_for_ten_seconds_raises_one_alert_which_clears_on_recovery() -> Non
     assert [c.type for c in back] == ["level", "cleared"]
     assert tracker.open_alerts() == [] and tracker.alerts[0].cleared_at == 14.0
     # Poor for less than the threshold: no alert.
-    for second in (16.0, 18.0, 20.0):
-        tracker.update([Observation("site:5", link(up_loss=0.05))], now=second)
+    for at in (16.0, 18.0, 20.0):
+        tracker.update([Observation("site:5", link(up_loss=0.05))], now=at)
     tracker.update([Observation("site:5", link())], now=22.0)
     assert len(tracker.alerts) == 1
 

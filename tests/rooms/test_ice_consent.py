@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import aioice
 import pytest
@@ -41,7 +42,7 @@ class Relay:
         loop = asyncio.get_running_loop()
         for side, other in (("a", "b"), ("b", "a")):
             transport, _ = await loop.create_datagram_endpoint(
-                lambda o=other: Toward(self, o), local_addr=("127.0.0.1", 0)
+                partial(Toward, self, other), local_addr=("127.0.0.1", 0)
             )
             self.sockets[side] = transport
 

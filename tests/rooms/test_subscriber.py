@@ -46,7 +46,7 @@ class Heard:
     packets: dict[str, int] = field(default_factory=dict)
     audio: dict[str, list[np.ndarray]] = field(default_factory=dict)
     keyframes: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-    decoders: dict[str, av.CodecContext] = field(default_factory=dict)
+    decoders: dict[str, av.AudioCodecContext] = field(default_factory=dict)
     sequence: dict[str, list[int]] = field(default_factory=dict)
 
     def __call__(self, slot: str, packet: RtpPacket) -> None:
@@ -138,7 +138,8 @@ async def test_the_programme_follows_the_floor_holder_and_falls_back_to_the_hall
     await until(lambda: heard.last_keyframe("programme.video") == HALL[:2], 3, "the hall")
 
     # The slot renumbers: one sequence across four switches, no jumps back or forward.
-    steps = np.diff(np.array(heard.sequence["programme.audio"], dtype=np.int64)) % 65536
+    numbers = np.array(heard.sequence["programme.audio"], dtype=np.int64)
+    steps = np.diff(numbers) % 65536
     assert np.count_nonzero(steps != 1) <= 3, "at most a rare loss on loopback"
 
     # A key frame asked for by the subscriber comes.
