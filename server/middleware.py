@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from aiohttp import web
 from aiohttp.web_middlewares import Handler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.csrf import CSRF_COOKIE, CSRF_HEADER
 from server.error_words import explain
 from server.errors import (
     BadRequest,
@@ -48,8 +48,6 @@ from server.web import render, safe_next, undecodable
 
 log = logging.getLogger(__name__)
 
-CSRF_COOKIE = "concord_csrf"  # pre-session token for forms shown before signing in
-CSRF_HEADER = "X-CSRF-Token"
 LANG_COOKIE = "concord_lang"
 DEVICE_COOKIE = "concord_device"  # (server.accounts.devices: a browser that signed in before)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -191,16 +189,6 @@ def _choose_language(request: web.Request, who: Identity) -> None:
     locale = negotiate(preferred, request.headers.get("Accept-Language", ""))
     request[LOCALE] = locale
     request[TRANSLATIONS] = request.app[CATALOGUES].get(locale)
-
-
-def csrf_token(request: web.Request) -> str:
-    """The token forms and scripts on this page must send back with every write."""
-    who = request.get(IDENTITY)
-    if who is not None and who.csrf_token:
-        return who.csrf_token
-    if PRE_SESSION_CSRF not in request:
-        request[PRE_SESSION_CSRF] = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-    return request[PRE_SESSION_CSRF]
 
 
 async def _check_csrf(request: web.Request, who: Identity) -> None:

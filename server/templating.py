@@ -14,13 +14,13 @@ from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations
 from babel.units import format_unit
 
+from server.csrf import csrf_token
 from server.error_words import describe, explain, field_label
 from server.errors import DomainError
 from server.i18n import LOCALE_NAMES, LOCALES
 from server.ical.wording import repeats
 from server.identity import ANONYMOUS, Identity
 from server.keys import IDENTITY, LOCALE, TRANSLATIONS
-from server.middleware import csrf_token
 from server.models import Role
 from server.time_zones import canonical, zone_label
 
