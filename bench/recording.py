@@ -2,9 +2,9 @@
 
 The recorder muxes on the server's event loop, so its CPU is taken from forwarding. This feeds
 real encoded media — VP8 from aiortc's encoder (640×360, 30 fps, ~600 kbit/s) and Opus tones,
-encoded once before timing — packet by packet into ``recordings.session.Recording`` as fast as
-it goes, with a clock that advances like the media, and reports CPU seconds per second of
-media (the share of one core a live recording takes) for the floor alone and with two and
+encoded once before timing — packet by packet into ``recordings.session.RecordingSession`` as
+fast as it goes, with a clock that advances like the media, and reports CPU seconds per second
+of media (the share of one core a live recording takes) for the floor alone and with two and
 six language channels. The baseline in the same run is the forwarding path's own work for the
 floor's packets to one site (``Source.on_packet`` → ``Slot.push`` → the packet serialised),
 without SRTP and the socket, which the full benchmark (``python -m bench``) measures on real
@@ -27,7 +27,7 @@ from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtp import RtpPacket
 
-from recordings.session import Recording
+from recordings.session import RecordingSession
 from rooms.forwarding import Slot, Source
 
 SECONDS = 20
@@ -92,7 +92,7 @@ def record(items: Feed, languages: int) -> float:
     """CPU seconds to record ``items`` (closing the files and hashing them included)."""
     now = [0.0]
     with tempfile.TemporaryDirectory() as folder:
-        recording = Recording(
+        recording = RecordingSession(
             Path(folder),
             list(LANGUAGES[:languages]),
             dt.datetime.now(dt.UTC),

@@ -1,14 +1,14 @@
 """The recorder's core: forwarded RTP packets in, a playable WebM/Matroska or Ogg file out.
 
-A ``RecordingFile`` is one output file with one or two streams; each stream is fed by a
+A ``ContainerWriter`` is one output file with one or two streams; each stream is fed by a
 ``TrackWriter`` that takes the RTP packets of one forwarded track (VP8 at 90 kHz or Opus at
 48 kHz) in arrival order, reorders them (``ReorderBuffer``), cuts them into frames and hands the
 frames to PyAV as ``av.Packet``s. Nothing is decoded or encoded: the recording holds exactly the
 bytes the publishers' encoders produced.
 
 - The floor programme is one WebM file with a VP8 and an Opus stream
-  (``RecordingFile.programme``); a language channel is an Ogg/Opus file, or WebM audio-only by
-  its extension (``RecordingFile.channel``).
+  (``ContainerWriter.programme``); a language channel is an Ogg/Opus file, or WebM audio-only by
+  its extension (``ContainerWriter.channel``).
 - Timing: each stream's presentation times are its RTP timestamps relative to its first
   packet, placed on the file's time line by that packet's arrival time (the first packet of
   any stream of the file is time 0). RTP timestamps of different streams have unrelated
@@ -38,7 +38,7 @@ Crash safety (a SIGKILLed process leaves a playable file up to its last seconds)
   ``max_interleave_delta`` does not apply to an idle VP8/VP9 stream. So while a programme has
   sound but no picture (nobody's camera on the floor), its audio stays in memory until video
   resumes or the file is closed. A caller that must survive that case records the programme
-  as two files (``RecordingFile(path, video=True, audio=False)`` plus a ``channel``), or
+  as two files (``ContainerWriter(path, video=True, audio=False)`` plus a ``channel``), or
   closes the file and starts a new one when its video source goes away.
 - Data the kernel has is safe from a killed process; nothing is fsynced (a power cut may
   lose more: that is the storage's business).
@@ -82,11 +82,11 @@ OGG_EXTENSIONS = {".ogg": "ogg", ".opus": "ogg", ".oga": "ogg"}
 
 
 class TrackWriter:
-    """One forwarded track into one stream of a ``RecordingFile``."""
+    """One forwarded track into one stream of a ``ContainerWriter``."""
 
     def __init__(
         self,
-        file: RecordingFile,
+        file: ContainerWriter,
         kind: str,
         on_keyframe_needed: Callable[[], None] | None = None,
     ) -> None:
@@ -125,7 +125,7 @@ class TrackWriter:
 
     def expire(self, now: float | None = None) -> None:
         """Pass on packets held for reordering longer than the buffer's ``max_hold``; call
-        now and then (``RecordingFile.expire``) so a stopped stream is written out."""
+        now and then (``ContainerWriter.expire``) so a stopped stream is written out."""
         if not self._closed:
             now = time.monotonic() if now is None else now
             self._pass_on(self._buffer.expire(now), self.needs_keyframe)
@@ -163,7 +163,7 @@ class TrackWriter:
         self._file.write(self, pts, frame)
 
 
-class RecordingFile:
+class ContainerWriter:
     """One output file: a WebM/Matroska or Ogg container fed by one or two ``TrackWriter``s."""
 
     def __init__(
@@ -195,12 +195,12 @@ class RecordingFile:
         self._pending: list[tuple[TrackWriter, int, Frame]] = []
 
     @classmethod
-    def programme(cls, path: str | Path, **kwargs: object) -> RecordingFile:
+    def programme(cls, path: str | Path, **kwargs: object) -> ContainerWriter:
         """The floor programme: VP8 + Opus in one WebM/Matroska file."""
         return cls(path, video=True, audio=True, **kwargs)  # type: ignore[arg-type]
 
     @classmethod
-    def channel(cls, path: str | Path, **kwargs: object) -> RecordingFile:
+    def channel(cls, path: str | Path, **kwargs: object) -> ContainerWriter:
         """A language channel: Opus only, Ogg (.ogg/.opus) or WebM (.webm) by extension."""
         return cls(path, video=False, audio=True, **kwargs)  # type: ignore[arg-type]
 

@@ -1,8 +1,8 @@
 """One recording of one conference: the files, the timeline marks and ``manifest.json``.
 
-A ``Recording`` owns a directory and writes, from forwarded RTP packets (no decoding):
+A ``RecordingSession`` owns a directory and writes, from forwarded RTP packets (no decoding):
 
-- ``floor.webm``: the floor programme, VP8 + Opus (``RecordingFile.programme``), fed by the
+- ``floor.webm``: the floor programme, VP8 + Opus (``ContainerWriter.programme``), fed by the
   slots ``programme.video`` and ``programme.audio``;
 - ``floor-audio.ogg``: the same floor voice again, Opus alone. FFmpeg's interleaver holds all
   of a two-stream file's packets while its VP8 stream is idle (see ``recordings.recorder``):
@@ -43,7 +43,7 @@ from typing import Any
 import av
 from aiortc.rtp import RtpPacket
 
-from recordings.recorder import RecordingFile, TrackWriter
+from recordings.recorder import ContainerWriter, TrackWriter
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class _Output:
     """One file of the recording and what it has seen."""
 
     channel: str
-    file: RecordingFile
+    file: ContainerWriter
     starts_at: float | None = None  # offset of the file's time 0 (its first packet)
     duration: float | None = None
     sha256: str | None = None
@@ -106,7 +106,7 @@ class _Output:
         return row
 
 
-class Recording:
+class RecordingSession:
     """A conference's recording in ``directory``: feed ``packet()``, call ``expire()`` every
     ~0.25 s, ``mark()`` what happens, ``close()`` at the end (safe twice)."""
 
@@ -139,10 +139,10 @@ class Recording:
         self._start = clock()
         self._stopped: float | None = None
         self._marks: list[dict[str, Any]] = []
-        self._programme = _Output(FLOOR, RecordingFile.programme(directory / "floor.webm"))
-        self._floor_audio = _Output(FLOOR, RecordingFile.channel(directory / "floor-audio.ogg"))
+        self._programme = _Output(FLOOR, ContainerWriter.programme(directory / "floor.webm"))
+        self._floor_audio = _Output(FLOOR, ContainerWriter.channel(directory / "floor-audio.ogg"))
         self._channels = {
-            code: _Output(code, RecordingFile.channel(directory / f"{code}.ogg"))
+            code: _Output(code, ContainerWriter.channel(directory / f"{code}.ogg"))
             for code in languages
         }
         self._written_at = -math.inf

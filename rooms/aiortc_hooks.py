@@ -417,7 +417,7 @@ def ask_opus_fec_and_dtx(transceiver: Any) -> None:
 
 
 @dataclass(frozen=True)
-class StreamCounts:
+class ReceivedStreamStats:
     """One received media stream's RTCP receiver statistics (RFC 3550 §6.4.1)."""
 
     received: int
@@ -425,7 +425,7 @@ class StreamCounts:
     jitter: float  # seconds
 
 
-def received_streams(receiver: RTCRtpReceiver) -> list[StreamCounts]:
+def received_streams(receiver: RTCRtpReceiver) -> list[ReceivedStreamStats]:
     """The receiver's media streams, retransmission (RTX) streams left out.
 
     aiortc's ``getStats()`` reports every stream of a receiver under one id, so the RTX
@@ -435,7 +435,7 @@ def received_streams(receiver: RTCRtpReceiver) -> list[StreamCounts]:
     streams = _private(receiver, RTCRtpReceiver, "remote_streams")
     rtx = set(_private(receiver, RTCRtpReceiver, "rtx_ssrc"))
     return [
-        StreamCounts(s.packets_received, s.packets_lost, s.jitter / s._clockrate)
+        ReceivedStreamStats(s.packets_received, s.packets_lost, s.jitter / s._clockrate)
         for ssrc, s in streams.items()
         if ssrc not in rtx
     ]

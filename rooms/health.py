@@ -228,7 +228,7 @@ class Alert:
 
 
 @dataclass
-class _Subject:
+class _SubjectState:
     health: Health | None = None
     poor_since: float | None = None
     frozen_since: float | None = None
@@ -262,7 +262,7 @@ class HealthTracker:
 
     def __init__(self, thresholds: Thresholds | None = None) -> None:
         self.thresholds = thresholds or Thresholds()
-        self._subjects: dict[str, _Subject] = {}
+        self._subjects: dict[str, _SubjectState] = {}
         self._ids = itertools.count(1)
         self.alerts: list[Alert] = []  # every alert of the room, oldest first
 
@@ -303,7 +303,7 @@ class HealthTracker:
 
     def _grade(self, o: Observation, now: float) -> Health:
         t, sample = self.thresholds, o.sample
-        state = self._subjects.setdefault(o.subject, _Subject())
+        state = self._subjects.setdefault(o.subject, _SubjectState())
         up = grade_direction(sample.uplink, sample.rtt, t)
         down = grade_direction(sample.downlink, sample.rtt, t)
         flags: list[str] = []
@@ -398,7 +398,7 @@ class HealthTracker:
             changes.append(self._clear(state, kind, now))
         return changes
 
-    def _clear(self, state: _Subject, kind: AlertKind, now: float) -> Change:
+    def _clear(self, state: _SubjectState, kind: AlertKind, now: float) -> Change:
         alert = state.alerts.pop(kind)
         alert.cleared_at = now
         return Change("cleared", alert.subject, alert.public())

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 #: What the server takes for an e-mail address: one ``@``, no spaces, a dot in the domain.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -76,3 +76,10 @@ Amount2 = Annotated[
 Amount = Annotated[
     Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=40), WithJsonSchema(amount_schema(None))
 ]
+
+
+class Strict(BaseModel):
+    """The base of request bodies: unknown fields are refused, text is stripped of surrounding
+    whitespace."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -6,12 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.fields import AccountEmail, TimeZone
+from server.fields import AccountEmail, Strict, TimeZone
 from server.models import Role
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class LoginRequest(Strict):

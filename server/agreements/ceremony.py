@@ -252,7 +252,7 @@ async def new_code(
 
 
 @dataclass
-class Outcome:
+class SigningOutcome:
     """A signing, or why the re-authentication failed (the caller commits, then raises)."""
 
     state: dict[str, Any]
@@ -305,7 +305,7 @@ async def sign(
     *,
     ip: str,
     user_agent: str,
-) -> Outcome:
+) -> SigningOutcome:
     await _lock(db, agreement_id)
     agreement, signatory, user = await _signatory(
         db, who, conference_id, agreement_id, signatory_id
@@ -331,7 +331,7 @@ async def sign(
             remote=ip,
         )
         refused = Forbidden(f"re-authentication failed: {problem}", code="reauthentication_failed")
-        return Outcome(await signing_state(db, agreement), refused=refused)
+        return SigningOutcome(await signing_state(db, agreement), refused=refused)
     checks.throttle.succeeded(limit_key)
     site = await db.get(Site, signatory.site_id) if signatory.site_id is not None else None
     nonce = evidence.new_nonce()
@@ -382,4 +382,4 @@ async def sign(
         remote=ip,
     )
     fresh = await load(db, conference_id, agreement_id)
-    return Outcome(await signing_state(db, fresh), signing=signing)
+    return SigningOutcome(await signing_state(db, fresh), signing=signing)

@@ -31,7 +31,7 @@ async def broadcast(sockets: socketio.AsyncServer, state: dict[str, Any]) -> Non
     await sockets.emit("signing.state", state, room=room, namespace=NAMESPACE)
 
 
-class Signing:
+class SigningHandlers:
     def __init__(self, namespace: RoomNamespace) -> None:
         self._ns = namespace
 

@@ -31,11 +31,11 @@ from sqlalchemy.orm import selectinload
 from server.conferences.timing import from_iso_list
 from server.ical.ics import (
     Attendee,
+    AttendeeRole,
     CalendarEvent,
     PartStat,
     Person,
     Recurrence,
-    Role,
     Status,
 )
 from server.models import AgendaSession, Conference, Delegation, SessionStatus, Site, User
@@ -159,7 +159,7 @@ class Writer:
     ) -> tuple[Attendee, ...]:
         listed: dict[str, Attendee] = {}
 
-        def add(name: str, email: str, role: Role) -> None:
+        def add(name: str, email: str, role: AttendeeRole) -> None:
             key = email.strip().lower()
             if not key or key in listed:
                 return
@@ -168,21 +168,21 @@ class Writer:
             except ValueError:
                 return  # an address a calendar cannot use: left out
 
-        def add_user(user_id: int | None, role: Role) -> None:
+        def add_user(user_id: int | None, role: AttendeeRole) -> None:
             user = self.people.get(user_id or 0)
             if user is not None and user.active:
                 add(user.display_name, user.email, role)
 
-        add_user(row.chair_id, Role.CHAIR)
+        add_user(row.chair_id, AttendeeRole.CHAIR)
         site_ids = {s.id for s in sites}
         for delegation in conference.delegations:
             if delegation.site_id is None or delegation.site_id in site_ids:
                 for member in delegation.members:
-                    add_user(member.user_id, Role.REQ_PARTICIPANT)
+                    add_user(member.user_id, AttendeeRole.REQ_PARTICIPANT)
         for site in sites:
             if site.contact_email:
-                add(site.contact_name, site.contact_email, Role.REQ_PARTICIPANT)
-            add_user(site.technician_id, Role.REQ_PARTICIPANT)
+                add(site.contact_name, site.contact_email, AttendeeRole.REQ_PARTICIPANT)
+            add_user(site.technician_id, AttendeeRole.REQ_PARTICIPANT)
         booths = set(row.interpreted_languages)
         for interpreter in conference.interpreters:
             if booths and interpreter.target_language not in booths:
@@ -196,7 +196,8 @@ class Writer:
                 )
             )
             add_user(
-                interpreter.user_id, Role.REQ_PARTICIPANT if on_shift else Role.NON_PARTICIPANT
+                interpreter.user_id,
+                AttendeeRole.REQ_PARTICIPANT if on_shift else AttendeeRole.NON_PARTICIPANT,
             )
         return tuple(listed.values())
 

@@ -31,7 +31,7 @@ from server.calendars.personal import personal_links, personalised
 from server.conferences.access import no_such_conference
 from server.errors import Conflict, NotFound
 from server.i18n_strings import N_
-from server.ical.ics import Attendee, CalendarEvent, Method, Role, calendar
+from server.ical.ics import Attendee, AttendeeRole, CalendarEvent, Method, calendar
 from server.ical.wording import repeats
 from server.identity import Identity
 from server.models import AgendaSession, CalendarDispatch, Conference, SessionStatus, User
@@ -54,7 +54,7 @@ class Planned:
 
 
 @dataclass
-class Plan:
+class InvitationPlan:
     conference_id: int
     letters: list[Planned]
     skipped: list[dict[str, Any]]
@@ -119,7 +119,7 @@ async def plan(
     base_url: str,
     session_ids: list[int] | None,
     translate: Translate = english,
-) -> Plan:
+) -> InvitationPlan:
     """The letters to send: written in each recipient's language and zone if they have an
     account, else in English and the session's zone."""
     conference, people = await _conference(db, conference_id)
@@ -141,7 +141,7 @@ async def plan(
     writer = Writer(base_url, people)
     overrides = _overrides(conference)
     links = await personal_links(db, list(people.values()), [conference], base_url)
-    result = Plan(conference_id, [], [])
+    result = InvitationPlan(conference_id, [], [])
     for series in conference.sessions:
         if series.series_id is not None or (session_ids and series.id not in session_ids):
             continue
@@ -204,7 +204,7 @@ def _uninvite(
     sequence = max(event.sequence, before.sequence + 1)
     gone = dataclasses.replace(
         event,
-        attendees=(Attendee("", before.recipient, Role.REQ_PARTICIPANT),),
+        attendees=(Attendee("", before.recipient, AttendeeRole.REQ_PARTICIPANT),),
         sequence=sequence,
         overrides=(),
     )
@@ -265,7 +265,11 @@ def _letter(
 
 
 async def record(
-    db: AsyncSession, actor: Identity, plan: Plan, outcomes: list[Outcome], remote: str = ""
+    db: AsyncSession,
+    actor: Identity,
+    plan: InvitationPlan,
+    outcomes: list[Outcome],
+    remote: str = "",
 ) -> dict[str, Any]:
     """Record what the SMTP server accepted, and answer with the summary."""
     by_letter = {id(p.letter): p for p in plan.letters}

@@ -22,7 +22,7 @@ from sqlalchemy import and_, delete, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
-from server.conferences.series import Occurrence, occurrences
+from server.conferences.series import SessionOccurrence, occurrences
 from server.errors import Conflict
 from server.models import (
     AgendaSession,
@@ -118,7 +118,7 @@ async def rebook(db: AsyncSession, conference_id: int) -> None:
 
 def conference_occurrences(
     conference: Conference, window: tuple[dt.datetime, dt.datetime] | None = None
-) -> list[Occurrence]:
+) -> list[SessionOccurrence]:
     """Every occurrence of every session of a conference (sessions loaded), by start."""
     overrides: dict[int, list[AgendaSession]] = {}
     for session in conference.sessions:
@@ -134,7 +134,7 @@ def conference_occurrences(
     return found
 
 
-def holds(conference: Conference, occurrence: Occurrence) -> set[Hold]:
+def holds(conference: Conference, occurrence: SessionOccurrence) -> set[Hold]:
     """What one occurrence books."""
     row, start, end = occurrence.row, occurrence.start, occurrence.end
     if row.status == SessionStatus.CANCELLED:

@@ -27,7 +27,7 @@ MONTH_LIMIT = 200
 
 
 @dataclass(frozen=True)
-class Entry:
+class CalendarEntry:
     conference: Conference
     title: str
     start: dt.datetime | None  # None: the conference itself (no sessions that day)
@@ -38,7 +38,7 @@ class Entry:
 class Cell:
     date: dt.date
     in_month: bool
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[CalendarEntry] = field(default_factory=list)
 
 
 def parse_month(raw: str | None, today: dt.date) -> dt.date:
@@ -83,12 +83,12 @@ async def fill(request: web.Request, cells: dict[dt.date, Cell], zone: ZoneInfo)
             day = occurrence.start.astimezone(zone).date()
             if day in cells:
                 cells[day].entries.append(
-                    Entry(conf, occurrence.row.title, occurrence.start, occurrence.end)
+                    CalendarEntry(conf, occurrence.row.title, occurrence.start, occurrence.end)
                 )
         if not listed:
             day = max(conf.starts_at, start).astimezone(zone).date()
             if day in cells:
-                cells[day].entries.append(Entry(conf, conf.title, None, None))
+                cells[day].entries.append(CalendarEntry(conf, conf.title, None, None))
     for cell in cells.values():
         cell.entries.sort(key=lambda e: (e.start is not None, e.start or start))
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from server.conferences.access import no_such_conference
 from server.conferences.bookings import conference_occurrences
-from server.conferences.series import Occurrence
+from server.conferences.series import SessionOccurrence
 from server.conferences.timing import field_error
 from server.identity import Identity
 from server.models import (
@@ -99,7 +99,7 @@ MAX_WINDOW = dt.timedelta(days=400)
 
 async def occurrences_between(
     db: AsyncSession, conference_id: int, start: dt.datetime | None, end: dt.datetime | None
-) -> list[Occurrence]:
+) -> list[SessionOccurrence]:
     """The conference's occurrences overlapping ``[start, end)`` (default: its span)."""
     found = await db.scalar(
         select(Conference)

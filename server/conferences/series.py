@@ -23,7 +23,7 @@ MAX_OCCURRENCES = 520
 
 
 @dataclass(frozen=True)
-class Occurrence:
+class SessionOccurrence:
     """One concrete occurrence: ``row`` is the session whose details apply (the series, or
     the moved occurrence's own row), ``recurrence_id`` the start the rule gave it."""
 
@@ -116,7 +116,7 @@ def occurrences(
     series: AgendaSession,
     overrides: list[AgendaSession],
     window: tuple[dt.datetime, dt.datetime] | None = None,
-) -> list[Occurrence]:
+) -> list[SessionOccurrence]:
     """The occurrences of a session in ``window`` (default: the conference's span)."""
     if series.status == SessionStatus.CANCELLED:
         return []
@@ -128,7 +128,9 @@ def occurrences(
         if occurrence.moved:
             row = by_rid[occurrence.recurrence_id]
         found.append(
-            Occurrence(row, series, occurrence.recurrence_id, occurrence.start, occurrence.end)
+            SessionOccurrence(
+                row, series, occurrence.recurrence_id, occurrence.start, occurrence.end
+            )
         )
     return found
 

@@ -55,7 +55,7 @@ SIGNIFICANT = frozenset(
 
 
 @dataclass
-class Change:
+class SessionChange:
     """What one request changed on a session row, for SEQUENCE and the audit log."""
 
     fields: dict[str, Any]
@@ -108,7 +108,7 @@ class Planner:
 
     async def apply(
         self, row: AgendaSession, body: SessionCreate | SessionUpdate, given: set[str]
-    ) -> Change:
+    ) -> SessionChange:
         changed: dict[str, Any] = {}
         await self._times(row, body, given, changed)
         for name in ("title", "description"):
@@ -133,7 +133,7 @@ class Planner:
             if body.chair_id is not None:
                 await self._user(body.chair_id, "chair_id")
             row.chair_id, changed["chair_id"] = body.chair_id, body.chair_id
-        return Change(changed)
+        return SessionChange(changed)
 
     async def _times(
         self,
@@ -242,7 +242,7 @@ def _exdates(values: list[dt.datetime], zone: ZoneInfo) -> list[dt.datetime]:
 
 
 def _set_recurrence(
-    row: AgendaSession, body: SessionCreate | SessionUpdate, changed: Change
+    row: AgendaSession, body: SessionCreate | SessionUpdate, changed: SessionChange
 ) -> None:
     zone = ZoneInfo(row.time_zone)
     given = body.model_fields_set
@@ -282,7 +282,7 @@ async def create_session(
         exdates=[],
     )
     await Planner(db, conference).apply(row, body, set(body.model_fields_set) | {"title"})
-    change = Change({})
+    change = SessionChange({})
     _set_recurrence(row, body, change)
     check_series(conference, row, [])
     db.add(row)
@@ -393,7 +393,7 @@ async def _occurrence_row(
 
 
 async def _drop_orphans(
-    db: AsyncSession, series: AgendaSession, overrides: list[AgendaSession], change: Change
+    db: AsyncSession, series: AgendaSession, overrides: list[AgendaSession], change: SessionChange
 ) -> list[AgendaSession]:
     """After the series' start or rule changed: drop the exceptions and excluded dates that
     no longer name one of its occurrences."""

@@ -47,7 +47,7 @@ class IcsError(ValueError):
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
-class Role(StrEnum):
+class AttendeeRole(StrEnum):
     """ATTENDEE;ROLE= (RFC 5545 §3.2.16)."""
 
     CHAIR = "CHAIR"
@@ -155,14 +155,14 @@ class Attendee:
 
     name: str
     email: str
-    role: Role = Role.REQ_PARTICIPANT
+    role: AttendeeRole = AttendeeRole.REQ_PARTICIPANT
     partstat: PartStat = PartStat.NEEDS_ACTION
     rsvp: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _text(self.name, "the attendee's name"))
         object.__setattr__(self, "email", _email(self.email, "the attendee's address"))
-        object.__setattr__(self, "role", Role(self.role))
+        object.__setattr__(self, "role", AttendeeRole(self.role))
         object.__setattr__(self, "partstat", PartStat(self.partstat))
         if not isinstance(self.rsvp, bool):
             raise ValueError("rsvp must be True or False")

@@ -41,16 +41,16 @@ from icalendar import error as icalendar_error
 from .events import (
     ZONE_PARAM,
     Attendee,
+    AttendeeRole,
     CalendarEvent,
     IcsError,
     PartStat,
     Person,
     Recurrence,
-    Role,
     check_override,
     iana_zone,
 )
-from .ics_scan import Node, decode, scan
+from .ics_scan import ScannedComponent, decode, scan
 
 #: Default limits of ``parse``: 1 MiB, 2,000 VEVENTs, components nested 4 deep (VCALENDAR >
 #: VEVENT > VALARM > VLOCATION is the deepest RFC 5545/9074 allows). Reading is linear in
@@ -125,7 +125,7 @@ def parse_calendar(
     method, name = _calendar_properties(cal, root)
     vtimezones = {str(c.get("TZID")) for c in cal.subcomponents if c.name == "VTIMEZONE"}
     reader = _EventReader(vtimezones)
-    found: list[tuple[CalendarEvent, Node]] = []
+    found: list[tuple[CalendarEvent, ScannedComponent]] = []
     children = _aligned(cal, root)
     for component, node in children:
         if component.name == "VEVENT":
@@ -133,7 +133,9 @@ def parse_calendar(
     return ParsedCalendar(method, name, _group(found))
 
 
-def _aligned(component: Component, node: Node) -> list[tuple[Component, Node]]:
+def _aligned(
+    component: Component, node: ScannedComponent
+) -> list[tuple[Component, ScannedComponent]]:
     """Pair icalendar's sub-components with the scanned ones (both are in file order)."""
     pairs = list(zip(component.subcomponents, node.children, strict=False))
     if len(component.subcomponents) != len(node.children) or any(
@@ -143,7 +145,7 @@ def _aligned(component: Component, node: Node) -> list[tuple[Component, Node]]:
     return pairs
 
 
-def _calendar_properties(cal: Calendar, root: Node) -> tuple[str | None, str | None]:
+def _calendar_properties(cal: Calendar, root: ScannedComponent) -> tuple[str | None, str | None]:
     for prop, message in cal.errors:
         raise IcsError(root.line_of(prop) if prop else root.line, prop, message)
     version = cal.get("VERSION")
@@ -173,7 +175,7 @@ class _EventReader:
     def __init__(self, vtimezones: set[str]) -> None:
         self.vtimezones = vtimezones
 
-    def read(self, comp: Component, node: Node) -> CalendarEvent:
+    def read(self, comp: Component, node: ScannedComponent) -> CalendarEvent:
         for prop, message in comp.errors:
             raise IcsError(node.line_of(prop) if prop else node.line, prop, message)
         for prop in _SINGLE:
@@ -234,7 +236,9 @@ class _EventReader:
         except ValueError as exc:
             raise IcsError(node.line, "VEVENT", str(exc)) from None
 
-    def _text(self, comp: Component, node: Node, prop: str, *, required: bool = False) -> str:
+    def _text(
+        self, comp: Component, node: ScannedComponent, prop: str, *, required: bool = False
+    ) -> str:
         value = comp.get(prop)
         text = "" if value is None else str(value)
         if required and not text.strip():
@@ -242,13 +246,13 @@ class _EventReader:
             raise IcsError(node.line_of(prop), prop, message)
         return text
 
-    def _sequence(self, comp: Component, node: Node) -> int:
+    def _sequence(self, comp: Component, node: ScannedComponent) -> int:
         value = comp.get("SEQUENCE", 0)
         if not isinstance(value, int) or value < 0:
             raise IcsError(node.line_of("SEQUENCE"), "SEQUENCE", "SEQUENCE must be 0 or more")
         return int(value)
 
-    def _status(self, comp: Component, node: Node) -> str:
+    def _status(self, comp: Component, node: ScannedComponent) -> str:
         status = str(comp.get("STATUS", "CONFIRMED")).upper()
         if status not in ("TENTATIVE", "CONFIRMED", "CANCELLED"):
             raise IcsError(
@@ -258,7 +262,9 @@ class _EventReader:
             )
         return status
 
-    def _instant(self, prop: Any, node: Node, name: str, index: int = 0) -> tuple[datetime, str]:
+    def _instant(
+        self, prop: Any, node: ScannedComponent, name: str, index: int = 0
+    ) -> tuple[datetime, str]:
         """The UTC instant of a DATE-TIME property and the IANA zone it was given in."""
         line = node.line_of(name, index)
         value = getattr(prop, "dt", None)
@@ -296,7 +302,7 @@ class _EventReader:
             zone = iana_zone(str(params[ZONE_PARAM])) or "UTC"
         return value.astimezone(UTC).replace(microsecond=0), zone
 
-    def _organizer(self, comp: Component, node: Node) -> Person | None:
+    def _organizer(self, comp: Component, node: ScannedComponent) -> Person | None:
         if "ORGANIZER" not in comp:
             return None
         prop = comp["ORGANIZER"]
@@ -306,7 +312,7 @@ class _EventReader:
         except ValueError as exc:
             raise IcsError(node.line_of("ORGANIZER"), "ORGANIZER", str(exc)) from None
 
-    def _attendees(self, comp: Component, node: Node) -> tuple[Attendee, ...]:
+    def _attendees(self, comp: Component, node: ScannedComponent) -> tuple[Attendee, ...]:
         props = comp.get("ATTENDEE", [])
         props = props if isinstance(props, list) else [props]
         attendees = []
@@ -321,7 +327,7 @@ class _EventReader:
                     Attendee(
                         name=str(prop.params.get("CN", "")),
                         email=email,
-                        role=Role(str(prop.params.get("ROLE", "REQ-PARTICIPANT")).upper()),
+                        role=AttendeeRole(str(prop.params.get("ROLE", "REQ-PARTICIPANT")).upper()),
                         partstat=PartStat(str(prop.params.get("PARTSTAT", "NEEDS-ACTION")).upper()),
                         rsvp=rsvp == "TRUE",
                     )
@@ -331,7 +337,7 @@ class _EventReader:
         return tuple(attendees)
 
     def _recurrence(
-        self, comp: Component, node: Node, start: datetime, zone: str
+        self, comp: Component, node: ScannedComponent, start: datetime, zone: str
     ) -> Recurrence | None:
         exdates: list[datetime] = []
         props = comp.get("EXDATE", [])
@@ -372,9 +378,9 @@ def _alarms(comp: Component) -> tuple[int, ...]:
     return tuple(minutes)
 
 
-def _group(found: list[tuple[CalendarEvent, Node]]) -> list[CalendarEvent]:
+def _group(found: list[tuple[CalendarEvent, ScannedComponent]]) -> list[CalendarEvent]:
     """Put overrides (same UID, RECURRENCE-ID) into their series; refuse reused UIDs."""
-    series: dict[str, tuple[CalendarEvent, Node]] = {}
+    series: dict[str, tuple[CalendarEvent, ScannedComponent]] = {}
     for event, node in found:
         if event.recurrence_id is None:
             if event.uid in series:

@@ -19,13 +19,13 @@ _CHARSET = re.compile(r';CHARSET=("?)([^;:",]*)\1', re.IGNORECASE)
 
 
 @dataclass
-class Node:
+class ScannedComponent:
     """A component as it appears in the raw text: its line and the lines of its properties."""
 
     name: str
     line: int
     props: dict[str, list[int]] = field(default_factory=dict)
-    children: list[Node] = field(default_factory=list)
+    children: list[ScannedComponent] = field(default_factory=list)
 
     def line_of(self, prop: str, index: int = 0) -> int:
         lines = self.props.get(prop, [])
@@ -83,10 +83,10 @@ def _name_of(line: str) -> str | None:
     return found.group(0).upper() if found else None
 
 
-def scan(text: str, max_events: int, max_depth: int) -> Node:
+def scan(text: str, max_events: int, max_depth: int) -> ScannedComponent:
     """Check the raw structure and map components and properties to their lines."""
-    stack: list[Node] = []
-    root: Node | None = None
+    stack: list[ScannedComponent] = []
+    root: ScannedComponent | None = None
     events = 0
     for number, line in _logical_lines(text):
         name = _name_of(line)
@@ -118,7 +118,7 @@ def scan(text: str, max_events: int, max_depth: int) -> Node:
                 events += 1
                 if events > max_events:
                     raise IcsError(number, "VEVENT", f"more than {max_events} events in the file")
-            node = Node(value, number)
+            node = ScannedComponent(value, number)
             if stack:
                 stack[-1].children.append(node)
             else:

@@ -67,7 +67,7 @@ def normalize_rule(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Rule:
+class RecurrenceRule:
     """A validated rule, as plain values. Weekdays are 0 (Monday) to 6 (Sunday)."""
 
     freq: str
@@ -83,12 +83,12 @@ class Rule:
 
 
 @lru_cache(maxsize=1024)
-def rule_of(text: str) -> Rule:
-    """The ``Rule`` of a canonical rule text (see ``normalize_rule``)."""
+def rule_of(text: str) -> RecurrenceRule:
+    """The ``RecurrenceRule`` of a canonical rule text (see ``normalize_rule``)."""
     return parse_rule({key.upper(): value for key, value in vRecur.from_ical(text).items()})
 
 
-def parse_rule(parts: dict[str, list[object]]) -> Rule:
+def parse_rule(parts: dict[str, list[object]]) -> RecurrenceRule:
     freq = str(parts["FREQ"][0]).upper() if "FREQ" in parts else None
     if freq is None:
         raise ValueError("the recurrence rule has no FREQ")
@@ -121,7 +121,7 @@ def parse_rule(parts: dict[str, list[object]]) -> Rule:
     wkst = str(parts.get("WKST", ["MO"])[0]).upper()
     if wkst not in _WEEKDAYS:
         raise ValueError("WKST must be a weekday such as MO")
-    return Rule(
+    return RecurrenceRule(
         freq=freq,
         interval=interval[0],
         count=count[0] if count else None,
@@ -142,7 +142,7 @@ def _ints(parts: dict[str, list[object]], key: str) -> list[int]:
     return [int(str(v)) for v in values]
 
 
-def _check_feasible(rule: Rule) -> None:
+def _check_feasible(rule: RecurrenceRule) -> None:
     """Refuse rules with parts RFC 5545 forbids together, or that can never occur."""
     freq, months, monthdays = rule.freq, rule.months, rule.monthdays
     if any(not 1 <= m <= 12 for m in months):
@@ -193,7 +193,7 @@ def generates(text: str, start: datetime, zone: ZoneInfo, instant: datetime) -> 
     return False
 
 
-def _on_rule(rule: Rule, start: date, day: date) -> bool:
+def _on_rule(rule: RecurrenceRule, start: date, day: date) -> bool:
     months, monthdays, weekdays = rule.months, rule.monthdays, rule.weekdays
     if not (monthdays or weekdays or rule.numbered):  # dateutil's implicit values
         if rule.freq == "YEARLY":
@@ -215,7 +215,7 @@ def _on_rule(rule: Rule, start: date, day: date) -> bool:
     return True
 
 
-def _period_index(rule: Rule, start: date, day: date) -> int:
+def _period_index(rule: RecurrenceRule, start: date, day: date) -> int:
     if rule.freq == "DAILY":
         return (day - start).days
     if rule.freq == "WEEKLY":
@@ -241,7 +241,7 @@ def _period_days(freq: str, day: date) -> list[date]:
 
 @dataclass(frozen=True)
 class _Filters:
-    rule: Rule
+    rule: RecurrenceRule
     months: frozenset[int]
     monthdays: frozenset[int]
     weekdays: frozenset[int]

@@ -19,7 +19,7 @@ from rooms.room import BridgeRoom
 from rooms.roster import RoomError, RoomEvent
 from server.accounts.grants import LiveGrants
 from server.accounts.sessions import identity_for_socket
-from server.agreements.live import Signing
+from server.agreements.live import SigningHandlers
 from server.conferences.access import conference_roles
 from server.config import Config
 from server.db import Database
@@ -65,7 +65,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         self._interpreting = Interpreting(self)
         self._monitoring = Monitoring(self, hub)
         self._checks = SiteChecks(self)
-        self._signing = Signing(self)
+        self._signing = SigningHandlers(self)
         self._recording = RecordingHandlers(self, recordings)
         self._handlers: dict[str, Callable[[str, Member, Any], Awaitable[Answer]]] = {
             "join": self._join,
@@ -444,7 +444,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         return {"ok": True}
 
     async def _floor_grant(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Grant.model_validate(data)
+        body = schemas.FloorGrant.model_validate(data)
         self.chair_room(member).grant_floor(str(body.site_id), body.limit_seconds)
         return {"ok": True}
 

@@ -42,7 +42,7 @@ class Lock(Payload):
     locked: bool
 
 
-class Grant(Payload):
+class FloorGrant(Payload):
     site_id: RecordId
     limit_seconds: int | None = Field(default=None, ge=10, le=3600)
 

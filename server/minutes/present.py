@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.minutes.revisions import Change
+from server.minutes.revisions import RevisionChange
 from server.minutes.store import Current
 from server.models import MinutesComment, MinutesRevision
 
@@ -53,7 +53,7 @@ def minutes_out(found: Current) -> dict[str, Any]:
     }
 
 
-def change_out(change: Change) -> dict[str, Any]:
+def change_out(change: RevisionChange) -> dict[str, Any]:
     return {
         "path": change.path,
         "kind": change.kind,

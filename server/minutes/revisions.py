@@ -31,7 +31,7 @@ from typing import Any, Literal
 from server.errors import Conflict as ConflictError
 from server.minutes.document import InvalidMinutes, Minutes
 
-#: A text at least this long (or of several lines) gets a line diff in its ``Change``.
+#: A text at least this long (or of several lines) gets a line diff in its ``RevisionChange``.
 LONG_TEXT = 200
 #: Root fields merged as whole values.
 ATOMIC = frozenset({"format", "conference_id", "languages", "attendance", "interventions"})
@@ -84,7 +84,7 @@ def keys_of(path: str) -> tuple[Key, ...]:
 
 
 @dataclass(frozen=True)
-class Change:
+class RevisionChange:
     """One difference between two versions, at a field path. ``old``/``new`` are JSON values
     (``None`` when added/removed); ``lines`` a unified line diff for long or multi-line texts."""
 
@@ -95,24 +95,24 @@ class Change:
     lines: tuple[str, ...] = ()
 
 
-def diff(old: Minutes, new: Minutes) -> list[Change]:
+def diff(old: Minutes, new: Minutes) -> list[RevisionChange]:
     """Each change from ``old`` to ``new``, in document order. A new or removed decision, action
     item or agenda item is one change at its path (its whole value), not one per field."""
-    changes: list[Change] = []
+    changes: list[RevisionChange] = []
     _diff(old.to_dict(), new.to_dict(), (), changes)
     return changes
 
 
-def _diff(a: Any, b: Any, keys: tuple[Key, ...], out: list[Change]) -> None:
+def _diff(a: Any, b: Any, keys: tuple[Key, ...], out: list[RevisionChange]) -> None:
     if a == b:
         return
     if isinstance(a, dict) and isinstance(b, dict) and keys not in _ATOMIC_KEYS:
         for key in [*a, *(k for k in b if k not in a)]:
             sub = (*keys, key)
             if key not in b:
-                out.append(Change(path_of(sub), "removed", old=a[key]))
+                out.append(RevisionChange(path_of(sub), "removed", old=a[key]))
             elif key not in a:
-                out.append(Change(path_of(sub), "added", new=b[key]))
+                out.append(RevisionChange(path_of(sub), "added", new=b[key]))
             else:
                 _diff(a[key], b[key], sub, out)
         return
@@ -120,13 +120,13 @@ def _diff(a: Any, b: Any, keys: tuple[Key, ...], out: list[Change]) -> None:
         for i in range(max(len(a), len(b))):
             sub = (*keys, i)
             if i >= len(b):
-                out.append(Change(path_of(sub), "removed", old=a[i]))
+                out.append(RevisionChange(path_of(sub), "removed", old=a[i]))
             elif i >= len(a):
-                out.append(Change(path_of(sub), "added", new=b[i]))
+                out.append(RevisionChange(path_of(sub), "added", new=b[i]))
             else:
                 _diff(a[i], b[i], sub, out)
         return
-    out.append(Change(path_of(keys), "changed", old=a, new=b, lines=_line_diff(a, b)))
+    out.append(RevisionChange(path_of(keys), "changed", old=a, new=b, lines=_line_diff(a, b)))
 
 
 _ATOMIC_KEYS = frozenset({("languages",), ("format",), ("conference_id",)})
@@ -146,7 +146,7 @@ def _line_diff(a: Any, b: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Conflict:
+class RevisionConflict:
     """A field both sides changed differently. Values are JSON values, ``None`` when the side
     does not have the field (it removed the entry, or never had it)."""
 
@@ -163,7 +163,7 @@ class MergeResult:
     ("mine": what they are typing stays on their screen until they choose)."""
 
     merged: Minutes
-    conflicts: tuple[Conflict, ...]
+    conflicts: tuple[RevisionConflict, ...]
     _tree: Any = field(default=None, repr=False, compare=False)
     _sides: tuple[Any, Any, Any] = field(default=(None, None, None), repr=False, compare=False)
 
@@ -193,9 +193,9 @@ class MergeResult:
 
 def merge(base: Minutes, mine: Minutes, theirs: Minutes) -> MergeResult:
     """Three-way merge: a field changed on one side only takes that change; the same change on
-    both sides is no conflict; different changes to one field are a ``Conflict``."""
+    both sides is no conflict; different changes to one field are a ``RevisionConflict``."""
     sides = (base.to_dict(), mine.to_dict(), theirs.to_dict())
-    conflicts: list[Conflict] = []
+    conflicts: list[RevisionConflict] = []
     tree = _merge(*sides, (), conflicts)
     try:
         merged = Minutes.from_dict(_strip(tree))
@@ -204,12 +204,12 @@ def merge(base: Minutes, mine: Minutes, theirs: Minutes) -> MergeResult:
         # field the check names becomes a conflict, and the merge shows "mine" until chosen.
         keys = keys_of(exc.path)
         b, m, t = (_public(_get_or_missing(side, keys)) for side in sides)
-        conflicts.append(Conflict(exc.path, b, m, t, keys=keys))
+        conflicts.append(RevisionConflict(exc.path, b, m, t, keys=keys))
         return MergeResult(mine, tuple(conflicts), tree, sides)
     return MergeResult(merged, tuple(conflicts), tree, sides)
 
 
-def _merge(b: Any, m: Any, t: Any, keys: tuple[Key, ...], out: list[Conflict]) -> Any:
+def _merge(b: Any, m: Any, t: Any, keys: tuple[Key, ...], out: list[RevisionConflict]) -> Any:
     if m == t:
         return m
     if m == b:
@@ -230,7 +230,7 @@ def _merge(b: Any, m: Any, t: Any, keys: tuple[Key, ...], out: list[Conflict]) -
                 _merge(_at(b, i), _at(m, i), _at(t, i), (*keys, i), out)
                 for i in range(max(len(b), len(m), len(t)))
             ]
-    out.append(Conflict(path_of(keys), _public(b), _public(m), _public(t), keys=keys))
+    out.append(RevisionConflict(path_of(keys), _public(b), _public(m), _public(t), keys=keys))
     return m
 
 

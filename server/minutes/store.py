@@ -15,7 +15,7 @@ from server.errors import Forbidden, NotFound
 from server.identity import Identity
 from server.minutes.access import MinutesAccess, minutes_access
 from server.minutes.document import Minutes
-from server.minutes.revisions import Change, Conflict, StaleRevision, diff
+from server.minutes.revisions import RevisionChange, RevisionConflict, StaleRevision, diff
 from server.minutes.workflow import Comment, MinutesRecord, MinutesState
 from server.models import MinutesComment, MinutesDocument, MinutesRevision
 
@@ -122,7 +122,7 @@ class StaleSave(StaleRevision):
         *,
         document: Minutes,
         merged: Minutes,
-        conflicts: tuple[Conflict, ...],
+        conflicts: tuple[RevisionConflict, ...],
     ) -> None:
         super().__init__(current_revision, base, saved_by, saved_at)
         self.extra: dict[str, Any] = {
@@ -165,7 +165,7 @@ async def one_revision(
 
 async def revision_diff(
     db: AsyncSession, who: Identity, conference_id: int, a: int, b: int
-) -> tuple[MinutesRevision, MinutesRevision, list[Change]]:
+) -> tuple[MinutesRevision, MinutesRevision, list[RevisionChange]]:
     """What changed from revision ``a`` to revision ``b``."""
     _, found = await readable(db, who, conference_id)
     old = await revision_row(db, found.row, a)

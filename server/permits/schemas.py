@@ -10,7 +10,7 @@ from babel.numbers import is_currency
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.countries import COUNTRIES
-from server.fields import Amount2
+from server.fields import Amount2, Strict
 from server.i18n_strings import N_
 from server.models import ConferenceKind, PermitStatus
 
@@ -30,10 +30,6 @@ LABELS = (
     N_("quarter"),
     N_("year"),
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Participants(Strict):

@@ -3,7 +3,7 @@
 It joins the room as in-process subscribers (``rooms.subscriber.Subscriber``): one for the
 floor programme (``programme.video`` and ``programme.audio``) and one per interpreted language
 (its ``interpretation.audio`` slot, the language chosen as a listener would). Their packets go
-to a ``recordings.session.Recording``; a task passes on packets held for reordering every
+to a ``recordings.session.RecordingSession``; a task passes on packets held for reordering every
 0.25 s and asks the floor's publisher for a key frame while the video waits for one. The room's
 events become the recording's timeline marks.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from aiortc.rtp import RtpPacket
 
-from recordings.session import RecordedFile, Recording
+from recordings.session import RecordedFile, RecordingSession
 from rooms.room import BridgeRoom
 from rooms.roster import RoomEvent
 from rooms.subscriber import Subscriber
@@ -72,7 +72,7 @@ class RoomRecorder:
         self.since = since or started_at  # the recording's start (part 1's)
         self.languages = recorded_languages(room)
         directory.mkdir(parents=True, exist_ok=True)
-        self.recording = Recording(directory, self.languages, started_at)
+        self.recording = RecordingSession(directory, self.languages, started_at)
         self._subscribers: list[Subscriber] = []
         self._task: asyncio.Task[None] | None = None
         self._asked = 0.0

@@ -29,7 +29,7 @@ from rooms.room_state import REOPENED
 from rooms.roster import RoomEvent
 from server.conferences.lifecycle import ROOM_CLOSED
 from server.conferences.queries import occurrences_between
-from server.conferences.series import Occurrence
+from server.conferences.series import SessionOccurrence
 from server.db import Database
 from server.errors import Conflict
 from server.identity import Identity
@@ -424,7 +424,7 @@ class RoomRecordings:
                 log.exception("could not stop the recording of conference %s", conference_id)
 
 
-def _current(occurrence: Occurrence) -> Current:
+def _current(occurrence: SessionOccurrence) -> Current:
     """The occurrence's key (series, recurrence id) and what its agenda marks carry."""
     return (
         (occurrence.series.id, occurrence.recurrence_id),

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from server.app import create_app
 from server.config import Config
 from server.db import Database
-from server.ical.ics import PartStat, Role, Status
+from server.ical.ics import AttendeeRole, PartStat, Status
 from server.keys import RENDERED_EVENTS
 from server.models import CalendarRender
 from tests.calendars.helpers import plan, read_both
@@ -42,11 +42,11 @@ async def test_conference_calendar_has_every_session_with_people_place_and_zones
     opening = by_title["Opening"]
     roles = {a.email: a.role for a in opening.attendees}
     assert roles == {
-        "secretary@concord.example": Role.CHAIR,
-        "delegate@concord.example": Role.REQ_PARTICIPANT,
-        f"hall.{planned.id}@example.org": Role.REQ_PARTICIPANT,
-        "technician@concord.example": Role.REQ_PARTICIPANT,
-        "interpreter.en@concord.example": Role.REQ_PARTICIPANT,
+        "secretary@concord.example": AttendeeRole.CHAIR,
+        "delegate@concord.example": AttendeeRole.REQ_PARTICIPANT,
+        f"hall.{planned.id}@example.org": AttendeeRole.REQ_PARTICIPANT,
+        "technician@concord.example": AttendeeRole.REQ_PARTICIPANT,
+        "interpreter.en@concord.example": AttendeeRole.REQ_PARTICIPANT,
     }
     assert {a.partstat for a in opening.attendees} == {PartStat.NEEDS_ACTION}
     assert "Quang Ngai hall MoU (Quang Ngai)" in opening.location

@@ -15,11 +15,11 @@ from icalendar import Calendar, Timezone
 
 from server.ical.ics import (
     Attendee,
+    AttendeeRole,
     CalendarEvent,
     PartStat,
     Person,
     Recurrence,
-    Role,
     Status,
     calendar,
     expand,
@@ -36,10 +36,12 @@ NEW_YORK = ZoneInfo("America/New_York")
 STAMP = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 ORGANIZER = Person("Sở Ngoại vụ", "organiser@concord.example")
 ATTENDEES = (
-    Attendee('Nguyễn Văn A, "Chair"; PM', "chair@example.vn", Role.CHAIR, PartStat.ACCEPTED),
+    Attendee(
+        'Nguyễn Văn A, "Chair"; PM', "chair@example.vn", AttendeeRole.CHAIR, PartStat.ACCEPTED
+    ),
     Attendee("ສົມສັກ ພົມມະຈັນ", "delegate@example.la", rsvp=True),
-    Attendee("Observer", "observer@example.org", Role.OPT_PARTICIPANT, PartStat.TENTATIVE),
-    Attendee("Room bot", "room@example.org", Role.NON_PARTICIPANT),
+    Attendee("Observer", "observer@example.org", AttendeeRole.OPT_PARTICIPANT, PartStat.TENTATIVE),
+    Attendee("Room bot", "room@example.org", AttendeeRole.NON_PARTICIPANT),
 )
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.ical.ics import PartStat, Role, parse, parse_calendar
+from server.ical.ics import AttendeeRole, PartStat, parse, parse_calendar
 
 from .samples import EVENT, HEADER, event, ics
 
@@ -84,13 +84,13 @@ def test_attendees_alarms_and_method_are_read() -> None:
     chair, other = read.attendees
     assert (chair.name, chair.role, chair.partstat, chair.rsvp) == (
         "Lê, Thị B",
-        Role.CHAIR,
+        AttendeeRole.CHAIR,
         PartStat.ACCEPTED,
         True,
     )
     assert (other.email, other.role, other.partstat, other.rsvp) == (
         "c@example.la",
-        Role.REQ_PARTICIPANT,
+        AttendeeRole.REQ_PARTICIPANT,
         PartStat.NEEDS_ACTION,
         False,
     )

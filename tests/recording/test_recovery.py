@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from recordings.session import Recording as SessionRecording
+from recordings.session import RecordingSession
 from server.config import Config
 from server.db import Database
 from server.ledger.operations import ledger_signer
@@ -110,7 +110,7 @@ async def test_read_back_without_a_manifest_still_hashes_the_files(tmp_path: Pat
 
 def left_by_a_crash(directory: Path, started: dt.datetime) -> None:
     """What a killed recorder leaves: its manifest (with a mark) and a file per channel."""
-    left = SessionRecording(directory, ["lo"], started)
+    left = RecordingSession(directory, ["lo"], started)
     left.mark("note", text="before the crash")
     left.close()
     for name in ("floor.webm", "floor-audio.ogg", "lo.ogg"):
@@ -323,7 +323,7 @@ async def test_a_cut_recording_of_an_ended_conference_is_closed_as_finished(
     async with demo.session() as db, db.begin():
         row = await operations.begin(db, 1, "session", dt.datetime.now(dt.UTC))
         directory = config.data_dir / row.directory
-    SessionRecording(directory, [], row.started_at).close()
+    RecordingSession(directory, [], row.started_at).close()
     rooms = LiveRooms(demo, ["127.0.0.1"], no_publish)
     await rooms._state.save(1, {"version": 1})
     recordings = RoomRecordings(

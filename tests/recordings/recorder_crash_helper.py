@@ -1,7 +1,7 @@
 """Run by tests/recordings/test_recorder.py in a subprocess that the test SIGKILLs.
 
 ``python recorder_crash_helper.py CAPTURE.pickle OUTPUT.webm`` replays a captured packet list
-(see ``Captured`` in the test) into a ``RecordingFile`` at the pace it was captured, printing
+(see ``Captured`` in the test) into a ``ContainerWriter`` at the pace it was captured, printing
 ``fed <seconds>`` after each second of media so the parent knows when to kill it. It never
 closes the file: the parent kills it first.
 """
@@ -14,13 +14,13 @@ import time
 
 from aiortc.rtp import RtpPacket
 
-from recordings.recorder import RecordingFile
+from recordings.recorder import ContainerWriter
 
 
 def main(capture: str, output: str) -> None:
     with open(capture, "rb") as file:
         packets: list[tuple[str, float, int, int, int, int, bytes]] = pickle.load(file)
-    recording = RecordingFile.programme(output)
+    recording = ContainerWriter.programme(output)
     start = time.monotonic()
     first = packets[0][1]
     reported = 0

@@ -4,7 +4,7 @@ as a script, the subprocess that test_session.py SIGKILLs.
 The main hall (site 1) shows a test pattern (320x180) and plays 440 Hz; site 2 has a smaller
 picture (256x144) and 550 Hz; site 3 only a microphone, 330 Hz. The Lao booth's interpreter
 plays 660 Hz, the English booth's 880 Hz. ``RoomRecording`` ties ``rooms.subscriber``
-subscribers to a ``recordings.session.Recording`` the way the control plane does: packets in,
+subscribers to a ``recordings.session.RecordingSession`` the way the control plane does: packets in,
 ``expire()`` every 0.25 s, a key frame asked for while the floor video waits, room events as
 marks.
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from aiortc.rtp import RtpPacket
 
-from recordings.session import Recording
+from recordings.session import RecordingSession
 from rooms.booths import BoothInfo
 from rooms.room import BridgeRoom
 from rooms.roster import RoomEvent, SiteInfo
@@ -56,7 +56,7 @@ class RoomRecording:
 
     def __init__(self, room: BridgeRoom, directory: Path, languages: list[str]) -> None:
         self.room = room
-        self.recording = Recording(directory, languages, dt.datetime.now(dt.UTC))
+        self.recording = RecordingSession(directory, languages, dt.datetime.now(dt.UTC))
         self.keyframes_asked = 0
         recording = self.recording
 

@@ -25,7 +25,7 @@ import pytest
 from aiortc import RTCRtpSender, RTCSessionDescription
 from aiortc.rtp import RtpPacket
 
-from recordings.recorder import RecordingFile, TrackWriter
+from recordings.recorder import ContainerWriter, TrackWriter
 from recordings.rtp_frames import ReorderBuffer, vp8_keyframe_size
 from rooms import aiortc_hooks as hooks
 from rooms.rtp import is_vp8_keyframe
@@ -123,7 +123,7 @@ def packets() -> list[Captured]:
     return asyncio.run(capture(CAPTURE_SECONDS))
 
 
-def feed(recording: RecordingFile, packets: list[Captured], audio: str = "audio") -> None:
+def feed(recording: ContainerWriter, packets: list[Captured], audio: str = "audio") -> None:
     for captured in packets:
         track: TrackWriter | None
         if captured.kind == "video":
@@ -170,7 +170,7 @@ def check_programme(path: Path, packets: list[Captured]) -> tuple[int, int]:
 def test_programme_webm_decodes_to_the_pattern_and_tone(
     packets: list[Captured], tmp_path: Path
 ) -> None:
-    recording = RecordingFile.programme(tmp_path / "floor.webm")
+    recording = ContainerWriter.programme(tmp_path / "floor.webm")
     feed(recording, packets)
     recording.close()
     recording.close()  # twice is harmless
@@ -191,7 +191,7 @@ def test_programme_webm_decodes_to_the_pattern_and_tone(
 def test_language_channel_carries_its_own_tone(
     packets: list[Captured], tmp_path: Path, name: str
 ) -> None:
-    recording = RecordingFile.channel(tmp_path / name)
+    recording = ContainerWriter.channel(tmp_path / name)
     feed(recording, packets, audio="audio2")
     recording.close()
     with av.open(str(recording.path)) as container:
@@ -223,14 +223,14 @@ def shuffled(packets: list[Captured], window: int, seed: int) -> list[Captured]:
 def test_reordered_and_duplicated_packets_give_the_same_recording(
     packets: list[Captured], tmp_path: Path
 ) -> None:
-    straight = RecordingFile.programme(tmp_path / "straight.webm")
+    straight = ContainerWriter.programme(tmp_path / "straight.webm")
     feed(straight, packets)
     straight.close()
     messy = shuffled([c for c in packets if c.kind in ("video", "audio")], window=6, seed=7)
     messy.insert(len(messy) // 2, messy[len(messy) // 3])  # a duplicate, long after
     messy.insert(100, messy[101])  # and one right next to its original
     # The arrival times of the first packets decide the time line: keep them in place.
-    reordered = RecordingFile.programme(tmp_path / "reordered.webm")
+    reordered = ContainerWriter.programme(tmp_path / "reordered.webm")
     feed(reordered, messy)
     reordered.close()
     assert reordered.video is not None and reordered.audio is not None
@@ -245,7 +245,7 @@ def test_a_very_late_packet_is_dropped_and_counted(packets: list[Captured], tmp_
     audio = [c for c in packets if c.kind == "audio"]
     held = audio.pop(50)
     audio.insert(150, held)  # two seconds late: its place was given up long before
-    recording = RecordingFile.channel(tmp_path / "late.ogg")
+    recording = ContainerWriter.channel(tmp_path / "late.ogg")
     feed(recording, audio)
     recording.close()
     assert recording.audio is not None
@@ -276,7 +276,7 @@ def test_video_starts_at_a_key_frame(packets: list[Captured], tmp_path: Path) ->
     later_keys = [k for k in keys if k >= joined]
     assert later_keys, "the capture asked for a second key frame"
     expected = sum(c.marker for c in video[later_keys[0] :])  # frames from there on
-    recording = RecordingFile(tmp_path / "late-join.webm", video=True, audio=False)
+    recording = ContainerWriter(tmp_path / "late-join.webm", video=True, audio=False)
     feed(recording, video[joined:])  # joined after the first key frame
     recording.close()
     assert recording.video is not None
@@ -284,7 +284,7 @@ def test_video_starts_at_a_key_frame(packets: list[Captured], tmp_path: Path) ->
     assert recording.video.counts.dropped_frames >= 1
     frames, _ = decode(recording.path)
     assert len(frames) == expected
-    whole = RecordingFile(tmp_path / "whole.webm", video=True, audio=False)
+    whole = ContainerWriter(tmp_path / "whole.webm", video=True, audio=False)
     feed(whole, video)
     whole.close()
     with av.open(str(whole.path)) as container:
@@ -336,7 +336,7 @@ def test_a_stopped_stream_is_written_out_while_the_file_is_open(
     packets: list[Captured], tmp_path: Path
 ) -> None:
     audio = [c for c in packets if c.kind == "audio" and c.at - packets[0].at < 3]
-    recording = RecordingFile.channel(tmp_path / "stopped.ogg")
+    recording = ContainerWriter.channel(tmp_path / "stopped.ogg")
     feed(recording, audio)
     assert recording.audio is not None
     assert recording.audio.counts.frames < len(audio)  # some wait in the reorder buffer

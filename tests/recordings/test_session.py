@@ -1,6 +1,6 @@
 """A conference recorded from a live room (real aiortc peers on loopback): the recorder joins
-as in-process subscribers, ``recordings.session.Recording`` writes the files and the manifest;
-ffprobe and PyAV read them back, and the tones tell whose sound landed where (FFT)."""
+as in-process subscribers, ``recordings.session.RecordingSession`` writes the files and the
+manifest; ffprobe and PyAV read them back, and the tones tell whose sound landed where (FFT)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from aiortc.rtp import RtpPacket
 
-from recordings.session import Recording
+from recordings.session import RecordingSession
 from rooms.synthetic import dominant_frequency
 from tests.recordings.session_helper import FPS, RecordedRoom
 
@@ -187,7 +187,7 @@ async def test_the_manifest_is_rewritten_while_recording_and_bad_input_is_refuse
 ) -> None:
     now = [100.0]
     started = dt.datetime(2026, 3, 4, 8, 30, tzinfo=dt.UTC)
-    recording = Recording(tmp_path / "r", ["lo", "vi"], started, clock=lambda: now[0])
+    recording = RecordingSession(tmp_path / "r", ["lo", "vi"], started, clock=lambda: now[0])
     path = tmp_path / "r" / "manifest.json"
     first = json.loads(path.read_text())
     assert first["stopped_at"] is None and first["marks"] == []
@@ -231,7 +231,7 @@ async def test_the_manifest_is_rewritten_while_recording_and_bad_input_is_refuse
         (["lo"], dt.datetime(2026, 3, 4), "aware"),
     ):
         with pytest.raises(ValueError, match=problem):
-            Recording(tmp_path / "r", languages, started_at)
+            RecordingSession(tmp_path / "r", languages, started_at)
 
 
 def test_a_killed_recorder_leaves_playable_files_and_a_manifest(tmp_path: Path) -> None:
