@@ -361,10 +361,11 @@ async def _postgres(drop_only: bool = False) -> str:
 async def run_backend(opts: Options, backend: str, tmp: Path) -> dict[str, Any]:
     from server.accounts.passwords import Passwords
     from server.app import create_app
-    from server.config import load_config
     from server.db import Database
     from server.demo.loader import load_demo
     from server.keys import DATABASE
+    from server.search.index import keep_index
+    from server.settings import load_config
 
     if backend == "postgresql":
         url = await _postgres()
@@ -380,7 +381,7 @@ async def run_backend(opts: Options, backend: str, tmp: Path) -> dict[str, Any]:
             "CONCORD_ARGON2_MEMORY_KIB": "1024",
         }
     )
-    database = Database(url)
+    database = keep_index(Database(url))
     runner: web.AppRunner | None = None
     try:
         started = time.perf_counter()

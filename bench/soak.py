@@ -38,9 +38,9 @@ import aiohttp
 
 from bench.restart import CONFERENCE, HALL, ORGANISER, _fill
 from bench.served import Served, api_token, demo_environment, free_port
+from server.allocator import HeapTrimmer, malloc_figures
 from server.live.simulate import SimulatedSite
 from server.live.simulate_console import Operator
-from server.monitoring.allocator import HeapTrimmer, malloc_figures
 from server.monitoring.memory import MemoryProbe, open_fds, rss_bytes, tasks
 from server.monitoring.metrics import LoopLag
 

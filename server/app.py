@@ -25,6 +25,7 @@ from server.accounts.throttle import LoginThrottle, ReauthenticationLimit
 from server.admin import pages as admin_pages
 from server.agreements import api as agreements_api
 from server.agreements import pages as agreements_pages
+from server.agreements.live import SigningHandlers, broadcast
 from server.archive import views as archive_views
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
@@ -38,7 +39,7 @@ from server.conferences.access import require_conference_role
 from server.conferences.pages import CONFERENCE_PANELS, ConferencePanel
 from server.config import Config
 from server.db import Database
-from server.events import Events, RosterChanged, StatusChanged
+from server.events import AgreementSigned, Events, RosterChanged, SigningChanged, StatusChanged
 from server.i18n import Catalogues
 from server.ical.rendered import RenderedEvents
 from server.invitations import views as invitations_views
@@ -78,14 +79,19 @@ from server.monitoring import check_pages as monitoring_check_pages
 from server.monitoring import memory, metrics
 from server.monitoring import pages as monitoring_pages
 from server.monitoring import report_pages as quality_pages
-from server.monitoring.hub import HealthHub
+from server.monitoring.checks import SiteChecks
+from server.monitoring.handlers import Monitoring
+from server.monitoring.hub import HealthHub, forget_if_ended
+from server.monitoring.settings import health_settings
 from server.permits import api as permits_api
 from server.permits import pages as permits_pages
 from server.recording import pages as recording_pages
+from server.recording.handlers import RecordingHandlers
 from server.recording.service import RoomRecordings
 from server.routing import PUBLIC, RouteTable, Rule
 from server.search import api as search_api
 from server.search import pages as search_pages
+from server.search.index import keep_index
 from server.shutdown import announce_and_close
 from server.signing import Signer
 from server.templating import setup_environment
@@ -133,6 +139,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     """Build the application. With ``migrate`` the schema is upgraded when it starts."""
     app = web.Application(middlewares=[errors, guard], client_max_size=config.max_body_bytes)
     app[CONFIG] = config
+    health = health_settings(config)
     app[GATEKEEPER] = Gatekeeper(identity_from_request, require_conference_role)
     panels: list[ConferencePanel] = [invitations_views.conference_panel]
     app[CONFERENCE_PANELS] = panels  # (what features add to the conference page)
@@ -164,7 +171,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     _add_static(app, rules)
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-        database = Database(config.database_url)
+        database = keep_index(Database(config.database_url))
         app[DATABASE] = database
         if migrate:
             await database.upgrade()
@@ -184,13 +191,15 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         config, lambda: app[DATABASE], lambda: app[GRANTS], lambda: app[LIVE_ROOMS].node_urls()
     )
     room_namespace = RoomNamespace(
-        config,
-        lambda: app[DATABASE],
-        lambda: app[LIVE_ROOMS],
-        lambda: app[HEALTH_HUB],
-        lambda: app[RECORDINGS],
-        lambda: app[GRANTS],
+        config, lambda: app[DATABASE], lambda: app[LIVE_ROOMS], lambda: app[GRANTS]
     )
+    recording = RecordingHandlers(room_namespace, lambda: app[RECORDINGS])
+    room_namespace.add_handlers(Monitoring(room_namespace, lambda: app[HEALTH_HUB]))
+    room_namespace.add_handlers(SiteChecks(room_namespace, health.thresholds))
+    room_namespace.add_handlers(SigningHandlers(room_namespace))
+    room_namespace.add_handlers(recording)
+    room_namespace.add_to_join("recording", recording.state)
+    app[EVENTS].subscribe(SigningChanged, lambda e: broadcast(sockets, e.state))
     sockets.register_namespace(room_namespace)
     sockets.attach(app)
     app[SOCKETS] = sockets
@@ -207,21 +216,22 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         async def tell_site(conference_id: int, site_id: int, event: str, data: Any) -> None:
             await room_namespace.emit(event, data, room=site_room(conference_id, site_id))
 
-        hub = HealthHub(app[DATABASE], emit, config.health_retention_days)
+        hub = HealthHub(app[DATABASE], emit, health.retention_days)
         rooms = LiveRooms(
             app[DATABASE],
             list(config.ice_host_addresses),
             room_namespace.publish,
             order,
             on_health=hub.report,
-            thresholds=config.health_thresholds,
+            thresholds=health.thresholds,
             tell_site=tell_site,
         )
         app[HEALTH_HUB], app[LIVE_ROOMS] = hub, rooms
         app[EVENTS].subscribe(
             RosterChanged, lambda e: room_namespace.roster_changed(e.conference_id)
         )
-        app[EVENTS].subscribe(StatusChanged, lambda e: close_if_ended(rooms, hub, e))
+        app[EVENTS].subscribe(StatusChanged, lambda e: close_if_ended(rooms, e))
+        app[EVENTS].subscribe(StatusChanged, lambda e: forget_if_ended(hub, e))
         node = node_of(config)
         heartbeat = Heartbeat(app[DATABASE], node, lambda: rooms.live())
         await heartbeat.start()  # first closes the rooms a stopped process left open
@@ -232,6 +242,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
             app[DATABASE], rooms, app[LEDGER_SIGNER], config.data_dir, emit, node=node
         )
         app[RECORDINGS] = recordings
+        app[EVENTS].subscribe(AgreementSigned, recordings.mark_signing)
         await recordings.start()
         yield
         await heartbeat.stop()

@@ -17,10 +17,11 @@ from aiohttp import web
 
 from server.accounts import operations as accounts
 from server.accounts.passwords import Passwords
-from server.config import Config, ConfigError, load_config
+from server.config import Config, ConfigError
 from server.db import Database
 from server.errors import DomainError
 from server.models import Role
+from server.settings import load_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -252,8 +253,9 @@ async def _demo(config: Config) -> int:
     from server.demo.archive import archive_demo
     from server.demo.loader import load_demo
     from server.ledger.operations import ledger_signer
+    from server.search.index import keep_index
 
-    database = Database(config.database_url)
+    database = keep_index(Database(config.database_url))
     passwords = Passwords.from_config(config)
     try:
         await database.upgrade()

@@ -11,23 +11,19 @@ import datetime as dt
 import os
 import secrets
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rooms.health import Thresholds
-from server import turn
-from server.archive import settings as archive
+from server import node_settings, turn
 from server.client_address import Network, parse_networks
-from server.cluster import settings as cluster
 from server.ice_settings import LOOPBACK_ONLY, IceServer, ice_host_addresses_of, ice_servers_of
-from server.monitoring import settings as monitoring
 
 ENV_PREFIX = "CONCORD_"
-DEFAULT_THRESHOLDS = Thresholds()
+T = TypeVar("T")
 SECRET_KEY_FILE = "secret_key"
 # Viet Nam's public-service days off in 2026 that fall on weekdays: New Year; Tết (14–22 Feb,
 # the weekdays 16–20); Hùng Kings (26 Apr, a Sunday, moved to Monday 27); 30 Apr and 1 May;
@@ -79,11 +75,34 @@ SETTINGS = {
     "smtp_security": "CONCORD_SMTP_SECURITY",
     "smtp_from": "CONCORD_SMTP_FROM",
     "trusted_proxies": "CONCORD_TRUSTED_PROXIES",
-    **monitoring.SETTINGS,
-    **archive.SETTINGS,
     **turn.SETTINGS,
-    **cluster.SETTINGS,
+    **node_settings.SETTINGS,
 }
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What a section's ``read`` is given: the raw values found (each with where it came
+    from), readers of a text and of a whole number that name the setting in any problem, and
+    the list every problem goes to."""
+
+    raw: Mapping[str, tuple[Any, str]]
+    text: Callable[[str, str | None], str | None]
+    integer: Callable[[str, int, int, int], int]
+    problems: list[str]
+
+
+@dataclass(frozen=True)
+class Section(Generic[T]):
+    """A feature's own settings, declared in the feature (``server/monitoring/settings.py``,
+    ``server/archive/settings.py``), so that this module imports no feature: their names and
+    environment variables, how they are read, and their value when none was loaded.
+    ``server.settings`` lists every feature's for ``load_config``."""
+
+    name: str
+    settings: Mapping[str, str]
+    read: Callable[[Reader], T]
+    default: T
 
 
 class ConfigError(Exception):
@@ -103,7 +122,7 @@ class Config:
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
     redis_url: str | None = None
-    # In a cluster (server/cluster/settings.py): this node's id, and where clients reach it.
+    # In a cluster (server/node_settings.py): this node's id, and where clients reach it.
     node_id: str | None = None
     node_url: str | None = None
     ice_servers: tuple[IceServer, ...] = ()
@@ -137,18 +156,15 @@ class Config:
     smtp_from: str = ""
     # Reverse proxies whose X-Forwarded-For is believed (server.client_address); none by default.
     trusted_proxies: tuple[Network, ...] = ()
-    # Connection health (server.monitoring.settings): levels, alerts, retention, /metrics.
-    health_thresholds: Thresholds = DEFAULT_THRESHOLDS
-    health_retention_days: int = 90
-    metrics_token: str | None = None
-    metrics_allow: tuple[str, ...] = monitoring.DEFAULT_ALLOW
-    # Retention (server.archive.settings), days after the conference's end; 0 keeps forever.
-    # Health samples use health_retention_days above.
-    retention_recordings_days: int = 0
-    retention_room_events_days: int = 0
-    retention_minutes_drafts_days: int = 0
+    # The features' own settings by section name (``section()``): connection health and
+    # /metrics (server.monitoring.settings), retention (server.archive.settings).
+    sections: Mapping[str, Any] = field(default_factory=dict)
     # Every signed ledger head is also appended here, outside the database (server.ledger).
     ledger_witness: Path = Path("var/ledger/witness.jsonl")
+
+    def section(self, section: Section[T]) -> T:
+        """A feature's settings, as loaded (``section.default`` when loaded without it)."""
+        return cast(T, self.sections.get(section.name, section.default))
 
     @property
     def secure_cookies(self) -> bool:
@@ -174,11 +190,14 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     config_file: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    sections: Sequence[Section[Any]] = (),
 ) -> Config:
-    """Read, validate and complete the configuration (generating the secret key if absent)."""
+    """Read, validate and complete the configuration (generating the secret key if absent),
+    with the features' ``sections`` (``server.settings.load_config`` passes every one)."""
     env = os.environ if environ is None else environ
     problems: list[str] = []
     raw: dict[str, tuple[Any, str]] = {}
+    known = SETTINGS | {key: var for section in sections for key, var in section.settings.items()}
 
     path = config_file or (Path(env["CONCORD_CONFIG"]) if env.get("CONCORD_CONFIG") else None)
     if path is not None:
@@ -189,11 +208,11 @@ def load_config(
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"config file {path} is not valid TOML: {exc}"]) from None
         for key, value in data.items():
-            if key not in SETTINGS:
+            if key not in known:
                 problems.append(f"{path}: unknown setting {key!r}")
             else:
                 raw[key] = (value, f"{path}: {key}")
-    for key, var in SETTINGS.items():
+    for key, var in known.items():
         if var in env and env[var] != "":
             raw[key] = (env[var], var)
     for key, value in (overrides or {}).items():
@@ -245,9 +264,9 @@ def load_config(
     smtp = _smtp(text, integer, problems)
     proxies, proxies_from = raw.get("trusted_proxies", (None, SETTINGS["trusted_proxies"]))
     trusted_proxies = parse_networks(proxies, proxies_from, problems)
-    health = monitoring.read(raw, text, integer, problems)
-    node = cluster.read(text, problems)
-    retention = archive.read(integer)
+    node = node_settings.read(text, problems)
+    reader = Reader(raw, text, integer, problems)
+    features = {section.name: section.read(reader) for section in sections}
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"
     ledger_witness = _ledger_witness(text("ledger_witness", None), data_dir, database_url, problems)
@@ -304,9 +323,8 @@ def load_config(
         ledger_witness=ledger_witness,
         **smtp,
         trusted_proxies=trusted_proxies,
-        **health,
-        **retention,
         **node,
+        sections=features,
     )
 
 

@@ -15,12 +15,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class Database:
-    """Owns the engine; ``close()`` disposes it and is safe to call twice."""
+    """Owns the engine; ``close()`` disposes it and is safe to call twice.
+
+    Its sessions are of a class of its own (``session_class``), so that what listens to them
+    (the search index: ``server.search.index.keep_index``, installed by whoever opens the
+    database to write) listens to this database's sessions only, not to every SQLAlchemy
+    session in the process."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -29,7 +35,10 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.session_class: type[Session] = type("DatabaseSession", (Session,), {})
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=self.session_class
+        )
         self._closed = False
 
     @property
@@ -96,7 +105,3 @@ def _ensure_sqlite_dir(url: str) -> None:
     path = url.split(":///", 1)[-1]
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-
-# Registers the listeners that keep the search index in step with every write.
-import server.search.index  # noqa: E402, F401

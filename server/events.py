@@ -34,6 +34,26 @@ class StatusChanged:
     actor: str = ""
 
 
+@dataclass(frozen=True)
+class AgreementSigned:
+    """A signatory signed an agreement at the ceremony; its ledger entry is committed at
+    ``ledger_position`` (the recording marks the moment on its timeline)."""
+
+    conference_id: int
+    agreement_id: int
+    signatory_id: int
+    ledger_position: int
+
+
+@dataclass(frozen=True)
+class SigningChanged:
+    """An agreement's signing ceremony changed (``state``: what ``signing.state`` carries to
+    the room, docs/signalling.md)."""
+
+    conference_id: int
+    state: dict[str, Any]
+
+
 class Events:
     """Subscribers by event type; ``publish`` awaits each in turn. A subscriber's failure is
     logged and does not undo the change (it committed) nor stop the other subscribers."""

@@ -14,8 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
-from server.config import Config, load_config
+from server.config import Config
 from server.db import Database
+from server.search.index import keep_index
+from server.settings import load_config
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CONCORD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -123,7 +125,7 @@ class Templates:
         from server.accounts.passwords import Passwords
         from server.demo.loader import load_demo
 
-        database = Database(url)
+        database = keep_index(Database(url))
         try:
             await database.upgrade()
             if kind == "demo":
@@ -180,7 +182,7 @@ async def database(
     """The test's database at head; with the demo loaded already when the test asks for it."""
     kind = "demo" if "demo" in request.fixturenames else "migrated"
     await templates.restore(config.database_url, kind)
-    db = Database(config.database_url)
+    db = keep_index(Database(config.database_url))
     await db.upgrade()  # at head already: a quick check that the copy is whole
     try:
         yield db

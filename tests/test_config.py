@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from server.config import ConfigError, load_config
+from server.config import ConfigError
+from server.monitoring.settings import health_settings
+from server.settings import load_config
 
 
 def test_defaults_use_the_data_dir_and_generate_a_secret(tmp_path: Path) -> None:
@@ -83,8 +85,8 @@ def test_bad_settings_are_named(tmp_path: Path, env: dict[str, str], message: st
 
 def test_metrics_access_settings(tmp_path: Path) -> None:
     default = load_config(environ={"CONCORD_DATA_DIR": str(tmp_path)})
-    assert default.metrics_allow == ("127.0.0.1/32", "::1/128")
-    assert default.metrics_token is None
+    assert health_settings(default).metrics_allow == ("127.0.0.1/32", "::1/128")
+    assert health_settings(default).metrics_token is None
     token = "t" * 16
     config = load_config(
         environ={
@@ -93,8 +95,8 @@ def test_metrics_access_settings(tmp_path: Path) -> None:
             "CONCORD_METRICS_TOKEN": token,
         }
     )
-    assert config.metrics_allow == ("10.0.0.0/8", "2001:db8::1/128")
-    assert config.metrics_token == token
+    assert health_settings(config).metrics_allow == ("10.0.0.0/8", "2001:db8::1/128")
+    assert health_settings(config).metrics_token == token
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

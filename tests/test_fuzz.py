@@ -44,11 +44,11 @@ from sqlalchemy import select
 
 from server.accounts import operations as account_ops
 from server.app import create_app
-from server.config import load_config
 from server.identity import Identity
 from server.keys import DATABASE
 from server.models import User
 from server.routing import NUMBER_RANGE
+from server.settings import load_config
 from tests.conftest import _TEST_ENVIRONMENT, Templates
 
 #: Examples per operation and mode: about 2 × 80 × EXAMPLES requests in all (3,220 at 20:

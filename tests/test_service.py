@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 
 from server.accounts.passwords import Passwords
 from server.app import create_app
-from server.config import Config, load_config
+from server.config import Config
 from server.db import Database
 from server.demo.loader import load_demo
 from server.models import AgendaSession, Conference, Site, User
+from server.settings import load_config
 from tests.conftest import SECRET, sign_in
 
 Client = TestClient[Any, Any]

@@ -30,10 +30,12 @@ from rooms.health import HealthTracker, Observation, grade_direction
 from rooms.link_stats import Direction, LinkSample
 from server.accounts.passwords import Passwords
 from server.app import create_app
-from server.config import Config, ConfigError, load_config
+from server.config import Config, ConfigError
 from server.db import Database
 from server.keys import LIVE_ROOMS
 from server.models import LoginSession, User
+from server.monitoring.settings import health_settings
+from server.settings import load_config
 from tests.calendars.conftest import free_port
 from tests.conftest import _TEST_ENVIRONMENT, ClientFactory, sign_in
 
@@ -152,17 +154,19 @@ async def test_ice_servers_reach_the_room_pages(
 def test_health_thresholds_grade_the_same_link_differently(
     tmp_path: Path, database_url: str
 ) -> None:
-    loose = configured(tmp_path, database_url).health_thresholds
-    strict = configured(
-        tmp_path,
-        database_url,
-        CONCORD_HEALTH_LOSS_FAIR_PERCENT="0.1",
-        CONCORD_HEALTH_LOSS_POOR_PERCENT="0.5",
-        CONCORD_HEALTH_JITTER_MS="10",
-        CONCORD_HEALTH_RTT_MS="100",
-        CONCORD_HEALTH_DOWN_SECONDS="2",
-        CONCORD_HEALTH_ALERT_SECONDS="4",
-    ).health_thresholds
+    loose = health_settings(configured(tmp_path, database_url)).thresholds
+    strict = health_settings(
+        configured(
+            tmp_path,
+            database_url,
+            CONCORD_HEALTH_LOSS_FAIR_PERCENT="0.1",
+            CONCORD_HEALTH_LOSS_POOR_PERCENT="0.5",
+            CONCORD_HEALTH_JITTER_MS="10",
+            CONCORD_HEALTH_RTT_MS="100",
+            CONCORD_HEALTH_DOWN_SECONDS="2",
+            CONCORD_HEALTH_ALERT_SECONDS="4",
+        )
+    ).thresholds
     lossy = Direction(0.006, 0.005, None, 100)  # 0.6 % loss
     assert grade_direction(lossy, 0.02, loose) == "good"
     assert grade_direction(lossy, 0.02, strict) == "poor"
@@ -180,18 +184,20 @@ def test_health_thresholds_grade_the_same_link_differently(
 def test_experience_thresholds_grade_the_same_experience_differently(
     tmp_path: Path, database_url: str
 ) -> None:
-    loose = configured(tmp_path, database_url).health_thresholds
-    strict = configured(
-        tmp_path,
-        database_url,
-        CONCORD_HEALTH_EXPERIENCE_SECONDS="60",
-        CONCORD_HEALTH_CONCEALED_FAIR_PERCENT="0.5",
-        CONCORD_HEALTH_CONCEALED_POOR_PERCENT="2",
-        CONCORD_HEALTH_FROZEN_FAIR_PERCENT="1",
-        CONCORD_HEALTH_FROZEN_POOR_PERCENT="2",
-        CONCORD_HEALTH_RECONNECTIONS_FAIR="2",
-        CONCORD_HEALTH_RECONNECTIONS_POOR="2",
-    ).health_thresholds
+    loose = health_settings(configured(tmp_path, database_url)).thresholds
+    strict = health_settings(
+        configured(
+            tmp_path,
+            database_url,
+            CONCORD_HEALTH_EXPERIENCE_SECONDS="60",
+            CONCORD_HEALTH_CONCEALED_FAIR_PERCENT="0.5",
+            CONCORD_HEALTH_CONCEALED_POOR_PERCENT="2",
+            CONCORD_HEALTH_FROZEN_FAIR_PERCENT="1",
+            CONCORD_HEALTH_FROZEN_POOR_PERCENT="2",
+            CONCORD_HEALTH_RECONNECTIONS_FAIR="2",
+            CONCORD_HEALTH_RECONNECTIONS_POOR="2",
+        )
+    ).thresholds
     assert (loose.experience_window, strict.experience_window) == (30.0, 60.0)
     both = Direction(0.0, 0.005, 1e6, 100)  # uplink and downlink alike
     link = LinkSample(0.0, "connected", 0.02, both, both, 25.0, 0, 0, 0.0, 40)

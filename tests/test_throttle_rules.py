@@ -11,8 +11,9 @@ import pytest
 from server.accounts.devices import MAX_ACCOUNTS, DeviceCookies
 from server.accounts.throttle import Backoff, LoginThrottle, ReauthenticationLimit
 from server.client_address import Network, client_address
-from server.config import ConfigError, load_config
+from server.config import ConfigError
 from server.errors import RateLimited
+from server.settings import load_config
 from server.signing import Signer
 
 SECRET = "a-test-secret-that-is-long-enough-1234567890"

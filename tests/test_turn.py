@@ -21,11 +21,12 @@ from aiortc import (
 
 from rooms import aiortc_hooks as hooks
 from rooms.synthetic import ToneTrack
-from server.config import ConfigError, load_config
+from server.config import ConfigError
 from server.db import Database
 from server.identity import GuestScope, Identity
 from server.live.ice import ice_servers
 from server.models import Role
+from server.settings import load_config
 from server.turn import credentials
 from tests import coturn
 from tests.calendars.conftest import free_port

@@ -9,20 +9,19 @@ from dataclasses import replace
 from aiohttp import web
 
 from server.agreements import ceremony, mail, register
-from server.agreements.live import broadcast
 from server.agreements.present import agreement_out
 from server.agreements.schemas import AgreementIn, AgreementPatch, SignatoryIn, SignIn
 from server.errors import BadRequest
+from server.events import AgreementSigned, SigningChanged
 from server.keys import (
     CATALOGUES,
     CONFIG,
     DATABASE,
+    EVENTS,
     LEDGER_SIGNER,
     LOCALE,
     PASSWORDS,
     REAUTH_LIMIT,
-    RECORDINGS,
-    SOCKETS,
 )
 from server.models import Role
 from server.permits.api import read_limited
@@ -185,15 +184,14 @@ async def api_sign(request: web.Request) -> web.Response:
         )
     if outcome.refused is not None:
         raise outcome.refused
-    if outcome.signing is not None:  # the moment on the recording's timeline
-        app[RECORDINGS].mark(
-            conference_id,
-            "signing",
-            agreement_id=agreement_id,
-            signatory_id=outcome.signing.signatory_id,
-            ledger_position=outcome.signing.ledger_position,
+    if outcome.signing is not None:
+        signed = outcome.signing
+        await app[EVENTS].publish(
+            AgreementSigned(
+                conference_id, agreement_id, signed.signatory_id, signed.ledger_position
+            )
         )
-    await broadcast(app[SOCKETS], outcome.state)
+    await app[EVENTS].publish(SigningChanged(conference_id, outcome.state))
     return json_response(outcome.state, status=201)
 
 

@@ -2,12 +2,11 @@
 
 The chair opens an agreement's signing from the console (``signing.open``); every member of
 the room then receives ``signing.state``, and again after each signing (the HTTP handler of
-``server.agreements.api`` emits it through :func:`broadcast`).
+``server.agreements.api`` publishes ``SigningChanged``, which :func:`broadcast` sends on).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -16,12 +15,11 @@ from server.agreements import ceremony
 from server.agreements.schemas import OpenIn
 from server.errors import DomainError
 from server.live import schemas
-from server.live.members import Answer, Member, Refused, conference_room
+from server.live.members import Answer, Handler, Member, Refused, conference_room
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
 
-Handler = Callable[[str, Member, Any], Awaitable[Answer]]
 NAMESPACE = "/room"
 
 

@@ -27,9 +27,11 @@ from sqlalchemy import ColumnElement, Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
+from server.archive.settings import retention_settings
 from server.config import Config
 from server.models import Conference, HealthSample, Recording, RecordingFile, RoomEventRecord
 from server.models.minutes import MinutesDocument, MinutesRevision
+from server.monitoring.settings import health_settings
 
 KINDS = ("recordings", "room_events", "health_samples", "minutes_drafts")
 PRUNABLE_RECORDINGS = ("finished", "interrupted")
@@ -47,11 +49,12 @@ class Retention:
 
     @classmethod
     def from_config(cls, config: Config) -> Retention:
+        kept = retention_settings(config)
         return cls(
-            recordings=config.retention_recordings_days,
-            room_events=config.retention_room_events_days,
-            health_samples=config.health_retention_days,
-            minutes_drafts=config.retention_minutes_drafts_days,
+            recordings=kept.recordings_days,
+            room_events=kept.room_events_days,
+            health_samples=health_settings(config).retention_days,
+            minutes_drafts=kept.minutes_drafts_days,
         )
 
     def days(self, kind: str) -> int:

@@ -1,4 +1,5 @@
-"""The retention settings, read with the rest of the configuration (``server.config``).
+"""The retention settings: this feature's section of the configuration
+(``server.config.Section``), read with the rest of it; ``retention_settings(config)`` gives them.
 
 A period per kind of record, in days counted from the end of the record's conference; ``0``
 keeps that kind forever. ``concord archive prune`` deletes what has expired, except for a
@@ -21,8 +22,9 @@ prunes themselves).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+
+from server.config import Config, Reader, Section
 
 SETTINGS = {
     "retention_recordings_days": "CONCORD_RETENTION_RECORDINGS_DAYS",
@@ -32,6 +34,27 @@ SETTINGS = {
 MAX_DAYS = 36_500  # a hundred years: longer is "forever", which is 0
 
 
-def read(integer: Callable[[str, int, int, int], int]) -> dict[str, Any]:
-    """The ``Config`` fields of this module's settings; ``integer`` names any problem."""
-    return {key: integer(key, 0, 0, MAX_DAYS) for key in SETTINGS}
+@dataclass(frozen=True)
+class RetentionSettings:
+    """Days after a conference's end each kind is kept; 0 keeps it forever."""
+
+    recordings_days: int = 0
+    room_events_days: int = 0
+    minutes_drafts_days: int = 0
+
+
+def read(reader: Reader) -> RetentionSettings:
+    """This section's settings; ``reader.integer`` names any problem."""
+    days = {key: reader.integer(key, 0, 0, MAX_DAYS) for key in SETTINGS}
+    return RetentionSettings(
+        recordings_days=days["retention_recordings_days"],
+        room_events_days=days["retention_room_events_days"],
+        minutes_drafts_days=days["retention_minutes_drafts_days"],
+    )
+
+
+SECTION = Section("retention", SETTINGS, read, RetentionSettings())
+
+
+def retention_settings(config: Config) -> RetentionSettings:
+    return config.section(SECTION)

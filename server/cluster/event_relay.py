@@ -5,7 +5,8 @@ on node B adds a site or ends the conference, the room on node A must follow: it
 ``RosterChanged`` or ``StatusChanged`` (``server.events``) has to reach node A. Each node
 relays those events, as its handlers publish them, on the Redis channel ``concord:events``,
 and publishes the other nodes' into its own ``Events``, where the live room's subscribers act
-on them when the room is theirs (and do nothing otherwise). An event is published locally at
+on them when the room is theirs (and do nothing otherwise); an ``AgreementSigned`` marks the
+recording on whichever node records the room. An event is published locally at
 once, then relayed: Redis being down delays nobody's request, it only keeps the other nodes'
 rooms behind (logged).
 """
@@ -23,12 +24,14 @@ import redis.exceptions
 
 from rooms.tasks import cancelled
 from server.cluster.channel import listen
-from server.events import Events, RosterChanged, StatusChanged
+from server.events import AgreementSigned, Events, RosterChanged, StatusChanged
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "concord:events"
-RELAYED: dict[str, type[Any]] = {kind.__name__: kind for kind in (RosterChanged, StatusChanged)}
+RELAYED: dict[str, type[Any]] = {
+    kind.__name__: kind for kind in (RosterChanged, StatusChanged, AgreementSigned)
+}
 
 
 class EventRelay:

@@ -8,19 +8,16 @@ technicians poll the booths' status. Handlers validate, check who may, call the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from rooms.room import BridgeRoom
 from server.live import schemas
 from server.live.listening import load_listening, save_listening
-from server.live.members import Answer, Member, Refused, booth_room
+from server.live.members import Answer, Handler, Member, Refused, booth_room
 from server.live.registry import interpreter_id
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
-
-Handler = Callable[[str, Member, Any], Awaitable[Answer]]
 
 
 class Interpreting:

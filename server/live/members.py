@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,3 +59,7 @@ def still_here(room: BridgeRoom | None) -> int:
     if room is None:
         return 0
     return sum(1 for peer in room.peers() if peer.state not in ("closed", "failed"))
+
+
+Handler = Callable[[str, Member, Any], Awaitable[Answer]]
+"""One ``/room`` event's handler: (the connection, its member, the payload) → the answer."""

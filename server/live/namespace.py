@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import socketio
 from pydantic import ValidationError
 
-from rooms.health import Thresholds
 from rooms.room import BridgeRoom
 from rooms.roster import RoomError, RoomEvent
 from server.accounts.grants import LiveGrants
 from server.accounts.sessions import identity_for_socket
-from server.agreements.live import SigningHandlers
 from server.conferences.access import conference_roles
 from server.config import Config
 from server.db import Database
@@ -28,21 +26,30 @@ from server.live import schemas
 from server.live.ice import ice_servers
 from server.live.interpreting import Interpreting
 from server.live.limits import Kind, Limits, identity_key
-from server.live.members import Answer, Member, Refused, conference_room, refusal, site_room
+from server.live.members import (
+    Answer,
+    Handler,
+    Member,
+    Refused,
+    conference_room,
+    refusal,
+    site_room,
+)
 from server.live.opening import closed_for
 from server.live.registry import LiveRooms, RoomElsewhere, interpreter_id, public_state
 from server.live.sizes import too_large
 from server.models import Conference, ConferenceStatus, Role
-from server.monitoring.checks import SiteChecks
-from server.monitoring.handlers import Monitoring
-from server.monitoring.hub import HealthHub
-from server.recording.handlers import RecordingHandlers
-from server.recording.service import RoomRecordings
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/room"
 CHAIR_ROLES = frozenset({Role.ORGANISER, Role.TECHNICIAN})
+
+
+class RoomHandlers(Protocol):
+    """What a feature adds to the namespace: its events and their handlers."""
+
+    def handlers(self) -> dict[str, Handler]: ...
 
 
 class RoomNamespace(socketio.AsyncNamespace):
@@ -51,8 +58,6 @@ class RoomNamespace(socketio.AsyncNamespace):
         config: Config,
         database: Callable[[], Database],
         rooms: Callable[[], LiveRooms],
-        hub: Callable[[], HealthHub],
-        recordings: Callable[[], RoomRecordings],
         grants: Callable[[], LiveGrants],
     ) -> None:
         super().__init__(NAMESPACE)
@@ -63,11 +68,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         self.members: dict[str, Member] = {}
         self.limits = Limits()
         self._interpreting = Interpreting(self)
-        self._monitoring = Monitoring(self, hub)
-        self._checks = SiteChecks(self)
-        self._signing = SigningHandlers(self)
-        self._recording = RecordingHandlers(self, recordings)
-        self._handlers: dict[str, Callable[[str, Member, Any], Awaitable[Answer]]] = {
+        self._join_fields: dict[str, Callable[[int], Any]] = {}
+        self._handlers: dict[str, Handler] = {
             "join": self._join,
             "ping": self._ping,
             "offer": self._offer,
@@ -85,11 +87,20 @@ class RoomNamespace(socketio.AsyncNamespace):
             "floor.release": self._floor_release,
             "present": self._present,
             **self._interpreting.handlers(),
-            **self._monitoring.handlers(),
-            **self._checks.handlers(),
-            **self._signing.handlers(),
-            **self._recording.handlers(),
         }
+
+    def add_handlers(self, feature: RoomHandlers) -> None:
+        """A feature's events on ``/room`` (health, site checks, signing, recording), added by
+        the app factory: this namespace imports none of the features that build on it."""
+        events = feature.handlers()
+        clash = events.keys() & self._handlers.keys()
+        if clash:
+            raise ValueError(f"events handled twice: {sorted(clash)}")
+        self._handlers.update(events)
+
+    def add_to_join(self, name: str, field: Callable[[int], Any]) -> None:
+        """``name`` in every join answer: ``field(conference_id)`` (the recording's state)."""
+        self._join_fields[name] = field
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -235,9 +246,6 @@ class RoomNamespace(socketio.AsyncNamespace):
         """The ICE servers for ``member``'s browser, with fresh TURN credentials."""
         return ice_servers(self._config, member.identity)
 
-    def thresholds(self) -> Thresholds:
-        return self._config.health_thresholds
-
     def room_of(self, member: Member) -> BridgeRoom:
         room = self._rooms().get(member.conference_id) if member.conference_id else None
         if room is None:
@@ -327,7 +335,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "room": public_state(body.conference_id, room.snapshot()),
             "listening": listening,
             "interpreter": interpreter_id(who.user_id) if body.as_ == "interpreter" else None,
-            "recording": self._recording.state(body.conference_id),
+            **{name: field(body.conference_id) for name, field in self._join_fields.items()},
             "nodes": self._rooms().node_urls(),
         }
 

@@ -28,6 +28,7 @@ from rooms.roster import RoomEvent, SiteInfo
 from server.conferences.lifecycle import ROOM_CLOSED
 from server.db import Database
 from server.events import StatusChanged
+from server.live.site_checks import last_checks
 from server.live.store import DatabaseRoomStore, RoomStore
 from server.models import (
     ConferenceLanguage,
@@ -39,8 +40,6 @@ from server.models import (
     Site,
     SiteCheck,
 )
-from server.monitoring.hub import HealthHub
-from server.monitoring.queries import last_checks
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +89,11 @@ def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]
     }
 
 
-async def close_if_ended(rooms: LiveRooms, hub: HealthHub, event: StatusChanged) -> None:
+async def close_if_ended(rooms: LiveRooms, event: StatusChanged) -> None:
     """A conference that ended or was cancelled closes its room (on the node that holds it:
     in a cluster the event reaches every node, ``server.cluster.event_relay``)."""
     if ConferenceStatus(event.status) in ROOM_CLOSED:
         await rooms.end(event.conference_id, event.actor)
-        hub.forget(event.conference_id)
 
 
 def _check_state(found: SiteCheck | None) -> str | None:

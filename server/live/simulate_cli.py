@@ -15,6 +15,7 @@ import sys
 
 from sqlalchemy import select
 
+from server.allocator import HeapTrimmer
 from server.config import Config
 from server.db import Database
 from server.identity import Identity
@@ -22,7 +23,6 @@ from server.invitations.operations import create_invitation
 from server.live.simulate import SimulatedSite, SiteReport, run_sites
 from server.live.simulate_console import Operator
 from server.models import Role, Site
-from server.monitoring.allocator import HeapTrimmer
 from server.signing import Signer
 
 TONES = (440.0, 523.25, 587.33, 659.25, 698.46, 783.99, 880.0, 987.77)

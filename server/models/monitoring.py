@@ -17,7 +17,7 @@ class HealthSample(Base):
 
     ``subject`` is ``site:<id>`` or ``interpreter:<user id>``; the columns are what the report
     aggregates, ``data`` the rest (flags, where the trouble was, the page's own figures).
-    Kept for ``Config.health_retention_days``.
+    Kept for ``HealthSettings.retention_days`` (``server.monitoring.settings``).
     """
 
     __tablename__ = "health_samples"

@@ -19,9 +19,9 @@ from server.conferences.queries import conference_detail
 from server.errors import Forbidden, InvalidInput
 from server.i18n_strings import N_
 from server.keys import DATABASE
+from server.live.site_checks import last_checks
 from server.models import Conference, Role, Site, SiteCheck, User
 from server.monitoring.checks import CHECKERS, check_out
-from server.monitoring.queries import last_checks
 from server.routing import RouteTable, conference
 from server.web import identity, int_param, render
 

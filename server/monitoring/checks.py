@@ -12,25 +12,24 @@ last check failed is flagged when it arrives in the lobby.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from rooms.check import DURATION, CheckCall, CheckError
+from rooms.health import Thresholds
 from server.conferences.access import conference_roles
 from server.errors import NotFound
 from server.fields import RecordId
-from server.live.members import Answer, Member, Refused
+from server.live.members import Answer, Handler, Member, Refused
 from server.live.registry import note_check
 from server.live.schemas import Offer, Payload
+from server.live.site_checks import last_checks
 from server.models import Role, Site, SiteCheck
-from server.monitoring.queries import last_checks
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
 
-Handler = Callable[[str, Member, Any], Awaitable[Answer]]
 Outcome = Literal["ok", "failed", "skipped"]
 DEVICES = ("camera", "microphone", "speaker")
 CHECKERS = frozenset({Role.ORGANISER, Role.TECHNICIAN})
@@ -73,8 +72,9 @@ def check_out(row: SiteCheck) -> dict[str, Any]:
 
 
 class SiteChecks:
-    def __init__(self, namespace: RoomNamespace) -> None:
+    def __init__(self, namespace: RoomNamespace, thresholds: Thresholds) -> None:
         self._ns = namespace
+        self._thresholds = thresholds
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -132,7 +132,7 @@ class SiteChecks:
         call, where = member.check, member.check_site
         if call is None or where is None:
             raise Refused("not_checking", "start a check first")
-        network = call.summary(self._ns.thresholds())
+        network = call.summary(self._thresholds)
         await call.close()
         member.check, member.check_site = None, None
         devices = {name: body.devices.get(name, "skipped") for name in DEVICES}  # type: ignore[call-overload]

@@ -7,22 +7,20 @@ summary every 2 s. Handlers validate, check who may, call the room or the hub, a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
 from rooms.health import Change
 from server.fields import RecordId
-from server.live.members import Answer, Member, Refused
+from server.live.members import Answer, Handler, Member, Refused
 from server.live.registry import interpreter_id
 from server.live.schemas import Payload
 from server.monitoring.hub import HealthHub, health_room
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
-
-Handler = Callable[[str, Member, Any], Awaitable[Answer]]
 
 
 class BrowserStats(Payload):

@@ -28,8 +28,10 @@ from sqlalchemy import delete, select
 
 from rooms.health import Change
 from rooms.monitor import HealthReport
+from server.conferences.lifecycle import ROOM_CLOSED
 from server.db import Database
-from server.models import Conference, HealthSample, RoomEventRecord
+from server.events import StatusChanged
+from server.models import Conference, ConferenceStatus, HealthSample, RoomEventRecord
 
 log = logging.getLogger(__name__)
 
@@ -299,3 +301,10 @@ def _sample(conference_id: int, at: dt.datetime, row: dict[str, Any]) -> HealthS
             "experience": row.get("experience"),
         },
     )
+
+
+async def forget_if_ended(hub: HealthHub, event: StatusChanged) -> None:
+    """A conference that ended or was cancelled leaves the dashboards (subscribed after the
+    room's own ``close_if_ended``, so the room's last reports are in first)."""
+    if ConferenceStatus(event.status) in ROOM_CLOSED:
+        hub.forget(event.conference_id)

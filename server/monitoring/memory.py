@@ -1,6 +1,6 @@
 """``GET /debug/memory``: what a node's memory holds, for soak runs (``python -m bench soak``).
 
-Open to the same callers as ``/metrics`` (``Config.metrics_allow`` or its token). It reads:
+Open to the same callers as ``/metrics`` (``HealthSettings.metrics_allow`` or its token). It reads:
 
 - the process's resident memory (``/proc/self/statm``), open file descriptors and asyncio
   tasks (how many, and the most common names: a task left behind by each connection shows
@@ -33,8 +33,8 @@ from typing import Any
 
 from aiohttp import web
 
+from server.allocator import malloc_figures
 from server.keys import METRICS
-from server.monitoring.allocator import malloc_figures
 from server.monitoring.scrapers import may_scrape
 from server.routing import PUBLIC, RouteTable
 

@@ -9,8 +9,8 @@ last saw it and keeps that once the object is gone.
 Each application owns its registry (``Metrics``, under the ``METRICS`` key): nothing lives at
 module level, so two apps in one process (the tests) do not share figures.
 
-Access: from an address inside ``Config.metrics_allow`` (loopback by default), or with
-``Authorization: Bearer <Config.metrics_token>``; anything else is refused with 403.
+Access: from an address inside ``HealthSettings.metrics_allow`` (loopback by default), or with
+``Authorization: Bearer <HealthSettings.metrics_token>``; anything else is refused with 403.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from rooms.health import LEVELS
 from rooms.monitor import HealthReport
 from rooms.room import BridgeRoom
 from rooms.tasks import cancelled
+from server.allocator import HeapTrimmer
 from server.keys import CONFIG, DATABASE, HEALTH_HUB, LIVE_ROOMS, METRICS, SOCKETS
 from server.live.heartbeat import node_of
-from server.monitoring.allocator import HeapTrimmer
 from server.monitoring.memory import MemoryProbe
 from server.monitoring.scrapers import may_scrape
 from server.monitoring.statements import StatementCount
@@ -244,7 +244,7 @@ def _health_families(reports: dict[int, HealthReport]) -> Iterator[Metric]:
 @dataclass
 class Metrics:
     """The app's metrics: its own registry, the loop lag probe, the memory probe's baseline,
-    and the heap trimmer (``server.monitoring.allocator``)."""
+    and the heap trimmer (``server.allocator``)."""
 
     registry: CollectorRegistry
     lag: LoopLag

@@ -1,6 +1,6 @@
 """Who may read a node's own figures (``/metrics``, ``/debug/memory``): the addresses in
-``Config.metrics_allow`` (loopback by default), or a caller with
-``Authorization: Bearer <Config.metrics_token>``."""
+``HealthSettings.metrics_allow`` (loopback by default), or a caller with
+``Authorization: Bearer <HealthSettings.metrics_token>``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiohttp import web
 
 from server.errors import Forbidden
 from server.keys import CONFIG
+from server.monitoring.settings import health_settings
 from server.web import remote as client_of
 
 
@@ -41,9 +42,10 @@ def allowed(
 
 def may_scrape(request: web.Request, what: str) -> None:
     """Refuse (403) a caller that may not read ``what``."""
-    config = request.app[CONFIG]
+    settings = health_settings(request.app[CONFIG])
     authorization = request.headers.get("Authorization", "")
-    if not allowed(client_of(request), authorization, config.metrics_token, config.metrics_allow):
+    token, allow = settings.metrics_token, settings.metrics_allow
+    if not allowed(client_of(request), authorization, token, allow):
         raise Forbidden(
             f"{what} are open only to the addresses in CONCORD_METRICS_ALLOW, or with "
             "'Authorization: Bearer <CONCORD_METRICS_TOKEN>'"

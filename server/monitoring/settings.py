@@ -1,4 +1,5 @@
-"""The health and metrics settings, read with the rest of the configuration (``server.config``).
+"""The health and metrics settings: this feature's section of the configuration
+(``server.config.Section``), read with the rest of it; ``health_settings(config)`` gives them.
 
 | setting | variable | default |
 |---|---|---|
@@ -20,10 +21,11 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rooms.health import Thresholds
+from server.config import Config, Reader, Section
 
 SETTINGS = {
     "health_loss_fair_percent": "CONCORD_HEALTH_LOSS_FAIR_PERCENT",
@@ -45,16 +47,20 @@ SETTINGS = {
 }
 DEFAULT_ALLOW = ("127.0.0.1/32", "::1/128")
 
-Raw = dict[str, tuple[Any, str]]
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """How links are graded and alerted on, how long samples are kept, who may scrape."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    retention_days: int = 90
+    metrics_token: str | None = None
+    metrics_allow: tuple[str, ...] = DEFAULT_ALLOW
 
 
-def read(
-    raw: Raw,
-    text: Callable[[str, str | None], str | None],
-    integer: Callable[[str, int, int, int], int],
-    problems: list[str],
-) -> dict[str, Any]:
-    """The ``Config`` fields of this module's settings; problems are appended, named."""
+def read(reader: Reader) -> HealthSettings:
+    """This section's settings; problems are appended to ``reader.problems``, named."""
+    raw, text, integer, problems = reader.raw, reader.text, reader.integer, reader.problems
 
     def number(key: str, default: float, low: float, high: float) -> float:
         if key not in raw:
@@ -104,12 +110,19 @@ def read(
     if token is not None and len(token) < 16:
         problems.append("the metrics token must be at least 16 characters long")
     allow = _networks(text("metrics_allow", None), problems)
-    return {
-        "health_thresholds": thresholds,
-        "health_retention_days": integer("health_retention_days", 90, 1, 3650),
-        "metrics_token": token,
-        "metrics_allow": allow,
-    }
+    return HealthSettings(
+        thresholds=thresholds,
+        retention_days=integer("health_retention_days", 90, 1, 3650),
+        metrics_token=token,
+        metrics_allow=allow,
+    )
+
+
+SECTION = Section("health", SETTINGS, read, HealthSettings())
+
+
+def health_settings(config: Config) -> HealthSettings:
+    return config.section(SECTION)
 
 
 def _networks(value: str | None, problems: list[str]) -> tuple[str, ...]:
@@ -124,3 +137,9 @@ def _networks(value: str | None, problems: list[str]) -> tuple[str, ...]:
         except ValueError:
             problems.append(f"CONCORD_METRICS_ALLOW: {part!r} is not an IP address or network")
     return tuple(networks)
+
+
+def with_health(config: Config, **changes: Any) -> Config:
+    """``config`` with some of its health settings changed (``HealthSettings`` field names)."""
+    changed = replace(health_settings(config), **changes)
+    return replace(config, sections={**config.sections, SECTION.name: changed})

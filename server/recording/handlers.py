@@ -6,18 +6,16 @@ of the room as ``recording.state`` (and in the join answer, ``"recording"``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from server.errors import DomainError
 from server.live import schemas
-from server.live.members import Answer, Member, Refused
+from server.live.members import Answer, Handler, Member, Refused
 from server.recording.service import RoomRecordings
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
-
-Handler = Callable[[str, Member, Any], Awaitable[Answer]]
 
 
 class RecordingHandlers:

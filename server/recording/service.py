@@ -32,6 +32,7 @@ from server.conferences.queries import occurrences_between
 from server.conferences.series import SessionOccurrence
 from server.db import Database
 from server.errors import Conflict
+from server.events import AgreementSigned
 from server.identity import Identity
 from server.live.members import conference_room
 from server.live.registry import LiveRooms
@@ -111,6 +112,17 @@ class RoomRecordings:
         if recorder is not None:
             recorder.mark(kind, **data)
         return recorder is not None
+
+    async def mark_signing(self, event: AgreementSigned) -> None:
+        """``AgreementSigned``: the moment on the room's recording's timeline (on the node that
+        records the room: the event is relayed to every node)."""
+        self.mark(
+            event.conference_id,
+            "signing",
+            agreement_id=event.agreement_id,
+            signatory_id=event.signatory_id,
+            ledger_position=event.ledger_position,
+        )
 
     # --- start and stop ------------------------------------------------------------------------
 

@@ -2,11 +2,13 @@
 agreements (the last two built by ``server.search.records``).
 
 ``reindex_conference`` replaces the documents of one conference. Writes need not call it:
-a session listener notes, at each flush, the conferences whose conference, sessions,
-delegations, delegation members, minutes or agreements changed, and reindexes them just
-before the commit, in the same transaction (so the demo loader and every API write path
-are covered without touching them). ``reindex_all`` rebuilds everything (``concord search
-reindex``).
+on a database given to ``keep_index`` (by the app factory, the CLI and the tests' fixtures:
+the composition, not ``server/db.py``, decides), a listener on that database's sessions notes,
+at each flush, the conferences whose conference, sessions, delegations, delegation members,
+minutes or agreements changed, and reindexes them just before the commit, in the same
+transaction (so the demo loader and every API write path are covered without touching them).
+No listener is global: another database in the same process is left alone. ``reindex_all``
+rebuilds everything (``concord search reindex``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, selectinload
 
+from server.db import Database
 from server.folding import fold, lao_inner_words
 from server.models import (
     AgendaSession,
@@ -193,7 +196,17 @@ async def reindex_all(db: AsyncSession) -> int:
     return len(ids)
 
 
-@event.listens_for(Session, "before_flush")
+def keep_index(database: Database) -> Database:
+    """Keep ``database``'s search documents in step with every write, in the writer's own
+    transaction (its sessions' flushes note what changed, its commits reindex those
+    conferences). Called by whoever opens the database to write: the app factory, the CLI,
+    the tests' fixtures. Safe to call twice."""
+    if not event.contains(database.session_class, "before_flush", _note_changes):
+        event.listen(database.session_class, "before_flush", _note_changes)
+        event.listen(database.session_class, "before_commit", _reindex_before_commit)
+    return database
+
+
 def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:
     conferences: set[int] = session.info.setdefault(PENDING, set())
     delegations: set[int] = session.info.setdefault(PENDING_DELEGATIONS, set())
@@ -220,7 +233,6 @@ def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:
             session.info.setdefault(PENDING_AGREEMENTS, set()).add(obj.agreement_id)
 
 
-@event.listens_for(Session, "before_commit")
 def _reindex_before_commit(session: Session) -> None:
     for _ in range(3):  # reindexing flushes nothing it listens to; a guard all the same
         session.flush()
@@ -243,9 +255,7 @@ def _reindex_before_commit(session: Session) -> None:
 
 async def reindex_command(database_url: str) -> int:
     """``concord search reindex``: rebuild the index of every conference."""
-    from server.db import Database
-
-    database = Database(database_url)
+    database = keep_index(Database(database_url))
     try:
         await database.upgrade()
         async with database.session() as db, db.begin():

@@ -27,10 +27,11 @@ from typing import Any
 
 from bench.cluster_nodes import Cluster, cluster_environment, hold_live
 from bench.served import api_token
-from server.config import Config, load_config
+from server.config import Config
 from server.live.simulate import SimulatedSite, run_sites
 from server.live.simulate_cli import _admit_all, invitation_paths
 from server.live.simulate_console import Operator
+from server.settings import load_config
 from tests.cluster.conftest import names_placing
 
 MOU, AID = 1, 2  # the demo's memorandum (2 sites) and its aid review (a hall and 24 sites)

@@ -20,10 +20,10 @@ import redis.asyncio
 
 from bench.cluster_nodes import base_placing_apart, cluster_environment, hold_live
 from bench.served import ROOT, api_token, free_port
-from server.config import load_config
 from server.live.simulate import SimulatedSite, run_sites
 from server.live.simulate_cli import _admit_all, invitation_paths
 from server.live.simulate_console import Operator
+from server.settings import load_config
 from tests.cluster.test_failover import ORGANISER, frames, until
 
 MOU, AID = 1, 2

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from server.config import ConfigError, load_config
+from server.config import ConfigError
 from server.ledger import operations as ops
+from server.settings import load_config
 
 
 def test_the_witness_defaults_to_the_data_dir_and_can_be_moved(tmp_path: Path) -> None:

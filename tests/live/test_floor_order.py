@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from server.config import Config, load_config
+from server.config import Config
 from server.keys import LIVE_ROOMS
+from server.settings import load_config
 from tests.conftest import _TEST_ENVIRONMENT
 from tests.live.conftest import until
 

@@ -18,9 +18,9 @@ import pytest
 import socketio
 
 from bench.served import Served, api_token
-from server.config import load_config
 from server.db import Database
 from server.live.simulate import SimulatedSite
+from server.settings import load_config
 from tests.live.conftest import until
 from tests.recording.helpers import probe, recordings_of
 from tests.recording.test_crash import environment, organiser_token  # noqa: F401

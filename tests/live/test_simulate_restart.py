@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from bench.served import Served
-from server.config import load_config
 from server.live.simulate import SiteReport
 from server.live.simulate_cli import simulate
+from server.settings import load_config
 from tests.recording.test_crash import environment, organiser_token  # noqa: F401
 
 MOU = 1

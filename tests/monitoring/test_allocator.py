@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 
-from server.monitoring.allocator import HeapTrimmer, malloc_figures
+from server.allocator import HeapTrimmer, malloc_figures
 from server.monitoring.memory import rss_bytes
 
 

@@ -26,11 +26,11 @@ from aiohttp import web
 
 from server.accounts.passwords import Passwords
 from server.app import create_app
-from server.config import load_config
 from server.db import Database
 from server.demo.data import demo_password
 from server.demo.loader import load_demo
 from server.live.simulate import SimulatedSite
+from server.settings import load_config
 from tests import netlab
 
 pytestmark = pytest.mark.skipif(

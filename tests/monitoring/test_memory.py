@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tracemalloc
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from server.app import create_app
 from server.config import Config
 from server.db import Database
 from server.monitoring.hub import compact
+from server.monitoring.settings import with_health
 from tests.conftest import ClientFactory
 
 Client = TestClient[Any, Any]
@@ -67,7 +67,7 @@ async def test_only_allowed_callers_read_them(
     aiohttp_client: ClientFactory, config: Config, demo: Database
 ) -> None:
     closed = await aiohttp_client(
-        create_app(replace(config, metrics_allow=(), metrics_token="s3cret-token"))
+        create_app(with_health(config, metrics_allow=(), metrics_token="s3cret-token"))
     )
     refused = await closed.get("/debug/memory")
     assert refused.status == 403

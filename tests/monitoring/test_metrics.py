@@ -24,6 +24,7 @@ from server.db import Database
 from server.keys import LIVE_ROOMS, METRICS
 from server.monitoring.metrics import LoopLag, Totals
 from server.monitoring.scrapers import allowed
+from server.monitoring.settings import health_settings, with_health
 from tests.conftest import ClientFactory
 from tests.live import conftest as live_fixtures
 
@@ -234,7 +235,8 @@ async def test_live_rooms_in_the_metrics(live: dict[str, Any], demo: Database) -
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_loopback_may_scrape_by_default(client: Client, config: Config) -> None:
-    assert config.metrics_allow == ("127.0.0.1/32", "::1/128") and config.metrics_token is None
+    health = health_settings(config)
+    assert health.metrics_allow == ("127.0.0.1/32", "::1/128") and health.metrics_token is None
     response = await client.get("/metrics", headers={"Authorization": "Bearer not-an-api-token"})
     assert response.status == 200, await response.text()
     samples, _ = parse(await response.text())
@@ -245,7 +247,9 @@ async def test_loopback_may_scrape_by_default(client: Client, config: Config) ->
 @pytest.fixture
 async def closed(aiohttp_client: ClientFactory, config: Config, demo: Database) -> Client:
     """An app that lets no address scrape: only the bearer token opens the metrics."""
-    return await aiohttp_client(create_app(replace(config, metrics_allow=(), metrics_token=TOKEN)))
+    return await aiohttp_client(
+        create_app(with_health(config, metrics_allow=(), metrics_token=TOKEN))
+    )
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from server.config import Config, load_config
+from server.config import Config
 from server.permits.clock import Procedure
+from server.settings import load_config
 from tests.conftest import _TEST_ENVIRONMENT
 from tests.permits.conftest import Client, People
 from tests.permits.test_decision import decided

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from server.config import VN_HOLIDAYS_2026, ConfigError, load_config
+from server.config import VN_HOLIDAYS_2026, ConfigError
 from server.permits.workdays import WorkingCalendar
+from server.settings import load_config
 
 D = dt.date
 VN = WorkingCalendar.of(VN_HOLIDAYS_2026, "Asia/Ho_Chi_Minh")

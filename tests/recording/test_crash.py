@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from bench.served import Served, api_token, demo_environment, free_port
-from server.config import Config, load_config
+from server.config import Config
 from server.db import Database
 from server.live.simulate_cli import simulate
 from server.live.simulate_console import Operator
 from server.models import LedgerEntry
+from server.settings import load_config
 from tests.recording.helpers import probe, recordings_of, sha256_of, stated_duration
 
 RECORD_SECONDS = 10.0

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.served import Served
-from server.config import load_config
 from server.db import Database
 from server.live.heartbeat import INTERVAL
 from server.models import RoomEventRecord
+from server.settings import load_config
 from tests.recording.test_crash import environment, two_sites_connected
 
 __all__ = ["environment"]

@@ -17,12 +17,12 @@ import socketio
 from sqlalchemy import select
 
 from bench.served import Served
-from server.config import load_config
 from server.db import Database
 from server.live.simulate import SimulatedSite, run_sites
 from server.live.simulate_cli import _admit_all, invitation_paths
 from server.live.simulate_console import Operator
 from server.models import RoomEventRecord
+from server.settings import load_config
 from tests.recording.helpers import probe, recordings_of, stated_duration
 from tests.recording.test_crash import (  # noqa: F401
     connected,

@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 from server.db import Database
 from server.identity import GuestScope, Identity
-from server.models import Role, SearchDocument
+from server.models import Conference, Role, SearchDocument
 from server.search.index import reindex_all
 from server.search.queries import search
 from tests.conftest import sign_in
 
 Client = TestClient[Any, Any]
+ADMIN = Identity(via="bearer", user_id=1, roles=frozenset({Role.ADMIN}))
 
 
 def _guest(conference_id: int) -> Identity:
@@ -143,3 +144,26 @@ async def test_a_guest_finds_only_their_conference(demo: Database) -> None:
         assert all(h.conference_id == 2 for h in hits)
         assert await search(db, _guest(1), "champasak")
         assert await search(db, _guest(1), "hợp tác") == await search(db, _guest(1), "HOP TAC")
+
+
+async def test_only_a_database_given_to_keep_index_keeps_its_index(demo: Database) -> None:
+    """The index's listeners belong to one database's sessions, not to every session in the
+    process: a second handle on the same database, not given to ``keep_index``, writes
+    without indexing; the kept one indexes in the writer's transaction."""
+    plain = Database(demo.url)
+    try:
+        async with plain.session() as db, db.begin():
+            conference = await db.get(Conference, 1)
+            assert conference is not None
+            conference.title = "Hội nghị Mãngcầu"
+        async with plain.session() as db:
+            assert await search(db, ADMIN, "mangcau") == []
+    finally:
+        await plain.close()
+    async with demo.session() as db, db.begin():
+        conference = await db.get(Conference, 1)
+        assert conference is not None
+        conference.title = "Hội nghị Mãngcầu Chômchôm"
+    async with demo.session() as db:
+        hits = await search(db, ADMIN, "chomchom")
+    assert [h.conference_id for h in hits if h.kind == "conference"] == [1]

@@ -1,4 +1,5 @@
-"""Reading stored health data: the sites' last checks."""
+"""The sites' last connection checks (stored by the monitoring feature): the room shows each
+site's, and the check pages and the check handlers compare against them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""This node's own settings in a cluster: its id and the URL clients reach it at.
+"""This node's own settings in a cluster: its id and the URL clients reach it at (part of
+the process's own configuration, like its host and port: ``server.config`` reads them).
 
 ``concord serve --workers N`` gives each worker its own (``server.cluster.workers``); one
 node started by hand needs neither: its id is kept in its data directory
