@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from recordings.audit_log import StoredEntry, check_log
-from recordings.merkle import MerkleLog, leaf_hash, verify_consistency, verify_inclusion
-from recordings.tree_head import TreeHeadSigner, verify_tree_head
+from recordings.ledger.merkle import MerkleLog, leaf_hash, verify_consistency, verify_inclusion
+from recordings.ledger.tree_head import TreeHeadSigner, verify_tree_head
+from recordings.ledger.verify import StoredEntry, check_log
 
 
 def timed(label: str, repeat: int, action: Callable[[], object]) -> None:

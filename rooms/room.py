@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from rooms import routing
-from rooms.booths import BoothInfo, Interpretation, InterpretationError
+from rooms.booths import Booth, BoothInfo, Interpretation, InterpretationError
 from rooms.channels import Channels
 from rooms.floor import Floor, FloorError, Order
 from rooms.forwarding import Source
 from rooms.health import Thresholds
 from rooms.monitor import HealthMonitor, HealthReport, Watched
+from rooms.peer_id import PeerId
 from rooms.plan_changes import PlanChanges
 from rooms.quality import Qualities
 from rooms.roster import Admission, RoomError, RoomEvent, SiteInfo, SiteState
@@ -87,6 +88,22 @@ class BridgeRoom(PlanChanges):
             await peer.close()
         for subscriber in self.subscribers.values():
             subscriber.close()
+
+    @property
+    def booths(self) -> Mapping[str, Booth]:
+        """The interpretation booths, by language."""
+        return self.channels.interpretation.booths
+
+    def booth_status(self) -> list[dict[str, Any]]:
+        """Per booth: who is on air and present, listeners, the channel's audio level."""
+        return self.channels.status()
+
+    async def console_left(self, console_id: str) -> None:
+        """A console's connection ended: its language choice goes, its peer connection too."""
+        self.channels.forget(console_id)
+        peer = self.consoles.pop(console_id, None)
+        if peer is not None:
+            await peer.close()
 
     def peers(self) -> list[SitePeer]:
         """Every peer connection of the room: sites, consoles, interpreters."""
@@ -458,7 +475,7 @@ class BridgeRoom(PlanChanges):
             for s in self.sites.values()
             if s.admission == "admitted"
         ]
-        booths = self.channels.interpretation.booths
+        booths = self.booths
         for interpreter, (language, peer) in self.channels.interpreters.items():
             booth = booths.get(language)
             name = booth.info.name_of(interpreter) if booth else interpreter
@@ -488,7 +505,7 @@ class BridgeRoom(PlanChanges):
 
 
 def _site_or_none(peer_id: str) -> str | None:
-    return peer_id if peer_id.isdigit() else None
+    return peer_id if PeerId(peer_id).kind == "site" else None
 
 
 def _check_offer(offer_sdp: str) -> None:

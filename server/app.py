@@ -13,7 +13,7 @@ import jinja2
 from aiohttp import web
 
 from rooms.floor import Order
-from server import health, openapi
+from server import healthz, openapi
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.accounts.grants import LiveGrants
@@ -79,8 +79,8 @@ from server.monitoring import check_pages as monitoring_check_pages
 from server.monitoring import memory, metrics
 from server.monitoring import pages as monitoring_pages
 from server.monitoring import report_pages as quality_pages
-from server.monitoring.checks import SiteChecks
-from server.monitoring.handlers import Monitoring
+from server.monitoring.check_live import SiteCheckHandlers
+from server.monitoring.health_live import HealthHandlers
 from server.monitoring.hub import HealthHub, forget_if_ended
 from server.monitoring.settings import health_settings
 from server.permits import api as permits_api
@@ -88,12 +88,12 @@ from server.permits import pages as permits_pages
 from server.recording import pages as recording_pages
 from server.recording.handlers import RecordingHandlers
 from server.recording.service import RoomRecordings
-from server.routing import PUBLIC, RouteTable, Rule
+from server.route_table import PUBLIC, RouteTable, Rule
 from server.search import api as search_api
 from server.search import pages as search_pages
 from server.search.index import keep_index
 from server.shutdown import announce_and_close
-from server.signing import Signer
+from server.signed_tokens import TokenSigner
 from server.templating import setup_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 # writes with the session id.
 SOCKET_RULE = Rule("public", csrf=False)
 FEATURES = (
-    health,
+    healthz,
     openapi,
     accounts_api,
     accounts_pages,
@@ -147,7 +147,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[PASSWORDS] = Passwords.from_config(config)
     app[THROTTLE] = LoginThrottle()
     app[REAUTH_LIMIT] = ReauthenticationLimit()
-    app[SIGNER] = Signer(config.secret_key)
+    app[SIGNER] = TokenSigner(config.secret_key)
     app[FEED_CACHE] = FeedCache()
     app[RENDERED_EVENTS] = RenderedEvents()
     app[SEND_LOCKS] = SendLocks(lambda: app[DATABASE])
@@ -194,8 +194,8 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         config, lambda: app[DATABASE], lambda: app[LIVE_ROOMS], lambda: app[GRANTS]
     )
     recording = RecordingHandlers(room_namespace, lambda: app[RECORDINGS])
-    room_namespace.add_handlers(Monitoring(room_namespace, lambda: app[HEALTH_HUB]))
-    room_namespace.add_handlers(SiteChecks(room_namespace, health.thresholds))
+    room_namespace.add_handlers(HealthHandlers(room_namespace, lambda: app[HEALTH_HUB]))
+    room_namespace.add_handlers(SiteCheckHandlers(room_namespace, health.thresholds))
     room_namespace.add_handlers(SigningHandlers(room_namespace))
     room_namespace.add_handlers(recording)
     room_namespace.add_to_join("recording", recording.state)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     import socketio
     from babel.support import NullTranslations
 
-    from recordings.tree_head import TreeHeadSigner
+    from recordings.ledger.tree_head import TreeHeadSigner
     from server.accounts.grants import LiveGrants
     from server.accounts.passwords import Passwords
     from server.accounts.throttle import LoginThrottle, ReauthenticationLimit
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from server.monitoring.hub import HealthHub
     from server.monitoring.metrics import Metrics
     from server.recording.service import RoomRecordings
-    from server.routing import RouteTable, Rule
-    from server.signing import Signer
+    from server.route_table import RouteTable, Rule
+    from server.signed_tokens import TokenSigner
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
@@ -43,7 +43,7 @@ THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
 #: Signing re-authentication's own strict limit, apart from the sign-in throttle.
 REAUTH_LIMIT: web.AppKey[ReauthenticationLimit] = web.AppKey("reauthentication_limit")
 PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
-SIGNER: web.AppKey[Signer] = web.AppKey("signer")
+SIGNER: web.AppKey[TokenSigner] = web.AppKey("signer")
 SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
 LIVE_ROOMS: web.AppKey[LiveRooms] = web.AppKey("live_rooms")
 HEALTH_HUB: web.AppKey[HealthHub] = web.AppKey("health_hub")

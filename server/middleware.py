@@ -43,7 +43,7 @@ from server.keys import (
     TRANSLATIONS,
 )
 from server.models import Role
-from server.routing import Rule, out_of_range
+from server.route_table import Rule, out_of_range
 from server.web import render, safe_next, undecodable
 
 log = logging.getLogger(__name__)

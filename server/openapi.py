@@ -16,7 +16,7 @@ from pydantic.json_schema import models_json_schema
 from server import __version__
 from server.fields import SHARED, TIME_ZONE_SCHEMA
 from server.keys import ROUTES
-from server.routing import NUMBER_RANGE, PUBLIC, TEXT_PARAMS, ApiDoc, Entry, RouteTable
+from server.route_table import NUMBER_RANGE, PUBLIC, TEXT_PARAMS, ApiDoc, Entry, RouteTable
 
 PROBLEM = {
     "type": "object",

@@ -1,7 +1,7 @@
 """The access matrix: who should pass every route, derived from the route table.
 
 For each registered route the expected personas follow from its declared ``Rule`` (scope and
-roles), its declared finer rule (``Rule.within``, see ``server.routing.Within``) and each
+roles), its declared finer rule (``Rule.within``, see ``server.route_table.Within``) and each
 persona's part in the conference the route concerns (``HELD``). A route that names a
 conference (``{conference_id}``, or an object that belongs to one, such as a permit
 application) is probed three ways:
@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from server.models import Role
-from server.routing import Rule
+from server.route_table import Rule
 from tests.access_world import OWN, PATH_OBJECTS, PATH_VALUES, WRITABLE, World
 
 USERS = ("admin", "organiser", "approver", "technician", "interpreter", "secretary", "delegate")
@@ -64,7 +64,7 @@ LAST = (
 CROSS_WRITE_REFUSALS = (400, 403, 404, 409, 415, 422, 503)
 PARAM = re.compile(r"{(\w+)}")
 DECLARE = (
-    "declare it beside the route: Rule.narrowed(...) (server.routing.Within) for a finer rule "
+    "declare it beside the route: Rule.narrowed(...) (server.route_table.Within) for a finer rule "
     "its handler enforces"
 )
 

@@ -27,7 +27,7 @@ from server.db import Database
 from server.identity import Identity
 from server.keys import ACCESS_RULES
 from server.models import User
-from server.routing import Rule
+from server.route_table import Rule
 from tests.access_matrix import EMAIL, SAFE, USERS, Probe, judge, plan, undeclared
 from tests.access_world import build_world, fingerprint
 from tests.conftest import sign_in

@@ -47,7 +47,7 @@ from server.app import create_app
 from server.identity import Identity
 from server.keys import DATABASE
 from server.models import User
-from server.routing import NUMBER_RANGE
+from server.route_table import NUMBER_RANGE
 from server.settings import load_config
 from tests.conftest import _TEST_ENVIRONMENT, Templates
 

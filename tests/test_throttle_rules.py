@@ -14,7 +14,7 @@ from server.client_address import Network, client_address
 from server.config import ConfigError
 from server.errors import RateLimited
 from server.settings import load_config
-from server.signing import Signer
+from server.signed_tokens import TokenSigner
 
 SECRET = "a-test-secret-that-is-long-enough-1234567890"
 PROXIES: tuple[Network, ...] = (
@@ -128,7 +128,7 @@ def test_reauthentication_stops_hard_after_five_failures_per_signatory() -> None
 
 
 def test_the_device_cookie_names_accounts_and_cannot_be_forged() -> None:
-    devices = DeviceCookies(Signer(SECRET), SECRET)
+    devices = DeviceCookies(TokenSigner(SECRET), SECRET)
     cookie = devices.issue(None, "Owner@Example.org")
     device = devices.device(cookie, "owner@example.org")
     assert device and "owner" not in cookie.lower()  # a keyed hash, not the address
@@ -137,12 +137,12 @@ def test_the_device_cookie_names_accounts_and_cannot_be_forged() -> None:
     assert devices.device(again, "owner@example.org") == device  # kept, same identifier
     assert devices.device(again, "other@example.org") not in (None, device)
     assert devices.device(again[:-2] + "xx", "owner@example.org") is None  # tampered
-    other_server = DeviceCookies(Signer(SECRET + "x"), SECRET + "x")
+    other_server = DeviceCookies(TokenSigner(SECRET + "x"), SECRET + "x")
     assert other_server.device(cookie, "owner@example.org") is None
     many = None
     for n in range(MAX_ACCOUNTS + 2):
         many = devices.issue(many, f"user{n}@example.org")
     assert devices.device(many, "user0@example.org") is None  # the oldest made room
     assert devices.device(many, f"user{MAX_ACCOUNTS + 1}@example.org")
-    expired = DeviceCookies(Signer(SECRET), SECRET, clock=lambda: 10.0**10)
+    expired = DeviceCookies(TokenSigner(SECRET), SECRET, clock=lambda: 10.0**10)
     assert expired.device(cookie, "owner@example.org") is None

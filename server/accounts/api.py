@@ -23,7 +23,7 @@ from server.accounts.schemas import (
 from server.identity import Identity
 from server.keys import DATABASE, GRANTS, LOCALE, PASSWORDS
 from server.models import Role, User
-from server.routing import PUBLIC, SIGNED_IN, USERS, ApiDoc, RouteTable, roles
+from server.route_table import PUBLIC, SIGNED_IN, USERS, ApiDoc, RouteTable, roles
 from server.web import identity, int_param, json_body, json_response, remote
 
 

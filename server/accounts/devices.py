@@ -8,7 +8,7 @@ it. The cookie proves nothing about the password, which is checked as always.
 The cookie holds up to ``MAX_ACCOUNTS`` accounts (a shared office computer), newest first.
 Accounts are named by a keyed hash of the e-mail address, not the address itself, so the
 cookie does not tell who used the browser. It is signed with the application's secret key
-(``server.signing.Signer``) and lasts ``DEVICE_DAYS`` days from the last sign-in.
+(``server.signed_tokens.TokenSigner``) and lasts ``DEVICE_DAYS`` days from the last sign-in.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from server.signing import Signer
+from server.signed_tokens import TokenSigner
 
 DEVICE_DAYS = 180
 MAX_ACCOUNTS = 5
@@ -30,7 +30,7 @@ Entry = tuple[str, str, int]  # (account tag, device identifier, issued at, Unix
 
 class DeviceCookies:
     def __init__(
-        self, signer: Signer, secret_key: str, clock: Callable[[], float] = time.time
+        self, signer: TokenSigner, secret_key: str, clock: Callable[[], float] = time.time
     ) -> None:
         self._signer = signer
         self._tag_key = hashlib.sha256(b"concord.device-account:" + secret_key.encode()).digest()

@@ -13,7 +13,7 @@ from server.i18n_strings import N_
 from server.keys import DATABASE, GRANTS, LOCALE, PASSWORDS
 from server.middleware import LANG_COOKIE
 from server.models import User, utcnow
-from server.routing import PUBLIC, SIGNED_IN, USERS, RouteTable
+from server.route_table import PUBLIC, SIGNED_IN, USERS, RouteTable
 from server.time_zones import COMMON_ZONES, common_choices, zone_choices, zone_search
 from server.web import form_body, identity, int_param, redirect, remote, render, safe_next
 

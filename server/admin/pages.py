@@ -9,7 +9,7 @@ from server.accounts.schemas import UserForm
 from server.errors import DomainError, InvalidInput
 from server.keys import DATABASE, GRANTS, PASSWORDS
 from server.models import Role, User
-from server.routing import RouteTable, roles
+from server.route_table import RouteTable, roles
 from server.web import form_body, identity, int_param, remote, render
 
 

@@ -26,7 +26,7 @@ from server.keys import (
 from server.models import Role
 from server.permits.api import read_limited
 from server.permits.attachments import discard
-from server.routing import ApiDoc, Query, RouteTable, conference
+from server.route_table import ApiDoc, Query, RouteTable, conference
 from server.web import disposition, identity, int_param, json_body, json_response, remote
 
 TAG = "agreements"

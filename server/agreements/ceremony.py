@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recordings.tree_head import TreeHeadSigner
+from recordings.ledger.tree_head import TreeHeadSigner
 from server import audit
 from server.accounts.passwords import Passwords
 from server.accounts.throttle import ReauthenticationLimit

@@ -14,7 +14,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recordings.tree_head import TreeHeadSigner
+from recordings.ledger.tree_head import TreeHeadSigner
 from server import audit
 from server.agreements import evidence
 from server.agreements.register import TARGET, load

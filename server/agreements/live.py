@@ -13,9 +13,8 @@ import socketio
 
 from server.agreements import ceremony
 from server.agreements.schemas import OpenIn
-from server.errors import DomainError
 from server.live import schemas
-from server.live.members import Answer, Handler, Member, Refused, conference_room
+from server.live.members import Answer, Handler, Member, conference_room
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
@@ -40,14 +39,11 @@ class SigningHandlers:
         body = OpenIn.model_validate(data)
         self._ns.chair_room(member)  # joined, and the room is live on this node
         assert member.conference_id is not None
-        try:
-            async with self._ns.database().session() as db, db.begin():
-                agreement = await ceremony.open_signing(
-                    db, member.identity, member.conference_id, body.agreement_id, room_live=True
-                )
-                state = await ceremony.signing_state(db, agreement)
-        except DomainError as exc:
-            raise Refused(exc.code, exc.message) from None
+        async with self._ns.database().session() as db, db.begin():
+            agreement = await ceremony.open_signing(
+                db, member.identity, member.conference_id, body.agreement_id, room_live=True
+            )
+            state = await ceremony.signing_state(db, agreement)
         await self._ns.emit("signing.state", state, room=conference_room(member.conference_id))
         return {"ok": True, "state": state}
 

@@ -24,7 +24,7 @@ from server.keys import CONFIG, DATABASE, LOCALE
 from server.locale_numbers import read_amount
 from server.models import Delegation
 from server.permits.decision import print_pdf
-from server.routing import RouteTable
+from server.route_table import RouteTable
 from server.templating import page_context
 from server.web import (
     identity,

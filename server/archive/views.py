@@ -12,7 +12,7 @@ from server.archive.hold import HOLDERS, MAX_REASON, set_legal_hold
 from server.conferences.access import no_such_conference
 from server.keys import DATABASE
 from server.models import Conference
-from server.routing import ApiDoc, RouteTable, conference
+from server.route_table import ApiDoc, RouteTable, conference
 from server.web import form_body, identity, int_param, json_body, json_response, redirect, remote
 
 

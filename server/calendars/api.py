@@ -28,7 +28,7 @@ from server.ical.ics import IcsError, parse
 from server.ical.ics_parse import MAX_BYTES
 from server.keys import CATALOGUES, CONFIG, DATABASE, FEED_CACHE, RENDERED_EVENTS, SEND_LOCKS
 from server.models import Role
-from server.routing import PUBLIC, USERS, ApiDoc, RouteTable, conference
+from server.route_table import PUBLIC, USERS, ApiDoc, RouteTable, conference
 from server.web import identity, int_param, json_body, json_response, remote
 
 ICS = "text/calendar"

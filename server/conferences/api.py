@@ -13,7 +13,7 @@ from server.conferences.timing import field_error, parse_instant
 from server.events import RosterChanged, StatusChanged
 from server.keys import DATABASE, EVENTS
 from server.models import ConferenceStatus, Role
-from server.routing import SIGNED_IN, ApiDoc, Query, RouteTable, conference, number_query, roles
+from server.route_table import SIGNED_IN, ApiDoc, Query, RouteTable, conference, number_query, roles
 from server.web import identity, int_param, json_body, json_response, remote
 
 MAX_PAGE = 200

@@ -19,7 +19,7 @@ from server.conferences.queries import ConferenceFilter, find_conferences
 from server.conferences.timing import field_error
 from server.keys import DATABASE, LOCALE
 from server.models import AgendaSession, Conference
-from server.routing import SIGNED_IN, RouteTable
+from server.route_table import SIGNED_IN, RouteTable
 from server.web import identity, render
 
 #: The most conferences one month shows.

@@ -21,7 +21,7 @@ from server.conferences.timing import field_error
 from server.countries import COUNTRIES
 from server.keys import LOCALE
 from server.models import Conference, Delegation, Role, Site, User, UserRole
-from server.routing import RouteTable, conference
+from server.route_table import RouteTable, conference
 from server.web import identity, int_param, remote
 
 #: Empty member rows offered below the delegation's own members.

@@ -33,7 +33,7 @@ from server.events import RosterChanged, StatusChanged
 from server.i18n import LOCALES
 from server.keys import DATABASE, EVENTS, LOCALE
 from server.models import Conference, ConferenceKind, ConferenceStatus, Role, utcnow
-from server.routing import RouteTable, conference, roles
+from server.route_table import RouteTable, conference, roles
 from server.templating import likely_zone
 from server.time_zones import COMMON_ZONES, common_choices, zone_choices, zone_search
 from server.web import (

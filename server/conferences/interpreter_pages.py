@@ -23,7 +23,7 @@ from server.conferences.editor_pages import (
 )
 from server.conferences.inputs import InterpreterIn, InterpreterUpdate
 from server.models import Conference, InterpreterAssignment, Role, User, UserRole
-from server.routing import RouteTable, conference
+from server.route_table import RouteTable, conference
 from server.web import identity, int_param, remote
 
 

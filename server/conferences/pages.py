@@ -27,7 +27,7 @@ from server.errors import DomainError
 from server.identity import Identity
 from server.keys import DATABASE
 from server.models import ConferenceStatus, Role, Site
-from server.routing import SIGNED_IN, RouteTable, conference
+from server.route_table import SIGNED_IN, RouteTable, conference
 from server.web import identity, int_param, render
 
 #: The most conferences the home page lists at once.

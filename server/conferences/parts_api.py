@@ -22,7 +22,7 @@ from server.conferences.schemas import DelegationOut, InterpreterOut, SiteOut, V
 from server.events import RosterChanged
 from server.keys import DATABASE, EVENTS
 from server.models import Role
-from server.routing import ApiDoc, RouteTable, conference, roles
+from server.route_table import ApiDoc, RouteTable, conference, roles
 from server.web import identity, int_param, json_body, json_response, remote
 
 C = "/api/conferences/{conference_id}"

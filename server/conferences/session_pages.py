@@ -30,7 +30,7 @@ from server.conferences.timing import check_zone, field_error, parse_instant
 from server.errors import DomainError
 from server.keys import DATABASE
 from server.models import AgendaSession, Conference, ConferenceMember, Role, User
-from server.routing import RouteTable, conference
+from server.route_table import RouteTable, conference
 from server.web import identity, int_param, redirect, remote
 
 UNTIL = re.compile(r"UNTIL=(\d{8}T\d{6}Z)")

@@ -15,7 +15,7 @@ from server.conferences.schemas import OccurrenceOut, SessionOut
 from server.conferences.timing import local_iso, parse_instant
 from server.keys import DATABASE
 from server.models import Role
-from server.routing import ApiDoc, Query, RouteTable, conference, instant_query
+from server.route_table import ApiDoc, Query, RouteTable, conference, instant_query
 from server.web import identity, int_param, json_body, json_response, remote
 
 OCCURRENCE = instant_query("occurrence", "Only this occurrence of a series (its start, UTC)")

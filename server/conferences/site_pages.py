@@ -15,7 +15,7 @@ from server.conferences import parts
 from server.conferences.editor_pages import Form, Problem, editor_write, text, validated
 from server.conferences.inputs import SiteIn, SiteUpdate
 from server.models import Conference, Role, Site
-from server.routing import RouteTable, conference
+from server.route_table import RouteTable, conference
 from server.web import identity, int_param, remote
 
 #: The site form's text fields, named as in ``SiteIn``.

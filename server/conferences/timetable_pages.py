@@ -22,7 +22,7 @@ from server.conferences.queries import conference_detail
 from server.conferences.timing import from_iso_list
 from server.keys import DATABASE, LOCALE
 from server.models import AgendaSession, Conference, Role, SessionStatus, Site
-from server.routing import RouteTable, conference
+from server.route_table import RouteTable, conference
 from server.web import identity, int_param, render
 
 

@@ -1,7 +1,7 @@
 """Each person's own ways into a conference: the pages their part lets them open.
 
 The home page, the conference page and the calendar invitations show these links, and only
-these: each follows the access rule of the route it names (``server.routing``), so nobody is
+these: each follows the access rule of the route it names (``server.route_table``), so nobody is
 shown a link that answers 403.
 
 - an interpreter: "Open my booth" for every booth (target language) they are assigned to

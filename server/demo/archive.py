@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recordings.tree_head import TreeHeadSigner
+from recordings.ledger.tree_head import TreeHeadSigner
 from server.accounts.passwords import Passwords
 from server.agreements import register
 from server.agreements.imported import record_past_signing

@@ -15,7 +15,7 @@ from server.errors import Gone, InvalidInput, NotFound
 from server.i18n_strings import N_
 from server.identity import GuestScope, Identity
 from server.models import Invitation, LoginSession, Role, Site, utcnow
-from server.signing import Signer
+from server.signed_tokens import TokenSigner
 
 PURPOSE = "invitation"
 INVITABLE_ROLES = (Role.DELEGATE, Role.TECHNICIAN, Role.INTERPRETER)
@@ -29,13 +29,13 @@ class NewInvitation:
     token: str
 
 
-def invitation_token(signer: Signer, invitation: Invitation) -> str:
+def invitation_token(signer: TokenSigner, invitation: Invitation) -> str:
     return signer.dumps(PURPOSE, [invitation.id, invitation.nonce])
 
 
 async def create_invitation(
     db: AsyncSession,
-    signer: Signer,
+    signer: TokenSigner,
     actor: Identity,
     *,
     conference_id: int,
@@ -86,7 +86,7 @@ async def create_invitation(
 
 
 async def invite_every_site(
-    db: AsyncSession, signer: Signer, actor: Identity, conference_id: int, *, remote: str = ""
+    db: AsyncSession, signer: TokenSigner, actor: Identity, conference_id: int, *, remote: str = ""
 ) -> list[NewInvitation]:
     """A delegate's link for each site of the conference that has no working one (not
     withdrawn, not expired), so that pressing it twice makes no duplicates."""
@@ -159,7 +159,7 @@ class GuestSession:
 
 
 async def open_invitation(
-    db: AsyncSession, signer: Signer, token: str, *, hours: int, remote: str, user_agent: str
+    db: AsyncSession, signer: TokenSigner, token: str, *, hours: int, remote: str, user_agent: str
 ) -> GuestSession:
     """Check an invitation link and start a guest session with exactly its rights."""
     value = signer.loads(PURPOSE, token)

@@ -26,7 +26,7 @@ from server.invitations.schemas import (
 )
 from server.keys import CONFIG, DATABASE, GRANTS, LOCALE, SIGNER, TRANSLATIONS
 from server.models import Conference, Role, Site
-from server.routing import PUBLIC, ApiDoc, RouteTable, conference
+from server.route_table import PUBLIC, ApiDoc, RouteTable, conference
 from server.web import form_body, identity, int_param, json_body, json_response, redirect, remote
 
 

@@ -3,7 +3,7 @@
 Beyond the entries and their signed heads it checks what the database alone cannot vouch
 for: the rows elsewhere that point into the ledger (``server.ledger.references``), the
 witness file of heads kept outside the database, and any heads a party kept (``--head``),
-which the log must extend (``recordings.witness``).
+which the log must extend (``recordings.ledger.witness``).
 
 Exit status: 0 only when every entry, signed head, reference and kept head verifies; 1 when
 anything does not (or the ledger cannot be read); 2 for usage errors (including an unusable
@@ -21,9 +21,8 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from recordings.audit_log import Finding
-from recordings.merkle import leaf_hash
-from recordings.tree_head import (
+from recordings.ledger.merkle import leaf_hash
+from recordings.ledger.tree_head import (
     KEY_FILE_NAME,
     LedgerKeyError,
     SignedTreeHead,
@@ -31,7 +30,8 @@ from recordings.tree_head import (
     load_public_key,
     verify_tree_head,
 )
-from recordings.witness import HeadInputError, check_kept_heads, parse_heads, read_witness
+from recordings.ledger.verify import Finding
+from recordings.ledger.witness import HeadInputError, check_kept_heads, parse_heads, read_witness
 from server.config import Config
 from server.db import Database
 from server.ledger import operations as ops

@@ -5,7 +5,7 @@ The Merkle tree, the signatures and the whole-log check are pure code in ``recor
 
 Every append signs a head for the new size. Heads are cheap (an Ed25519 signature is
 microseconds, the ledger grows by a few entries per conference) and dense heads are what let
-``recordings.audit_log.check_log`` name the exact entry that was changed, removed, reordered
+``recordings.ledger.verify.check_log`` name the exact entry that was changed, removed, reordered
 or inserted, instead of "something before head N".
 """
 
@@ -24,10 +24,10 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from recordings.audit_log import Finding, FindingKind, StoredEntry, check_log
-from recordings.merkle import MerkleLog, leaf_hash
-from recordings.tree_head import SignedTreeHead, TreeHeadSigner
-from recordings.witness import append_heads
+from recordings.ledger.merkle import MerkleLog, leaf_hash
+from recordings.ledger.tree_head import SignedTreeHead, TreeHeadSigner
+from recordings.ledger.verify import Finding, FindingKind, StoredEntry, check_log
+from recordings.ledger.witness import append_heads
 from server.config import default_ledger_witness
 from server.errors import InvalidInput, NotFound
 from server.models import LEDGER_KINDS, LedgerEntry, LedgerHead, PermitApplication, utcnow

@@ -1,6 +1,6 @@
 """Rows elsewhere that point into the ledger, checked against the entries they point at.
 
-The ledger's own check (``recordings.audit_log``) proves the entries against the signed
+The ledger's own check (``recordings.ledger.verify``) proves the entries against the signed
 heads, but cutting the tail together with its heads leaves a shorter log that proves itself.
 The rest of the database still remembers what was attested: a signing row keeps its
 position, a decided permit its decision. Each such reference must land on an entry that
@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recordings.audit_log import Finding, FindingKind
+from recordings.ledger.verify import Finding, FindingKind
 from server.models import (
     AuditEntry,
     LedgerEntry,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 
 class HeadOut(BaseModel):
-    """A signed tree head in the form ``recordings.tree_head.SignedTreeHead.to_dict`` gives
+    """A signed tree head in the form ``recordings.ledger.tree_head.SignedTreeHead.to_dict`` gives
     (and ``from_dict`` reads): hashes and signature in base64."""
 
     tree_size: int

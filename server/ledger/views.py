@@ -15,13 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from recordings.tree_head import SignedTreeHead
+from recordings.ledger.tree_head import SignedTreeHead
 from server.errors import NotFound
 from server.keys import DATABASE, LEDGER_SIGNER
 from server.ledger import operations as ops
 from server.ledger.schemas import EntryOut, EntryProofOut, HeadOut
 from server.models import LedgerEntry
-from server.routing import PUBLIC, ApiDoc, RouteTable
+from server.route_table import PUBLIC, ApiDoc, RouteTable
 from server.web import int_param, json_response, render
 
 KEY_PATH = "/.well-known/concord-ledger-key.pem"

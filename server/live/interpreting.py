@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from rooms.peer_id import PeerId
 from rooms.room import BridgeRoom
 from server.live import schemas
 from server.live.listening import load_listening, save_listening
@@ -72,7 +73,11 @@ class Interpreting:
         room = self._ns.room_of(member)
         if member.as_ not in ("site", "console"):
             raise Refused("forbidden", "only a site or a console listens to a channel")
-        listener = str(member.site_id) if member.as_ == "site" else f"console:{sid}"
+        listener = (
+            PeerId.site(member.site_id)
+            if member.site_id is not None and member.as_ == "site"
+            else PeerId.console(sid)
+        )
         hears = room.choose_language(listener, body.language)
         async with self._ns.database().session() as db, db.begin():
             chosen = await save_listening(db, member.identity, body.language, body.floor_level)
@@ -86,7 +91,7 @@ class Interpreting:
     async def _booths_status(self, sid: str, member: Member, data: Any) -> Answer:
         schemas.Empty.model_validate(data)
         room = self._ns.chair_room(member)
-        return {"ok": True, "booths": room.channels.status()}
+        return {"ok": True, "booths": room.booth_status()}
 
     # --- interpreters --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import socketio
 from pydantic import ValidationError
 
+from rooms.peer_id import PeerId, site_number
 from rooms.room import BridgeRoom
 from rooms.roster import RoomError, RoomEvent
 from server.accounts.grants import LiveGrants
@@ -21,7 +22,7 @@ from server.accounts.sessions import identity_for_socket
 from server.conferences.access import conference_roles
 from server.config import Config
 from server.db import Database
-from server.errors import NotFound
+from server.errors import DomainError, NotFound
 from server.live import schemas
 from server.live.ice import ice_servers
 from server.live.interpreting import Interpreting
@@ -98,6 +99,10 @@ class RoomNamespace(socketio.AsyncNamespace):
             raise ValueError(f"events handled twice: {sorted(clash)}")
         self._handlers.update(events)
 
+    def events(self) -> frozenset[str]:
+        """The client → server events handled (docs/signalling.md defines each)."""
+        return frozenset(self._handlers)
+
     def add_to_join(self, name: str, field: Callable[[int], Any]) -> None:
         """``name`` in every join answer: ``field(conference_id)`` (the recording's state)."""
         self._join_fields[name] = field
@@ -127,10 +132,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         if member.as_ == "interpreter":
             self._interpreting.departed(sid, member, room)
         elif member.as_ == "console":
-            room.channels.forget(f"console:{sid}")
-            peer = room.consoles.pop(f"console:{sid}", None)
-            if peer is not None:
-                await peer.close()
+            await room.console_left(PeerId.console(sid))
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
@@ -157,6 +159,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         except Refused as exc:
             return {**refusal(exc.code, exc.detail), **exc.extra}
         except RoomError as exc:
+            return refusal(exc.code, exc.message)
+        except DomainError as exc:  # an operation's refusal (the one place it is mapped)
             return refusal(exc.code, exc.message)
         except ValidationError as exc:
             problem = exc.errors(include_url=False)[0]
@@ -193,7 +197,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         room = self._rooms().get(conference_id)
         if room is None:
             return
-        booths = room.channels.interpretation.booths
+        booths = room.booths
         for sid, member in list(self.members.items()):
             if member.conference_id != conference_id:
                 continue
@@ -293,7 +297,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         site_id = body.site_id
         if body.as_ == "interpreter":
             room = await self._open(body.conference_id)
-            booth = room.channels.interpretation.booths.get(body.language or "")
+            booth = room.booths.get(body.language or "")
             if booth is None or interpreter_id(who.user_id) not in booth.info.interpreters:
                 raise Refused("forbidden", "only this booth's interpreters may work in it")
             member.language, site_id = body.language, None
@@ -348,7 +352,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         body = schemas.Offer.model_validate(data)
         room = self.room_of(member)
         if member.as_ == "console":
-            sdp = await room.connect_console(f"console:{sid}", body.sdp, body.layout)
+            sdp = await room.connect_console(PeerId.console(sid), body.sdp, body.layout)
         elif member.as_ == "interpreter":
             assert member.language is not None
             sdp = await room.connect_interpreter(
@@ -471,7 +475,7 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     async def publish(self, conference_id: int, event: RoomEvent, state: dict[str, Any]) -> None:
         everyone = conference_room(conference_id)
-        site_id = int(event.site_id) if event.site_id and event.site_id.isdigit() else None
+        site_id = site_number(event.site_id)
         await self.emit(
             "room.event",
             {

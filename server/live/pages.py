@@ -12,7 +12,7 @@ from server.keys import CONFIG, DATABASE
 from server.live.ice import ice_servers
 from server.live.namespace import CHAIR_ROLES
 from server.models import InterpreterAssignment, Role
-from server.routing import RouteTable, conference
+from server.route_table import RouteTable, conference
 from server.web import identity, int_param, render
 
 

@@ -22,6 +22,7 @@ from rooms.booths import BoothInfo
 from rooms.floor import Order
 from rooms.health import Thresholds
 from rooms.monitor import HealthReport
+from rooms.peer_id import PeerId, site_number
 from rooms.room import BridgeRoom
 from rooms.room_state import REOPENED, capture, restore
 from rooms.roster import RoomEvent, SiteInfo
@@ -60,7 +61,7 @@ class RoomWatcher(Protocol):
 
 
 def interpreter_id(user_id: int | None) -> str:
-    return f"interpreter:{user_id}"
+    return PeerId.interpreter(user_id)
 
 
 def room_key(conference_id: int) -> str:
@@ -70,8 +71,7 @@ def room_key(conference_id: int) -> str:
 def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]:
     """The room's snapshot as docs/signalling.md describes it (site ids as numbers)."""
 
-    def number(value: str | None) -> int | None:
-        return int(value) if value is not None and value.isdigit() else None
+    number = site_number
 
     floor = dict(snapshot["floor"])
     floor["holder"] = number(floor["holder"])
@@ -239,9 +239,10 @@ class LiveRooms:
             return room
 
     def _tell(self, conference_id: int, site_id: str, event: str, data: dict[str, Any]) -> None:
-        if self._tell_site is None or not site_id.isdigit() or self._closed:
+        number = site_number(site_id)
+        if self._tell_site is None or number is None or self._closed:
             return
-        task = asyncio.create_task(self._tell_site(conference_id, int(site_id), event, data))
+        task = asyncio.create_task(self._tell_site(conference_id, number, event, data))
         self._telling.add(task)
         task.add_done_callback(self._telling.discard)
 
@@ -408,7 +409,7 @@ class LiveRooms:
             log.exception("could not publish room event %s", event.type)
 
     async def _store(self, conference_id: int, event: RoomEvent, actor: str) -> None:
-        site_id = int(event.site_id) if event.site_id and event.site_id.isdigit() else None
+        site_id = site_number(event.site_id)
         data = event.data
         for attempt in (1, 2):
             try:

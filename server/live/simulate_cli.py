@@ -23,7 +23,7 @@ from server.invitations.operations import create_invitation
 from server.live.simulate import SimulatedSite, SiteReport, run_sites
 from server.live.simulate_console import Operator
 from server.models import Role, Site
-from server.signing import Signer
+from server.signed_tokens import TokenSigner
 
 TONES = (440.0, 523.25, 587.33, 659.25, 698.46, 783.99, 880.0, 987.77)
 
@@ -59,7 +59,7 @@ async def invitation_paths(
             for site in sites[:count]:
                 made = await create_invitation(
                     db,
-                    Signer(config.secret_key),
+                    TokenSigner(config.secret_key),
                     system,
                     conference_id=conference_id,
                     site_id=site.id,

@@ -20,7 +20,7 @@ from server.minutes.store import (
     revision_diff,
 )
 from server.models import Role
-from server.routing import USERS, ApiDoc, RouteTable, conference
+from server.route_table import USERS, ApiDoc, RouteTable, conference
 from server.web import identity, int_param, json_body, json_response, remote
 
 C = "/api/conferences/{conference_id}/minutes"

@@ -17,7 +17,7 @@ from server.minutes.export import export_context
 from server.minutes.store import comment_rows, list_revisions, readable, revision_diff
 from server.models import Role
 from server.permits.decision import print_pdf
-from server.routing import USERS, RouteTable, conference
+from server.route_table import USERS, RouteTable, conference
 from server.templating import page_context
 from server.web import identity, int_param, pdf_response, render
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recordings.tree_head import TreeHeadSigner
+from recordings.ledger.tree_head import TreeHeadSigner
 from server import audit
 from server.errors import Forbidden, InternalError, InvalidInput
 from server.identity import Identity

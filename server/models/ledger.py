@@ -1,6 +1,6 @@
 """The ledger: an append-only Merkle log of what Concord attests, and its signed tree heads.
 
-The rows are *claims*; only the signed heads are evidence (``recordings.audit_log``). So each
+The rows are *claims*; only the signed heads are evidence (``recordings.ledger.verify``). So each
 entry keeps the exact bytes that were hashed (``data``) next to the structured ``payload``:
 verification never has to re-serialise JSON (whose formatting a database may not preserve),
 and an edit to either column shows up as a mismatch against the signed roots.
@@ -37,7 +37,7 @@ class LedgerEntry(Base):
 
 
 class LedgerHead(Base):
-    """A signed tree head (``recordings.tree_head.SignedTreeHead``): one per log size."""
+    """A signed tree head (``recordings.ledger.tree_head.SignedTreeHead``): one per log size."""
 
     __tablename__ = "ledger_heads"
 

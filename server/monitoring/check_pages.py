@@ -21,8 +21,8 @@ from server.i18n_strings import N_
 from server.keys import DATABASE
 from server.live.site_checks import last_checks
 from server.models import Conference, Role, Site, SiteCheck, User
-from server.monitoring.checks import CHECKERS, check_out
-from server.routing import RouteTable, conference
+from server.monitoring.check_live import CHECKERS, check_out
+from server.route_table import RouteTable, conference
 from server.web import identity, int_param, render
 
 #: What each failed step means, in words (translated in the template: these are msgids).

@@ -36,7 +36,7 @@ from aiohttp import web
 from server.allocator import malloc_figures
 from server.keys import METRICS
 from server.monitoring.scrapers import may_scrape
-from server.routing import PUBLIC, RouteTable
+from server.route_table import PUBLIC, RouteTable
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN = tuple(str(ROOT / part) + os.sep for part in ("rooms", "recordings", "server"))

@@ -38,7 +38,7 @@ from server.live.heartbeat import node_of
 from server.monitoring.memory import MemoryProbe
 from server.monitoring.scrapers import may_scrape
 from server.monitoring.statements import StatementCount
-from server.routing import PUBLIC, RouteTable
+from server.route_table import PUBLIC, RouteTable
 
 #: How often the event loop lag is measured, seconds, and how many measurements are kept.
 LAG_INTERVAL = 0.5

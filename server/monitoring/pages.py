@@ -12,7 +12,7 @@ from aiohttp import web
 from server.conferences.queries import conference_detail
 from server.keys import DATABASE
 from server.models import Role
-from server.routing import RouteTable, conference
+from server.route_table import RouteTable, conference
 from server.web import int_param, render
 
 

@@ -23,7 +23,7 @@ from server.models import Role
 from server.monitoring.report import LEVELS, Minute, QualityReport, Window
 from server.monitoring.report import quality_report as build_report
 from server.monitoring.report_csv import csv_records
-from server.routing import RouteTable, conference
+from server.route_table import RouteTable, conference
 from server.web import int_param, render
 
 #: CSV rows written to the response at a time.

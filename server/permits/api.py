@@ -27,7 +27,15 @@ from server.permits.schemas import (
     ReportOut,
     StepComment,
 )
-from server.routing import NUMBER_RANGE, ApiDoc, Query, RouteTable, conference, number_query, roles
+from server.route_table import (
+    NUMBER_RANGE,
+    ApiDoc,
+    Query,
+    RouteTable,
+    conference,
+    number_query,
+    roles,
+)
 from server.templating import page_context
 from server.web import (
     disposition,

@@ -43,7 +43,7 @@ from server.permits.schemas import (
     ApplicationFields,
     DecisionIn,
 )
-from server.routing import RouteTable, conference, roles
+from server.route_table import RouteTable, conference, roles
 from server.time_zones import zone_country
 from server.web import identity, int_param, redirect, remote, render, validation_errors
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from server.errors import DomainError
 from server.live import schemas
 from server.live.members import Answer, Handler, Member, Refused
 from server.recording.service import RoomRecordings
@@ -34,12 +33,9 @@ class RecordingHandlers:
         schemas.Empty.model_validate(data)
         self._ns.chair_room(member)
         assert member.conference_id is not None
-        try:
-            recording_id = await self._recordings().begin(
-                member.conference_id, member.identity.actor, member.identity
-            )
-        except DomainError as exc:
-            raise Refused(exc.code, exc.message) from None
+        recording_id = await self._recordings().begin(
+            member.conference_id, member.identity.actor, member.identity
+        )
         return {"ok": True, "id": recording_id}
 
     async def _stop(self, sid: str, member: Member, data: Any) -> Answer:

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from recordings.finalise import finalise_webm
+from recordings.ledger.tree_head import TreeHeadSigner
 from recordings.session import media_duration
-from recordings.tree_head import TreeHeadSigner
 from server import audit
 from server.identity import Identity
 from server.ledger.operations import append

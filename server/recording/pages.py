@@ -19,7 +19,7 @@ from server.keys import CONFIG, DATABASE
 from server.models import Recording, Role, Site
 from server.recording import operations
 from server.recording.schemas import ManifestOut, RecordingOut, recording_out
-from server.routing import ApiDoc, RouteTable, conference
+from server.route_table import ApiDoc, RouteTable, conference
 from server.web import int_param, json_response, render
 
 #: Who may list, play and download a conference's recordings.

@@ -22,6 +22,7 @@ from typing import Any
 from aiortc.rtp import RtpPacket
 
 from recordings.session import RecordedFile, RecordingSession
+from rooms.peer_id import PeerId, site_number
 from rooms.room import BridgeRoom
 from rooms.roster import RoomEvent
 from rooms.subscriber import Subscriber
@@ -50,7 +51,7 @@ MARKS = MappingProxyType(
 
 def recorded_languages(room: BridgeRoom) -> list[str]:
     """The languages with a spoken booth (a sign-language booth has no sound to record)."""
-    booths = room.channels.interpretation.booths
+    booths = room.booths
     return sorted(code for code, booth in booths.items() if not booth.info.video)
 
 
@@ -81,7 +82,7 @@ class RoomRecorder:
     def start(self) -> None:
         """Join the room: the floor programme, then each language's channel."""
         recording = self.recording
-        prefix = f"recorder:{self.recording_id}:{self.part}"
+        prefix = PeerId.recorder(self.recording_id, self.part)
 
         def floor(slot: str, packet: RtpPacket) -> None:
             recording.packet("floor", slot, packet)
@@ -107,8 +108,8 @@ class RoomRecorder:
             return
         kind, action = found
         data: dict[str, Any] = {"action": action, **event.data}
-        if event.site_id is not None and event.site_id.isdigit():
-            data["site_id"] = int(event.site_id)
+        if (site_id := site_number(event.site_id)) is not None:
+            data["site_id"] = site_id
         self.mark(kind, **data)
 
     def mark(self, kind: str, **data: Any) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from recordings.tree_head import TreeHeadSigner
+from recordings.ledger.tree_head import TreeHeadSigner
 from rooms.room_state import REOPENED
 from rooms.roster import RoomEvent
 from server.conferences.lifecycle import ROOM_CLOSED

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from server.errors import InvalidInput
 from server.keys import DATABASE
 from server.models.search import SEARCH_KINDS
-from server.routing import SIGNED_IN, ApiDoc, Query, RouteTable, number_query
+from server.route_table import SIGNED_IN, ApiDoc, Query, RouteTable, number_query
 from server.search.queries import MAX_QUERY, search
 from server.web import identity, json_response, query_number
 

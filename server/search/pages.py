@@ -14,7 +14,7 @@ from aiohttp import web
 from server.errors import DomainError, InvalidInput
 from server.keys import DATABASE
 from server.models import SEARCH_KINDS
-from server.routing import SIGNED_IN, RouteTable
+from server.route_table import SIGNED_IN, RouteTable
 from server.search.queries import Hit, highlight, query_terms, search
 from server.web import identity, render
 

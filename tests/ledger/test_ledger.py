@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from recordings.merkle import MerkleLog, leaf_hash, verify_inclusion
-from recordings.tree_head import SignedTreeHead, verify_tree_head
+from recordings.ledger.merkle import MerkleLog, leaf_hash, verify_inclusion
+from recordings.ledger.tree_head import SignedTreeHead, verify_tree_head
 from server.cli import main
 from server.config import Config
 from server.db import Database

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from recordings.tree_head import SignedTreeHead, TreeHeadSigner
-from recordings.witness import read_witness
+from recordings.ledger.tree_head import SignedTreeHead, TreeHeadSigner
+from recordings.ledger.witness import read_witness
 from server.config import Config
 from server.db import Database
 from server.ledger import operations as ops

@@ -58,7 +58,7 @@ class SiteOnly(Payload):
     site_id: RecordId
 
 
-class Monitoring:
+class HealthHandlers:
     def __init__(self, namespace: RoomNamespace, hub: Callable[[], HealthHub]) -> None:
         self._ns = namespace
         self._hub = hub

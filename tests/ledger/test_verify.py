@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from recordings.audit_log import Finding, FindingKind, StoredEntry, check_log
-from recordings.merkle import MerkleLog, leaf_hash
-from recordings.tree_head import SignedTreeHead, TreeHeadSigner
+from recordings.ledger.merkle import MerkleLog, leaf_hash
+from recordings.ledger.tree_head import SignedTreeHead, TreeHeadSigner
+from recordings.ledger.verify import Finding, FindingKind, StoredEntry, check_log
 
 START = datetime(2021, 11, 24, 8, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from recordings.merkle import (
+from recordings.ledger.merkle import (
     EMPTY_ROOT,
     MerkleLog,
     consistency_proof,

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from recordings.merkle import MerkleLog
-from recordings.tree_head import (
+from recordings.ledger.merkle import MerkleLog
+from recordings.ledger.tree_head import (
     KEY_FILE_NAME,
     LedgerKeyError,
     SignedTreeHead,

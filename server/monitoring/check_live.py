@@ -71,7 +71,7 @@ def check_out(row: SiteCheck) -> dict[str, Any]:
     }
 
 
-class SiteChecks:
+class SiteCheckHandlers:
     def __init__(self, namespace: RoomNamespace, thresholds: Thresholds) -> None:
         self._ns = namespace
         self._thresholds = thresholds

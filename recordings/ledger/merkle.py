@@ -18,7 +18,7 @@ The proof algorithms are RFC 9162 §2.1.3 (inclusion) and §2.1.4 (consistency),
 loops rather than recursion so that no tree size can hit Python's recursion limit.
 
 Everything here is pure: bytes in, bytes out; storage and signing live elsewhere
-(``recordings.tree_head`` signs roots, ``recordings.audit_log`` checks a whole log).
+(``recordings.ledger.tree_head`` signs roots, ``recordings.ledger.verify`` checks a whole log).
 """
 
 from __future__ import annotations

@@ -65,8 +65,8 @@ from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from recordings.merkle import EMPTY_ROOT, MerkleLog, leaf_hash, verify_consistency
-from recordings.tree_head import SignedTreeHead, load_public_key, verify_tree_head
+from recordings.ledger.merkle import EMPTY_ROOT, MerkleLog, leaf_hash, verify_consistency
+from recordings.ledger.tree_head import SignedTreeHead, load_public_key, verify_tree_head
 
 __all__ = ["Finding", "FindingKind", "StoredEntry", "check_log"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recordings.merkle import MerkleLog, leaf_hash, verify_consistency, verify_inclusion
-from tests.recordings.test_merkle import flip, naive_mth
+from recordings.ledger.merkle import MerkleLog, leaf_hash, verify_consistency, verify_inclusion
+from tests.ledger.test_merkle import flip, naive_mth
 
 ENTRIES = st.lists(st.binary(max_size=40), min_size=1, max_size=70)
 BATCHES = st.lists(st.lists(st.binary(max_size=16), min_size=1, max_size=9), min_size=1, max_size=8)

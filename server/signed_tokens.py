@@ -7,7 +7,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 
-class Signer:
+class TokenSigner:
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key
 

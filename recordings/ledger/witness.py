@@ -33,9 +33,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from recordings.audit_log import Finding, FindingKind
-from recordings.merkle import MerkleLog, verify_consistency
-from recordings.tree_head import SignedTreeHead, verify_tree_head
+from recordings.ledger.merkle import MerkleLog, verify_consistency
+from recordings.ledger.tree_head import SignedTreeHead, verify_tree_head
+from recordings.ledger.verify import Finding, FindingKind
 
 __all__ = [
     "HEAD_FIELDS",

@@ -2,7 +2,7 @@
 
 Why sign heads and not entries: a signature on the root of a Merkle tree of n entries
 commits to all n entries and their order at once, and with inclusion and consistency proofs
-(``recordings.merkle``) an outsider holding only the public key can check one entry, or that
+(``recordings.ledger.merkle``) an outsider holding only the public key can check one entry, or that
 the log only grew, without trusting Concord's database. The key lives in the data directory;
 its public half is published (the web layer serves :meth:`TreeHeadSigner.public_key_pem`).
 
@@ -15,7 +15,7 @@ offset length field
 1      1      signature type: 1 (RFC 6962 ``tree_hash``)
 2      8      timestamp: milliseconds since the Unix epoch, UTC, big-endian uint64
 10     8      tree size: number of entries, big-endian uint64
-18     32     root hash: SHA-256 Merkle tree hash (``recordings.merkle.root``)
+18     32     root hash: SHA-256 Merkle tree hash (``recordings.ledger.merkle.root``)
 ====== ====== =====================================================
 
 Fixed-width fields and no text make the encoding canonical: one head has exactly one byte
@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from recordings.merkle import HASH_SIZE
+from recordings.ledger.merkle import HASH_SIZE
 
 __all__ = [
     "KEY_FILE_NAME",

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from server import __version__
 from server.keys import CONFIG, DATABASE
-from server.routing import PUBLIC, RouteTable
+from server.route_table import PUBLIC, RouteTable
 
 PING_TIMEOUT = 3.0
 
