@@ -26,7 +26,8 @@ from server.admin import pages as admin_pages
 from server.agreements import api as agreements_api
 from server.agreements import pages as agreements_pages
 from server.agreements.live import SigningHandlers, broadcast
-from server.archive import views as archive_views
+from server.archive import api as archive_api
+from server.archive import pages as archive_pages
 from server.calendars import api as calendars_api
 from server.calendars.feeds import FeedCache
 from server.calendars.send_locks import SendLocks
@@ -42,7 +43,8 @@ from server.db import Database
 from server.events import AgreementSigned, Events, RosterChanged, SigningChanged, StatusChanged
 from server.i18n import Catalogues
 from server.ical.rendered import RenderedEvents
-from server.invitations import views as invitations_views
+from server.invitations import api as invitations_api
+from server.invitations import pages as invitations_pages
 from server.keys import (
     ACCESS_RULES,
     CATALOGUES,
@@ -65,7 +67,8 @@ from server.keys import (
     SOCKETS,
     THROTTLE,
 )
-from server.ledger import views as ledger_views
+from server.ledger import api as ledger_api
+from server.ledger import pages as ledger_pages
 from server.ledger.operations import ledger_signer
 from server.live import pages as live_pages
 from server.live.heartbeat import Heartbeat, node_of
@@ -114,7 +117,8 @@ FEATURES = (
     conference_parts_api,
     calendars_api,
     conferences_pages,
-    invitations_views,
+    invitations_api,
+    invitations_pages,
     live_pages,
     metrics,
     memory,
@@ -123,14 +127,16 @@ FEATURES = (
     quality_pages,
     permits_api,
     permits_pages,
-    ledger_views,
+    ledger_api,
+    ledger_pages,
     agreements_api,
     agreements_pages,
     minutes_api,
     minutes_pages,
     search_api,
     search_pages,
-    archive_views,
+    archive_api,
+    archive_pages,
     recording_pages,
 )
 
@@ -141,7 +147,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[CONFIG] = config
     health = health_settings(config)
     app[GATEKEEPER] = Gatekeeper(identity_from_request, require_conference_role)
-    panels: list[ConferencePanel] = [invitations_views.conference_panel]
+    panels: list[ConferencePanel] = [invitations_pages.conference_panel]
     app[CONFERENCE_PANELS] = panels  # (what features add to the conference page)
     app[CATALOGUES] = Catalogues()
     app[PASSWORDS] = Passwords.from_config(config)

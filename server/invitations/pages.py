@@ -1,4 +1,4 @@
-"""Invitation endpoints: the API and forms for organisers, and the link a site opens."""
+"""The invitation forms on the conference page and editor, and the link a site opens."""
 
 from __future__ import annotations
 
@@ -17,17 +17,16 @@ from server.errors import DomainError
 from server.i18n_strings import N_
 from server.identity import Identity
 from server.invitations import operations as ops
+from server.invitations.api import create, join_url, revoke
 from server.invitations.mail import invitation_letter, mail_invitation
 from server.invitations.schemas import (
-    InvitationCreate,
     InvitationForm,
     InvitationOut,
-    NewInvitationOut,
 )
-from server.keys import CONFIG, DATABASE, GRANTS, LOCALE, SIGNER, TRANSLATIONS
+from server.keys import CONFIG, DATABASE, LOCALE, SIGNER, TRANSLATIONS
 from server.models import Conference, Role, Site
-from server.route_table import PUBLIC, ApiDoc, RouteTable, conference
-from server.web import form_body, identity, int_param, json_body, json_response, redirect, remote
+from server.route_table import PUBLIC, RouteTable, conference
+from server.web import form_body, identity, int_param, redirect, remote
 
 
 async def conference_panel(
@@ -40,62 +39,9 @@ async def conference_panel(
     return {"invitations": invitations, "invitable_roles": ops.INVITABLE_ROLES}
 
 
-def join_url(request: web.Request, token: str) -> str:
-    return f"{request.app[CONFIG].public_url}/join/{token}"
-
-
-async def _create(request: web.Request, body: InvitationCreate) -> tuple[NewInvitationOut, str]:
-    async with request.app[DATABASE].session() as db, db.begin():
-        made = await ops.create_invitation(
-            db,
-            request.app[SIGNER],
-            identity(request),
-            conference_id=int_param(request, "conference_id"),
-            site_id=body.site_id,
-            role=body.role,
-            valid_hours=body.valid_hours,
-            label=body.label,
-            remote=remote(request),
-        )
-    url = join_url(request, made.token)
-    out = NewInvitationOut.model_validate(
-        {**InvitationOut.model_validate(made.invitation).model_dump(), "url": url}
-    )
-    return out, url
-
-
-async def api_create(request: web.Request) -> web.Response:
-    out, _ = await _create(request, await json_body(request, InvitationCreate))
-    return json_response(out, status=201)
-
-
-async def api_list(request: web.Request) -> web.Response:
-    async with request.app[DATABASE].session() as db:
-        rows = await ops.list_invitations(db, int_param(request, "conference_id"))
-    return json_response([InvitationOut.model_validate(r) for r in rows])
-
-
-async def _revoke(request: web.Request) -> InvitationOut:
-    async with request.app[DATABASE].session() as db, db.begin():
-        row = await ops.revoke_invitation(
-            db,
-            identity(request),
-            int_param(request, "conference_id"),
-            int_param(request, "invitation_id"),
-            remote(request),
-        )
-        out = InvitationOut.model_validate(row)
-    request.app[GRANTS].withdrawn()
-    return out
-
-
-async def api_revoke(request: web.Request) -> web.Response:
-    return json_response(await _revoke(request))
-
-
 async def form_create(request: web.Request) -> web.Response:
     body = await form_body(request, InvitationForm)
-    out, url = await _create(request, body)
+    out, url = await create(request, body)
     mailed = await _mail_to_contact(request, out, url) if body.email_contact else None
     return await render_conference(request, out.conference_id, url, 201, mailed)
 
@@ -173,7 +119,7 @@ async def _mail_to_contact(request: web.Request, made: InvitationOut, url: str) 
 
 
 async def form_revoke(request: web.Request) -> web.StreamResponse:
-    await _revoke(request)
+    await revoke(request)
     raise redirect(f"/conferences/{int_param(request, 'conference_id')}#invitations")
 
 
@@ -194,31 +140,7 @@ async def join(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(table: RouteTable) -> None:
-    tag = "invitations"
     organiser = conference(Role.ORGANISER)
-    base = "/api/conferences/{conference_id}/invitations"
-    table.get(
-        base,
-        api_list,
-        organiser,
-        doc=ApiDoc("Invitations of a conference", tag, response=InvitationOut, list_response=True),
-    )
-    table.post(
-        base,
-        api_create,
-        organiser,
-        doc=ApiDoc(
-            "Invite a site (the link is shown once)", tag, InvitationCreate, NewInvitationOut, 201
-        ),
-    )
-    table.delete(
-        base + "/{invitation_id}",
-        api_revoke,
-        organiser,
-        doc=ApiDoc(
-            "Withdraw an invitation and end its guest sessions", tag, response=InvitationOut
-        ),
-    )
     table.post("/conferences/{conference_id}/invitations", form_create, organiser)
     table.post("/conferences/{conference_id}/invitations/every-site", form_every_site, organiser)
     table.post(

@@ -1,5 +1,6 @@
-"""Public verification of the ledger: the public key, the latest signed head, one entry with
-its inclusion proof (JSON), and the same entry as a page explaining how to check it.
+"""Public verification of the ledger: the public key, the latest signed head, and one entry
+with its inclusion proof (JSON); ``pages.py`` shows the same entry as a page explaining how to
+check it.
 
 All of it is public, on purpose: the ledger exists so that people who do not trust
 Concord's database (a delegation, an auditor, years later) can check it. That is safe
@@ -11,8 +12,6 @@ keep it that way, or put these routes behind ``SIGNED_IN``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from recordings.ledger.tree_head import SignedTreeHead
@@ -22,7 +21,7 @@ from server.ledger import operations as ops
 from server.ledger.schemas import EntryOut, EntryProofOut, HeadOut
 from server.models import LedgerEntry
 from server.route_table import PUBLIC, ApiDoc, RouteTable
-from server.web import int_param, json_response, render
+from server.web import int_param, json_response
 
 KEY_PATH = "/.well-known/concord-ledger-key.pem"
 
@@ -75,40 +74,6 @@ async def entry_api(request: web.Request) -> web.Response:
     )
 
 
-def recorded(payload: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """The entry's payload as (what, value) rows for people: nested keys joined with " › ",
-    underscores as spaces; the exact JSON stays on the page for verification."""
-    if isinstance(payload, dict):
-        rows: list[tuple[str, str]] = []
-        for key, value in payload.items():
-            name = str(key).replace("_", " ")
-            rows.extend(recorded(value, f"{prefix} › {name}" if prefix else name))
-        return rows
-    if isinstance(payload, list):
-        if all(not isinstance(v, dict | list) for v in payload):
-            return [(prefix, ", ".join(str(v) for v in payload))]
-        return [row for i, v in enumerate(payload) for row in recorded(v, f"{prefix} {i + 1}")]
-    return [(prefix, "—" if payload is None else str(payload))]
-
-
-async def entry_page(request: web.Request) -> web.Response:
-    position = int_param(request, "position")
-    async with request.app[DATABASE].session() as db:
-        found = await ops.entry_with_proof(db, position)
-    out = entry_out(found.entry)
-    context = {
-        "entry": out,
-        "recorded": recorded(out.payload),
-        "head": found.head,
-        "root_hex": found.head.root_hash.hex(),
-        "signature_hex": found.head.signature.hex(),
-        "proof": [p.hex() for p in found.proof],
-        "key_path": KEY_PATH,
-        "api_path": f"/api/ledger/entries/{position}",
-    }
-    return render(request, "ledger_entry.html", context)
-
-
 def add_routes(table: RouteTable) -> None:
     tag = "ledger"
     table.get(KEY_PATH, public_key, PUBLIC, name="ledger_key")
@@ -129,4 +94,3 @@ def add_routes(table: RouteTable) -> None:
             response=EntryProofOut,
         ),
     )
-    table.get("/ledger/{position}", entry_page, PUBLIC, name="ledger_entry")

@@ -1,37 +1,16 @@
-"""Legal hold over HTTP: the JSON API (read, set, lift) and the conference page's form."""
+"""The legal hold's API: whether a conference is on hold, and putting it on or off."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Literal
-
 from aiohttp import web
-from pydantic import BaseModel, Field
 
-from server.archive.hold import HOLDERS, MAX_REASON, set_legal_hold
+from server.archive.hold import HOLDERS, set_legal_hold
+from server.archive.schemas import HoldIn, HoldOut
 from server.conferences.access import no_such_conference
 from server.keys import DATABASE
 from server.models import Conference
 from server.route_table import ApiDoc, RouteTable, conference
-from server.web import form_body, identity, int_param, json_body, json_response, redirect, remote
-
-
-class HoldIn(BaseModel):
-    hold: bool = Field(description="true puts the conference on legal hold, false lifts it")
-    reason: str = Field(max_length=MAX_REASON, description="why (required both ways)")
-
-
-class HoldForm(BaseModel):
-    hold: Literal["on", "off"]
-    reason: str = Field(max_length=MAX_REASON)
-
-
-class HoldOut(BaseModel):
-    conference_id: int
-    legal_hold: bool
-    reason: str
-    by: str
-    at: dt.datetime | None
+from server.web import identity, int_param, json_body, json_response, remote
 
 
 def hold_out(found: Conference) -> HoldOut:
@@ -64,21 +43,6 @@ async def set_hold_api(request: web.Request) -> web.Response:
     return json_response(out)
 
 
-async def set_hold_form(request: web.Request) -> web.StreamResponse:
-    conference_id = int_param(request, "conference_id")
-    form = await form_body(request, HoldForm)
-    async with request.app[DATABASE].session() as db, db.begin():
-        await set_legal_hold(
-            db,
-            identity(request),
-            conference_id,
-            form.hold == "on",
-            form.reason,
-            remote=remote(request),
-        )
-    raise redirect(f"/conferences/{conference_id}#legal-hold")
-
-
 def add_routes(table: RouteTable) -> None:
     path = "/api/conferences/{conference_id}/legal-hold"
     table.get(
@@ -103,4 +67,3 @@ def add_routes(table: RouteTable) -> None:
             response=HoldOut,
         ),
     )
-    table.post("/conferences/{conference_id}/legal-hold", set_hold_form, conference(*HOLDERS))
