@@ -89,6 +89,7 @@ class Reader:
     raw: Mapping[str, tuple[Any, str]]
     text: Callable[[str, str | None], str | None]
     integer: Callable[[str, int, int, int], int]
+    number: Callable[[str, float, float, float], float]
     problems: list[str]
 
 
@@ -229,17 +230,26 @@ def load_config(
         return value.strip()
 
     def integer(key: str, default: int, low: int, high: int) -> int:
+        return int(_in_range(key, default, low, high, int, "a whole number"))
+
+    def number(key: str, default: float, low: float, high: float) -> float:
+        return float(_in_range(key, default, low, high, float, "a number"))
+
+    def _in_range(
+        key: str, default: float, low: float, high: float, kind: type[float], what: str
+    ) -> float:
         if key not in raw:
             return default
         value, where = raw[key]
         try:
-            number = int(value)
+            found = kind(value)
         except (TypeError, ValueError):
-            problems.append(f"{where} must be a whole number, got {value!r}")
+            problems.append(f"{where} must be {what}, got {value!r}")
             return default
-        if not low <= number <= high:
-            problems.append(f"{where} must be between {low} and {high}, got {number}")
-        return number
+        if not low <= found <= high:
+            shown = [f"{n:g}" if isinstance(n, float) else str(n) for n in (low, high, found)]
+            problems.append(f"{where} must be between {shown[0]} and {shown[1]}, got {shown[2]}")
+        return found
 
     data_dir = Path(text("data_dir", "./var") or "./var").expanduser()
     host = text("host", "127.0.0.1") or "127.0.0.1"
@@ -265,7 +275,7 @@ def load_config(
     proxies, proxies_from = raw.get("trusted_proxies", (None, SETTINGS["trusted_proxies"]))
     trusted_proxies = parse_networks(proxies, proxies_from, problems)
     node = node_settings.read(text, problems)
-    reader = Reader(raw, text, integer, problems)
+    reader = Reader(raw, text, integer, number, problems)
     features = {section.name: section.read(reader) for section in sections}
 
     database_url = text("database_url", None) or f"sqlite+aiosqlite:///{data_dir / 'concord.db'}"

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
 from server.accounts.passwords import Passwords, password_problem
+from server.accounts.personal_secrets import Made, Secrets
 from server.accounts.secrets import digest, new_token
 from server.accounts.throttle import LoginThrottle
 from server.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -172,46 +173,23 @@ async def update_profile(
     return changes
 
 
-@dataclass(frozen=True)
-class NewApiToken:
-    token: str
-    record: ApiToken
+API_TOKENS = Secrets(ApiToken, "api_token", API_TOKEN_PREFIX, "API token")
 
 
 async def create_api_token(
     db: AsyncSession, actor: Identity, name: str, remote: str = ""
-) -> NewApiToken:
-    assert actor.user_id is not None
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("give the token a name of 1 to 100 characters", code="invalid_name")
-    token = new_token(API_TOKEN_PREFIX)
-    row = ApiToken(user_id=actor.user_id, name=name, token_hash=digest(token), prefix=token[:10])
-    db.add(row)
-    await db.flush()
-    audit.record(
-        db, actor, "api_token.created", "api_token", row.id, detail={"name": name}, remote=remote
-    )
-    return NewApiToken(token, row)
+) -> Made[ApiToken]:
+    return await API_TOKENS.create(db, actor, name, remote)
 
 
 async def list_api_tokens(db: AsyncSession, actor: Identity) -> list[ApiToken]:
-    rows = await db.scalars(
-        select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)
-    )
-    return list(rows)
+    return await API_TOKENS.owned(db, actor)
 
 
 async def revoke_api_token(
     db: AsyncSession, actor: Identity, token_id: int, remote: str = ""
 ) -> ApiToken:
-    row = await db.get(ApiToken, token_id)
-    if row is None or row.user_id != actor.user_id:
-        raise NotFound(f"you have no API token {token_id}", code="token_not_found")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        audit.record(db, actor, "api_token.revoked", "api_token", row.id, remote=remote)
-    return row
+    return await API_TOKENS.revoke(db, actor, token_id, "token_not_found", remote)
 
 
 async def update_user(

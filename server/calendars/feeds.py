@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.accounts.secrets import digest, new_token
+from server.accounts.personal_secrets import Made, Secrets
+from server.accounts.secrets import digest
 from server.calendars.events import Writer, load_conferences, load_people
 from server.calendars.personal import personal_links, personalised
 from server.calendars.rendering import render
 from server.db import Database
-from server.errors import Gone, InvalidInput, NotFound
+from server.errors import Gone, NotFound
 from server.ical.rendered import RenderedEvents
 from server.identity import Identity
 from server.models import (
@@ -48,7 +48,6 @@ from server.models import (
     InterpreterAssignment,
     Site,
     User,
-    utcnow,
 )
 
 FEED_TOKEN_PREFIX = "cal_"
@@ -56,52 +55,23 @@ FEED_TOKEN_PREFIX = "cal_"
 REFRESH = dt.timedelta(minutes=15)
 
 
-@dataclass(frozen=True)
-class NewFeed:
-    token: str
-    record: CalendarFeed
+FEEDS = Secrets(CalendarFeed, "calendar_feed", FEED_TOKEN_PREFIX, "calendar feed")
 
 
-async def create_feed(db: AsyncSession, actor: Identity, name: str, remote: str = "") -> NewFeed:
-    assert actor.user_id is not None
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("give the feed a name of 1 to 100 characters", code="invalid_name")
-    token = new_token(FEED_TOKEN_PREFIX)
-    row = CalendarFeed(
-        user_id=actor.user_id, name=name, token_hash=digest(token), prefix=token[:10]
-    )
-    db.add(row)
-    await db.flush()
-    audit.record(
-        db,
-        actor,
-        "calendar_feed.created",
-        "calendar_feed",
-        row.id,
-        detail={"name": name},
-        remote=remote,
-    )
-    return NewFeed(token, row)
+async def create_feed(
+    db: AsyncSession, actor: Identity, name: str, remote: str = ""
+) -> Made[CalendarFeed]:
+    return await FEEDS.create(db, actor, name, remote)
 
 
 async def list_feeds(db: AsyncSession, actor: Identity) -> list[CalendarFeed]:
-    rows = await db.scalars(
-        select(CalendarFeed).where(CalendarFeed.user_id == actor.user_id).order_by(CalendarFeed.id)
-    )
-    return list(rows)
+    return await FEEDS.owned(db, actor)
 
 
 async def revoke_feed(
     db: AsyncSession, actor: Identity, feed_id: int, remote: str = ""
 ) -> CalendarFeed:
-    row = await db.get(CalendarFeed, feed_id)
-    if row is None or row.user_id != actor.user_id:
-        raise NotFound(f"you have no calendar feed {feed_id}", code="feed_not_found")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        audit.record(db, actor, "calendar_feed.revoked", "calendar_feed", row.id, remote=remote)
-    return row
+    return await FEEDS.revoke(db, actor, feed_id, "feed_not_found", remote)
 
 
 async def feed_owner(db: AsyncSession, token: str) -> User:

@@ -15,14 +15,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences import parts
-from server.conferences.editor_pages import Form, Problem, editor_write, text, validated
+from server.conferences.editor_pages import Form, Problem, text, validated
+from server.conferences.editor_rows import EditorRows
 from server.conferences.inputs import DelegationIn, DelegationUpdate
 from server.conferences.timing import field_error
 from server.countries import COUNTRIES
+from server.identity import Identity
 from server.keys import LOCALE
 from server.models import Conference, Delegation, Role, Site, User, UserRole
-from server.route_table import RouteTable, conference
-from server.web import identity, int_param, remote
+from server.route_table import RouteTable
 
 #: Empty member rows offered below the delegation's own members.
 MEMBER_ROWS = 6
@@ -156,51 +157,29 @@ async def _own_site(db: AsyncSession, conference_id: int, site_id: int | None) -
         )
 
 
-async def add_delegation(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    form = await request.post()
-
-    async def write(db: AsyncSession) -> object:
-        body = validated(DelegationIn, delegation_data(form))
-        await _own_site(db, conference_id, body.site_id)
-        return await parts.create_delegation(
-            db, identity(request), conference_id, body, remote(request)
-        )
-
-    return await editor_write(request, conference_id, "delegation", form, write)
+async def _add(db: AsyncSession, who: Identity, conference_id: int, form: Form, ip: str) -> object:
+    body = validated(DelegationIn, delegation_data(form))
+    await _own_site(db, conference_id, body.site_id)
+    return await parts.create_delegation(db, who, conference_id, body, ip)
 
 
-async def change_delegation(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    delegation_id = int_param(request, "delegation_id")
-    form = await request.post()
-
-    async def write(db: AsyncSession) -> object:
-        body = validated(DelegationUpdate, delegation_data(form))
-        await _own_site(db, conference_id, body.site_id)
-        return await parts.update_delegation(
-            db, identity(request), conference_id, delegation_id, body, remote(request)
-        )
-
-    return await editor_write(request, conference_id, "delegation", form, write)
+async def _change(
+    db: AsyncSession, who: Identity, conference_id: int, delegation_id: int, form: Form, ip: str
+) -> object:
+    body = validated(DelegationUpdate, delegation_data(form))
+    await _own_site(db, conference_id, body.site_id)
+    return await parts.update_delegation(db, who, conference_id, delegation_id, body, ip)
 
 
-async def remove_delegation(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    delegation_id = int_param(request, "delegation_id")
-
-    async def write(db: AsyncSession) -> object:
-        await parts.delete_delegation(
-            db, identity(request), conference_id, delegation_id, remote(request)
-        )
-        return None
-
-    return await editor_write(request, conference_id, "delegation", None, write)
+DELEGATIONS = EditorRows(
+    "delegation",
+    "/conferences/{conference_id}/delegations",
+    "delegation_id",
+    _add,
+    _change,
+    parts.delete_delegation,
+)
 
 
 def add_routes(table: RouteTable) -> None:
-    organiser = conference(Role.ORGANISER)
-    many = "/conferences/{conference_id}/delegations"
-    table.post(many, add_delegation, organiser)
-    table.post(many + "/{delegation_id}", change_delegation, organiser)
-    table.post(many + "/{delegation_id}/remove", remove_delegation, organiser)
+    DELEGATIONS.add_routes(table)

@@ -16,15 +16,15 @@ from server.conferences import interpreters as ops
 from server.conferences.editor_pages import (
     Form,
     Problem,
-    editor_write,
     local_value,
     text,
     validated,
 )
+from server.conferences.editor_rows import EditorRows
 from server.conferences.inputs import InterpreterIn, InterpreterUpdate
+from server.identity import Identity
 from server.models import Conference, InterpreterAssignment, Role, User, UserRole
-from server.route_table import RouteTable, conference
-from server.web import identity, int_param, remote
+from server.route_table import RouteTable
 
 
 async def interpreter_users(db: AsyncSession) -> list[User]:
@@ -89,49 +89,27 @@ async def interpreter_context(
     }
 
 
-async def add_interpreter(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    form = await request.post()
-
-    async def write(db: AsyncSession) -> object:
-        body = validated(InterpreterIn, interpreter_data(form))
-        return await ops.create_interpreter(
-            db, identity(request), conference_id, body, remote(request)
-        )
-
-    return await editor_write(request, conference_id, "interpreter", form, write)
+async def _add(db: AsyncSession, who: Identity, conference_id: int, form: Form, ip: str) -> object:
+    body = validated(InterpreterIn, interpreter_data(form))
+    return await ops.create_interpreter(db, who, conference_id, body, ip)
 
 
-async def change_interpreter(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    assignment_id = int_param(request, "assignment_id")
-    form = await request.post()
-
-    async def write(db: AsyncSession) -> object:
-        body = validated(InterpreterUpdate, interpreter_data(form))
-        return await ops.update_interpreter(
-            db, identity(request), conference_id, assignment_id, body, remote(request)
-        )
-
-    return await editor_write(request, conference_id, "interpreter", form, write)
+async def _change(
+    db: AsyncSession, who: Identity, conference_id: int, assignment_id: int, form: Form, ip: str
+) -> object:
+    body = validated(InterpreterUpdate, interpreter_data(form))
+    return await ops.update_interpreter(db, who, conference_id, assignment_id, body, ip)
 
 
-async def remove_interpreter(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    assignment_id = int_param(request, "assignment_id")
-
-    async def write(db: AsyncSession) -> object:
-        await ops.delete_interpreter(
-            db, identity(request), conference_id, assignment_id, remote(request)
-        )
-        return None
-
-    return await editor_write(request, conference_id, "interpreter", None, write)
+INTERPRETERS = EditorRows(
+    "interpreter",
+    "/conferences/{conference_id}/interpreters",
+    "assignment_id",
+    _add,
+    _change,
+    ops.delete_interpreter,
+)
 
 
 def add_routes(table: RouteTable) -> None:
-    organiser = conference(Role.ORGANISER)
-    many = "/conferences/{conference_id}/interpreters"
-    table.post(many, add_interpreter, organiser)
-    table.post(many + "/{assignment_id}", change_interpreter, organiser)
-    table.post(many + "/{assignment_id}/remove", remove_interpreter, organiser)
+    INTERPRETERS.add_routes(table)

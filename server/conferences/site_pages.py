@@ -12,11 +12,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences import parts
-from server.conferences.editor_pages import Form, Problem, editor_write, text, validated
+from server.conferences.editor_pages import Form, Problem, text, validated
+from server.conferences.editor_rows import EditorRows
 from server.conferences.inputs import SiteIn, SiteUpdate
-from server.models import Conference, Role, Site
-from server.route_table import RouteTable, conference
-from server.web import identity, int_param, remote
+from server.identity import Identity
+from server.models import Conference, Site
+from server.route_table import RouteTable
 
 #: The site form's text fields, named as in ``SiteIn``.
 SITE_FIELDS = ("name", "location", "time_zone", "contact_name", "contact_email")
@@ -53,45 +54,21 @@ def site_context(
     }
 
 
-async def add_site(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    form = await request.post()
-
-    async def write(db: AsyncSession) -> object:
-        body = validated(SiteIn, site_data(form))
-        return await parts.create_site(db, identity(request), conference_id, body, remote(request))
-
-    return await editor_write(request, conference_id, "site", form, write)
+async def _add(db: AsyncSession, who: Identity, conference_id: int, form: Form, ip: str) -> object:
+    return await parts.create_site(db, who, conference_id, validated(SiteIn, site_data(form)), ip)
 
 
-async def change_site(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    site_id = int_param(request, "site_id")
-    form = await request.post()
-
-    async def write(db: AsyncSession) -> object:
-        body = validated(SiteUpdate, site_data(form))
-        return await parts.update_site(
-            db, identity(request), conference_id, site_id, body, remote(request)
-        )
-
-    return await editor_write(request, conference_id, "site", form, write)
+async def _change(
+    db: AsyncSession, who: Identity, conference_id: int, site_id: int, form: Form, ip: str
+) -> object:
+    body = validated(SiteUpdate, site_data(form))
+    return await parts.update_site(db, who, conference_id, site_id, body, ip)
 
 
-async def remove_site(request: web.Request) -> web.Response:
-    conference_id = int_param(request, "conference_id")
-    site_id = int_param(request, "site_id")
-
-    async def write(db: AsyncSession) -> object:
-        await parts.delete_site(db, identity(request), conference_id, site_id, remote(request))
-        return None
-
-    return await editor_write(request, conference_id, "site", None, write)
+SITES = EditorRows(
+    "site", "/conferences/{conference_id}/sites", "site_id", _add, _change, parts.delete_site
+)
 
 
 def add_routes(table: RouteTable) -> None:
-    organiser = conference(Role.ORGANISER)
-    many = "/conferences/{conference_id}/sites"
-    table.post(many, add_site, organiser)
-    table.post(many + "/{site_id}", change_site, organiser)
-    table.post(many + "/{site_id}/remove", remove_site, organiser)
+    SITES.add_routes(table)

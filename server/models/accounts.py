@@ -81,11 +81,10 @@ class LoginSession(Base):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
 
-class ApiToken(Base):
-    """A personal token for scripts: ``Authorization: Bearer cnc_…``; stored as SHA-256 only."""
-
-    __tablename__ = "api_tokens"
-    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)
+class PersonalSecret:
+    """A user's named secret (an API token, a calendar feed's link), stored as SHA-256 only
+    with its first characters to recognise it by, revocable
+    (``server.accounts.personal_secrets``)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -95,3 +94,10 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class ApiToken(PersonalSecret, Base):
+    """A personal token for scripts: ``Authorization: Bearer cnc_…``."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)

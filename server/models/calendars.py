@@ -7,23 +7,15 @@ import datetime as dt
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.models.accounts import PersonalSecret
 from server.models.base import Base, utcnow
 
 
-class CalendarFeed(Base):
-    """A personal feed: ``/calendar/<token>.ics``; the token is stored as SHA-256 only."""
+class CalendarFeed(PersonalSecret, Base):
+    """A personal feed: ``/calendar/<token>.ics``."""
 
     __tablename__ = "calendar_feeds"
     __table_args__ = (Index("ix_calendar_feeds_user", "user_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(100))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[dt.datetime | None]
-    revoked_at: Mapped[dt.datetime | None]
 
 
 class CalendarDispatch(Base):

@@ -60,20 +60,7 @@ class HealthSettings:
 
 def read(reader: Reader) -> HealthSettings:
     """This section's settings; problems are appended to ``reader.problems``, named."""
-    raw, text, integer, problems = reader.raw, reader.text, reader.integer, reader.problems
-
-    def number(key: str, default: float, low: float, high: float) -> float:
-        if key not in raw:
-            return default
-        value, where = raw[key]
-        try:
-            found = float(value)
-        except (TypeError, ValueError):
-            problems.append(f"{where} must be a number, got {value!r}")
-            return default
-        if not low <= found <= high:
-            problems.append(f"{where} must be between {low:g} and {high:g}, got {found:g}")
-        return found
+    text, integer, number, problems = reader.text, reader.integer, reader.number, reader.problems
 
     def pair(
         fair_key: str, poor_key: str, defaults: tuple[float, float], high: float
