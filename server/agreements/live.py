@@ -14,7 +14,7 @@ import socketio
 from server.agreements import ceremony
 from server.agreements.schemas import OpenIn
 from server.live import schemas
-from server.live.members import Answer, Handler, Member, conference_room
+from server.live.members import Answer, Member, On, conference_room
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
@@ -32,11 +32,13 @@ class SigningHandlers:
     def __init__(self, namespace: RoomNamespace) -> None:
         self._ns = namespace
 
-    def handlers(self) -> dict[str, Handler]:
-        return {"signing.open": self._open, "signing.status": self._status}
+    def handlers(self) -> dict[str, On]:
+        return {
+            "signing.open": On(OpenIn, self._open),
+            "signing.status": On(schemas.Empty, self._status),
+        }
 
-    async def _open(self, sid: str, member: Member, data: Any) -> Answer:
-        body = OpenIn.model_validate(data)
+    async def _open(self, sid: str, member: Member, body: OpenIn) -> Answer:
         self._ns.chair_room(member)  # joined, and the room is live on this node
         assert member.conference_id is not None
         async with self._ns.database().session() as db, db.begin():
@@ -47,8 +49,7 @@ class SigningHandlers:
         await self._ns.emit("signing.state", state, room=conference_room(member.conference_id))
         return {"ok": True, "state": state}
 
-    async def _status(self, sid: str, member: Member, data: Any) -> Answer:
-        schemas.Empty.model_validate(data)
+    async def _status(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         self._ns.room_of(member)
         assert member.conference_id is not None
         async with self._ns.database().session() as db:

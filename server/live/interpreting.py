@@ -14,7 +14,7 @@ from rooms.peer_id import PeerId
 from rooms.room import BridgeRoom
 from server.live import schemas
 from server.live.listening import load_listening, save_listening
-from server.live.members import Answer, Handler, Member, Refused, booth_room
+from server.live.members import Answer, Handler, Member, On, Refused, booth_room
 from server.live.registry import interpreter_id
 
 if TYPE_CHECKING:
@@ -25,17 +25,17 @@ class Interpreting:
     def __init__(self, namespace: RoomNamespace) -> None:
         self._ns = namespace
 
-    def handlers(self) -> dict[str, Handler]:
+    def handlers(self) -> dict[str, On]:
         return {
-            "language": self._language,
-            "floor.language": self._floor_language,
-            "booth.on_air": self._booth("on_air"),
-            "booth.off_air": self._booth("off_air"),
-            "booth.handover_request": self._booth("request"),
-            "booth.handover_accept": self._booth("accept"),
-            "booth.source": self._booth_source,
-            "booth.chat": self._booth_chat,
-            "booths.status": self._booths_status,
+            "language": On(schemas.Listening, self._language),
+            "floor.language": On(schemas.Language, self._floor_language),
+            "booth.on_air": On(schemas.Empty, self._booth("on_air")),
+            "booth.off_air": On(schemas.Empty, self._booth("off_air")),
+            "booth.handover_request": On(schemas.Empty, self._booth("request")),
+            "booth.handover_accept": On(schemas.Empty, self._booth("accept")),
+            "booth.source": On(schemas.BoothSource, self._booth_source),
+            "booth.chat": On(schemas.Chat, self._booth_chat),
+            "booths.status": On(schemas.Empty, self._booths_status),
         }
 
     # --- joining and leaving -------------------------------------------------------------------
@@ -67,9 +67,8 @@ class Interpreting:
 
     # --- listeners -----------------------------------------------------------------------------
 
-    async def _language(self, sid: str, member: Member, data: Any) -> Answer:
+    async def _language(self, sid: str, member: Member, body: schemas.Listening) -> Answer:
         """A site or console chooses the booth it listens to (null: the floor only)."""
-        body = schemas.Listening.model_validate(data)
         room = self._ns.room_of(member)
         if member.as_ not in ("site", "console"):
             raise Refused("forbidden", "only a site or a console listens to a channel")
@@ -83,13 +82,11 @@ class Interpreting:
             chosen = await save_listening(db, member.identity, body.language, body.floor_level)
         return {"ok": True, "hears": hears, "listening": chosen}
 
-    async def _floor_language(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Language.model_validate(data)
+    async def _floor_language(self, sid: str, member: Member, body: schemas.Language) -> Answer:
         self._ns.chair_room(member).set_floor_language(body.language)
         return {"ok": True}
 
-    async def _booths_status(self, sid: str, member: Member, data: Any) -> Answer:
-        schemas.Empty.model_validate(data)
+    async def _booths_status(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         room = self._ns.chair_room(member)
         return {"ok": True, "booths": room.booth_status()}
 
@@ -102,8 +99,7 @@ class Interpreting:
         return room
 
     def _booth(self, action: str) -> Handler:
-        async def handle(sid: str, member: Member, data: Any) -> Answer:
-            schemas.Empty.model_validate(data)
+        async def handle(sid: str, member: Member, _: schemas.Empty) -> Answer:
             room = self._interpreter_room(member)
             assert member.language is not None
             room.interpret(action, _interpreter(member), member.language)
@@ -111,16 +107,14 @@ class Interpreting:
 
         return handle
 
-    async def _booth_source(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.BoothSource.model_validate(data)
+    async def _booth_source(self, sid: str, member: Member, body: schemas.BoothSource) -> Answer:
         room = self._interpreter_room(member)
         assert member.language is not None
         hears = room.choose_booth_source(_interpreter(member), member.language, body.source)
         return {"ok": True, "hears": hears}
 
-    async def _booth_chat(self, sid: str, member: Member, data: Any) -> Answer:
+    async def _booth_chat(self, sid: str, member: Member, body: schemas.Chat) -> Answer:
         """To the booth's partners only; not stored (it is the interpreters' own channel)."""
-        body = schemas.Chat.model_validate(data)
         self._interpreter_room(member)
         self._ns.limit("chat", member)
         assert member.conference_id is not None and member.language is not None

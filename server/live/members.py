@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from rooms.check import CheckCall
 from rooms.room import BridgeRoom
 from server.identity import Identity
@@ -62,4 +64,14 @@ def still_here(room: BridgeRoom | None) -> int:
 
 
 Handler = Callable[[str, Member, Any], Awaitable[Answer]]
-"""One ``/room`` event's handler: (the connection, its member, the payload) → the answer."""
+"""One ``/room`` event's handler: (the connection, its member, its payload) → the answer."""
+
+
+@dataclass(frozen=True)
+class On:
+    """One client → server ``/room`` event: the model its payload must match
+    (docs/signalling.md; a mismatch is answered ``invalid``, naming the field) and the handler
+    that is given the payload validated."""
+
+    payload: type[BaseModel]
+    handler: Handler

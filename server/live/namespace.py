@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import socketio
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from rooms.peer_id import PeerId, site_number
 from rooms.room import BridgeRoom
@@ -29,8 +29,8 @@ from server.live.interpreting import Interpreting
 from server.live.limits import Kind, Limits, identity_key
 from server.live.members import (
     Answer,
-    Handler,
     Member,
+    On,
     Refused,
     conference_room,
     refusal,
@@ -50,7 +50,7 @@ CHAIR_ROLES = frozenset({Role.ORGANISER, Role.TECHNICIAN})
 class RoomHandlers(Protocol):
     """What a feature adds to the namespace: its events and their handlers."""
 
-    def handlers(self) -> dict[str, Handler]: ...
+    def handlers(self) -> dict[str, On]: ...
 
 
 class RoomNamespace(socketio.AsyncNamespace):
@@ -70,23 +70,23 @@ class RoomNamespace(socketio.AsyncNamespace):
         self.limits = Limits()
         self._interpreting = Interpreting(self)
         self._join_fields: dict[str, Callable[[int], Any]] = {}
-        self._handlers: dict[str, Handler] = {
-            "join": self._join,
-            "ping": self._ping,
-            "offer": self._offer,
-            "leave": self._leave,
-            "floor.request": self._floor_request,
-            "floor.withdraw": self._floor_withdraw,
-            "chat": self._chat,
-            "admit": self._admit,
-            "refuse": self._refuse,
-            "remove": self._remove,
-            "rejoin": self._rejoin,
-            "mute": self._mute,
-            "lock": self._lock,
-            "floor.grant": self._floor_grant,
-            "floor.release": self._floor_release,
-            "present": self._present,
+        self._handlers: dict[str, On] = {
+            "join": On(schemas.Join, self._join),
+            "ping": On(schemas.Empty, self._ping),
+            "offer": On(schemas.Offer, self._offer),
+            "leave": On(schemas.Empty, self._leave),
+            "floor.request": On(schemas.Empty, self._floor_request),
+            "floor.withdraw": On(schemas.Empty, self._floor_withdraw),
+            "chat": On(schemas.Chat, self._chat),
+            "admit": On(schemas.SiteRef, self._admit),
+            "refuse": On(schemas.SiteRef, self._refuse),
+            "remove": On(schemas.SiteRef, self._remove),
+            "rejoin": On(schemas.SiteRef, self._rejoin),
+            "mute": On(schemas.Mute, self._mute),
+            "lock": On(schemas.Lock, self._lock),
+            "floor.grant": On(schemas.FloorGrant, self._floor_grant),
+            "floor.release": On(schemas.Empty, self._floor_release),
+            "present": On(schemas.Present, self._present),
             **self._interpreting.handlers(),
         }
 
@@ -99,9 +99,10 @@ class RoomNamespace(socketio.AsyncNamespace):
             raise ValueError(f"events handled twice: {sorted(clash)}")
         self._handlers.update(events)
 
-    def events(self) -> frozenset[str]:
-        """The client → server events handled (docs/signalling.md defines each)."""
-        return frozenset(self._handlers)
+    def payloads(self) -> dict[str, type[BaseModel]]:
+        """The client → server events handled and their payloads' models (docs/signalling.md
+        defines each, with the same fields)."""
+        return {event: on.payload for event, on in self._handlers.items()}
 
     def add_to_join(self, name: str, field: Callable[[int], Any]) -> None:
         """``name`` in every join answer: ``field(conference_id)`` (the recording's state)."""
@@ -138,9 +139,9 @@ class RoomNamespace(socketio.AsyncNamespace):
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid, data = args[0], args[1] if len(args) > 1 else None
-        handler = self._handlers.get(event)
+        on = self._handlers.get(event)
         member = self.members.get(sid)
-        if handler is None or member is None:
+        if on is None or member is None:
             return refusal("invalid", f"unknown event {event!r}")
         grants = self._grants()
         await grants.current()  # a withdrawal announced before this event is applied first
@@ -153,7 +154,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         if (oversized := too_large(event, data)) is not None:
             return oversized
         try:
-            answer = await handler(sid, member, {} if data is None else data)
+            body = on.payload.model_validate({} if data is None else data)
+            answer = await on.handler(sid, member, body)
             await self._rooms().settled()  # acknowledged means kept (server/live/store.py)
             return answer
         except Refused as exc:
@@ -270,8 +272,7 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     # --- joining and media ---------------------------------------------------------------------
 
-    async def _join(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Join.model_validate(data)
+    async def _join(self, sid: str, member: Member, body: schemas.Join) -> Answer:
         if member.conference_id is not None:
             raise Refused("invalid", "this connection has already joined")
         self.limit("join", member)
@@ -343,13 +344,11 @@ class RoomNamespace(socketio.AsyncNamespace):
             "nodes": self._rooms().node_urls(),
         }
 
-    async def _ping(self, sid: str, member: Member, data: Any) -> Answer:
+    async def _ping(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         """Proves the socket works end to end (a page checks it after its media stalled)."""
-        schemas.Empty.model_validate(data)
         return {"ok": True}
 
-    async def _offer(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Offer.model_validate(data)
+    async def _offer(self, sid: str, member: Member, body: schemas.Offer) -> Answer:
         room = self.room_of(member)
         if member.as_ == "console":
             sdp = await room.connect_console(PeerId.console(sid), body.sdp, body.layout)
@@ -363,8 +362,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             sdp = await room.connect_site(str(site_id), body.sdp, body.layout)
         return {"ok": True, "sdp": sdp}
 
-    async def _leave(self, sid: str, member: Member, data: Any) -> Answer:
-        schemas.Empty.model_validate(data)
+    async def _leave(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         room = self.room_of(member)
         if member.as_ == "site" and member.site_id is not None:
             await room.leave(str(member.site_id))
@@ -375,19 +373,16 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     # --- floor and chat ------------------------------------------------------------------------
 
-    async def _floor_request(self, sid: str, member: Member, data: Any) -> Answer:
-        schemas.Empty.model_validate(data)
+    async def _floor_request(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         room, site_id = self._site(member)
         return {"ok": True, "position": room.request_floor(str(site_id))}
 
-    async def _floor_withdraw(self, sid: str, member: Member, data: Any) -> Answer:
-        schemas.Empty.model_validate(data)
+    async def _floor_withdraw(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         room, site_id = self._site(member)
         room.withdraw_floor(str(site_id))
         return {"ok": True}
 
-    async def _chat(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Chat.model_validate(data)
+    async def _chat(self, sid: str, member: Member, body: schemas.Chat) -> Answer:
         self.room_of(member)
         self.limit("chat", member)
         self.limit("room_events", member)
@@ -410,18 +405,15 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     # --- chair actions -------------------------------------------------------------------------
 
-    async def _admit(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.SiteRef.model_validate(data)
+    async def _admit(self, sid: str, member: Member, body: schemas.SiteRef) -> Answer:
         self.chair_room(member).admit(str(body.site_id))
         return {"ok": True}
 
-    async def _refuse(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.SiteRef.model_validate(data)
+    async def _refuse(self, sid: str, member: Member, body: schemas.SiteRef) -> Answer:
         self.chair_room(member).refuse(str(body.site_id))
         return {"ok": True}
 
-    async def _remove(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.SiteRef.model_validate(data)
+    async def _remove(self, sid: str, member: Member, body: schemas.SiteRef) -> Answer:
         await self.chair_room(member).remove(str(body.site_id))
         return {"ok": True}
 
@@ -435,8 +427,7 @@ class RoomNamespace(socketio.AsyncNamespace):
                 "room_elsewhere", str(elsewhere), node=elsewhere.node, url=elsewhere.url
             ) from None
 
-    async def _rejoin(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.SiteRef.model_validate(data)
+    async def _rejoin(self, sid: str, member: Member, body: schemas.SiteRef) -> Answer:
         room = self.chair_room(member)
         room.state(str(body.site_id))
         assert member.conference_id is not None
@@ -445,28 +436,23 @@ class RoomNamespace(socketio.AsyncNamespace):
         )
         return {"ok": True}
 
-    async def _mute(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Mute.model_validate(data)
+    async def _mute(self, sid: str, member: Member, body: schemas.Mute) -> Answer:
         self.chair_room(member).mute(str(body.site_id), body.muted)
         return {"ok": True}
 
-    async def _lock(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Lock.model_validate(data)
+    async def _lock(self, sid: str, member: Member, body: schemas.Lock) -> Answer:
         self.chair_room(member).lock(body.locked)
         return {"ok": True}
 
-    async def _floor_grant(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.FloorGrant.model_validate(data)
+    async def _floor_grant(self, sid: str, member: Member, body: schemas.FloorGrant) -> Answer:
         self.chair_room(member).grant_floor(str(body.site_id), body.limit_seconds)
         return {"ok": True}
 
-    async def _floor_release(self, sid: str, member: Member, data: Any) -> Answer:
-        schemas.Empty.model_validate(data)
+    async def _floor_release(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         self.chair_room(member).release_floor()
         return {"ok": True}
 
-    async def _present(self, sid: str, member: Member, data: Any) -> Answer:
-        body = schemas.Present.model_validate(data)
+    async def _present(self, sid: str, member: Member, body: schemas.Present) -> Answer:
         site = str(body.site_id) if body.site_id is not None else None
         self.chair_room(member).present(site)
         return {"ok": True}

@@ -21,7 +21,7 @@ from rooms.health import Thresholds
 from server.conferences.access import conference_roles
 from server.errors import NotFound
 from server.fields import RecordId
-from server.live.members import Answer, Handler, Member, Refused
+from server.live.members import Answer, Member, On, Refused
 from server.live.registry import note_check
 from server.live.schemas import Offer, Payload
 from server.live.site_checks import last_checks
@@ -76,15 +76,14 @@ class SiteCheckHandlers:
         self._ns = namespace
         self._thresholds = thresholds
 
-    def handlers(self) -> dict[str, Handler]:
+    def handlers(self) -> dict[str, On]:
         return {
-            "check.start": self._start,
-            "check.offer": self._offer,
-            "check.finish": self._finish,
+            "check.start": On(CheckStart, self._start),
+            "check.offer": On(Offer, self._offer),
+            "check.finish": On(CheckFinish, self._finish),
         }
 
-    async def _start(self, sid: str, member: Member, data: Any) -> Answer:
-        body = CheckStart.model_validate(data)
+    async def _start(self, sid: str, member: Member, body: CheckStart) -> Answer:
         if member.check is not None or member.conference_id is not None:
             raise Refused("invalid", "this connection is already in a check or a room")
         who = member.identity
@@ -118,8 +117,7 @@ class SiteCheckHandlers:
             "last": check_out(previous) if previous else None,
         }
 
-    async def _offer(self, sid: str, member: Member, data: Any) -> Answer:
-        body = Offer.model_validate(data)
+    async def _offer(self, sid: str, member: Member, body: Offer) -> Answer:
         if member.check is None:
             raise Refused("not_checking", "start a check first")
         try:
@@ -127,8 +125,7 @@ class SiteCheckHandlers:
         except CheckError as exc:
             raise Refused("bad_offer", str(exc)) from None
 
-    async def _finish(self, sid: str, member: Member, data: Any) -> Answer:
-        body = CheckFinish.model_validate(data)
+    async def _finish(self, sid: str, member: Member, body: CheckFinish) -> Answer:
         call, where = member.check, member.check_site
         if call is None or where is None:
             raise Refused("not_checking", "start a check first")

@@ -8,13 +8,14 @@ summary every 2 s. Handlers validate, check who may, call the room or the hub, a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
 from rooms.health import Change
 from server.fields import RecordId
-from server.live.members import Answer, Handler, Member, Refused
+from server.live import schemas
+from server.live.members import Answer, Member, On, Refused
 from server.live.registry import interpreter_id
 from server.live.schemas import Payload
 from server.monitoring.hub import HealthHub, health_room
@@ -63,22 +64,21 @@ class HealthHandlers:
         self._ns = namespace
         self._hub = hub
 
-    def handlers(self) -> dict[str, Handler]:
+    def handlers(self) -> dict[str, On]:
         return {
-            "health.watch": self._watch,
-            "health.report": self._report,
-            "health.ack": self._ack,
-            "health.keyframe": self._keyframe,
+            "health.watch": On(schemas.Empty, self._watch),
+            "health.report": On(BrowserStats, self._report),
+            "health.ack": On(AlertRef, self._ack),
+            "health.keyframe": On(SiteOnly, self._keyframe),
         }
 
-    async def _watch(self, sid: str, member: Member, data: Any) -> Answer:
+    async def _watch(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         self._ns.chair_room(member)
         assert member.conference_id is not None
         await self._ns.enter_room(sid, health_room(member.conference_id))
         return {"ok": True, **(await self._hub().snapshot(member.conference_id))}
 
-    async def _report(self, sid: str, member: Member, data: Any) -> Answer:
-        body = BrowserStats.model_validate(data)
+    async def _report(self, sid: str, member: Member, body: BrowserStats) -> Answer:
         room = self._ns.room_of(member)
         if member.as_ == "site" and member.site_id is not None:
             subject = f"site:{member.site_id}"
@@ -89,8 +89,7 @@ class HealthHandlers:
         room.health.browser_report(subject, body.model_dump(exclude_none=True))
         return {"ok": True}
 
-    async def _ack(self, sid: str, member: Member, data: Any) -> Answer:
-        body = AlertRef.model_validate(data)
+    async def _ack(self, sid: str, member: Member, body: AlertRef) -> Answer:
         room = self._ns.chair_room(member)
         assert member.conference_id is not None
         alert = room.health.acknowledge(body.alert_id, member.name)
@@ -100,8 +99,7 @@ class HealthHandlers:
         await self._hub().announce(member.conference_id, change, member.identity.actor)
         return {"ok": True, "alert": alert}
 
-    async def _keyframe(self, sid: str, member: Member, data: Any) -> Answer:
-        body = SiteOnly.model_validate(data)
+    async def _keyframe(self, sid: str, member: Member, body: SiteOnly) -> Answer:
         room = self._ns.chair_room(member)
         peer = room.state(str(body.site_id)).peer
         if peer is None:

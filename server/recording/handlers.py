@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from server.live import schemas
-from server.live.members import Answer, Handler, Member, Refused
+from server.live.members import Answer, Member, On, Refused
 from server.recording.service import RoomRecordings
 
 if TYPE_CHECKING:
@@ -22,15 +22,17 @@ class RecordingHandlers:
         self._ns = namespace
         self._recordings = recordings
 
-    def handlers(self) -> dict[str, Handler]:
-        return {"recording.start": self._start, "recording.stop": self._stop}
+    def handlers(self) -> dict[str, On]:
+        return {
+            "recording.start": On(schemas.Empty, self._start),
+            "recording.stop": On(schemas.Empty, self._stop),
+        }
 
     def state(self, conference_id: int) -> dict[str, Any]:
         """What the join answer carries as ``"recording"``."""
         return self._recordings().state(conference_id)
 
-    async def _start(self, sid: str, member: Member, data: Any) -> Answer:
-        schemas.Empty.model_validate(data)
+    async def _start(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         self._ns.chair_room(member)
         assert member.conference_id is not None
         recording_id = await self._recordings().begin(
@@ -38,8 +40,7 @@ class RecordingHandlers:
         )
         return {"ok": True, "id": recording_id}
 
-    async def _stop(self, sid: str, member: Member, data: Any) -> Answer:
-        schemas.Empty.model_validate(data)
+    async def _stop(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         self._ns.chair_room(member)
         assert member.conference_id is not None
         recording_id = await self._recordings().end(

@@ -14,6 +14,8 @@ import ast
 import re
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from server.app import create_app
 from server.config import Config
 from server.keys import SOCKETS
@@ -64,11 +66,28 @@ def sent_by_the_server() -> set[str]:
     return names
 
 
-def handled(config: Config) -> frozenset[str]:
+def payloads(config: Config) -> dict[str, type[BaseModel]]:
     app = create_app(config)
     namespace = app[SOCKETS].namespace_handlers[NAMESPACE]
     assert isinstance(namespace, RoomNamespace)
-    return namespace.events()
+    return namespace.payloads()
+
+
+def handled(config: Config) -> frozenset[str]:
+    return frozenset(payloads(config))
+
+
+def definition(section: str, event: str) -> str:
+    """The table row, or the paragraph, that defines ``event``."""
+    for block in re.split(r"\n\s*\n", section):
+        lines = block.splitlines()
+        if lines and re.match(r"\|\s*event\s*\|", lines[0]):  # an event table
+            for line in lines[2:]:
+                if f"`{event}`" in line.split("|")[1]:
+                    return line
+        if re.match(r"^(- |Server → [^`]*)?`" + re.escape(event) + r"` `\{", block):
+            return block
+    raise AssertionError(f"{event} is not defined")
 
 
 def test_every_event_the_room_handles_is_defined_in_the_document(config: Config) -> None:
@@ -90,3 +109,21 @@ def test_every_event_the_document_defines_is_handled_or_sent(config: Config) -> 
     known = handled(config) | sent_by_the_server() | COMPUTED
     stray = sorted(defined(room_section()) - known)
     assert stray == [], f"defined in docs/signalling.md but neither handled nor sent: {stray}"
+
+
+def test_every_payload_field_is_in_the_events_definition(config: Config) -> None:
+    """Each field of an event's payload model is named where the document defines the event
+    (``"field"`` in its payload; for a payload the row names as a type, like `BrowserStats`,
+    among the section's fields)."""
+    section = room_section()
+    everywhere = set(re.findall(NAME, section))
+    unnamed: dict[str, list[str]] = {}
+    for event, model in payloads(config).items():
+        text = definition(section, event)
+        quoted = set(re.findall(r'"([a-z_]+)"', text))
+        typed = re.search(r"`[A-Z][A-Za-z]+`", text) is not None
+        fields = [f.alias or name for name, f in model.model_fields.items()]
+        missing = [f for f in fields if f not in quoted and not (typed and f in everywhere)]
+        if missing:
+            unnamed[event] = missing
+    assert unnamed == {}, f"payload fields docs/signalling.md does not name: {unnamed}"

@@ -15,6 +15,8 @@ from sqlalchemy import func, select, update
 
 from server.db import Database
 from server.keys import LIVE_ROOMS, SOCKETS
+from server.live.members import On
+from server.live.schemas import Empty
 from server.live.simulate import SimulatedSite, SimulationError
 from server.models import Invitation, LoginSession
 from tests.live.conftest import Chair, Client, until
@@ -127,7 +129,7 @@ async def test_a_question_in_flight_fails_when_the_socket_drops(live: dict[str, 
         await release.wait()
         return {"ok": True}
 
-    namespace._handlers["stall"] = never
+    namespace._handlers["stall"] = On(Empty, never)
     asking = asyncio.ensure_future(site.call("stall"))
     await asyncio.sleep(0.3)
     assert not asking.done()
