@@ -7,17 +7,15 @@ the room then receives ``signing.state``, and again after each signing (the HTTP
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import socketio
 
 from server.agreements import ceremony
 from server.agreements.schemas import OpenIn
 from server.live import schemas
+from server.live.context import RoomContext
 from server.live.members import Answer, Member, On, conference_room
-
-if TYPE_CHECKING:
-    from server.live.namespace import RoomNamespace
 
 NAMESPACE = "/room"
 
@@ -29,7 +27,7 @@ async def broadcast(sockets: socketio.AsyncServer, state: dict[str, Any]) -> Non
 
 
 class SigningHandlers:
-    def __init__(self, namespace: RoomNamespace) -> None:
+    def __init__(self, namespace: RoomContext) -> None:
         self._ns = namespace
 
     def handlers(self) -> dict[str, On]:

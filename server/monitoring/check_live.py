@@ -12,7 +12,7 @@ last check failed is flagged when it arrives in the lobby.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -21,14 +21,12 @@ from rooms.health import Thresholds
 from server.conferences.access import conference_roles
 from server.errors import NotFound
 from server.fields import RecordId
+from server.live.context import RoomContext
 from server.live.members import Answer, Member, On, Refused
 from server.live.registry import note_check
 from server.live.schemas import Offer, Payload
 from server.live.site_checks import last_checks
 from server.models import Role, Site, SiteCheck
-
-if TYPE_CHECKING:
-    from server.live.namespace import RoomNamespace
 
 Outcome = Literal["ok", "failed", "skipped"]
 DEVICES = ("camera", "microphone", "speaker")
@@ -72,7 +70,7 @@ def check_out(row: SiteCheck) -> dict[str, Any]:
 
 
 class SiteCheckHandlers:
-    def __init__(self, namespace: RoomNamespace, thresholds: Thresholds) -> None:
+    def __init__(self, namespace: RoomContext, thresholds: Thresholds) -> None:
         self._ns = namespace
         self._thresholds = thresholds
 

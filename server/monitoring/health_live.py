@@ -8,20 +8,17 @@ summary every 2 s. Handlers validate, check who may, call the room or the hub, a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
 from rooms.health import Change
 from server.fields import RecordId
 from server.live import schemas
+from server.live.context import RoomContext
 from server.live.members import Answer, Member, On, Refused
 from server.live.registry import interpreter_id
 from server.live.schemas import Payload
 from server.monitoring.hub import HealthHub, health_room
-
-if TYPE_CHECKING:
-    from server.live.namespace import RoomNamespace
 
 
 class BrowserStats(Payload):
@@ -60,7 +57,7 @@ class SiteOnly(Payload):
 
 
 class HealthHandlers:
-    def __init__(self, namespace: RoomNamespace, hub: Callable[[], HealthHub]) -> None:
+    def __init__(self, namespace: RoomContext, hub: Callable[[], HealthHub]) -> None:
         self._ns = namespace
         self._hub = hub
 

@@ -7,18 +7,16 @@ of the room as ``recording.state`` (and in the join answer, ``"recording"``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from server.live import schemas
+from server.live.context import RoomContext
 from server.live.members import Answer, Member, On, Refused
 from server.recording.service import RoomRecordings
 
-if TYPE_CHECKING:
-    from server.live.namespace import RoomNamespace
-
 
 class RecordingHandlers:
-    def __init__(self, namespace: RoomNamespace, recordings: Callable[[], RoomRecordings]) -> None:
+    def __init__(self, namespace: RoomContext, recordings: Callable[[], RoomRecordings]) -> None:
         self._ns = namespace
         self._recordings = recordings
 
