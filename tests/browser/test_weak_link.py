@@ -8,7 +8,9 @@ hall's picture and sound (``getStats``) and asserts, with margins, over the 3 mi
 
 - no media teardown: one peer connection from start to end, connected at every reading;
 - site 4 gets the hall's picture at 12 frames a second or more, overall and while it gets
-  the lower quality (``camera.low``, whenever its link is short), frozen at most 10% of the
+  the lower quality (``camera.low``, whenever its link is short), or at 85% of the frames
+  the hall's browser sends on that layer when a loaded machine makes it send fewer (the
+  baseline, measured in the same run), frozen at most 10% of the
   time (its page holds video a round trip longer for lost packets' copies,
   static/js/long_link.js), with at most 5% of its sound concealed, and the sound's delay at
   most 1.5 s at the 95th percentile of the 5-second windows: the link's one-way delay (half
@@ -149,11 +151,18 @@ def test_a_site_on_a_500_ms_lossy_500_kbit_link_holds_for_3_minutes(
     print(f"\nweak link: {figures['weak']}\ngood link: {figures['good']}")
     print(f"to the site: {link.stats('a_to_b')}\nfrom the site: {link.stats('b_to_a')}")
     weak_f, good_f = figures["weak"], figures["good"]
-    assert weak_f["fps"] >= 12, weak_f
+    sender = hall_sends(sent)
+    print(f"the hall sends: {sender}")
+    # 12 frames a second, unless the hall's own browser sends fewer on the layer the site
+    # gets: on a loaded machine Chromium lowers camera.low's frame rate by itself (8-10 frames
+    # a second were seen), and no link can add frames. Then 85% of what it sends.
+    floor = min(12.0, 0.85 * min(sender["fps"], sender["low_fps"] or sender["fps"]))
+    assert weak_f["fps"] >= floor, (weak_f, sender)
     low = at_low_quality(readings["weak"], dict(sent))
     print(f"weak link at the lower quality: {low}")
     if low["seconds"] >= 20:  # (a run may spend the minutes at the full picture)
-        assert low["fps"] >= 12, low
+        low_floor = min(12.0, 0.85 * (sender["low_fps"] or sender["fps"]))
+        assert low["fps"] >= low_floor, (low, sender)
     # Video waits for the retransmissions on the long link only, and rarely freezes.
     assert None not in weak_f["targets"] and good_f["targets"] == [None], (weak_f, good_f)
     assert weak_f["frozen"] <= 0.10 * weak_f["seconds"], weak_f
@@ -161,18 +170,24 @@ def test_a_site_on_a_500_ms_lossy_500_kbit_link_holds_for_3_minutes(
     assert weak_f["delay_p95"] is not None and weak_f["delay_p95"] <= 1.5, weak_f
     # The hall's camera as its browser sends it (on a loaded machine Chromium lowers its
     # resolution and frame rate by itself): the good-link site gets all of it.
+    assert good_f["fps"] >= 0.85 * sender["fps"], (good_f, sender)
+    assert good_f["width"] == sender["width"], (good_f, sender)
+
+
+def hall_sends(sent: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:
+    """What the hall's browser sent after the warm-up: its full camera's frame rate and
+    (median) width, and camera.low's frame rate while it was sent (None: never)."""
     counted = [(at, camera) for at, camera in sent if at >= WARM_UP]
     (began, first), (ended, last) = counted[0], counted[-1]
-    hall_fps = (last["frames"] - first["frames"]) / (ended - began)
     sending = [(a, b) for a, b in itertools.pairwise(counted) if b[1]["low"] > a[1]["low"]]
     low_seconds = sum(b[0] - a[0] for a, b in sending)
-    low_fps = sum(b[1]["low"] - a[1]["low"] for a, b in sending) / max(1.0, low_seconds)
-    print(
-        f"the hall sends: {hall_fps:.1f} frames/s, {last['width']}x{last['height']}; "
-        f"camera.low {low_fps:.1f} frames/s while sent ({low_seconds:.0f} s)"
-    )
-    assert good_f["fps"] >= 0.85 * hall_fps, (good_f, hall_fps)
-    assert good_f["width"] == statistics.median(c["width"] for _, c in counted), good_f
+    low_frames = sum(b[1]["low"] - a[1]["low"] for a, b in sending)
+    return {
+        "fps": round((last["frames"] - first["frames"]) / (ended - began), 1),
+        "width": statistics.median(c["width"] for _, c in counted),
+        "low_fps": round(low_frames / low_seconds, 1) if low_seconds >= 10 else None,
+        "low_seconds": round(low_seconds),
+    }
 
 
 def at_low_quality(rows: list[dict[str, Any]], sent: dict[float, dict[str, Any]]) -> dict[str, Any]:
