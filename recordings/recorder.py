@@ -45,11 +45,21 @@ Crash safety (a SIGKILLed process leaves a playable file up to its last seconds)
 
 The worst case lost at a kill is about the reorder depth plus ``flush_interval`` plus the
 interleave delay: two to three seconds with the defaults.
+
+Threads: the tracks (reordering, frames, timing) run in the caller's thread, the event loop's
+in a live recording. The disk work (opening the file, muxing, the trailer) runs there too by
+default, or, given a ``recordings.writer_thread.WriterThread``, on that thread as jobs in order,
+so that a slow disk never holds up the loop. Then a write that fails is logged and counted
+(``write_errors``, ``first_error``) and later writes go on; the file's owner reports it once
+the writer has run (``RecordingSession.close``), and a kill also loses the writes still
+queued (normally milliseconds' worth).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -68,6 +78,9 @@ from recordings.rtp_frames import (
     Vp8Assembler,
     extend,
 )
+from recordings.writer_thread import WriterThread
+
+log = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
@@ -164,7 +177,12 @@ class TrackWriter:
 
 
 class ContainerWriter:
-    """One output file: a WebM/Matroska or Ogg container fed by one or two ``TrackWriter``s."""
+    """One output file: a WebM/Matroska or Ogg container fed by one or two ``TrackWriter``s.
+
+    With a ``writer``, the disk work runs on that thread (see the module's docstring): until
+    the writer has run what was queued (``WriterThread.wait`` or ``close``), the file on disk
+    may lag behind ``written``, ``closed`` and the tracks' counts.
+    """
 
     def __init__(
         self,
@@ -175,6 +193,7 @@ class ContainerWriter:
         flush_interval: float = FLUSH_INTERVAL,
         container_format: str | None = None,
         on_keyframe_needed: Callable[[], None] | None = None,
+        writer: WriterThread | None = None,
     ) -> None:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
@@ -189,10 +208,16 @@ class ContainerWriter:
         self.audio = TrackWriter(self, "audio") if audio else None
         self.epoch: float = 0.0  # arrival time (monotonic) of the file's first packet
         self.closed = False
+        self.write_errors = 0  # writes that failed on the writer's thread
+        self.first_error: Exception | None = None
+        self._writer = writer
         self._started = False
+        self._opened = False  # the file's creation is done or queued
+        self._create_failed = False  # set by the disk work: there is no file after all
+        self._pending: list[tuple[TrackWriter, int, Frame]] = []
+        # Touched only by the disk work (the writer's thread, if there is one):
         self._container: OutputContainer | None = None
         self._streams: dict[str, Stream] = {}
-        self._pending: list[tuple[TrackWriter, int, Frame]] = []
 
     @classmethod
     def programme(cls, path: str | Path, **kwargs: object) -> ContainerWriter:
@@ -221,7 +246,7 @@ class ContainerWriter:
 
     def write(self, track: TrackWriter, pts: int, frame: Frame) -> None:
         """Mux one frame (called by the tracks), or keep it until the header can be written."""
-        if self._container is None:
+        if not self._opened:
             self._pending.append((track, pts, frame))
             if track.kind == "video" and frame.size is not None:
                 self._open(frame.size)
@@ -230,28 +255,31 @@ class ContainerWriter:
             elif track.kind == "audio" and pts - self._pending[0][1] > HEADER_WAIT * track.clock:
                 self._open(DEFAULT_SIZE)
             return
-        self._mux(track, pts, frame)
+        self._disk(lambda: self._mux(track.kind, track.clock, pts, frame))
 
     @property
     def written(self) -> bool:
-        """Whether the file exists: it is created with its first frame."""
-        return self._container is not None
+        """Whether the file exists: it is created with its first frame (with a writer: or
+        will be, once the writer gets to it)."""
+        return self._opened and not self._create_failed
 
     def close(self) -> None:
         """Finish the file: flush the tracks, write the trailer. Safe to call twice. A file
-        that never got a frame is not created at all: a header alone is no playable file."""
+        that never got a frame is not created at all: a header alone is no playable file.
+        With a writer, the trailer is queued: the file is finished once the writer has run."""
         if self.closed:
             return
         for track in self.tracks:
             track.close()
-        if self._container is None and self._pending:
+        if not self._opened and self._pending:
             self._open(DEFAULT_SIZE if self.video is not None else None)
-        if self._container is not None:
-            self._container.close()
+        if self._opened:
+            self._disk(self._finish)
         self.closed = True
 
     def sha256(self) -> str:
-        """The SHA-256 (hex) of the finished file."""
+        """The SHA-256 (hex) of the finished file (with a writer: call it after the writer has
+        run the trailer, on its thread or after ``WriterThread.wait``)."""
         if not self.closed:
             raise RuntimeError("the recording is not finished")
         if not self.written:
@@ -274,7 +302,46 @@ class ContainerWriter:
             options["cluster_time_limit"] = str(millis)
         return options
 
+    # --- the disk work: inline, or jobs on the writer's thread ---------------------------------
+
+    def _disk(self, job: Callable[[], None]) -> None:
+        if self._writer is None:
+            job()
+        else:
+            self._writer.submit(job, self._failed)
+
+    def _failed(self, exc: Exception) -> None:
+        """A write failed on the writer's thread: log it (the first with its traceback, then
+        at 10, 100, 1000... failures, so a full disk does not flood the log) and keep it."""
+        self.write_errors += 1
+        if self.first_error is None:
+            self.first_error = exc
+            log.error("writing %s failed", self.path, exc_info=exc)
+        elif math.log10(self.write_errors).is_integer():
+            log.error(
+                "writing %s: %d writes failed, the last: %s", self.path, self.write_errors, exc
+            )
+
     def _open(self, size: tuple[int, int] | None) -> None:
+        """Create the file with the frames kept so far (the decision is the caller's thread's,
+        the creation is disk work)."""
+        self._opened = True
+        pending, self._pending = self._pending, []
+        frames = [(track.kind, track.clock, pts, frame) for track, pts, frame in pending]
+        self._disk(lambda: self._create(size, frames))
+
+    def _create(
+        self, size: tuple[int, int] | None, frames: list[tuple[str, int, int, Frame]]
+    ) -> None:
+        try:
+            self._container = self._new_container(size)
+        except BaseException:
+            self._create_failed = True  # later frames are dropped, the file is not listed
+            raise
+        for kind, clock, pts, frame in frames:
+            self._mux(kind, clock, pts, frame)
+
+    def _new_container(self, size: tuple[int, int] | None) -> OutputContainer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         container = av.open(str(self.path), mode="w", format=self.format, options=self._options())
         if self.video is not None:
@@ -289,21 +356,24 @@ class ContainerWriter:
             audio.layout = "stereo"  # WebRTC's opus/48000/2: a decoder takes mono packets too
             self._streams["audio"] = audio
         container.start_encoding()
-        self._container = container
-        pending, self._pending = self._pending, []
-        for track, pts, frame in pending:
-            self._mux(track, pts, frame)
+        return container
 
-    def _mux(self, track: TrackWriter, pts: int, frame: Frame) -> None:
-        assert self._container is not None
+    def _mux(self, kind: str, clock: int, pts: int, frame: Frame) -> None:
+        if self._container is None:
+            return  # the file could not be created: that failure is reported already
         packet = av.Packet(frame.data)
-        packet.stream = self._streams[track.kind]
-        packet.time_base = Fraction(1, track.clock)
+        packet.stream = self._streams[kind]
+        packet.time_base = Fraction(1, clock)
         packet.pts = packet.dts = pts
         packet.is_keyframe = frame.keyframe
-        if track.kind == "audio":
+        if kind == "audio":
             packet.duration = opus_duration(frame.data)
         self._container.mux(packet)
+
+    def _finish(self) -> None:
+        if self._container is not None:
+            container, self._container = self._container, None
+            container.close()
 
 
 def opus_duration(packet: bytes) -> int:

@@ -23,17 +23,27 @@ finishes the files, reads their durations back with PyAV and hashes them (SHA-25
 is created with its first frame: a channel that carried nothing has no file (a header alone
 would be a file no player opens).
 
+The disk is not written on the caller's thread (the event loop's, in a live recording): the
+session owns a ``recordings.writer_thread.WriterThread`` that muxes every file's frames, in
+order, and rewrites the manifest after them (the caller takes the manifest's snapshot, the
+thread adds the file sizes and writes it). A write that fails there is logged at once, kept,
+and reported by ``close()``: in the file's manifest row (``error``) and as the exception it
+raises once everything else is finished. Only the constructor writes on the caller's thread
+(the first manifest, so that a directory it cannot write fails the start), and ``close()``
+blocks until the writer is done: call it off the event loop.
+
 Nothing here imports ``rooms`` or ``server``: the caller feeds packets and marks.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import logging
-import math
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -44,6 +54,7 @@ import av
 from aiortc.rtp import RtpPacket
 
 from recordings.recorder import ContainerWriter, TrackWriter
+from recordings.writer_thread import WriterThread
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +96,30 @@ class _Output:
     def name(self) -> str:
         return self.file.path.name
 
-    def size(self) -> int:
-        try:
-            return self.file.path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
     def recorded(self) -> RecordedFile:
+        """The file as it is on disk (its size read from there: a blocking call)."""
         media_type = MEDIA_TYPES[self.file.path.suffix]
         return RecordedFile(
-            self.channel, self.name, media_type, self.size(), self.duration, self.sha256
+            self.channel,
+            self.name,
+            media_type,
+            file_size(self.file.path),
+            self.duration,
+            self.sha256,
         )
 
     def describe(self) -> dict[str, Any]:
-        row: dict[str, Any] = asdict(self.recorded())
-        row["starts_at"] = self.starts_at
+        """The file's manifest row, without reading the disk: ``size`` is filled in by
+        whoever writes the manifest (``RecordingSession._sized``)."""
+        row: dict[str, Any] = {
+            "channel": self.channel,
+            "name": self.name,
+            "media_type": MEDIA_TYPES[self.file.path.suffix],
+            "size": None,
+            "duration": self.duration,
+            "sha256": self.sha256,
+            "starts_at": self.starts_at,
+        }
         row["streams"] = {track.kind: asdict(track.counts) for track in self.file.tracks}
         if self.error is not None:
             row["error"] = self.error
@@ -108,7 +128,8 @@ class _Output:
 
 class RecordingSession:
     """A conference's recording in ``directory``: feed ``packet()``, call ``expire()`` every
-    ~0.25 s, ``mark()`` what happens, ``close()`` at the end (safe twice)."""
+    ~0.25 s, ``mark()`` what happens, ``close()`` at the end (safe twice; it ends the writer's
+    thread)."""
 
     def __init__(
         self,
@@ -139,15 +160,24 @@ class RecordingSession:
         self._start = clock()
         self._stopped: float | None = None
         self._marks: list[dict[str, Any]] = []
-        self._programme = _Output(FLOOR, ContainerWriter.programme(directory / "floor.webm"))
-        self._floor_audio = _Output(FLOOR, ContainerWriter.channel(directory / "floor-audio.ogg"))
+        # No thread runs until the first write is queued: nothing to stop if this fails.
+        self._writer = WriterThread(f"recording {directory}")
+        writer = self._writer
+        self._programme = _Output(
+            FLOOR, ContainerWriter.programme(directory / "floor.webm", writer=writer)
+        )
+        self._floor_audio = _Output(
+            FLOOR, ContainerWriter.channel(directory / "floor-audio.ogg", writer=writer)
+        )
         self._channels = {
-            code: _Output(code, ContainerWriter.channel(directory / f"{code}.ogg"))
+            code: _Output(code, ContainerWriter.channel(directory / f"{code}.ogg", writer=writer))
             for code in languages
         }
-        self._written_at = -math.inf
         self._files: list[RecordedFile] | None = None
-        self._write_manifest()
+        self._final: dict[str, Any] | None = None  # the manifest written at the close
+        self._close_lock = threading.Lock()  # two threads closing at once: the second waits
+        self._written_at = self._clock()
+        self._store_manifest(self._snapshot())  # here, not queued: a failure fails the start
 
     @property
     def outputs(self) -> list[_Output]:
@@ -155,7 +185,10 @@ class RecordingSession:
 
     def recorded(self) -> list[RecordedFile]:
         """The files there are: a channel that carried nothing (a booth nobody spoke in) has
-        no file, and the manifest still lists it in ``channels``."""
+        no file, and the manifest still lists it in ``channels``. Once closed, as the close
+        found them; before, their sizes are read from disk (a blocking call)."""
+        if self._files is not None:
+            return self._files
         return [output.recorded() for output in self.outputs if output.file.written]
 
     # --- recording -----------------------------------------------------------------------------
@@ -163,8 +196,8 @@ class RecordingSession:
     def packet(self, channel: str, slot: str, packet: RtpPacket) -> None:
         """A forwarded packet of ``channel``'s ``slot``: "floor" with "programme.video" or
         "programme.audio", a language code with "interpretation.audio"."""
-        if self._files is not None:
-            return  # finished: a packet still in flight is dropped
+        if self._stopped is not None:
+            return  # finishing or finished: a packet still in flight is dropped
         now = self._clock()
         if channel == FLOOR and slot == FLOOR_VIDEO:
             self._push(self._programme, self._programme.file.video, packet, now)
@@ -191,11 +224,14 @@ class RecordingSession:
         """The floor video drops frames until a key frame: ask the publisher for one."""
         video = self._programme.file.video
         return (
-            channel == FLOOR and self._files is None and video is not None and video.needs_keyframe
+            channel == FLOOR
+            and self._stopped is None
+            and video is not None
+            and video.needs_keyframe
         )
 
     def mark(self, kind: str, **data: Any) -> None:
-        """A timeline mark at the current offset; the manifest is rewritten at once."""
+        """A timeline mark at the current offset; the manifest rewrite is queued at once."""
         if kind not in MARK_KINDS:
             raise ValueError(f"unknown mark kind {kind!r}: one of {', '.join(MARK_KINDS)}")
         if {"at", "kind"} & data.keys():
@@ -204,7 +240,7 @@ class RecordingSession:
             json.dumps(data, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"a mark's data must be plain JSON values: {exc}") from None
-        if self._files is not None:
+        if self._stopped is not None:
             raise RuntimeError("the recording is finished: no more marks")
         self._marks.append({"at": round(self.offset(), 3), "kind": kind, **data})
         self._write_manifest()
@@ -216,7 +252,7 @@ class RecordingSession:
 
     def expire(self) -> None:
         """Pass on packets held for reordering too long; rewrite the manifest now and then."""
-        if self._files is not None:
+        if self._stopped is not None:
             return
         now = self._clock()
         for output in self.outputs:
@@ -226,31 +262,76 @@ class RecordingSession:
 
     # --- the end -------------------------------------------------------------------------------
 
+    def wait_for_writes(self) -> None:
+        """Block until everything queued so far is on disk (for a reader that must see it)."""
+        if not self._writer.closed:
+            self._writer.wait()
+
     def close(self) -> list[RecordedFile]:
-        """Finish every file, read its duration, hash it, write the manifest; safe twice."""
-        if self._files is not None:
-            return self._files
-        self._stopped = self._clock()
+        """Finish every file, read its duration, hash it, write the manifest; safe twice.
+
+        It blocks until the writer has run every queued write and the finishing (off the event
+        loop: ``asyncio.to_thread``), then ends the writer's thread. A file that could not be
+        written (now or while recording) has the first error in its manifest row, and the
+        first of all errors is raised once everything else is finished and written."""
+        with self._close_lock:
+            if self._files is not None:
+                return self._files
+            return self._close()
+
+    def _close(self) -> list[RecordedFile]:
+        if self._stopped is None:
+            self._stopped = self._clock()
         errors: list[Exception] = []
         for output in self.outputs:
             try:
-                output.file.close()
-                if output.file.written:
-                    output.duration = media_duration(output.file.path)
-                    output.sha256 = output.file.sha256()
+                output.file.close()  # the tracks' last frames and the trailer: queued
             except Exception as exc:  # one broken file must not cost the others
                 log.exception("finishing %s failed", output.file.path)
                 output.error = str(exc) or type(exc).__name__
                 errors.append(exc)
-        self._files = self.recorded()
-        self._write_manifest()
+        try:
+            if not self._writer.closed:  # else a first close() broke off: list what is there
+                self._writer.call(lambda: self._finish(errors))
+        finally:
+            self._writer.close()
+        if self._files is None:
+            self._files = [output.recorded() for output in self.outputs if output.file.written]
         if errors:
             raise errors[0]
         return self._files
 
+    def _finish(self, errors: list[Exception]) -> None:
+        """On the writer's thread, after every write: durations, hashes, the last manifest."""
+        for output in self.outputs:
+            file = output.file
+            if file.first_error is not None:
+                failed = f"{file.write_errors} write(s) failed, the first: {file.first_error}"
+                output.error = output.error or failed
+                errors.append(file.first_error)
+            try:
+                if file.written:
+                    output.duration = media_duration(file.path)
+                    output.sha256 = file.sha256()
+            except Exception as exc:  # one broken file must not cost the others
+                log.exception("finishing %s failed", file.path)
+                output.error = output.error or str(exc) or type(exc).__name__
+                errors.append(exc)
+        self._files = [output.recorded() for output in self.outputs if output.file.written]
+        self._final = self._snapshot()
+        self._store_manifest(self._final)  # sizes it too
+
     # --- the manifest --------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:
+        """The manifest: as written at the close, or before that as it stands (its file sizes
+        read from disk: a blocking call)."""
+        if self._final is not None:
+            return copy.deepcopy(self._final)
+        return self._sized(self._snapshot())
+
+    def _snapshot(self) -> dict[str, Any]:
+        """The manifest from memory alone, ``size`` left out (see ``_Output.describe``)."""
         stopped_at = None
         if self._stopped is not None:
             stopped = self.started_at + datetime.timedelta(seconds=self._stopped - self._start)
@@ -265,13 +346,35 @@ class RecordingSession:
             "marks": list(self._marks),
         }
 
+    def _sized(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        for row in manifest["files"]:
+            row["size"] = file_size(self.directory / row["name"])
+        return manifest
+
     def _write_manifest(self) -> None:
+        """Queue a rewrite of the manifest as it stands now (after the writes queued so far)."""
         self._written_at = self._clock()
+        snapshot = self._snapshot()
+        self._writer.submit(lambda: self._store_manifest(snapshot), self._manifest_failed)
+
+    def _store_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write ``manifest`` atomically (a temporary file, then ``os.replace``)."""
         target = self.directory / MANIFEST
         temporary = self.directory / f".{MANIFEST}.tmp"
-        text = json.dumps(self.manifest(), indent=2, ensure_ascii=False)
+        text = json.dumps(self._sized(manifest), indent=2, ensure_ascii=False)
         temporary.write_text(text + "\n", encoding="utf-8")
         os.replace(temporary, target)
+
+    def _manifest_failed(self, exc: Exception) -> None:
+        # The next rewrite (5 s on, a mark, the close) tries again; the close's failure raises.
+        log.error("rewriting %s failed", self.directory / MANIFEST, exc_info=exc)
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def media_duration(path: Path) -> float | None:

@@ -6,6 +6,9 @@ floor programme (``programme.video`` and ``programme.audio``) and one per interp
 to a ``recordings.session.RecordingSession``; a task passes on packets held for reordering every
 0.25 s and asks the floor's publisher for a key frame while the video waits for one. The room's
 events become the recording's timeline marks.
+
+Everything here runs on the event loop and stays cheap: the session's disk writes (muxing, the
+manifest) run on its own writer thread, and ``close()`` waits for them in a worker thread.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ class RoomRecorder:
         self._task: asyncio.Task[None] | None = None
         self._asked = 0.0
         self._files: list[RecordedFile] | None = None
+        self._closing = False  # from the start of close(): no more marks
 
     def start(self) -> None:
         """Join the room: the floor programme, then each language's channel."""
@@ -104,7 +108,7 @@ class RoomRecorder:
     def event(self, event: RoomEvent) -> None:
         """A room event: floor and on-air changes become marks (ids only, no names)."""
         found = MARKS.get(event.type)
-        if found is None or self._files is not None:
+        if found is None or self._closing:
             return
         kind, action = found
         data: dict[str, Any] = {"action": action, **event.data}
@@ -113,7 +117,7 @@ class RoomRecorder:
         self.mark(kind, **data)
 
     def mark(self, kind: str, **data: Any) -> None:
-        if self._files is None:
+        if not self._closing:
             try:
                 self.recording.mark(kind, **data)
             except Exception:
@@ -135,6 +139,7 @@ class RoomRecorder:
         """Leave the room and finish the files (hashed, manifest.json written); safe twice."""
         if self._files is not None:
             return self._files
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -143,7 +148,9 @@ class RoomRecorder:
             with contextlib.suppress(Exception):
                 await self.room.remove_subscriber(subscriber.site_id)
             subscriber.close()
-        # Finishing muxes the tail and hashes the files: off the event loop.
+        # Finishing waits for the writer thread (the tail, the trailers, the hashes, the last
+        # manifest): off the event loop. A write that failed, then or while recording, is
+        # raised here once the rest is finished (the session logged it when it happened).
         try:
             self._files = await asyncio.to_thread(self.recording.close)
         except Exception:  # one broken file: the others are finished and hashed all the same

@@ -195,15 +195,18 @@ async def test_the_manifest_is_rewritten_while_recording_and_bad_input_is_refuse
     assert first["files"] == [], "a file is created with its first frame"
     now[0] = 103.25
     recording.mark("agenda", item=2, title="Aid agreement 1")
+    recording.wait_for_writes()  # the rewrite is the writer thread's
     assert json.loads(path.read_text())["marks"] == [
         {"at": 3.25, "kind": "agenda", "item": 2, "title": "Aid agreement 1"}
     ]
     before = path.stat().st_mtime_ns
     now[0] = 104.0
     recording.expire()  # less than 5 s since the last write: not rewritten
+    recording.wait_for_writes()
     assert path.stat().st_mtime_ns == before
     now[0] = 109.0
     recording.expire()
+    recording.wait_for_writes()
     assert json.loads(path.read_text())["duration"] == 9.0
     for kind, data, problem in (
         ("lunch", {}, "unknown mark kind"),
@@ -216,6 +219,7 @@ async def test_the_manifest_is_rewritten_while_recording_and_bad_input_is_refuse
         recording.packet("fr", "interpretation.audio", RtpPacket())
     with pytest.raises(ValueError, match="does not record slot"):
         recording.packet("lo", "programme.video", RtpPacket())
+    recording.wait_for_writes()
     assert len(json.loads(path.read_text())["marks"]) == 1, "refused marks write nothing"
     assert not recording.wants_keyframe("lo") and recording.wants_keyframe("floor")
     assert recording.close() == [], "nothing was recorded: no file a player could not open"

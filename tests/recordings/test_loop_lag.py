@@ -1,0 +1,199 @@
+"""While a recording writes its files, the event loop stays responsive (issue 18).
+
+A live recorder is fed on the event loop: every forwarded packet is a callback there, and so
+is every other room's media on the node. Its disk writes (muxing frames, rewriting the
+manifest) must therefore not happen there. This replays real RTP (VP8 and Opus as aiortc's
+encoders made them, captured once per module as in ``test_recorder``) at its real pace into
+a ``RecordingSession`` writing four files at once (the programme, the floor's audio, two
+language channels), with the live recorder's rhythm (``expire()`` every 0.25 s, a mark every
+second, the close in a worker thread as ``RoomRecorder.close`` does), while a probe measures
+how late the loop wakes from ``asyncio.sleep``. The same replay without a recording gives
+the machine's own lag, for comparison.
+
+Two disks: the test's temporary directory, and one that stalls the way real disks do now and
+then (writeback throttling, a busy network disk): the first write after every half second
+waits 30 ms. Writing on the loop, that stall is the loop's; on the writer thread, it is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import io
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from recordings.session import RecordingSession
+from tests.recordings.test_recorder import Captured, capture
+
+CAPTURE_SECONDS = 6.0
+PROBE_EVERY = 0.002  # seconds the probe sleeps between wakeups
+LAG_BOUND = 0.005  # seconds: no wakeup may be later than this while recording
+STALL_EVERY, STALL_SECONDS = 0.5, 0.03
+ROUTES = {  # captured kind → where the recorder gets it (channel, slot)
+    "video": [("floor", "programme.video")],
+    "audio": [("floor", "programme.audio")],
+    "audio2": [("lo", "interpretation.audio"), ("en", "interpretation.audio")],
+}
+
+
+@pytest.fixture(scope="module")
+def packets() -> list[Captured]:
+    return asyncio.run(capture(CAPTURE_SECONDS))
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How late the loop woke, in seconds, at each of the probe's wakeups."""
+
+    samples: list[float]
+
+    @property
+    def max(self) -> float:
+        return max(self.samples)
+
+    @property
+    def p99(self) -> float:
+        return statistics.quantiles(self.samples, n=100)[-1]
+
+    def __str__(self) -> str:
+        return (
+            f"max {self.max * 1000:.2f} ms, p99 {self.p99 * 1000:.2f} ms, "
+            f"median {statistics.median(self.samples) * 1000:.2f} ms "
+            f"over {len(self.samples)} wakeups"
+        )
+
+
+async def probe(stop: asyncio.Event) -> Lag:
+    samples = []
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(PROBE_EVERY)
+        samples.append(time.perf_counter() - before - PROBE_EVERY)
+    return Lag(samples)
+
+
+async def tick(recording: RecordingSession) -> None:
+    """What ``RoomRecorder`` does beside the packets: ``expire()`` every 0.25 s, and here a
+    mark every second (each one a manifest rewrite)."""
+    for n in range(1, 10_000):
+        await asyncio.sleep(0.25)
+        recording.expire()
+        if n % 4 == 0:
+            recording.mark("note", text=f"second {n // 4}")
+
+
+async def replay(packets: list[Captured], recording: RecordingSession | None) -> None:
+    """Deliver the packets at the pace they were captured (to nobody, for the baseline)."""
+    loop = asyncio.get_running_loop()
+    start, first = loop.time(), packets[0].at
+    ticking = asyncio.create_task(tick(recording)) if recording is not None else None
+    try:
+        for captured in packets:
+            delay = start + (captured.at - first) - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if recording is None:
+                continue
+            for channel, slot in ROUTES[captured.kind]:
+                recording.packet(channel, slot, captured.packet())
+    finally:
+        if ticking is not None:
+            ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticking
+
+
+async def measure(packets: list[Captured], recording: RecordingSession | None) -> Lag:
+    """The loop's lag over a replay, and the recording's close if there is one."""
+    stop = asyncio.Event()
+    probing = asyncio.create_task(probe(stop))
+    await asyncio.sleep(0.1)
+    try:
+        await replay(packets, recording)
+        if recording is not None:
+            await asyncio.to_thread(recording.close)
+    finally:
+        stop.set()
+    return await probing
+
+
+class Stalls:
+    """A disk that stalls now and then: the first write after every ``every`` seconds waits
+    ``seconds`` (on whichever thread writes)."""
+
+    def __init__(self, every: float, seconds: float) -> None:
+        self.every, self.seconds = every, seconds
+        self.last = time.monotonic()
+        self.count = 0
+        self.threads: set[str] = set()
+
+    def maybe(self) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self.count += 1
+            self.threads.add(threading.current_thread().name)
+            time.sleep(self.seconds)
+
+
+class StallingFile(io.FileIO):
+    def __init__(self, path: str, stalls: Stalls) -> None:
+        super().__init__(path, "w")
+        self.stalls = stalls
+
+    def write(self, data: Any) -> int:
+        self.stalls.maybe()
+        return super().write(data)
+
+
+def stalling_disk(monkeypatch: pytest.MonkeyPatch, stalls: Stalls) -> None:
+    """The recorder's container files and its manifest's ``os.replace`` on a stalling disk."""
+    real_open: Callable[..., Any] = av.open
+    real_replace = os.replace
+
+    def open_stalling(file: Any, mode: str = "r", **kwargs: Any) -> Any:
+        if mode == "w" and isinstance(file, str):
+            return real_open(StallingFile(file, stalls), mode, **kwargs)
+        return real_open(file, mode, **kwargs)
+
+    def replace_stalling(source: Any, target: Any) -> None:
+        stalls.maybe()
+        real_replace(source, target)
+
+    monkeypatch.setattr(av, "open", open_stalling)
+    monkeypatch.setattr(os, "replace", replace_stalling)
+
+
+@pytest.mark.parametrize("disk", ["local", "stalling"])
+async def test_the_loop_lags_under_5_ms_while_four_files_are_recorded(
+    packets: list[Captured], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, disk: str
+) -> None:
+    baseline = await measure(packets, None)
+    directory = tmp_path / "recording"
+    recording = RecordingSession(directory, ["lo", "en"], dt.datetime.now(dt.UTC))
+    stalls = Stalls(STALL_EVERY, STALL_SECONDS)
+    if disk == "stalling":
+        stalling_disk(monkeypatch, stalls)
+    recorded = await measure(packets, recording)
+    monkeypatch.undo()
+    print(f"\n{disk} disk: baseline {baseline}\n{disk} disk: recording {recorded}")
+
+    files = recording.close()
+    assert sorted(f.name for f in files) == ["en.ogg", "floor-audio.ogg", "floor.webm", "lo.ogg"]
+    assert all(f.sha256 and f.duration and f.duration > CAPTURE_SECONDS - 1 for f in files)
+    assert recorded.max < LAG_BOUND, f"recording: {recorded}; without: {baseline}"
+    assert recorded.p99 < LAG_BOUND
+    if disk == "stalling":
+        assert stalls.count >= CAPTURE_SECONDS / STALL_EVERY - 2, "the disk did stall"
+        assert threading.main_thread().name not in stalls.threads, "the loop's thread stalled"
