@@ -7,8 +7,9 @@ to a ``recordings.session.RecordingSession``; a task passes on packets held for 
 0.25 s and asks the floor's publisher for a key frame while the video waits for one. The room's
 events become the recording's timeline marks.
 
-Everything here runs on the event loop and stays cheap: the session's disk writes (muxing, the
-manifest) run on its own writer thread, and ``close()`` waits for them in a worker thread.
+Everything here runs on the event loop and stays cheap: the session's directory and first
+manifest are made in a worker thread (``create``), its later disk writes (muxing, the manifest)
+run on its own writer thread, and ``close()`` waits for them in a worker thread.
 """
 
 from __future__ import annotations
@@ -59,11 +60,13 @@ def recorded_languages(room: BridgeRoom) -> list[str]:
 
 
 class RoomRecorder:
+    """Made by ``create`` (which writes the recording's directory off the event loop)."""
+
     def __init__(
         self,
         room: BridgeRoom,
         recording_id: int,
-        directory: Path,
+        recording: RecordingSession,
         started_at: dt.datetime,
         *,
         part: int = 1,
@@ -74,14 +77,35 @@ class RoomRecorder:
         self.started_at = started_at  # this part's start
         self.part = part
         self.since = since or started_at  # the recording's start (part 1's)
-        self.languages = recorded_languages(room)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.recording = RecordingSession(directory, self.languages, started_at)
+        self.languages = recording.languages
+        self.recording = recording
         self._subscribers: list[Subscriber] = []
         self._task: asyncio.Task[None] | None = None
         self._asked = 0.0
         self._files: list[RecordedFile] | None = None
         self._closing = False  # from the start of close(): no more marks
+
+    @classmethod
+    async def create(
+        cls,
+        room: BridgeRoom,
+        recording_id: int,
+        directory: Path,
+        started_at: dt.datetime,
+        *,
+        part: int = 1,
+        since: dt.datetime | None = None,
+    ) -> RoomRecorder:
+        """A recorder for the room's spoken languages as they are now, its directory and first
+        manifest written in a worker thread (a directory it cannot write raises here)."""
+        languages = recorded_languages(room)  # read on the loop, where the room changes
+
+        def session() -> RecordingSession:
+            directory.mkdir(parents=True, exist_ok=True)
+            return RecordingSession(directory, languages, started_at)
+
+        recording = await asyncio.to_thread(session)
+        return cls(room, recording_id, recording, started_at, part=part, since=since)
 
     def start(self) -> None:
         """Join the room: the floor programme, then each language's channel."""

@@ -147,7 +147,8 @@ class RoomRecordings:
                 if actor is not None:
                     row.started_by = actor.actor
                 recording_id, directory = row.id, row.directory
-            recorder = RoomRecorder(room, recording_id, self._data_dir / directory, started_at)
+            target = self._data_dir / directory
+            recorder = await RoomRecorder.create(room, recording_id, target, started_at)
             try:
                 recorder.start()
             except Exception:
@@ -338,7 +339,9 @@ class RoomRecordings:
                 part, since, directory = row.parts, row.started_at, row.directory
             started_at = utcnow()
             target = self._data_dir / operations.part_directory(directory, part)
-            recorder = RoomRecorder(room, recording_id, target, started_at, part=part, since=since)
+            recorder = await RoomRecorder.create(
+                room, recording_id, target, started_at, part=part, since=since
+            )
             try:
                 recorder.start()
             except Exception:

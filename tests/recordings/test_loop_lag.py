@@ -195,5 +195,5 @@ async def test_the_loop_lags_under_5_ms_while_four_files_are_recorded(
     assert recorded.max < LAG_BOUND, f"recording: {recorded}; without: {baseline}"
     assert recorded.p99 < LAG_BOUND
     if disk == "stalling":
-        assert stalls.count >= CAPTURE_SECONDS / STALL_EVERY - 2, "the disk did stall"
+        assert stalls.count >= 4, "the disk did stall"
         assert threading.main_thread().name not in stalls.threads, "the loop's thread stalled"
