@@ -14,6 +14,9 @@ depacketising, deciding what to write) and hands each write to this thread as a 
   its ``failed`` callback, run on this thread, logs it and keeps it for the owner to report.
 - ``close()`` waits for every job already queued (nothing is lost) and ends the thread; it is
   safe to call twice. Submitting after it is a programming error and raises.
+- PyAV holds the GIL while it writes a file's header and trailer (once per file), so those
+  two writes can still hold the loop up if the disk stalls just then; the frames are muxed
+  with the GIL released.
 - A killed process loses the jobs still queued: normally a few milliseconds of packets, more
   only while the disk is stalling (see ``backlog``), on top of what ``recordings.recorder``
   says a kill may lose.
