@@ -192,7 +192,8 @@ def hall_sends(sent: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:
 
 def at_low_quality(rows: list[dict[str, Any]], sent: dict[float, dict[str, Any]]) -> dict[str, Any]:
     """Seconds and frame rate over the windows (after the warm-up) that began and ended with
-    a picture narrower than the one the hall sent at that moment: ``camera.low``."""
+    a picture narrower than the one the hall sent at that moment, and showed frames:
+    ``camera.low``. (Paused video counts against the overall frame rate and freezes.)"""
     sent_at = sorted(sent)
 
     def low(row: dict[str, Any]) -> bool:
@@ -200,7 +201,12 @@ def at_low_quality(rows: list[dict[str, Any]], sent: dict[float, dict[str, Any]]
         return bool(row["video"]) and 0 < row["video"]["width"] < hall["width"]
 
     counted = [r for r in rows if r["at"] >= WARM_UP]
-    pairs = [(p, r) for p, r in itertools.pairwise(counted) if low(p) and low(r)]
+    # (a window in which no frame came is the picture paused for the site, not shown small)
+    pairs = [
+        (p, r)
+        for p, r in itertools.pairwise(counted)
+        if low(p) and low(r) and r["video"]["frames"] > p["video"]["frames"]
+    ]
     seconds = sum(r["at"] - p["at"] for p, r in pairs)
     frames = sum(r["video"]["frames"] - p["video"]["frames"] for p, r in pairs)
     return {"seconds": round(seconds), "fps": round(frames / seconds, 1) if seconds else None}
