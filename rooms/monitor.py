@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from rooms.channels import Channels
 from rooms.experience import ExperienceLog
 from rooms.health import Change, HealthTracker, Observation, ServerLoad, Thresholds
 from rooms.link_stats import LinkMeter, LinkSample
+from rooms.roster import SiteState
 from rooms.site import SitePeer
 from rooms.tasks import cancelled
 
@@ -179,3 +181,26 @@ class HealthMonitor:
             rows.append(row | {"browser": browser.get(health.subject)})
         alerts = [a.public() for a in self.tracker.open_alerts()]
         return HealthReport(now, rows, changes, alerts, server)
+
+
+def watched_connections(sites: Mapping[str, SiteState], channels: Channels) -> list[Watched]:
+    """Whom a room's health monitor watches: admitted sites and interpreters at work."""
+    rows = [
+        Watched(
+            f"site:{s.site_id}",
+            s.info.name,
+            "site",
+            s.peer,
+            muted=s.muted,
+            reconnections=s.reconnections,
+        )
+        for s in sites.values()
+        if s.admission == "admitted"
+    ]
+    booths = channels.interpretation.booths
+    for interpreter, (language, peer) in channels.interpreters.items():
+        booth = booths.get(language)
+        name = booth.info.name_of(interpreter) if booth else interpreter
+        on_air = booth is not None and booth.on_air == interpreter
+        rows.append(Watched(interpreter, name, "interpreter", peer, on_air=on_air, booth=language))
+    return rows

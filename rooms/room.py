@@ -21,7 +21,7 @@ from rooms.channels import Channels
 from rooms.floor import Floor, FloorError, Order
 from rooms.forwarding import Source
 from rooms.health import Thresholds
-from rooms.monitor import HealthMonitor, HealthReport, Watched
+from rooms.monitor import HealthMonitor, HealthReport, watched_connections
 from rooms.peer_id import PeerId
 from rooms.plan_changes import PlanChanges
 from rooms.quality import Qualities
@@ -66,7 +66,11 @@ class BridgeRoom(PlanChanges):
         self._ice_addresses = list(ice_addresses)
         self._on_event = on_event
         self._ticker: asyncio.Task[None] | None = None
-        self.health = HealthMonitor(self.watched, on_health or (lambda _: None), health)
+        self.health = HealthMonitor(
+            lambda: watched_connections(self.sites, self.channels),
+            on_health or (lambda _: None),
+            health,
+        )
         #: Told which of a site's camera qualities nobody receives now (``rooms.quality``).
         self._qualities = Qualities(on_publishing or (lambda _site, _paused: None))
         self._closed = False
@@ -458,32 +462,6 @@ class BridgeRoom(PlanChanges):
     def _audible(self) -> list[tuple[str, Source]]:
         routes = self.routes()
         return [(s.site_id, s) for s in (routes["hall.audio"], routes["floor.audio"]) if s]
-
-    # --- reporting -----------------------------------------------------------------------------
-
-    def watched(self) -> list[Watched]:
-        """Whom the health monitor watches: admitted sites and interpreters at work."""
-        rows = [
-            Watched(
-                f"site:{s.site_id}",
-                s.info.name,
-                "site",
-                s.peer,
-                muted=s.muted,
-                reconnections=s.reconnections,
-            )
-            for s in self.sites.values()
-            if s.admission == "admitted"
-        ]
-        booths = self.booths
-        for interpreter, (language, peer) in self.channels.interpreters.items():
-            booth = booths.get(language)
-            name = booth.info.name_of(interpreter) if booth else interpreter
-            on_air = booth is not None and booth.on_air == interpreter
-            rows.append(
-                Watched(interpreter, name, "interpreter", peer, on_air=on_air, booth=language)
-            )
-        return rows
 
     def snapshot(self) -> dict[str, Any]:
         return {
