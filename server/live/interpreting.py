@@ -15,7 +15,6 @@ from rooms.room import BridgeRoom
 from server.live import schemas
 from server.live.listening import load_listening, save_listening
 from server.live.members import Answer, Handler, Member, On, Refused, booth_room
-from server.live.registry import interpreter_id
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
@@ -132,4 +131,4 @@ class Interpreting:
 
 
 def _interpreter(member: Member) -> str:
-    return interpreter_id(member.identity.user_id)
+    return PeerId.interpreter(member.identity.user_id)

@@ -37,7 +37,7 @@ from server.live.members import (
     site_room,
 )
 from server.live.opening import closed_for
-from server.live.registry import LiveRooms, RoomElsewhere, interpreter_id, public_state
+from server.live.registry import LiveRooms, RoomElsewhere, public_state
 from server.live.sizes import too_large
 from server.models import Conference, ConferenceStatus, Role
 
@@ -208,7 +208,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             elif member.as_ == "interpreter":
                 booth = booths.get(member.language or "")
                 staff = booth.info.interpreters if booth else ()
-                if interpreter_id(member.identity.user_id) not in staff:
+                if PeerId.interpreter(member.identity.user_id) not in staff:
                     await self._revoked(sid, "booth_unassigned")
 
     async def _revoked(self, sid: str, reason: str) -> None:
@@ -299,7 +299,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         if body.as_ == "interpreter":
             room = await self._open(body.conference_id)
             booth = room.booths.get(body.language or "")
-            if booth is None or interpreter_id(who.user_id) not in booth.info.interpreters:
+            if booth is None or PeerId.interpreter(who.user_id) not in booth.info.interpreters:
                 raise Refused("forbidden", "only this booth's interpreters may work in it")
             member.language, site_id = body.language, None
         elif body.as_ == "console":
@@ -339,7 +339,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "ice_servers": self.ice_servers(member),
             "room": public_state(body.conference_id, room.snapshot()),
             "listening": listening,
-            "interpreter": interpreter_id(who.user_id) if body.as_ == "interpreter" else None,
+            "interpreter": PeerId.interpreter(who.user_id) if body.as_ == "interpreter" else None,
             **{name: field(body.conference_id) for name, field in self._join_fields.items()},
             "nodes": self._rooms().node_urls(),
         }
@@ -355,7 +355,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         elif member.as_ == "interpreter":
             assert member.language is not None
             sdp = await room.connect_interpreter(
-                interpreter_id(member.identity.user_id), member.language, body.sdp, body.layout
+                PeerId.interpreter(member.identity.user_id), member.language, body.sdp, body.layout
             )
         else:
             room, site_id = self._site(member)

@@ -60,30 +60,23 @@ class RoomWatcher(Protocol):
     async def room_ending(self, conference_id: int) -> None: ...
 
 
-def interpreter_id(user_id: int | None) -> str:
-    return PeerId.interpreter(user_id)
-
-
 def room_key(conference_id: int) -> str:
     return f"conference-{conference_id}"
 
 
 def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]:
     """The room's snapshot as docs/signalling.md describes it (site ids as numbers)."""
-
-    number = site_number
-
     floor = dict(snapshot["floor"])
-    floor["holder"] = number(floor["holder"])
-    floor["queue"] = [number(s) for s in floor["queue"]]
+    floor["holder"] = site_number(floor["holder"])
+    floor["queue"] = [site_number(s) for s in floor["queue"]]
     return {
         "conference_id": conference_id,
         "locked": snapshot["locked"],
-        "sites": [{**s, "site_id": number(s["site_id"])} for s in snapshot["sites"]],
+        "sites": [{**s, "site_id": site_number(s["site_id"])} for s in snapshot["sites"]],
         "floor": floor,
-        "presenter": number(snapshot["presenter"]),
-        "speaker": number(snapshot["speaker"]),
-        "grid": [number(s) for s in snapshot["grid"]],
+        "presenter": site_number(snapshot["presenter"]),
+        "speaker": site_number(snapshot["speaker"]),
+        "grid": [site_number(s) for s in snapshot["grid"]],
         "server_time": time.time(),
         "interpretation": snapshot["interpretation"],
     }
@@ -367,7 +360,7 @@ class LiveRooms:
         for row in rows:
             names = staff.setdefault(row.target_language, {})
             if len(names) < 3:
-                names.setdefault(interpreter_id(row.user_id), row.interpreter_name)
+                names.setdefault(PeerId.interpreter(row.user_id), row.interpreter_name)
             sources.setdefault(row.target_language, set()).update(row.source_languages)
         return {
             language: BoothInfo(

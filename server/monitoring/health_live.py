@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pydantic import Field, model_validator
 
 from rooms.health import Change
+from rooms.peer_id import PeerId
 from server.fields import RecordId
 from server.live import schemas
 from server.live.context import RoomContext
 from server.live.members import Answer, Member, On, Refused
-from server.live.registry import interpreter_id
 from server.live.schemas import Payload
 from server.monitoring.hub import HealthHub, health_room
 
@@ -80,7 +80,7 @@ class HealthHandlers:
         if member.as_ == "site" and member.site_id is not None:
             subject = f"site:{member.site_id}"
         elif member.as_ == "interpreter":
-            subject = interpreter_id(member.identity.user_id)
+            subject = PeerId.interpreter(member.identity.user_id)
         else:
             raise Refused("forbidden", "only sites and interpreters report their statistics")
         room.health.browser_report(subject, body.model_dump(exclude_none=True))
