@@ -187,7 +187,7 @@ class Publisher:
     async def rpc_stats(self) -> dict[str, Any]:
         bridge = self.cameras.get("hall")
         return {
-            "generated": self.pattern._count,
+            "generated": self.pattern.made,
             # frames the bridge connection's encoder was given (it may skip some when late)
             "frames": bridge.frames if bridge is not None else 0,
             "bridge": sender_counts(self.bridge.pc) if self.bridge else {},

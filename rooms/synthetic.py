@@ -50,6 +50,11 @@ class PatternTrack(MediaStreamTrack):
         self._sending = asyncio.Event()
         self._sending.set()
 
+    @property
+    def made(self) -> int:
+        """Frames made so far (a loaded machine's track catches up on late ones in a burst)."""
+        return self._count
+
     def pause(self, paused: bool) -> None:
         """Stop yielding frames (the room receives this quality from nobody) or go on."""
         if paused:
@@ -117,6 +122,11 @@ class ToneTrack(MediaStreamTrack):
         self._amplitude = amplitude
         self._start: float | None = None
         self._samples = 0
+
+    @property
+    def made(self) -> int:
+        """20 ms frames made so far (late ones are caught up on in a burst)."""
+        return self._samples // AUDIO_SAMPLES
 
     async def recv(self) -> av.AudioFrame:
         if self._start is None:

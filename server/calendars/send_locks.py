@@ -69,7 +69,8 @@ class SendLocks:
                 return
             except IntegrityError:
                 pass  # another node is sending for this conference (or died doing so)
-            await self._take_over_stale(conference_id)
+            if await self._take_over_stale(conference_id):
+                continue  # a dead holder's lock is gone: try again now, whatever the time
             if asyncio.get_running_loop().time() >= deadline:
                 raise Conflict(
                     N_("another send of these invitations is going on; try again in a minute"),
@@ -77,15 +78,17 @@ class SendLocks:
                 )
             await asyncio.sleep(POLL)
 
-    async def _take_over_stale(self, conference_id: int) -> None:
+    async def _take_over_stale(self, conference_id: int) -> bool:
+        """Remove the conference's lock if it is older than ``STALE``; say whether it was."""
         stale = utcnow() - dt.timedelta(seconds=STALE)
         async with self._database().session() as db, db.begin():
-            await db.execute(
+            removed = await db.execute(
                 delete(CalendarSendLock).where(
                     CalendarSendLock.conference_id == conference_id,
                     CalendarSendLock.taken_at < stale,
                 )
             )
+        return bool(getattr(removed, "rowcount", 0))
 
     async def _release(self, conference_id: int) -> None:
         async with self._database().session() as db, db.begin():

@@ -38,6 +38,7 @@ PENDING = "search_reindex_conferences"
 PENDING_DELEGATIONS = "search_reindex_delegations"
 PENDING_MINUTES = "search_reindex_minutes"
 PENDING_AGREEMENTS = "search_reindex_agreements"
+KEEPS_INDEX = "keeps_search_index"  # set on a Database's session class by keep_index
 
 
 def _strings(value: Any) -> list[str]:
@@ -201,9 +202,13 @@ def keep_index(database: Database) -> Database:
     transaction (its sessions' flushes note what changed, its commits reindex those
     conferences). Called by whoever opens the database to write: the app factory, the CLI,
     the tests' fixtures. Safe to call twice."""
-    if not event.contains(database.session_class, "before_flush", _note_changes):
+    # Marked on the class, not asked of ``event.contains``: SQLAlchemy's registry keys a
+    # class's listeners by ``id(class)`` and keeps the key after the class is gone, so a new
+    # database whose session class reused a dead one's address would look indexed already.
+    if not getattr(database.session_class, KEEPS_INDEX, False):
         event.listen(database.session_class, "before_flush", _note_changes)
         event.listen(database.session_class, "before_commit", _reindex_before_commit)
+        setattr(database.session_class, KEEPS_INDEX, True)
     return database
 
 

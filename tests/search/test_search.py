@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from server.db import Database
 from server.identity import GuestScope, Identity
 from server.models import Conference, Role, SearchDocument
-from server.search.index import reindex_all
+from server.search.index import _note_changes, keep_index, reindex_all
 from server.search.queries import search
 from tests.conftest import sign_in
 
@@ -167,3 +168,17 @@ async def test_only_a_database_given_to_keep_index_keeps_its_index(demo: Databas
     async with demo.session() as db:
         hits = await search(db, ADMIN, "chomchom")
     assert [h.conference_id for h in hits if h.kind == "conference"] == [1]
+
+
+async def test_a_new_database_keeps_its_index_when_its_session_class_reuses_an_address() -> None:
+    """SQLAlchemy's event registry keys a class's listeners by ``id(class)`` and keeps the key
+    when the class is collected; CPython soon gives a new session class the same address.
+    Each new database given to ``keep_index`` still gets its listeners (CI once lost the
+    index of a test's database this way)."""
+    for _ in range(20):
+        database = keep_index(Database("sqlite+aiosqlite:///:memory:"))
+        listeners = list(database.session_class().dispatch.before_flush)
+        assert _note_changes in listeners
+        await database.close()
+        del database
+        gc.collect()
