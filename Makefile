@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run install install-test node chromium coturn system-libs test test-fast lint format bench clean
+.PHONY: run install install-test node chromium coturn system-libs test test-fast test-stress lint format bench clean
 
 run: install node system-libs
 	$(BIN)/concord db upgrade
@@ -66,6 +66,22 @@ system-libs:
 test: install-test node chromium coturn system-libs
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+# The whole suite twice in a row beside a steady CPU load (bench/cpu_load.py: STRESS_SHARE of
+# every core), as on a busy shared machine. Each run ends with its failures ("FAILED ...");
+# the target fails if either run has one.
+STRESS_SHARE ?= 0.5
+test-stress: install-test node chromium coturn system-libs
+	@$(BIN)/python -m bench.cpu_load --share $(STRESS_SHARE) & load=$$!; \
+	trap 'kill $$load 2>/dev/null' EXIT INT TERM; \
+	failed=0; \
+	for run in 1 2; do \
+		echo "== stress run $$run of 2"; \
+		$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; \
+		if [ $$rc -ne 0 ]; then failed=1; fi; \
+	done; \
+	exit $$failed
 
 lint: install-test
 	$(BIN)/ruff check .

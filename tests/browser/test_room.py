@@ -406,9 +406,11 @@ def test_main_hall_and_two_sites_see_and_hear_the_hall_and_the_floor(
             ) from None
         waiting.locator("[data-action=admit]").click()
 
-    # Admitted: both sites enter the room and connect their media.
+    # Admitted: both sites enter the room and connect their media; the keyboard's focus goes
+    # with them, to the floor button (not lost with the lobby).
     for site, page in sites.items():
         wait_in_room(page, f"site {site}")
+        expect(page.locator("#floor-button")).to_be_focused()
     for site in (MAIN_HALL, *GUESTS):
         tile = console.locator(f"#site-grid li.site-tile[data-site-id='{site}']")
         expect(tile).to_have_attribute("data-admission", "admitted")
