@@ -129,6 +129,7 @@ class Downlink:
     _short_reports: int = 0  # measurements in a row that said the link is short
     _up_wait: float = STEP_UP_AFTER
     _sent: tuple[int, float] | None = None  # (bytes forwarded, when)
+    _held: dict[str, Step] | None = None  # the steps before the last step up, while it is tried
 
     def choose(self, slot_name: str, source: Source | None) -> Source | None:
         """The source a slot should show instead of a site's full-size ``camera``."""
@@ -225,34 +226,74 @@ class Downlink:
 
         limit = math.inf if self.estimate is None else self.estimate
         if need(self.steps) > limit * HEADROOM:
-            # All to low before any pauses, and pauses only while packets are being lost:
-            # a falling REMB alone (a queue, or the site's own uplink filling) steps down.
-            targets: tuple[Step, ...] = ("low", "paused") if self.lossy else ("low",)
-            for target in targets:
-                for name in reversed(order):
-                    if need(self.steps) <= limit * HEADROOM:
-                        break
-                    if _rank(self.steps.get(name, self._best(name))) < _rank(target):
-                        self.steps[name] = target
-            if now - self._last_up < PROBE_FAILED:  # the last step up did not hold
-                self._up_wait = min(self._up_wait * 2, LONGEST_WAIT)
-            self._last_down = now
-        elif now - self._last_down >= self._up_wait:
-            for name in order:  # the most important slot goes up first, one step
-                step = self.steps.get(name)
-                if step is None:
-                    continue
-                up: Step = "low" if step == "paused" else "high"
-                trial = {**self.steps, name: up}
-                if need(trial) <= limit * STEP_UP_ROOM:
-                    if up == self._best(name):
-                        trial.pop(name)
-                    self.steps = trial
-                    self._last_up = now
-                break
+            lower = self._stepped_down(order, need, limit, now)
+            if lower != self.steps:
+                if now - self._last_up < PROBE_FAILED:  # the last step up did not hold
+                    self._up_wait = min(self._up_wait * 2, LONGEST_WAIT)
+                self.steps, self._held, self._last_down = lower, None, now
+                return self.steps != before
+            # Nothing left to step down (the sound alone is over the estimate): only a try
+            # of the small picture on a quiet link may follow (``_step_up``).
+        if now - max(self._last_down, self._last_up) >= self._up_wait:
+            # A step up waits as long after the last step up as after a step down: the link
+            # shows whether it carries the new step before the next one is tried.
+            self._step_up(order, need, limit, now)
             if now - self._last_down > HELD:
                 self._up_wait = STEP_UP_AFTER
         return self.steps != before
+
+    def _stepped_down(
+        self,
+        order: list[str],
+        need: Callable[[Mapping[str, Step]], float],
+        limit: float,
+        now: float,
+    ) -> dict[str, Step]:
+        """The steps that fit ``limit``: back to those before the last step up if it has not
+        held (the link carried them a moment ago; an estimate measured while it was overfull
+        says less, and once paused a 500 kbit/s link's picture for a minute); otherwise all
+        to low before any pauses, and pauses only while packets are being lost (a falling
+        REMB alone, a queue or the site's own uplink, steps down)."""
+        if self._held is not None and now - self._last_up < PROBE_FAILED:
+            if self.estimate is not None:
+                self.estimate = max(self.estimate, need(self._held) / HEADROOM)
+            return dict(self._held)
+        steps = dict(self.steps)
+        targets: tuple[Step, ...] = ("low", "paused") if self.lossy else ("low",)
+        for target in targets:
+            for name in reversed(order):
+                if need(steps) <= limit * HEADROOM:
+                    break
+                if _rank(steps.get(name, self._best(name))) < _rank(target):
+                    steps[name] = target
+        return steps
+
+    def _step_up(
+        self,
+        order: list[str],
+        need: Callable[[Mapping[str, Step]], float],
+        limit: float,
+        now: float,
+    ) -> None:
+        """The most important slot not at its best goes up one step, if it fits: from paused,
+        the small picture is tried whenever the link loses little (an estimate that fell
+        with a lossy link grows back only 5% a second; a failed try returns to paused)."""
+        for name in order:
+            step = self.steps.get(name)
+            if step is None:
+                continue
+            up: Step = "low" if step == "paused" else "high"
+            trial = {**self.steps, name: up}
+            quiet = step == "paused" and not self.lossy
+            if need(trial) <= limit * STEP_UP_ROOM or quiet:
+                if quiet and self.estimate is not None:
+                    self.estimate = max(self.estimate, need(trial) / STEP_UP_ROOM)
+                self._held = dict(self.steps)
+                if up == self._best(name):
+                    trial.pop(name)
+                self.steps = trial
+                self._last_up = now
+            break
 
     @staticmethod
     def _best(slot_name: str) -> Step:

@@ -95,16 +95,54 @@ def test_stepping_up_waits_for_a_quiet_link_and_goes_one_step_at_a_time() -> Non
     downlink.estimate = 10_000_000
     assert not downlink.rebalance(2, rate, now=100.0 + STEP_UP_AFTER - 1)
     ups = []
-    for second in range(6):
-        if downlink.rebalance(2, rate, now=100.0 + STEP_UP_AFTER + second):
-            ups.append(dict(downlink.steps))
-    # The floor first, one step per call, until everything is at its best.
+    for second in range(int(5 * STEP_UP_AFTER)):
+        now = 100.0 + STEP_UP_AFTER + second
+        if downlink.rebalance(2, rate, now=now):
+            ups.append((now - 100.0, dict(downlink.steps)))
+    # The floor first, one step at a time, each after the last one held for STEP_UP_AFTER,
+    # until everything is at its best.
+    wait = STEP_UP_AFTER
     assert ups == [
-        {"hall.video": "paused", "floor.video": "low"},
-        {"hall.video": "paused"},
-        {"hall.video": "low"},
-        {},
+        (wait, {"hall.video": "paused", "floor.video": "low"}),
+        (2 * wait, {"hall.video": "paused"}),
+        (3 * wait, {"hall.video": "low"}),
+        (4 * wait, {}),
     ]
+
+
+def test_a_step_up_that_does_not_hold_goes_back_to_what_held() -> None:
+    """The full picture tried on a link that carried the small one: the link fills, and the
+    estimate measured then would pause the video; the site goes back to the small picture
+    (not further), and the next try waits twice as long."""
+    downlink = Downlink(estimate=150_000)
+    hall = camera("1")
+    shown(downlink, hall_video=hall)
+    downlink.rebalance(1, rate, now=100.0)
+    assert downlink.steps == {"hall.video": "low"}
+    downlink.estimate = 1_500_000  # grew while the small picture flowed
+    assert downlink.rebalance(1, rate, now=100.0 + STEP_UP_AFTER)
+    assert downlink.steps == {}
+    downlink.estimate, downlink.lossy = 40_000, True  # measured through the overfull link
+    assert downlink.rebalance(1, rate, now=100.0 + STEP_UP_AFTER + 3)
+    assert downlink.steps == {"hall.video": "low"}
+    assert downlink.estimate is not None and downlink.estimate >= (AUDIO + 100_000) / HEADROOM
+    downlink.lossy = False
+    downlink.estimate = 1_500_000
+    assert not downlink.rebalance(1, rate, now=100.0 + 3 * STEP_UP_AFTER)  # waits 2x
+    assert downlink.rebalance(1, rate, now=100.0 + 3 * STEP_UP_AFTER + 4)
+
+
+def test_paused_video_tries_the_small_picture_once_the_link_loses_little() -> None:
+    """A lossy link paused the picture and its estimate fell to 10 kbit/s; once the loss is
+    gone, the small picture is tried after the wait, not after the estimate grew back."""
+    downlink = Downlink(estimate=10_000, lossy=True)
+    shown(downlink, hall_video=camera("1"))
+    downlink.rebalance(1, rate, now=100.0)
+    assert downlink.steps == {"hall.video": "paused"}
+    assert not downlink.rebalance(1, rate, now=100.0 + STEP_UP_AFTER)  # still lossy
+    downlink.lossy = False
+    assert downlink.rebalance(1, rate, now=100.0 + STEP_UP_AFTER + 1)
+    assert downlink.steps == {"hall.video": "low"}
 
 
 def test_unknown_links_keep_the_full_quality() -> None:
