@@ -4,6 +4,7 @@ diff between two revisions, and the HTML and PDF exports (one template, WeasyPri
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -15,13 +16,28 @@ from server.minutes.access import READERS, minutes_access, require_editor
 from server.minutes.build import load_conference
 from server.minutes.export import export_context
 from server.minutes.store import comment_rows, list_revisions, readable, revision_diff
-from server.models import Role
+from server.models import Delegation, MinutesComment, Role
 from server.permits.decision import print_pdf
 from server.route_table import USERS, RouteTable, conference
 from server.templating import page_context
 from server.web import identity, int_param, pdf_response, render
 
 P = "/conferences/{conference_id}/minutes"
+
+
+def by_delegation(
+    comments: Sequence[MinutesComment], delegations: Sequence[Delegation]
+) -> list[tuple[str, list[MinutesComment]]]:
+    """The comments under their delegation's name, delegations in order of precedence (those
+    without comments left out), each one's comments by round and time as stored."""
+    groups = [
+        (d.organisation, [c for c in comments if c.delegation_id == d.id]) for d in delegations
+    ]
+    known = {d.id for d in delegations}
+    unknown = [c for c in comments if c.delegation_id not in known]  # a delegation since removed
+    return [(name, found) for name, found in groups if found] + (
+        [("?", unknown)] if unknown else []
+    )
 
 
 async def reading_page(request: web.Request) -> web.Response:
@@ -39,7 +55,7 @@ async def reading_page(request: web.Request) -> web.Response:
                 request, "minutes.html", {"conference": conference, "found": None, "access": access}
             )
         comments = await comment_rows(db, found.row)
-        names = {d.id: d.organisation for d in conference.delegations}
+        delegations = sorted(conference.delegations, key=lambda d: (d.precedence, d.id))
     return render(
         request,
         "minutes.html",
@@ -48,8 +64,7 @@ async def reading_page(request: web.Request) -> web.Response:
             "found": found,
             "access": access,
             "revisions": revisions,
-            "comments": comments,
-            "delegation_names": names,
+            "comment_groups": by_delegation(comments, delegations),
             "can_finalise": access.editor and "organiser" in access.roles,
         },
     )
