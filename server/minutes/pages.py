@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp_jinja2 import render_string
@@ -13,10 +14,10 @@ from aiohttp_jinja2 import render_string
 from server.errors import NotFound
 from server.keys import DATABASE
 from server.minutes.access import READERS, minutes_access, require_editor
-from server.minutes.build import load_conference
+from server.minutes.build import agenda_items, load_conference
 from server.minutes.export import export_context
 from server.minutes.store import comment_rows, list_revisions, readable, revision_diff
-from server.models import Delegation, MinutesComment, Role
+from server.models import Conference, Delegation, MinutesComment, Role
 from server.permits.decision import print_pdf
 from server.route_table import USERS, RouteTable, conference
 from server.templating import page_context
@@ -70,6 +71,17 @@ async def reading_page(request: web.Request) -> web.Response:
     )
 
 
+def agenda_titles(conference: Conference) -> dict[str, str]:
+    """Each agenda item's title by its key; an occurrence's with its day in the conference's
+    time zone ("Working group (2027-03-02)")."""
+    titles = {s.uid: s.title for s in conference.sessions}
+    zone = ZoneInfo(conference.time_zone)
+    for item in agenda_items(conference):
+        if item.key != item.session.uid:
+            titles[item.key] = f"{item.session.title} ({item.starts_at.astimezone(zone):%Y-%m-%d})"
+    return titles
+
+
 async def edit_page(request: web.Request) -> web.Response:
     conference_id = int_param(request, "conference_id")
     who = identity(request)
@@ -88,8 +100,9 @@ async def edit_page(request: web.Request) -> web.Response:
         "saved_at": found.revision.saved_at.isoformat(),
         "document": found.minutes.to_dict(),
         "sites": {str(s.id): s.name for s in conference.sites},
-        # The agenda's titles, shown beside the items' titles still to be translated.
-        "agenda": {s.uid: s.title for s in conference.sessions},
+        # The agenda's titles, shown beside the items' titles still to be translated (an
+        # occurrence of a repeating session with its date).
+        "agenda": agenda_titles(conference),
     }
     return render(
         request,
