@@ -38,7 +38,7 @@ def _pgettext(context: Any, where: str, message: str, **params: Any) -> str:
     two places mean differently ("Remove" a row, "Remove" a site from the room) is two
     entries in the catalogues, each translated for its place (docs/glossary.md)."""
     translations: NullTranslations = context["translations"]
-    text = translations.pgettext(where, message)
+    text = str(translations.pgettext(where, message))
     return text % params if params else text
 
 
