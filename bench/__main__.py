@@ -11,6 +11,8 @@ runs the scheduling API benchmark (issue 5) on its own; the full run does not in
 ``python -m bench soak`` whether memory stays flat through a long room (issue 20).
 ``python -m bench qualities`` a chair console's bitrate and the server's CPU per forwarded
 packet with one and with two qualities per camera (issue 15).
+``python -m bench ledger-append`` one ledger append's cost at 1,000 to 100,000 entries, with
+the stored frontier and reading every leaf (issue 19).
 """
 
 from __future__ import annotations
@@ -103,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import workers
 
         return workers.main(argv[1:])
+    if argv[:1] == ["ledger-append"]:
+        from bench import ledger_append
+
+        return ledger_append.main(argv[1:])
     if argv[:1] == ["soak"]:
         from bench import soak
 

@@ -229,6 +229,11 @@ class ContainerWriter:
         """A language channel: Opus only, Ogg (.ogg/.opus) or WebM (.webm) by extension."""
         return cls(path, video=False, audio=True, **kwargs)  # type: ignore[arg-type]
 
+    @classmethod
+    def picture(cls, path: str | Path, **kwargs: object) -> ContainerWriter:
+        """A sign-language channel: VP8 only, in WebM/Matroska."""
+        return cls(path, video=True, audio=False, **kwargs)  # type: ignore[arg-type]
+
     @property
     def tracks(self) -> list[TrackWriter]:
         return [t for t in (self.video, self.audio) if t is not None]

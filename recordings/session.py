@@ -11,7 +11,9 @@ A ``RecordingSession`` owns a directory and writes, from forwarded RTP packets (
   waits for anything, so the floor is always heard up to the last seconds;
 - ``<code>.ogg`` per language: that language's channel (``interpretation.audio``), Opus.
   While its booth is silent (nobody on air, or the floor speaks the booth's language) the
-  channel carries nothing and the file has a gap there (listeners hear the floor then).
+  channel carries nothing and the file has a gap there (listeners hear the floor then);
+- ``<code>.webm`` per sign language: its booth's interpreter on camera (``sign.video``), VP8
+  alone, with a gap while nobody in that booth is on air.
 
 Each file's time 0 is its first packet's arrival; the manifest gives that as ``starts_at``,
 seconds after the recording started (the floor's and the channels' files line up with it).
@@ -63,17 +65,18 @@ MARK_KINDS = ("agenda", "floor", "on_air", "signing", "note")
 MANIFEST = "manifest.json"
 MANIFEST_INTERVAL = 5.0  # seconds between manifest rewrites while recording (marks: at once)
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-FLOOR_VIDEO, FLOOR_AUDIO, CHANNEL_AUDIO = (
+FLOOR_VIDEO, FLOOR_AUDIO, CHANNEL_AUDIO, SIGN_VIDEO = (
     "programme.video",
     "programme.audio",
     "interpretation.audio",
+    "sign.video",
 )
 MEDIA_TYPES = {".webm": "video/webm", ".ogg": "audio/ogg"}
 
 
 @dataclass(frozen=True)
 class RecordedFile:
-    channel: str  # "floor" or a language code
+    channel: str  # "floor" or a language code (spoken or signed)
     name: str  # file name inside the recording's directory, e.g. "floor.webm", "lo.ogg"
     media_type: str  # "video/webm" or "audio/ogg"
     size: int
@@ -137,16 +140,20 @@ class RecordingSession:
         languages: Sequence[str],
         started_at: datetime.datetime,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        sign_languages: Sequence[str] = (),
     ) -> None:
         if started_at.tzinfo is None or started_at.utcoffset() is None:
             raise ValueError("started_at must be an aware datetime (UTC)")
-        wrong = [code for code in languages if not LANGUAGE_CODE.fullmatch(code)]
+        every = [*languages, *sign_languages]
+        wrong = [code for code in every if not LANGUAGE_CODE.fullmatch(code)]
         if wrong:
             raise ValueError(f"{wrong[0]!r} is not a language code (like 'lo' or 'vi')")
-        if len(set(languages)) != len(languages):
+        if len(set(every)) != len(every):
             raise ValueError("a language is listed twice")
         directory = Path(directory)
         names = [MANIFEST, "floor.webm", "floor-audio.ogg"] + [f"{c}.ogg" for c in languages]
+        names += [f"{c}.webm" for c in sign_languages]
         existing = [name for name in names if (directory / name).exists()]
         if existing:
             raise ValueError(f"{directory} already holds a recording ({existing[0]})")
@@ -155,6 +162,7 @@ class RecordingSession:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.languages = list(languages)
+        self.sign_languages = list(sign_languages)
         self.started_at = started_at.astimezone(datetime.UTC)
         self._clock = clock
         self._start = clock()
@@ -173,6 +181,10 @@ class RecordingSession:
             code: _Output(code, ContainerWriter.channel(directory / f"{code}.ogg", writer=writer))
             for code in languages
         }
+        self._signs = {
+            code: _Output(code, ContainerWriter.picture(directory / f"{code}.webm", writer=writer))
+            for code in sign_languages
+        }
         self._files: list[RecordedFile] | None = None
         self._final: dict[str, Any] | None = None  # the manifest written at the close
         self._close_lock = threading.Lock()  # two threads closing at once: the second waits
@@ -181,7 +193,7 @@ class RecordingSession:
 
     @property
     def outputs(self) -> list[_Output]:
-        return [self._programme, self._floor_audio, *self._channels.values()]
+        return [self._programme, self._floor_audio, *self._channels.values(), *self._signs.values()]
 
     def recorded(self) -> list[RecordedFile]:
         """The files there are: a channel that carried nothing (a booth nobody spoke in) has
@@ -195,7 +207,8 @@ class RecordingSession:
 
     def packet(self, channel: str, slot: str, packet: RtpPacket) -> None:
         """A forwarded packet of ``channel``'s ``slot``: "floor" with "programme.video" or
-        "programme.audio", a language code with "interpretation.audio"."""
+        "programme.audio", a language code with "interpretation.audio", a sign language's with
+        "sign.video"."""
         if self._stopped is not None:
             return  # finishing or finished: a packet still in flight is dropped
         now = self._clock()
@@ -207,7 +220,10 @@ class RecordingSession:
         elif channel in self._channels and slot == CHANNEL_AUDIO:
             output = self._channels[channel]
             self._push(output, output.file.audio, packet, now)
-        elif channel != FLOOR and channel not in self._channels:
+        elif channel in self._signs and slot == SIGN_VIDEO:
+            output = self._signs[channel]
+            self._push(output, output.file.video, packet, now)
+        elif channel != FLOOR and channel not in self._channels and channel not in self._signs:
             raise ValueError(f"this recording has no channel {channel!r}")
         else:
             raise ValueError(f"channel {channel!r} does not record slot {slot!r}")
@@ -221,14 +237,11 @@ class RecordingSession:
         track.push(packet, arrival=now)
 
     def wants_keyframe(self, channel: str) -> bool:
-        """The floor video drops frames until a key frame: ask the publisher for one."""
-        video = self._programme.file.video
-        return (
-            channel == FLOOR
-            and self._stopped is None
-            and video is not None
-            and video.needs_keyframe
-        )
+        """The floor's or a sign language's video drops frames until a key frame: ask its
+        publisher for one."""
+        output = self._programme if channel == FLOOR else self._signs.get(channel)
+        video = output.file.video if output is not None else None
+        return self._stopped is None and video is not None and video.needs_keyframe
 
     def mark(self, kind: str, **data: Any) -> None:
         """A timeline mark at the current offset; the manifest rewrite is queued at once."""
@@ -341,7 +354,7 @@ class RecordingSession:
             "started_at": self.started_at.isoformat(),
             "stopped_at": stopped_at,
             "duration": round(self.offset(), 3),
-            "channels": [FLOOR, *self.languages],
+            "channels": [FLOOR, *self.languages, *self.sign_languages],
             "files": [output.describe() for output in self.outputs if output.file.written],
             "marks": list(self._marks),
         }

@@ -104,19 +104,21 @@ class Channels:
         if slot == "interpretation.audio":
             return self._voice(self.interpretation.listener_hears(self.languages.get(peer_id)))
         if slot == "sign.video":
-            return self._sign(self.languages.get(peer_id))
+            return self._sign(self.languages.get(peer_id), only=peer_id in self.unlisted)
         entry = self.interpreters.get(peer_id)
         if slot != "source.audio" or entry is None:
             return None
         heard = self.interpretation.interpreter_hears(peer_id, entry[0])
         return floor if heard == FLOOR else self._voice(heard)
 
-    def _sign(self, language: str | None) -> Source | None:
-        """The chosen language's sign booth, else the first sign booth with someone on air."""
+    def _sign(self, language: str | None, only: bool = False) -> Source | None:
+        """The chosen language's sign booth, else (unless ``only``: the recorder keeps each
+        sign language's picture apart) the first sign booth with someone on air."""
         booths = self.interpretation.booths
         chosen = booths.get(language) if language else None
         candidates = [chosen] if chosen is not None and chosen.info.video else []
-        candidates += [b for b in booths.values() if b.info.video and b is not chosen]
+        if not only:
+            candidates += [b for b in booths.values() if b.info.video and b is not chosen]
         for booth in candidates:
             video = self._published(booth.on_air, "camera")
             if video is not None:

@@ -33,6 +33,16 @@ def _gettext(context: Any, message: str, **params: Any) -> str:
 
 
 @jinja2.pass_context
+def _pgettext(context: Any, where: str, message: str, **params: Any) -> str:
+    """``message`` as said in ``where`` (gettext's message context): one English word that
+    two places mean differently ("Remove" a row, "Remove" a site from the room) is two
+    entries in the catalogues, each translated for its place (docs/glossary.md)."""
+    translations: NullTranslations = context["translations"]
+    text = str(translations.pgettext(where, message))
+    return text % params if params else text
+
+
+@jinja2.pass_context
 def _in_zone(
     context: Any, value: dt.datetime | None, zone: str | None = None, pattern: str | None = None
 ) -> str:
@@ -151,6 +161,7 @@ def _language_names(context: Any, codes: list[str]) -> dict[str, dict[str, str |
 
 def setup_environment(env: jinja2.Environment) -> None:
     env.globals["_"] = _gettext
+    env.globals["pgettext"] = _pgettext
     env.globals["language_names"] = _language_names
     env.globals["COMMON_LANGUAGES"] = COMMON_LANGUAGES
     env.globals["canonical_zone"] = canonical

@@ -88,7 +88,7 @@ async def counts(database: Database) -> tuple[int, ...]:
 async def test_demo_loader_is_idempotent(database: Database, config: Config) -> None:
     passwords = Passwords.from_config(config)
     first = await load_demo(database, passwords)
-    assert len(first.conferences_created) == 2 and len(first.users_created) == 10
+    assert len(first.conferences_created) == 2 and len(first.users_created) == 11
     after_first = await counts(database)
     second = await load_demo(database, passwords)
     assert second.conferences_created == [] and second.users_created == []

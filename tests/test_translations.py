@@ -7,18 +7,22 @@ template or an ``N_('...')`` to ``server/i18n_strings.py`` without translating i
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from server.i18n import DEFAULT_LOCALE, LOCALES, TRANSLATIONS_DIR, Catalogues
+from tests.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIR = ROOT / "server"
@@ -32,22 +36,31 @@ UPDATE_HINT = "run scripts/update-translations, then translate the new entries"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
 
 
-def extract_messages(source_dir: Path = SOURCE_DIR) -> dict[str, list[str]]:
-    """msgid -> ["path:line", ...] for every translatable string under ``source_dir``."""
+def extract_messages(
+    source_dir: Path = SOURCE_DIR,
+) -> dict[tuple[str | None, str], list[str]]:
+    """(message context, msgid) -> ["path:line", ...] for every translatable string under
+    ``source_dir`` (the context is None but for ``pgettext``, docs/glossary.md)."""
     with MAPPING.open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle, str(MAPPING))
-    found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    found: dict[tuple[str | None, str], list[str]] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(source_dir), method_map, options_map, keywords=KEYWORDS
     ):
         msgid = message[0] if isinstance(message, tuple) else message
-        found.setdefault(msgid, []).append(f"{source_dir.name}/{filename}:{lineno}")
+        found.setdefault((context, msgid), []).append(f"{source_dir.name}/{filename}:{lineno}")
     return found
 
 
 @cache
-def extracted() -> dict[str, list[str]]:
+def contexts() -> dict[tuple[str | None, str], list[str]]:
     return extract_messages()
+
+
+@cache
+def extracted() -> dict[str, list[str]]:
+    """msgid -> where, for the strings without a message context."""
+    return {msgid: where for (context, msgid), where in contexts().items() if context is None}
 
 
 def load_catalogue(path: Path, locale: str | None = None) -> Catalog:
@@ -74,7 +87,11 @@ def test_extraction_finds_template_and_marked_strings() -> None:
 
 def test_template_lists_every_extracted_string() -> None:
     template = load_catalogue(TEMPLATE)
-    missing = sorted(msgid for msgid in extracted() if template.get(msgid) is None)
+    missing = sorted(
+        f"{context}: {msgid}" if context else msgid
+        for context, msgid in contexts()
+        if template.get(msgid, context=context) is None
+    )
     assert not missing, f"{TEMPLATE.name} is out of date ({UPDATE_HINT}): {missing}"
 
 
@@ -82,11 +99,12 @@ def test_template_lists_every_extracted_string() -> None:
 def test_every_string_is_translated(locale: str) -> None:
     catalogue = load_catalogue(catalogue_path(locale), locale)
     missing = []
-    for msgid, where in sorted(extracted().items()):
-        message = catalogue.get(msgid)
+    for (context, msgid), where in sorted(contexts().items(), key=lambda kv: str(kv[0])):
+        message = catalogue.get(msgid, context=context)
         if message is None or not message.string or message.fuzzy:
             state = "absent" if message is None else "fuzzy" if message.fuzzy else "empty"
-            missing.append(f"  {msgid!r} ({state}; {', '.join(where)})")
+            said = f"{msgid!r} in {context!r}" if context else repr(msgid)
+            missing.append(f"  {said} ({state}; {', '.join(where)})")
     assert not missing, (
         f"{len(missing)} UI string(s) without a {locale} translation ({UPDATE_HINT}):\n"
         + "\n".join(missing)
@@ -170,3 +188,27 @@ def test_catalogues_translate_and_fall_back_to_english() -> None:
     assert catalogues.get("vi").gettext("A string nobody has translated") == (
         "A string nobody has translated"
     )
+
+
+def test_one_english_word_in_two_places_is_translated_for_each() -> None:
+    """Message contexts (docs/glossary.md): removing a row of the editor is not sending a site
+    out of the room, and a conference's format is not an agreement's kind."""
+    vi, lo = Catalogues().get("vi"), Catalogues().get("lo")
+    assert vi.pgettext("editor row", "Remove") == "Xóa"
+    assert vi.pgettext("room", "Remove") == "Mời ra"
+    assert lo.pgettext("editor row", "Remove") != lo.pgettext("room", "Remove")
+    assert vi.pgettext("interpreting", "From") != vi.pgettext("date range", "From")
+    kinds = {vi.pgettext(c, "Kind") for c in ("conference format", "agreement", "search result")}
+    assert len(kinds) == 3
+    assert Catalogues().get("en").pgettext("room", "Remove") == "Remove"
+
+
+async def test_the_editor_s_rows_are_deleted_and_the_room_s_sites_sent_out(
+    client: TestClient[Any, Any],
+) -> None:
+    await sign_in(client, "organiser@concord.example")  # reads Vietnamese
+    editor = await (await client.get("/conferences/2/edit?step=sites")).text()  # scheduled
+    assert ">Xóa<" in editor and ">Mời ra<" not in editor
+    console = await (await client.get("/conferences/1/console")).text()
+    said = json.dumps({"Remove": "Mời ra"})[1:-1]  # as the page's strings are written
+    assert said in console or '"Remove": "Mời ra"' in console

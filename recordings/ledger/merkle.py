@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "Frontier",
     "MerkleLog",
     "consistency_proof",
     "inclusion_proof",
@@ -94,6 +95,54 @@ def _fold(stack: Sequence[tuple[int, bytes]]) -> bytes:
     for _, value in reversed(stack[:-1]):
         acc = node_hash(value, acc)
     return acc
+
+
+class Frontier:
+    """The right edge of a tree of ``size`` leaves: the roots of its complete subtrees, one per
+    binary digit of ``size`` that is 1, largest first. It is all an append needs: the next
+    leaf merges into it like a carry in a binary counter (O(1) hashes amortised, O(log n) at
+    worst), and the root is its right fold (O(log n)) — with no other leaf read.
+
+    Stored beside each signed head (``to_bytes``: the hashes only, since the heights follow
+    from ``size``), it lets the ledger append without reading every leaf. It is a cache, not
+    evidence: a wrong frontier would sign a root that no honest log has, which the verifier,
+    recomputing every root from the entries, reports."""
+
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        heights = [h for h in range(size.bit_length() - 1, -1, -1) if size >> h & 1]
+        if size < 0 or len(hashes) != len(heights):
+            raise ValueError(f"a tree of {size} leaves has a frontier of {len(heights)} hashes")
+        for value in hashes:
+            _check_hash(value, "a frontier hash")
+        self.size = size
+        self._stack = list(zip(heights, hashes, strict=True))
+
+    @classmethod
+    def from_bytes(cls, size: int, blob: bytes) -> Frontier:
+        """The frontier ``to_bytes`` wrote for a tree of ``size`` leaves."""
+        if len(blob) % HASH_SIZE:
+            raise ValueError(f"a frontier is whole {HASH_SIZE}-byte hashes, got {len(blob)} bytes")
+        return cls(size, [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)])
+
+    @classmethod
+    def of(cls, leaf_hashes: Iterable[bytes]) -> Frontier:
+        """The frontier of the tree over ``leaf_hashes`` (reads them all: O(n))."""
+        frontier = cls()
+        for value in leaf_hashes:
+            frontier.append_leaf_hash(value)
+        return frontier
+
+    def to_bytes(self) -> bytes:
+        return b"".join(value for _, value in self._stack)
+
+    def append_leaf_hash(self, value: bytes) -> None:
+        _check_hash(value, "a leaf hash")
+        _push(self._stack, 0, value)
+        self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of the tree's leaves, the same as ``root(leaves)``."""
+        return _fold(self._stack)
 
 
 def root(leaves: Sequence[bytes]) -> bytes:

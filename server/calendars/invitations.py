@@ -177,17 +177,31 @@ async def plan(
             own = () if cancelled or account is None else links.get((account.id, conference.id))
             mine = personalised(event, own or ())
             body = calendar([mine], method=method) if own else ics
+            sequence = sequence_for(event.sequence, before)
+            if sequence != event.sequence:
+                mine = dataclasses.replace(mine, sequence=sequence)
+                body = calendar([mine], method=method)
             letter = _letter(conference, mine, attendee.name, attendee.email, method, body, reader)
             if before is not None:
                 updated = reader.gettext(N_("Updated"))
                 letter = dataclasses.replace(letter, subject=f"{updated}: {letter.subject}")
-            result.letters.append(Planned(series.id, event.uid, event.sequence, mark, letter))
+            result.letters.append(Planned(series.id, event.uid, sequence, mark, letter))
         current = {a.email.lower() for a in event.attendees}
         for recipient, before in earlier.items():
             if recipient not in current and before.method == "REQUEST":
                 reader = Reader.of(accounts.get(recipient), translate)
                 result.letters.append(_uninvite(conference, series.id, event, before, mark, reader))
     return result
+
+
+def sequence_for(sequence: int, before: CalendarDispatch | None) -> int:
+    """The SEQUENCE of a letter to someone who got ``before`` (RFC 5546 §2.1.4): above it.
+
+    A calendar keeps the copy with the higher SEQUENCE. A letter is only sent again after a
+    change, and then the session's own SEQUENCE has usually grown past ``before``; not so for
+    an attendee taken off and put back (their CANCEL was above the session's SEQUENCE, and a
+    REQUEST at the session's own would be ignored as old, leaving it cancelled for them)."""
+    return sequence if before is None else max(sequence, before.sequence + 1)
 
 
 def _uninvite(

@@ -56,6 +56,12 @@ USERS: list[dict[str, Any]] = [
         "locale": "en",
     },
     {
+        "email": "interpreter.vsl@concord.example",
+        "name": "Phiên dịch viên ngôn ngữ ký hiệu",
+        "roles": ["interpreter"],
+        "locale": "vi",
+    },
+    {
         "email": "secretary@concord.example",
         "name": "Thư ký hội nghị",
         "roles": ["secretary"],
@@ -239,6 +245,9 @@ AID: dict[str, Any] = {
     "time_zone": VN,
     "date": "2021-12-10",
     "languages": [("vi", True, True), ("en", True, True)],
+    # Vietnamese Sign Language (ISO 639-3 vsl) for the domestic bridge points: a booth whose
+    # interpreter is on camera, recorded as a picture of its own.
+    "sign_languages": ["vsl"],
     "sessions": [
         ("08:00", "08:20", "Opening; introduction of delegates and bridge points", []),
         (
@@ -322,6 +331,7 @@ AID: dict[str, Any] = {
     ],
     "interpreters": [
         ("interpreter.en@concord.example", "English booth interpreter", "en", ["vi"]),
+        ("interpreter.vsl@concord.example", "Phiên dịch viên ngôn ngữ ký hiệu", "vsl", ["vi"]),
     ],
     "members": [
         ("technician@concord.example", "technician"),

@@ -161,6 +161,10 @@ def _conference(spec: dict[str, Any], users: dict[str, User]) -> Conference:
         languages=[
             ConferenceLanguage(code=c, is_floor=f, is_interpreted=i)
             for c, f, i in spec["languages"]
+        ]
+        + [
+            ConferenceLanguage(code=c, is_floor=False, is_interpreted=True, is_sign_language=True)
+            for c in spec.get("sign_languages", [])
         ],
         sessions=sessions,
         sites=sites,

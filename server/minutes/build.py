@@ -3,13 +3,15 @@ the room's stored events (``room_events``), read from the database for the pure 
 
 from __future__ import annotations
 
-from dataclasses import replace
+import datetime as dt
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.conferences.access import no_such_conference
+from server.conferences.series import occurrences
 from server.minutes import attendance as present
 from server.minutes.document import (
     MAX_LANGUAGES,
@@ -52,12 +54,48 @@ async def load_conference(db: AsyncSession, conference_id: int) -> Conference:
 
 
 def agenda_sessions(conference: Conference) -> list[AgendaSession]:
-    """The agenda items the minutes follow: each confirmed session (a series once)."""
+    """The sessions the minutes follow: each confirmed session (a series once)."""
     return [
         s
         for s in conference.sessions
         if s.series_id is None and s.status != SessionStatus.CANCELLED.value
     ]
+
+
+MAX_OCCURRENCES = 60  # items one repeating session may become
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    """One agenda item of the minutes: a session, or one occurrence of a repeating session
+    (each day of a working group that meets every morning is minuted on its own)."""
+
+    key: str  # the items' ``session_uid``: the session's uid, "+<UTC start>" for an occurrence
+    session: AgendaSession  # whose title and sites apply (a moved occurrence's own row)
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def occurrence_key(uid: str, recurrence_id: dt.datetime) -> str:
+    """The minutes' key of one occurrence: its series' uid and the start the rule gave it."""
+    return f"{uid}+{recurrence_id.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+
+
+def agenda_items(conference: Conference) -> list[AgendaItem]:
+    """The minutes' agenda, in the agenda's order: each session, a repeating one as each of
+    its occurrences in the conference's span (cancelled ones left out)."""
+    items: list[AgendaItem] = []
+    for session in agenda_sessions(conference):
+        if session.rrule is None:
+            items.append(AgendaItem(session.uid, session, session.starts_at, session.ends_at))
+            continue
+        overrides = [s for s in conference.sessions if s.series_id == session.id]
+        for found in occurrences(conference, session, overrides)[:MAX_OCCURRENCES]:
+            if found.row.status == SessionStatus.CANCELLED.value:
+                continue
+            key = occurrence_key(session.uid, found.recurrence_id)
+            items.append(AgendaItem(key, found.row, found.start, found.end))
+    return items
 
 
 def written_languages(conference: Conference) -> tuple[str, ...]:
@@ -87,17 +125,18 @@ def draft_titles(title: str, languages: tuple[str, ...]) -> dict[str, str]:
 
 
 def first_draft(conference: Conference) -> Minutes:
-    """One empty item per agenda session, titled in the language its agenda title is written
-    in (``draft_titles``), in the conference's written languages."""
+    """One empty item per agenda item (``agenda_items``: a repeating session's occurrences
+    each on their own), titled in the language its agenda title is written in
+    (``draft_titles``), in the conference's written languages."""
     languages = written_languages(conference)
     items = tuple(
         ItemMinutes(
-            session_uid=session.uid,
-            session_id=session.id,
-            title=draft_titles(session.title, languages),
+            session_uid=item.key,
+            session_id=item.session.id,
+            title=draft_titles(item.session.title, languages),
             discussion={code: "" for code in languages},
         )
-        for session in agenda_sessions(conference)
+        for item in agenda_items(conference)
     )
     return Minutes(conference_id=conference.id, languages=languages, items=items)
 
@@ -121,16 +160,10 @@ async def from_the_room(db: AsyncSession, conference: Conference, minutes: Minut
     rows: list[SiteAttendance] = []
     turns: list[Intervention] = []
     everyone = [site.id for site in conference.sites]
-    for session in agenda_sessions(conference):
-        expected = [site.id for site in session.sites] or everyone
+    for item in agenda_items(conference):
+        expected = [site.id for site in item.session.sites] or everyone
         rows += present.attendance(
-            events,
-            session.starts_at,
-            session.ends_at,
-            session_uid=session.uid,
-            sites=expected,
+            events, item.starts_at, item.ends_at, session_uid=item.key, sites=expected
         )
-        turns += present.interventions(
-            events, session.starts_at, session.ends_at, session_uid=session.uid
-        )
+        turns += present.interventions(events, item.starts_at, item.ends_at, session_uid=item.key)
     return replace(minutes, attendance=tuple(rows), interventions=tuple(turns))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.minutes.build import AgendaItem, agenda_items
 from server.minutes.document import Intervention, Minutes, SiteAttendance
 from server.minutes.store import Current
 from server.models import Conference
@@ -50,7 +51,10 @@ def export_context(conference: Conference, found: Current) -> dict[str, Any]:
     minutes: Minutes = found.minutes
     zone = ZoneInfo(conference.time_zone)
     sites = {site.id: site.name for site in conference.sites}
-    sessions = {s.uid: s for s in conference.sessions}
+    agenda: dict[str, AgendaItem] = {
+        s.uid: AgendaItem(s.uid, s, s.starts_at, s.ends_at) for s in conference.sessions
+    }
+    agenda.update((item.key, item) for item in agenda_items(conference))
     by_session: dict[str, list[SiteAttendance]] = {}
     for row in minutes.attendance:
         by_session.setdefault(row.session_uid, []).append(row)
@@ -59,15 +63,15 @@ def export_context(conference: Conference, found: Current) -> dict[str, Any]:
         turns.setdefault(turn.session_uid, []).append(turn)
     items = []
     for item in minutes.items:
-        session = sessions.get(item.session_uid)
+        planned = agenda.get(item.session_uid)
         items.append(
             {
                 "item": item,
-                "agenda_title": session.title if session is not None else "",
+                "agenda_title": planned.session.title if planned is not None else "",
                 "when": (
-                    f"{session.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–"
-                    f"{_hhmm(session.ends_at, zone)}"
-                    if session is not None
+                    f"{planned.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–"
+                    f"{_hhmm(planned.ends_at, zone)}"
+                    if planned is not None
                     else ""
                 ),
                 "attendance": [

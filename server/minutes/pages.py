@@ -4,7 +4,9 @@ diff between two revisions, and the HTML and PDF exports (one template, WeasyPri
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp_jinja2 import render_string
@@ -12,16 +14,31 @@ from aiohttp_jinja2 import render_string
 from server.errors import NotFound
 from server.keys import DATABASE
 from server.minutes.access import READERS, minutes_access, require_editor
-from server.minutes.build import load_conference
+from server.minutes.build import agenda_items, load_conference
 from server.minutes.export import export_context
 from server.minutes.store import comment_rows, list_revisions, readable, revision_diff
-from server.models import Role
+from server.models import Conference, Delegation, MinutesComment, Role
 from server.permits.decision import print_pdf
 from server.route_table import USERS, RouteTable, conference
 from server.templating import page_context
 from server.web import identity, int_param, pdf_response, render
 
 P = "/conferences/{conference_id}/minutes"
+
+
+def by_delegation(
+    comments: Sequence[MinutesComment], delegations: Sequence[Delegation]
+) -> list[tuple[str, list[MinutesComment]]]:
+    """The comments under their delegation's name, delegations in order of precedence (those
+    without comments left out), each one's comments by round and time as stored."""
+    groups = [
+        (d.organisation, [c for c in comments if c.delegation_id == d.id]) for d in delegations
+    ]
+    known = {d.id for d in delegations}
+    unknown = [c for c in comments if c.delegation_id not in known]  # a delegation since removed
+    return [(name, found) for name, found in groups if found] + (
+        [("?", unknown)] if unknown else []
+    )
 
 
 async def reading_page(request: web.Request) -> web.Response:
@@ -39,7 +56,7 @@ async def reading_page(request: web.Request) -> web.Response:
                 request, "minutes.html", {"conference": conference, "found": None, "access": access}
             )
         comments = await comment_rows(db, found.row)
-        names = {d.id: d.organisation for d in conference.delegations}
+        delegations = sorted(conference.delegations, key=lambda d: (d.precedence, d.id))
     return render(
         request,
         "minutes.html",
@@ -48,11 +65,21 @@ async def reading_page(request: web.Request) -> web.Response:
             "found": found,
             "access": access,
             "revisions": revisions,
-            "comments": comments,
-            "delegation_names": names,
+            "comment_groups": by_delegation(comments, delegations),
             "can_finalise": access.editor and "organiser" in access.roles,
         },
     )
+
+
+def agenda_titles(conference: Conference) -> dict[str, str]:
+    """Each agenda item's title by its key; an occurrence's with its day in the conference's
+    time zone ("Working group (2027-03-02)")."""
+    titles = {s.uid: s.title for s in conference.sessions}
+    zone = ZoneInfo(conference.time_zone)
+    for item in agenda_items(conference):
+        if item.key != item.session.uid:
+            titles[item.key] = f"{item.session.title} ({item.starts_at.astimezone(zone):%Y-%m-%d})"
+    return titles
 
 
 async def edit_page(request: web.Request) -> web.Response:
@@ -73,8 +100,9 @@ async def edit_page(request: web.Request) -> web.Response:
         "saved_at": found.revision.saved_at.isoformat(),
         "document": found.minutes.to_dict(),
         "sites": {str(s.id): s.name for s in conference.sites},
-        # The agenda's titles, shown beside the items' titles still to be translated.
-        "agenda": {s.uid: s.title for s in conference.sessions},
+        # The agenda's titles, shown beside the items' titles still to be translated (an
+        # occurrence of a repeating session with its date).
+        "agenda": agenda_titles(conference),
     }
     return render(
         request,

@@ -73,6 +73,7 @@ async def circulate_minutes(
     )
     record = circulate(record_of(now.row, now.minutes), delegations, access.roles)
     now.row.state, now.row.round = record.state.value, record.round
+    now.revision.circulated = True  # the delegations may read this revision from now on
     now.row.delegations = sorted(record.delegations)
     audit.record(
         db,
@@ -209,6 +210,7 @@ async def finalise(
     )
     row = now.row
     row.state, row.digest = record.state.value, record.digest
+    now.revision.circulated = True
     row.finalised_at, row.finalised_by, row.finalised_by_id = at, who.actor, who.user_id
     row.ledger_position = entry.position
     audit.record(

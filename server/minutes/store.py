@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Forbidden, NotFound
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.minutes.access import MinutesAccess, minutes_access
 from server.minutes.document import Minutes
@@ -145,21 +146,36 @@ class StaleSave(StaleRevision):
 async def list_revisions(
     db: AsyncSession, who: Identity, conference_id: int
 ) -> tuple[Current, list[MinutesRevision]]:
-    """Every revision, newest first (without their documents)."""
-    _, found = await readable(db, who, conference_id)
-    rows = await db.scalars(
-        select(MinutesRevision)
-        .where(MinutesRevision.minutes_id == found.row.id)
-        .order_by(MinutesRevision.number.desc())
-    )
+    """The revisions this reader may see, newest first (without their documents): every one
+    for the editors, the circulated and final ones for the delegations."""
+    access, found = await readable(db, who, conference_id)
+    query = select(MinutesRevision).where(MinutesRevision.minutes_id == found.row.id)
+    if not access.editor:
+        query = query.where(MinutesRevision.circulated.is_(True))
+    rows = await db.scalars(query.order_by(MinutesRevision.number.desc()))
     return found, list(rows)
+
+
+async def _shown_revision(
+    db: AsyncSession, access: MinutesAccess, row: MinutesDocument, number: int
+) -> MinutesRevision:
+    """Revision ``number``, if this reader may see it: a delegation reads only what was
+    circulated to it (or finalised), not the editors' drafts in between."""
+    revision = await revision_row(db, row, number)
+    if not access.editor and not revision.circulated:
+        raise Forbidden(
+            N_("revision %(number)s of the minutes is a draft: it was never circulated"),
+            code="minutes_revision_draft",
+            params={"number": str(number)},
+        )
+    return revision
 
 
 async def one_revision(
     db: AsyncSession, who: Identity, conference_id: int, number: int
 ) -> tuple[MinutesRevision, Minutes]:
-    _, found = await readable(db, who, conference_id)
-    revision = await revision_row(db, found.row, number)
+    access, found = await readable(db, who, conference_id)
+    revision = await _shown_revision(db, access, found.row, number)
     return revision, Minutes.from_json(revision.document)
 
 
@@ -167,9 +183,9 @@ async def revision_diff(
     db: AsyncSession, who: Identity, conference_id: int, a: int, b: int
 ) -> tuple[MinutesRevision, MinutesRevision, list[RevisionChange]]:
     """What changed from revision ``a`` to revision ``b``."""
-    _, found = await readable(db, who, conference_id)
-    old = await revision_row(db, found.row, a)
-    new = await revision_row(db, found.row, b)
+    access, found = await readable(db, who, conference_id)
+    old = await _shown_revision(db, access, found.row, a)
+    new = await _shown_revision(db, access, found.row, b)
     return old, new, diff(Minutes.from_json(old.document), Minutes.from_json(new.document))
 
 

@@ -46,3 +46,7 @@ class LedgerHead(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger)  # ms since the Unix epoch, UTC
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    # The tree's frontier at this size (``recordings.ledger.merkle.Frontier.to_bytes``): what
+    # the next append needs instead of every leaf. A cache, not evidence; None on heads signed
+    # before migration 0021 (the next append then reads the leaves once).
+    frontier: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

@@ -54,6 +54,9 @@ class MinutesRevision(Base):
     kind: Mapped[str] = mapped_column(String(20), default="save")  # created, save, attendance
     document: Mapped[str] = mapped_column(Text)  # canonical JSON
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical JSON
+    # Circulated to the delegations (or finalised) as this revision: the ones they may read;
+    # the others are the editors' drafts.
+    circulated: Mapped[bool] = mapped_column(default=False)
 
 
 class MinutesComment(Base):

@@ -2,10 +2,11 @@
 
 It joins the room as in-process subscribers (``rooms.subscriber.Subscriber``): one for the
 floor programme (``programme.video`` and ``programme.audio``) and one per interpreted language
-(its ``interpretation.audio`` slot, the language chosen as a listener would). Their packets go
-to a ``recordings.session.RecordingSession``; a task passes on packets held for reordering every
-0.25 s and asks the floor's publisher for a key frame while the video waits for one. The room's
-events become the recording's timeline marks.
+(its ``interpretation.audio`` slot, the language chosen as a listener would) and one per sign
+language (its ``sign.video`` slot: the booth's interpreter on camera). Their packets go to a
+``recordings.session.RecordingSession``; a task passes on packets held for reordering every
+0.25 s and asks the floor's (or a sign booth's) publisher for a key frame while its video
+waits for one. The room's events become the recording's timeline marks.
 
 Everything here runs on the event loop and stays cheap: the session's directory and first
 manifest are made in a worker thread (``create``), its later disk writes (muxing, the manifest)
@@ -39,6 +40,7 @@ KEYFRAME_EVERY = 1.0
 """At most one key-frame request per this many seconds while the floor video waits."""
 FLOOR_SLOTS = MappingProxyType({"programme.video": "video", "programme.audio": "audio"})
 LANGUAGE_SLOT = "interpretation.audio"
+SIGN_SLOT = "sign.video"
 
 #: Room events that become marks: event type → (mark kind, action).
 MARKS = MappingProxyType(
@@ -54,9 +56,13 @@ MARKS = MappingProxyType(
 
 
 def recorded_languages(room: BridgeRoom) -> list[str]:
-    """The languages with a spoken booth (a sign-language booth has no sound to record)."""
-    booths = room.booths
-    return sorted(code for code, booth in booths.items() if not booth.info.video)
+    """The languages with a spoken booth (recorded as sound)."""
+    return sorted(code for code, booth in room.booths.items() if not booth.info.video)
+
+
+def recorded_sign_languages(room: BridgeRoom) -> list[str]:
+    """The sign languages with a booth (recorded as pictures)."""
+    return sorted(code for code, booth in room.booths.items() if booth.info.video)
 
 
 class RoomRecorder:
@@ -78,8 +84,10 @@ class RoomRecorder:
         self.part = part
         self.since = since or started_at  # the recording's start (part 1's)
         self.languages = recording.languages
+        self.sign_languages = recording.sign_languages
         self.recording = recording
         self._subscribers: list[Subscriber] = []
+        self._signers: dict[str, Subscriber] = {}  # sign language → its subscriber
         self._task: asyncio.Task[None] | None = None
         self._asked = 0.0
         self._files: list[RecordedFile] | None = None
@@ -96,19 +104,21 @@ class RoomRecorder:
         part: int = 1,
         since: dt.datetime | None = None,
     ) -> RoomRecorder:
-        """A recorder for the room's spoken languages as they are now, its directory and first
-        manifest written in a worker thread (a directory it cannot write raises here)."""
+        """A recorder for the room's booths as they are now, its directory and first manifest
+        written in a worker thread (a directory it cannot write raises here)."""
         languages = recorded_languages(room)  # read on the loop, where the room changes
+        signed = recorded_sign_languages(room)
 
         def session() -> RecordingSession:
             directory.mkdir(parents=True, exist_ok=True)
-            return RecordingSession(directory, languages, started_at)
+            return RecordingSession(directory, languages, started_at, sign_languages=signed)
 
         recording = await asyncio.to_thread(session)
         return cls(room, recording_id, recording, started_at, part=part, since=since)
 
     def start(self) -> None:
-        """Join the room: the floor programme, then each language's channel."""
+        """Join the room: the floor programme, then each language's channel and each sign
+        language's picture."""
         recording = self.recording
         prefix = PeerId.recorder(self.recording_id, self.part)
 
@@ -127,6 +137,16 @@ class RoomRecorder:
             self.room.add_subscriber(listener)
             self._subscribers.append(listener)
             self.room.choose_language(listener.site_id, language)
+        for language in self.sign_languages:
+
+            def picture(slot: str, packet: RtpPacket, language: str = language) -> None:
+                recording.packet(language, slot, packet)
+
+            watcher = Subscriber(f"{prefix}:{language}", {SIGN_SLOT: "video"}, picture)
+            self.room.add_subscriber(watcher)
+            self._subscribers.append(watcher)
+            self._signers[language] = watcher
+            self.room.choose_language(watcher.site_id, language)
         self._task = asyncio.create_task(self._tick(), name=f"recording-{self.recording_id}")
 
     def event(self, event: RoomEvent) -> None:
@@ -153,11 +173,20 @@ class RoomRecorder:
             try:
                 self.recording.expire()
                 now = time.monotonic()
-                if self.recording.wants_keyframe("floor") and now - self._asked >= KEYFRAME_EVERY:
-                    self._asked = now
-                    self._floor.request_keyframe("programme.video")
+                if now - self._asked >= KEYFRAME_EVERY:
+                    self._ask_for_keyframes(now)
             except Exception:
                 log.exception("recording %s: tick failed", self.recording_id)
+
+    def _ask_for_keyframes(self, now: float) -> None:
+        """At most once a KEYFRAME_EVERY: a key frame for each video that waits for one."""
+        waiting = [("floor", self._floor, "programme.video")] + [
+            (code, watcher, SIGN_SLOT) for code, watcher in self._signers.items()
+        ]
+        for channel, subscriber, slot in waiting:
+            if self.recording.wants_keyframe(channel):
+                self._asked = now
+                subscriber.request_keyframe(slot)
 
     async def close(self) -> list[RecordedFile]:
         """Leave the room and finish the files (hashed, manifest.json written); safe twice."""

@@ -1,6 +1,6 @@
 // The playback page of a recording: the floor programme's <video>, a language's channel played
-// over it in sync (the floor turned down, as on the site page), and the timeline of agenda,
-// floor and on-air marks to jump to. Offsets: a mark's `at` and a file's `starts_at` are
+// over it in sync (the floor turned down, as on the site page), a sign-language interpreter's
+// picture beside it in sync, and the timeline of agenda, floor and on-air marks to jump to. Offsets: a mark's `at` and a file's `starts_at` are
 // seconds since the recording started; each file's time 0 is its own `starts_at`.
 
 const FLOOR_LEVEL = 0.2; // the floor under an interpretation, as the site page's default
@@ -11,6 +11,8 @@ const strings = JSON.parse(document.getElementById("recording-strings").textCont
 const video = document.getElementById("recording-video");
 const audio = document.getElementById("recording-language");
 const select = document.getElementById("recording-language-select");
+const sign = document.getElementById("recording-sign");
+const signSelect = document.getElementById("recording-sign-select"); // only with a sign booth
 
 function t(key, params = {}) {
   const text = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
@@ -24,7 +26,9 @@ function startsAt(name) {
   return file && typeof file.starts_at === "number" ? file.starts_at : 0;
 }
 const floorStart = startsAt("floor.webm");
-let channel = null; // {name, start}
+// What follows the floor video: the chosen language's sound, the chosen sign language's
+// picture; each {element, start} while one is chosen.
+const followers = { language: null, sign: null };
 
 function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -52,32 +56,39 @@ function describe(mark) {
   }
 }
 
-function syncChannel(force = false) {
-  if (!channel || !video) return;
-  const wanted = video.currentTime + floorStart - channel.start;
-  if (wanted < 0 || (audio.duration && wanted > audio.duration)) {
-    audio.pause();
+function follow(follower, force) {
+  const { element, start } = follower;
+  const wanted = video.currentTime + floorStart - start;
+  if (wanted < 0 || (element.duration && wanted > element.duration)) {
+    element.pause();
     return;
   }
-  if (force || Math.abs(audio.currentTime - wanted) > DRIFT) audio.currentTime = wanted;
-  if (video.paused) audio.pause();
-  else if (audio.paused) audio.play().catch(() => {});
+  if (force || Math.abs(element.currentTime - wanted) > DRIFT) element.currentTime = wanted;
+  element.playbackRate = video.playbackRate;
+  if (video.paused) element.pause();
+  else if (element.paused) element.play().catch(() => {});
 }
 
-function chooseLanguage(code) {
-  const option = select.selectedOptions[0];
-  if (!code || !option) {
-    channel = null;
-    audio.pause();
-    audio.removeAttribute("src");
-    if (video) video.volume = 1;
+function syncChannel(force = false) {
+  if (!video) return;
+  for (const follower of Object.values(followers)) if (follower) follow(follower, force);
+}
+
+// Choose what follows the floor (`kind`: "language" or "sign") from its <select>'s option.
+function choose(kind, element, option) {
+  element.pause();
+  if (!option || !option.value) {
+    followers[kind] = null;
+    element.removeAttribute("src");
+    if (kind === "sign") element.hidden = true;
+    if (kind === "language" && video) video.volume = 1;
     return;
   }
-  const name = `${code}.ogg`;
-  channel = { name, start: startsAt(name) };
-  audio.src = option.dataset.url;
-  if (video) video.volume = FLOOR_LEVEL;
-  audio.addEventListener("loadedmetadata", () => syncChannel(true), { once: true });
+  followers[kind] = { element, start: startsAt(option.dataset.name) };
+  element.src = option.dataset.url;
+  if (kind === "sign") element.hidden = false;
+  if (kind === "language" && video) video.volume = FLOOR_LEVEL;
+  element.addEventListener("loadedmetadata", () => syncChannel(true), { once: true });
 }
 
 function drawMarks() {
@@ -104,13 +115,13 @@ function drawMarks() {
   }
 }
 
-select.addEventListener("change", () => chooseLanguage(select.value));
+select.addEventListener("change", () => choose("language", audio, select.selectedOptions[0]));
+if (signSelect) {
+  signSelect.addEventListener("change", () => choose("sign", sign, signSelect.selectedOptions[0]));
+}
 if (video) {
   for (const event of ["play", "pause", "seeked", "ratechange"]) {
-    video.addEventListener(event, () => {
-      audio.playbackRate = video.playbackRate;
-      syncChannel(event === "seeked");
-    });
+    video.addEventListener(event, () => syncChannel(event === "seeked"));
   }
   video.addEventListener("timeupdate", () => syncChannel());
 }

@@ -20,7 +20,7 @@ from server.errors import Conflict
 from server.ical.ics import parse_calendar
 from server.models import CalendarDispatch, CalendarSendLock
 from tests.calendars.conftest import Mailbox, free_port, with_smtp
-from tests.calendars.helpers import plan
+from tests.calendars.helpers import plan, user_id
 from tests.conferences.helpers import Api, Client
 from tests.conftest import ClientFactory
 from tests.ical.independent import read
@@ -239,6 +239,22 @@ async def test_someone_no_longer_invited_gets_a_cancel(
     assert method == "CANCEL" and [a.email for a in event.attendees] == recipients
     assert (await api.call("POST", path))["sent"] != []  # the other sessions, never sent yet
     assert (await api.call("POST", path))["sent"] == []
+    mailbox.take()
+
+    # Made chair again: the REQUEST's SEQUENCE is above the CANCEL's, or their calendar would
+    # keep the session cancelled; the others, who got nothing new, are not written to.
+    secretary = await user_id(demo, "secretary")
+    await api.call(
+        "PATCH", f"/api/conferences/{planned.id}/sessions/{opening['id']}", {"chair_id": secretary}
+    )
+    summary = await api.call("POST", path, {"session_ids": [opening["id"]]})
+    reinvited = [(s["recipient"], s["method"], s["sequence"]) for s in summary["sent"]]
+    assert ("secretary@concord.example", "REQUEST", 2) in reinvited, reinvited
+    letters = {tuple(r): m for r, m in mailbox.take()}
+    method, data = ics_of(letters[("secretary@concord.example",)])
+    [event] = parse_calendar(data).events
+    assert method == "REQUEST" and event.sequence == 2
+    assert [e.sequence for e in read(data).events] == [2]
 
 
 async def test_two_sends_at_once_mail_each_invitation_once(

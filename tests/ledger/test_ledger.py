@@ -56,6 +56,24 @@ async def test_append_gives_dense_positions_and_a_signed_head_per_entry(
             await ops.append(db, signer, "gossip", "x", {})
 
 
+async def test_an_append_reads_the_last_head_s_frontier_and_a_head_without_one_is_rebuilt(
+    database: Database, config: Config
+) -> None:
+    """Each head keeps the frontier the next append starts from; a head signed before there
+    were frontiers (migration 0021) makes the next append read every leaf once, and the roots
+    are the same either way."""
+    await fill(database, config, 5)
+    async with database.session() as db, db.begin():
+        await db.execute(update(LedgerHead).values(frontier=None))  # as before migration 0021
+    await fill(database, config, 3)
+    async with database.session() as db:
+        heads = list(await db.scalars(select(LedgerHead).order_by(LedgerHead.tree_size)))
+        loaded = await ops.load_log(db)
+    assert [h.frontier is None for h in heads] == [True] * 5 + [False] * 3
+    assert [len(h.frontier or b"") for h in heads[5:]] == [64, 96, 32]  # sizes 6, 7, 8
+    assert ops.verify(loaded, ops.ledger_signer(config.data_dir).public_key_pem()) == []
+
+
 async def test_entry_proof_verifies_with_the_published_key_alone(
     client: Client, demo: Database, config: Config
 ) -> None:

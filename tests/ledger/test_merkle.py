@@ -9,6 +9,7 @@ import pytest
 
 from recordings.ledger.merkle import (
     EMPTY_ROOT,
+    Frontier,
     MerkleLog,
     consistency_proof,
     inclusion_proof,
@@ -185,3 +186,25 @@ def test_large_log_has_no_recursion_limit() -> None:
     proof = log.inclusion_proof(4321)
     assert verify_inclusion(log.leaf_hash(4321), 4321, 5000, proof, top)
     assert verify_consistency(3000, 5000, log.root(3000), top, log.consistency_proof(3000))
+
+
+def test_the_frontier_gives_every_size_s_root_and_survives_storage() -> None:
+    """Appending to a frontier stored and read back at each size (as the ledger does between
+    appends) gives the same root as the whole tree, and holds one hash per 1 bit of the size."""
+    frontier = Frontier()
+    assert frontier.root() == EMPTY_ROOT
+    for n, value in enumerate(hashes(300), start=1):
+        frontier = Frontier.from_bytes(frontier.size, frontier.to_bytes())
+        frontier.append_leaf_hash(value)
+        assert frontier.size == n
+        assert frontier.root() == naive_mth(entries(n)), n
+        assert len(frontier.to_bytes()) == 32 * bin(n).count("1")
+    assert Frontier.of(hashes(300)).to_bytes() == frontier.to_bytes()
+
+
+def test_a_frontier_that_does_not_fit_its_size_is_refused() -> None:
+    three = Frontier.of(hashes(3)).to_bytes()  # two hashes: 2 + 1
+    with pytest.raises(ValueError, match="a tree of 4 leaves has a frontier of 1 hashes"):
+        Frontier.from_bytes(4, three)
+    with pytest.raises(ValueError, match="whole 32-byte hashes"):
+        Frontier.from_bytes(3, three[:-1])

@@ -178,3 +178,38 @@ async def test_circulate_comment_and_final_locks_with_digest_and_ledger(
     assert final["ledger_position"] == entry.position
     assert "ລົງນາມ" not in entry.data.decode()
     assert verify(loaded, client.app[LEDGER_SIGNER].public_key_pem()) == []
+
+
+async def test_a_delegation_reads_the_circulated_revisions_not_the_drafts_between(
+    client: Client, demo: Database, people: Any
+) -> None:
+    """Revisions 1 and 3 are the editors' drafts; 2 and 4 went to the delegations. A delegation
+    member lists and opens only those, and compares them; the secretary sees every one."""
+    await make_delegation_member(demo, "delegate@concord.example")
+    secretary, delegate = await people(SECRETARY), await people("delegate@concord.example")
+    status, made = await secretary.call("POST", API, {})
+    first = with_text(made["document"], 0, "discussion", "vi", "Bản nháp đầu tiên.")
+    assert (await secretary.call("PUT", API, {"base_revision": 1, "document": first}))[0] == 200
+    assert (await secretary.call("POST", API + "/circulate", {}))[0] == 200  # revision 2
+    assert (await secretary.call("POST", API + "/draft", {}))[0] == 200
+    second = with_text(first, 0, "discussion", "vi", "Chỉ thư ký thấy câu này.")
+    assert (await secretary.call("PUT", API, {"base_revision": 2, "document": second}))[0] == 200
+    third = with_text(second, 0, "discussion", "vi", "Bản gửi lần hai.")
+    assert (await secretary.call("PUT", API, {"base_revision": 3, "document": third}))[0] == 200
+    assert (await secretary.call("POST", API + "/circulate", {}))[0] == 200  # revision 4
+
+    status, listed = await delegate.call("GET", API + "/revisions")
+    assert status == 200 and [r["number"] for r in listed["revisions"]] == [4, 2]
+    status, every = await secretary.call("GET", API + "/revisions")
+    assert [r["number"] for r in every["revisions"]] == [4, 3, 2, 1]
+    status, two = await delegate.call("GET", API + "/revisions/2")
+    assert status == 200 and two["document"]["items"][0]["discussion"]["vi"] == "Bản nháp đầu tiên."
+    for path in ("/revisions/3", "/revisions/1", "/revisions/2/diff/3"):
+        status, refused = await delegate.call("GET", API + path)
+        assert status == 403 and refused["code"] == "minutes_revision_draft", (path, refused)
+    status, changes = await delegate.call("GET", API + "/revisions/2/diff/4")
+    assert status == 200
+    assert [(c["old"], c["new"]) for c in changes["changes"]] == [
+        ("Bản nháp đầu tiên.", "Bản gửi lần hai.")
+    ]
+    assert (await secretary.call("GET", API + "/revisions/3"))[0] == 200

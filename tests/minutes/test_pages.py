@@ -4,13 +4,16 @@ who sees what; and circulation telling the delegation's members by e-mail (real 
 from __future__ import annotations
 
 import copy
+import html
 import json
 import re
 
 from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from server.db import Database
+from server.models import Delegation, DelegationMember, User
 from tests.conftest import sign_in_english
 from tests.minutes.conftest import API, MOU, Client, Mailbox, Person, make_delegation_member
 
@@ -106,3 +109,46 @@ async def test_circulation_tells_the_delegations_members_by_mail(
         assert f"/conferences/{MOU}/minutes" in body and "Champasak" in body
     finally:
         await secretary.client.session.close()
+
+
+async def test_comments_are_read_under_each_delegation_in_order_of_precedence(
+    client: Client, demo: Database
+) -> None:
+    """Quang Ngai's delegation comes first in the MoU and Champasak's second: their comments
+    are shown under their names in that order, whatever order they came in."""
+    champasak = await make_delegation_member(demo, "delegate@concord.example")
+    async with demo.session() as db, db.begin():
+        quang_ngai = await db.scalar(
+            select(Delegation).where(Delegation.conference_id == MOU, Delegation.id != champasak)
+        )
+        user = await db.scalar(
+            select(User.id).where(User.email == "interpreter.vi@concord.example")
+        )
+        assert quang_ngai is not None and user is not None
+        member = await db.scalar(
+            select(DelegationMember).where(DelegationMember.delegation_id == quang_ngai.id)
+        )
+        assert member is not None
+        member.user_id = user
+        first_name = quang_ngai.organisation
+    secretary = await english(client, "secretary@concord.example")
+    lao = await english(client, "delegate@concord.example")
+    vietnamese = await english(client, "interpreter.vi@concord.example")
+    try:
+        await secretary.call("POST", API, {})
+        await secretary.call("POST", API + "/circulate", {})
+        for person, text in ((lao, "ຂໍ້ຄິດເຫັນທີໜຶ່ງ"), (vietnamese, "Ý kiến"), (lao, "ຂໍ້ທີສອງ")):
+            status, made = await person.call("POST", API + "/comments", {"text": text})
+            assert status == 201, made
+        reading = await text_of(secretary, PAGE)
+        groups = re.findall(r'<section class="comment-group".*?</section>', reading, re.S)
+        assert len(groups) == 2, reading
+        assert (
+            first_name in html.unescape(groups[0])
+            and "Ý kiến" in groups[0]
+            and "ຂໍ້" not in groups[0]
+        )
+        assert "ຂໍ້ຄິດເຫັນທີໜຶ່ງ" in groups[1] and "ຂໍ້ທີສອງ" in groups[1] and "(2)" in groups[1]
+    finally:
+        for person in (secretary, lao, vietnamese):
+            await person.client.session.close()
