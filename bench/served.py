@@ -1,7 +1,7 @@
 """A served ``python -m server serve`` on 127.0.0.1 in a subprocess, its output in a log file.
 
 The restart benchmark (``bench.restart``) and the tests that stop, kill and restart a real
-server (``tests/recording/test_crash.py`` and others) share it.
+server (``tests/room_recording/test_crash.py`` and others) share it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Finishing what a killed recorder left: a WebM without its duration is remuxed, and every
 file's duration is read from the media itself.
 
-A recorder killed mid-recording leaves Matroska written "live style" (``recordings.recorder``):
+A recorder killed mid-recording leaves Matroska written "live style" (``recordings.containers``):
 playable to its last complete cluster, but with neither a duration nor cues, so players show
 no length and cannot seek. ``finalise_webm`` copies its packets unchanged into a new file with
 the installed ``ffmpeg`` (``-c copy``: no decoding, the same media bytes) and swaps it in

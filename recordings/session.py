@@ -5,7 +5,7 @@ A ``RecordingSession`` owns a directory and writes, from forwarded RTP packets (
 - ``floor.webm``: the floor programme, VP8 + Opus (``ContainerWriter.programme``), fed by the
   slots ``programme.video`` and ``programme.audio``;
 - ``floor-audio.ogg``: the same floor voice again, Opus alone. FFmpeg's interleaver holds all
-  of a two-stream file's packets while its VP8 stream is idle (see ``recordings.recorder``):
+  of a two-stream file's packets while its VP8 stream is idle (see ``recordings.containers``):
   while nobody's camera is on the floor, ``floor.webm`` gets its sound only when a picture
   returns or the file is finished, and a crash then would lose it. The audio-only file never
   waits for anything, so the floor is always heard up to the last seconds;
@@ -55,7 +55,7 @@ from typing import Any
 import av
 from aiortc.rtp import RtpPacket
 
-from recordings.recorder import ContainerWriter, TrackWriter
+from recordings.containers import ContainerWriter, TrackWriter
 from recordings.writer_thread import WriterThread
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ depacketising, deciding what to write) and hands each write to this thread as a 
   two writes can still hold the loop up if the disk stalls just then; the frames are muxed
   with the GIL released.
 - A killed process loses the jobs still queued: normally a few milliseconds of packets, more
-  only while the disk is stalling (see ``backlog``), on top of what ``recordings.recorder``
+  only while the disk is stalling (see ``backlog``), on top of what ``recordings.containers``
   says a kill may lose.
 
 Nothing here imports ``rooms`` or ``server``.

@@ -88,9 +88,9 @@ from server.monitoring.hub import HealthHub, forget_if_ended
 from server.monitoring.settings import health_settings
 from server.permits import api as permits_api
 from server.permits import pages as permits_pages
-from server.recording import pages as recording_pages
-from server.recording.handlers import RecordingHandlers
-from server.recording.service import RoomRecordings
+from server.room_recording import pages as recording_pages
+from server.room_recording.live import RecordingHandlers
+from server.room_recording.service import RoomRecordings
 from server.route_table import PUBLIC, RouteTable, Rule
 from server.search import api as search_api
 from server.search import pages as search_pages

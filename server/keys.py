@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from server.live.registry import LiveRooms
     from server.monitoring.hub import HealthHub
     from server.monitoring.metrics import Metrics
-    from server.recording.service import RoomRecordings
+    from server.room_recording.service import RoomRecordings
     from server.route_table import RouteTable, Rule
     from server.signed_tokens import TokenSigner
 

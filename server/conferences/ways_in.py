@@ -37,7 +37,7 @@ CHAIRS = frozenset({Role.ORGANISER, Role.TECHNICIAN})
 MINUTES_EDITORS = frozenset({Role.ORGANISER, Role.SECRETARY})
 #: Who puts the conference on legal hold (``server.archive.hold.HOLDERS``).
 HOLDERS = frozenset({Role.ORGANISER, Role.SECRETARY})
-#: Who opens the recordings (``server.recording.pages.RECORDING_ROLES``).
+#: Who opens the recordings (``server.room_recording.pages.RECORDING_ROLES``).
 RECORDING_ROLES = frozenset({Role.ORGANISER, Role.SECRETARY, Role.TECHNICIAN})
 
 

@@ -19,7 +19,7 @@ from server.models import (
     MinutesRevision,
     RoomEventRecord,
 )
-from server.recording.operations import StoredFile, begin, finish
+from server.room_recording.operations import StoredFile, begin, finish
 
 UTC = dt.UTC
 

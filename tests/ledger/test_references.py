@@ -14,7 +14,7 @@ from server.db import Database
 from server.demo.archive import archive_demo
 from server.ledger import operations as ops
 from server.models import Agreement, LedgerHead, RecordingFile, Signing, utcnow
-from server.recording import operations as recording
+from server.room_recording import operations as recording
 from tests.conftest import sign_in_english
 from tests.ledger.test_ledger import lines, run_verify
 from tests.ledger.test_tampering import cut_tail

@@ -22,8 +22,8 @@ from server.db import Database
 from server.live.simulate import SimulatedSite
 from server.settings import load_config
 from tests.live.conftest import until
-from tests.recording.helpers import probe, recordings_of
-from tests.recording.test_crash import environment, organiser_token  # noqa: F401
+from tests.room_recording.helpers import probe, recordings_of
+from tests.room_recording.test_crash import environment, organiser_token  # noqa: F401
 
 MOU, HALL, CHAMPASAK = 1, 1, 2
 ADDED = ("Binh Son hall", "Pakse hall")  # two more sites, added before the room opens

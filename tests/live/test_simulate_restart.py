@@ -17,7 +17,7 @@ from bench.served import Served
 from server.live.simulate import SiteReport
 from server.live.simulate_cli import simulate
 from server.settings import load_config
-from tests.recording.test_crash import environment, organiser_token  # noqa: F401
+from tests.room_recording.test_crash import environment, organiser_token  # noqa: F401
 
 MOU = 1
 DURATION = 20.0  # seconds of simulation: a few of media, the restart, a few of media again

@@ -1,4 +1,4 @@
-"""Run by tests/recordings/test_recorder.py in a subprocess that the test SIGKILLs.
+"""Run by tests/recordings/test_containers.py in a subprocess that the test SIGKILLs.
 
 ``python recorder_crash_helper.py CAPTURE.pickle OUTPUT.webm`` replays a captured packet list
 (see ``Captured`` in the test) into a ``ContainerWriter`` at the pace it was captured, printing
@@ -14,7 +14,7 @@ import time
 
 from aiortc.rtp import RtpPacket
 
-from recordings.recorder import ContainerWriter
+from recordings.containers import ContainerWriter
 
 
 def main(capture: str, output: str) -> None:

@@ -45,7 +45,7 @@ import av
 import pytest
 
 from recordings.session import RecordingSession
-from tests.recordings.test_recorder import Captured, capture
+from tests.recordings.test_containers import Captured, capture
 
 CAPTURE_SECONDS = 6.0
 PROBE_EVERY = 0.002  # seconds the probe sleeps between wakeups

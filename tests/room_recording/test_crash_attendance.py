@@ -16,7 +16,7 @@ from server.db import Database
 from server.live.heartbeat import INTERVAL
 from server.models import RoomEventRecord
 from server.settings import load_config
-from tests.recording.test_crash import environment, two_sites_connected
+from tests.room_recording.test_crash import environment, two_sites_connected
 
 __all__ = ["environment"]
 

@@ -17,8 +17,8 @@ from server.conferences.queries import conference_detail
 from server.errors import BadRequest, NotFound
 from server.keys import CONFIG, DATABASE
 from server.models import Recording, Role, Site
-from server.recording import operations
-from server.recording.schemas import ManifestOut, RecordingOut, recording_out
+from server.room_recording import operations
+from server.room_recording.schemas import ManifestOut, RecordingOut, recording_out
 from server.route_table import ApiDoc, RouteTable, conference
 from server.web import int_param, json_response, render
 

@@ -37,8 +37,8 @@ from server.identity import Identity
 from server.live.members import conference_room
 from server.live.registry import LiveRooms
 from server.models import Conference, SessionStatus, utcnow
-from server.recording import operations
-from server.recording.recorder import RoomRecorder
+from server.room_recording import operations
+from server.room_recording.recorder import RoomRecorder
 
 log = logging.getLogger(__name__)
 

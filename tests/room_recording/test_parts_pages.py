@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient
 from server.config import Config
 from server.db import Database
 from server.ledger.operations import ledger_signer
-from server.recording import operations
+from server.room_recording import operations
 from tests.conftest import sign_in_english
-from tests.recording.helpers import short_file
+from tests.room_recording.helpers import short_file
 
 
 async def two_parts(demo: Database, config: Config) -> int:

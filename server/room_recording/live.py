@@ -12,7 +12,7 @@ from typing import Any
 from server.live import schemas
 from server.live.context import RoomContext
 from server.live.members import Answer, Member, On, Refused
-from server.recording.service import RoomRecordings
+from server.room_recording.service import RoomRecordings
 
 
 class RecordingHandlers:

@@ -1,6 +1,6 @@
 """The recorder's core on real media: RTP captured from aiortc peers on loopback (a synthetic
 site's test pattern and tones, VP8 and Opus as its encoders made them), written to files by
-``recordings.recorder`` and read back with PyAV's demuxers and decoders.
+``recordings.containers`` and read back with PyAV's demuxers and decoders.
 
 The capture runs once per module (about 5 s of media); each test replays it.
 """
@@ -25,7 +25,7 @@ import pytest
 from aiortc import RTCRtpSender, RTCSessionDescription
 from aiortc.rtp import RtpPacket
 
-from recordings.recorder import ContainerWriter, TrackWriter
+from recordings.containers import ContainerWriter, TrackWriter
 from recordings.rtp_frames import ReorderBuffer, vp8_keyframe_size
 from rooms import aiortc_hooks as hooks
 from rooms.rtp import is_vp8_keyframe

@@ -2,6 +2,6 @@
 
 ``service.RoomRecordings`` owns the recordings of this node's rooms (start, stop, marks,
 automatic start with the agenda, recovery after a crash); ``operations`` stores them (rows,
-hashes, ledger, audit); ``handlers`` is the ``/room`` namespace's ``recording.*`` group;
+hashes, ledger, audit); ``live`` is the ``/room`` namespace's ``recording.*`` group;
 ``pages`` serves the list, the playback page, the files and the manifests.
 """

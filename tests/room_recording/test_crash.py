@@ -23,7 +23,7 @@ from server.live.simulate_cli import simulate
 from server.live.simulate_console import Operator
 from server.models import LedgerEntry
 from server.settings import load_config
-from tests.recording.helpers import probe, recordings_of, sha256_of, stated_duration
+from tests.room_recording.helpers import probe, recordings_of, sha256_of, stated_duration
 
 RECORD_SECONDS = 10.0
 TOLERANCE = 3.0

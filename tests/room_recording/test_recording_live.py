@@ -21,7 +21,7 @@ from server.keys import LIVE_ROOMS
 from server.models import AgendaSession, AuditEntry, LedgerEntry
 from tests.conftest import sign_in, sign_in_english
 from tests.live.conftest import Chair, until
-from tests.recording.helpers import interpreter_on_air, probe, recordings_of, sha256_of
+from tests.room_recording.helpers import interpreter_on_air, probe, recordings_of, sha256_of
 
 # Both databases by default (the database_url fixture); the agenda test on SQLite only.
 HALL, CHAMPASAK = 1, 2

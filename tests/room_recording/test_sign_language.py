@@ -21,8 +21,8 @@ from rooms.booths import BoothInfo
 from rooms.room import BridgeRoom
 from rooms.roster import SiteInfo
 from rooms.synthetic import PatternTrack, SyntheticSite, ToneTrack
-from server.recording.recorder import RoomRecorder
-from tests.recording.helpers import probe
+from server.room_recording.recorder import RoomRecorder
+from tests.room_recording.helpers import probe
 
 SITES = {"1": SiteInfo("Quang Ngai hall", 0, True)}
 BOOTHS = {

@@ -21,9 +21,9 @@ from server.db import Database
 from server.ledger.operations import ledger_signer
 from server.live.registry import LiveRooms
 from server.models import AuditEntry, Conference, LedgerEntry
-from server.recording import operations
-from server.recording.service import RoomRecordings
-from tests.recording.helpers import probe, recordings_of, sha256_of, short_file
+from server.room_recording import operations
+from server.room_recording.service import RoomRecordings
+from tests.room_recording.helpers import probe, recordings_of, sha256_of, short_file
 
 
 async def no_publish(*args: Any) -> None:

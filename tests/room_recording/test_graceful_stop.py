@@ -23,8 +23,8 @@ from server.live.simulate_cli import _admit_all, invitation_paths
 from server.live.simulate_console import Operator
 from server.models import RoomEventRecord
 from server.settings import load_config
-from tests.recording.helpers import probe, recordings_of, stated_duration
-from tests.recording.test_crash import (  # noqa: F401
+from tests.room_recording.helpers import probe, recordings_of, stated_duration
+from tests.room_recording.test_crash import (  # noqa: F401
     connected,
     environment,
     organiser_token,
