@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from server.config import Config
 from server.models import PermitApplication, PermitStatus
+from server.permits import holidays
 from server.permits.schemas import ClockOut
-from server.permits.workdays import WorkingCalendar
+from server.permits.workdays import HolidaysUnknown, WorkingCalendar
 
 RUNNING = frozenset({PermitStatus.SUBMITTED, PermitStatus.RESUBMITTED})
 DECIDED = frozenset({PermitStatus.APPROVED, PermitStatus.REJECTED})
@@ -31,7 +32,8 @@ class Procedure:
 
     @classmethod
     def from_config(cls, config: Config) -> Procedure:
-        calendar = WorkingCalendar.of(config.permit_holidays, config.permit_time_zone)
+        years = holidays.by_year(config.permit_holidays)
+        calendar = WorkingCalendar.of_years(years, config.permit_time_zone)
         return cls(calendar, config.permit_deadline_working_days, config.permit_authority)
 
     def due_on(self, received: dt.datetime) -> dt.date:
@@ -40,7 +42,37 @@ class Procedure:
     def today(self, now: dt.datetime) -> dt.date:
         return self.calendar.local_date(now)
 
+    def due_if_submitted(self, now: dt.datetime) -> dt.date | None:
+        """When the decision would be due if submitted now; none when that count reaches a
+        year whose holidays are not known."""
+        try:
+            return self.calendar.deadline(self.today(now), self.deadline_days)
+        except HolidaysUnknown:
+            return None
+
     def clock(self, application: PermitApplication, now: dt.datetime) -> ClockOut:
+        """Where the application stands today; a count that reaches a year whose holidays are
+        not known is left out and that year named (``holidays_unknown``)."""
+        try:
+            return self._clock(application, now)
+        except HolidaysUnknown as missing:
+            status = PermitStatus(application.status)
+            started = application.clock_started_at
+            running_or_decided = status in RUNNING | DECIDED
+            return ClockOut(
+                deadline_working_days=self.deadline_days,
+                received_on=self.calendar.local_date(started)
+                if started and running_or_decided
+                else None,
+                due_on=application.due_on if running_or_decided else None,
+                working_days_left=None,
+                overdue=False,
+                processing_working_days=None,
+                decided_on_time=None,
+                holidays_unknown=missing.year,
+            )
+
+    def _clock(self, application: PermitApplication, now: dt.datetime) -> ClockOut:
         status = PermitStatus(application.status)
         started = application.clock_started_at
         received = self.calendar.local_date(started) if started else None

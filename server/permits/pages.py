@@ -160,7 +160,7 @@ async def render_conference_permit(
         "error": error,
         "deadline_days": rules.deadline_days,
         "permit_today": rules.today(now),
-        "due_if_submitted_today": rules.calendar.deadline(rules.today(now), rules.deadline_days),
+        "due_if_submitted_today": rules.due_if_submitted(now),
         "conference_first_day": found.starts_at.astimezone(ZoneInfo(found.time_zone)).date(),
     }
     return render(request, "permit_conference.html", context, status)

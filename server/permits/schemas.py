@@ -160,6 +160,11 @@ class ClockOut(BaseModel):
         description="Undecided, and the decision is (or would be) due on or after the "
         "conference's first day: it may come too late",
     )
+    holidays_unknown: int | None = Field(
+        default=None,
+        description="A year the count reaches whose public holidays are not known: the "
+        "working days were not counted",
+    )
 
 
 class ApplicationSummary(BaseModel):
