@@ -46,3 +46,4 @@ class LedgerHead(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger)  # ms since the Unix epoch, UTC
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    frontier: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
