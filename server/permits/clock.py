@@ -9,12 +9,13 @@ processing time of a decided application is therefore counted from its last (re)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.config import Config
 from server.models import PermitApplication, PermitStatus
 from server.permits import holidays
 from server.permits.schemas import ClockOut
+from server.permits.settings import PermitRules, permit_rules
 from server.permits.workdays import HolidaysUnknown, WorkingCalendar
 
 RUNNING = frozenset({PermitStatus.SUBMITTED, PermitStatus.RESUBMITTED})
@@ -24,17 +25,24 @@ NOT_SUBMITTED = frozenset({PermitStatus.DRAFT, PermitStatus.CHANGES_REQUESTED})
 
 @dataclass(frozen=True)
 class Procedure:
-    """The rules of the procedure: the authority's calendar and the statutory deadline."""
+    """The rules of the procedure: the authority's calendar, the statutory deadline, and the
+    rules of Decision 06/2020/QĐ-TTg (lead times, opinions)."""
 
     calendar: WorkingCalendar
     deadline_days: int
     authority: str = ""
+    rules: PermitRules = field(default_factory=PermitRules)
 
     @classmethod
     def from_config(cls, config: Config) -> Procedure:
         years = holidays.by_year(config.permit_holidays)
         calendar = WorkingCalendar.of_years(years, config.permit_time_zone)
-        return cls(calendar, config.permit_deadline_working_days, config.permit_authority)
+        return cls(
+            calendar,
+            config.permit_deadline_working_days,
+            config.permit_authority,
+            permit_rules(config),
+        )
 
     def due_on(self, received: dt.datetime) -> dt.date:
         return self.calendar.deadline(self.calendar.local_date(received), self.deadline_days)
