@@ -11,6 +11,8 @@ import pytest
 
 from server.config import Config
 from server.db import Database
+from server.error_words import explain
+from server.i18n import Catalogues
 from server.identity import Identity
 from server.models import PermitApplication
 from server.permits import holidays
@@ -59,6 +61,15 @@ def test_a_missing_year_is_refused_with_its_name() -> None:
     with pytest.raises(HolidaysUnknown):
         KNOWN.is_working_day(D(2028, 1, 3))
     assert KNOWN.deadline(D(2027, 11, 1), 15) == D(2027, 11, 22)  # inside 2027: counted
+
+
+def test_the_refusal_is_told_in_vietnamese_and_lao_on_the_pages() -> None:
+    refusal = HolidaysUnknown(2028)
+    catalogues = Catalogues()
+    vietnamese = explain(refusal, catalogues.get("vi").gettext)
+    assert "2028" in vietnamese and "ngày nghỉ lễ" in vietnamese
+    lao = explain(refusal, catalogues.get("lo").gettext)
+    assert "2028" in lao and "ວັນພັກ" in lao
 
 
 def test_the_operators_list_adds_a_year_and_replaces_one(tmp_path: Path) -> None:
