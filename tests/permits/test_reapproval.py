@@ -122,9 +122,11 @@ async def test_new_dates_send_the_conference_back_for_approval(
     assert reopened.detail["previous"] == first and "dates" in reopened.detail["changes"]
     assert entries["conference.status_changed"].detail["to"] == "awaiting_approval"
 
-    # Approving the new round approves the conference again; the decision names its plan.
+    # Approving the new round approves the conference again, and the report counts it.
     await act(client, people, "approver", f"{P}/{again['id']}/decision", {"outcome": "approve"})
     assert await status(client, people, conference_id) == "approved"
+    report = await (await client.get(f"{P}/report?period=year", headers=people("approver"))).json()
+    assert report["total"]["submitted"] == 2 and report["total"]["approved"] == 2
 
 
 async def test_a_new_foreign_delegation_or_site_or_format_is_material(
