@@ -7,9 +7,10 @@ subscriber compares the conference's plan with the plan its last approval saw
 round: a copy of the approved application, its dates and format taken from the conference and
 its foreign participants following the delegations added or removed, submitted at once (the
 statutory clock starts) with the changes in its history; the approved round and its decision
-stay as they were. The conference's status goes back to awaiting approval through the
-lifecycle's automatic step. Edits that change none of these (titles and their translations,
-the description, sessions, interpreters, a delegation's members) change nothing here.
+stay as they were (an application approved before Concord kept the approved plan has none to
+compare with, and is not re-checked). The conference's status goes back to awaiting approval
+through the lifecycle's automatic step. Edits that change none of these (titles and their
+translations, the description, sessions, interpreters, a delegation's members) change nothing.
 
 It runs after the edit committed, in a transaction of its own, and is idempotent: another
 node receiving the same event (cluster/event_relay.py) finds the conference awaiting approval
@@ -37,7 +38,7 @@ from server.models import (
     utcnow,
 )
 from server.permits.clock import Procedure
-from server.permits.level import Lead, level_of
+from server.permits.level import Lead, lead_days, level_of
 from server.permits.operations import TARGET, _load
 from server.permits.plan import changes, plan_of, summary
 
@@ -118,7 +119,10 @@ def _next_round(
         rows.append(PermitParticipant(country=country, organisation=organisation, number=1))
     level = level_of(approved)
     today = procedure.today(now)
-    lead = Lead.of(level, approved.lead_days or 0, starts_on, today)
+    days = (
+        approved.lead_days if approved.lead_days is not None else lead_days(procedure.rules, level)
+    )
+    lead = Lead.of(level, days, starts_on, today)
     return PermitApplication(
         conference_id=approved.conference_id,
         applicant_id=approved.applicant_id,
@@ -140,7 +144,7 @@ def _next_round(
         deciding_level=level.value,
         level_confirmed_by_id=approved.level_confirmed_by_id,
         level_confirmed_at=approved.level_confirmed_at,
-        lead_days=approved.lead_days,
+        lead_days=days,
         submitted_late=lead.missed,
         previous_id=approved.id,
         participants=rows,
