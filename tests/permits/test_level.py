@@ -135,5 +135,20 @@ async def test_the_form_refuses_a_late_submission_until_it_is_acknowledged(
     """Through the pages: the refusal is shown, and the box to submit late appears."""
     day = days_ahead(12)
     made = await create(client, people, starts_on=day, ends_on=day)
+    async with demo.session() as db, db.begin():
+        await db.execute(update(User).values(locale="en"))
     page = await (await client.get(f"/permits/{made['id']}", headers=people("organiser"))).text()
     assert 'id="lead-missed"' in page and 'name="submit_late"' in page
+    path = f"/permits/{made['id']}/submit"
+    refused = await client.post(path, data={"comment": ""}, headers=people("organiser"))
+    assert refused.status == 422
+    assert "needs at least 30 days" in await refused.text()
+    late = await client.post(
+        path,
+        data={"comment": "", "submit_late": "yes"},
+        headers=people("organiser"),
+        allow_redirects=False,
+    )
+    assert late.status in (302, 303), await late.text()
+    shown = await (await client.get(f"{P}/{made['id']}", headers=people("organiser"))).json()
+    assert shown["status"] == "submitted" and shown["lead"]["submitted_late"] is True
