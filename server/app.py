@@ -88,6 +88,8 @@ from server.monitoring.hub import HealthHub, forget_if_ended
 from server.monitoring.settings import health_settings
 from server.permits import api as permits_api
 from server.permits import pages as permits_pages
+from server.permits import reapproval
+from server.permits.clock import Procedure
 from server.room_recording import pages as recording_pages
 from server.room_recording.live import RecordingHandlers
 from server.room_recording.service import RoomRecordings
@@ -206,6 +208,11 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     room_namespace.add_handlers(recording)
     room_namespace.add_to_join("recording", recording.state)
     app[EVENTS].subscribe(SigningChanged, lambda e: broadcast(sockets, e.state))
+    permit_procedure = Procedure.from_config(config)
+    app[EVENTS].subscribe(
+        RosterChanged,
+        lambda e: reapproval.plan_changed(app[DATABASE], permit_procedure, e.conference_id),
+    )
     sockets.register_namespace(room_namespace)
     sockets.attach(app)
     app[SOCKETS] = sockets

@@ -25,26 +25,6 @@ from server.ice_settings import LOOPBACK_ONLY, IceServer, ice_host_addresses_of,
 ENV_PREFIX = "CONCORD_"
 T = TypeVar("T")
 SECRET_KEY_FILE = "secret_key"
-# Viet Nam's public-service days off in 2026 that fall on weekdays: New Year; Tết (14–22 Feb,
-# the weekdays 16–20); Hùng Kings (26 Apr, a Sunday, moved to Monday 27); 30 Apr and 1 May;
-# National Day (1–2 Sep). Operators set each year's list with CONCORD_PERMIT_HOLIDAYS.
-VN_HOLIDAYS_2026 = tuple(
-    dt.date.fromisoformat(day)
-    for day in (
-        "2026-01-01",
-        "2026-02-16",
-        "2026-02-17",
-        "2026-02-18",
-        "2026-02-19",
-        "2026-02-20",
-        "2026-04-27",
-        "2026-04-30",
-        "2026-05-01",
-        "2026-09-01",
-        "2026-09-02",
-    )
-)
-
 # Setting name -> environment variable. The TOML file uses the setting names as keys.
 SETTINGS = {
     "data_dir": "CONCORD_DATA_DIR",
@@ -142,9 +122,11 @@ class Config:
     #: technicians may open the room earlier, for rehearsals and site checks).
     room_opens_minutes: int = 120
     # The conference permit: the statutory deadline in working days, the days off besides
-    # weekends, the zone whose calendar counts, the largest attachment, who decides.
+    # weekends (over the lists shipped in server/permits/holidays_vn.json: a year given here
+    # replaces that year's list), the zone whose calendar counts, the largest attachment, who
+    # decides.
     permit_deadline_working_days: int = 15
-    permit_holidays: tuple[dt.date, ...] = VN_HOLIDAYS_2026
+    permit_holidays: tuple[dt.date, ...] = ()
     permit_time_zone: str = "Asia/Ho_Chi_Minh"
     permit_attachment_max_bytes: int = 10 * 1024 * 1024
     permit_authority: str = "Department of Foreign Affairs"
@@ -399,12 +381,12 @@ def _url_host(host: str) -> str:
 def _dates(item: tuple[Any, str] | None, problems: list[str]) -> tuple[dt.date, ...]:
     """Holidays: ISO dates, comma-separated in the environment or a TOML list of dates."""
     if item is None:
-        return VN_HOLIDAYS_2026
+        return ()
     value, where = item
     entries = value.split(",") if isinstance(value, str) else value
     if not isinstance(entries, list | tuple):
         problems.append(f"{where} must be a comma-separated list of dates (YYYY-MM-DD)")
-        return VN_HOLIDAYS_2026
+        return ()
     days: set[dt.date] = set()
     for entry in entries:
         if isinstance(entry, dt.date) and not isinstance(entry, dt.datetime):

@@ -11,8 +11,9 @@ from typing import Any
 from server import config
 from server.archive import settings as retention
 from server.monitoring import settings as health
+from server.permits import settings as permit
 
-SECTIONS: tuple[config.Section[Any], ...] = (health.SECTION, retention.SECTION)
+SECTIONS: tuple[config.Section[Any], ...] = (health.SECTION, retention.SECTION, permit.SECTION)
 
 
 def load_config(

@@ -39,6 +39,7 @@ from server.models import (
     MinutesRevision,
     PermitApplication,
     PermitAttachment,
+    PermitConsultation,
     Recording,
     RecordingFile,
     Signatory,
@@ -64,6 +65,7 @@ PATH_OBJECTS: dict[str, type[Base]] = {
     "recording_id": Recording,
     "application_id": PermitApplication,
     "attachment_id": PermitAttachment,
+    "consultation_id": PermitConsultation,
 }
 #: Parameters that name no conference's object: one value for every probe. Numbers that
 #: name nothing (999999) still reach the access checks, which come before the look-up.
@@ -189,6 +191,10 @@ async def _furnish(
         sha256="0" * 64,
     )
     application.attachments.append(attachment)
+    consultation = PermitConsultation(
+        agency="Matrix agency", asked_at=now, due_on=dt.date(2021, 10, 20), remarks=""
+    )
+    application.consultations.append(consultation)
     db.add_all([invitation, agreement, minutes, recording, application])
     await db.flush()
     db.add(MinutesRevision(minutes_id=minutes.id, number=1, document="{}", digest="0" * 64))
@@ -200,6 +206,7 @@ async def _furnish(
         "recording_id": recording.id,
         "application_id": application.id,
         "attachment_id": attachment.id,
+        "consultation_id": consultation.id,
     }
 
 

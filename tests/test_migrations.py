@@ -38,7 +38,7 @@ async def test_upgrade_from_empty_reaches_head_and_matches_models(config: Config
         async with database.engine.connect() as conn:
             assert await conn.run_sync(_tables) == set()
         await database.upgrade()
-        assert await database.current_revision() == "0022"
+        assert await database.current_revision() == "0023"
         async with database.engine.connect() as conn:
             tables = await conn.run_sync(_tables)
             assert {

@@ -5,8 +5,10 @@ may take it.
     cancelled: from any state before ended
 
 An application that needs changes goes back from awaiting_approval to draft (withdrawn by its
-organiser or sent back by the approver). Pure: the operation that changes the status is
-``operations.change_status``.
+organiser or sent back by the approver). An approved or scheduled conference whose plan changes
+materially goes back to awaiting_approval: a step nobody takes by hand (``AUTOMATIC``; the
+permit feature takes it, ``operations.return_for_approval``). Pure: the operation that
+changes the status is ``operations.change_status``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ TRANSITIONS: dict[ConferenceStatus, dict[ConferenceStatus, frozenset[Role]]] = {
     S.ENDED: {S.ARCHIVED: frozenset({Role.ORGANISER, Role.SECRETARY})},
     S.ARCHIVED: {},
     S.CANCELLED: {},
+}
+
+#: Steps Concord takes itself, never a person: back to approval after a material change.
+AUTOMATIC: dict[ConferenceStatus, frozenset[ConferenceStatus]] = {
+    S.APPROVED: frozenset({S.AWAITING_APPROVAL}),
+    S.SCHEDULED: frozenset({S.AWAITING_APPROVAL}),
 }
 
 #: Every role that takes some step: anyone else is refused before a step is looked at.

@@ -344,3 +344,27 @@ async def change_status(
         remote=remote,
     )
     return conference
+
+
+async def return_for_approval(
+    db: AsyncSession, conference_id: int, detail: dict[str, Any], remote: str = ""
+) -> Conference:
+    """The automatic step (``lifecycle.AUTOMATIC``): an approved or scheduled conference back
+    to awaiting approval, recorded in the audit log as the system's, with ``detail`` (why)."""
+    conference = await load_conference(db, conference_id, lock=True)
+    current = ConferenceStatus(conference.status)
+    wanted = ConferenceStatus.AWAITING_APPROVAL
+    if wanted not in lifecycle.AUTOMATIC.get(current, frozenset()):
+        raise IllegalTransition(current, wanted)
+    conference.status = wanted.value
+    audit.record(
+        db,
+        None,
+        "conference.status_changed",
+        "conference",
+        conference_id,
+        conference_id=conference_id,
+        detail={"from": current.value, "to": wanted.value, "comment": "material change", **detail},
+        remote=remote,
+    )
+    return conference

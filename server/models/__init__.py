@@ -41,8 +41,11 @@ from server.models.live import LiveRoomState, RoomEventRecord, RoomHeartbeat
 from server.models.minutes import MinutesComment, MinutesDocument, MinutesRevision
 from server.models.monitoring import HealthSample, SiteCheck
 from server.models.permits import (
+    ConsultationAnswer,
+    DecidingLevel,
     PermitApplication,
     PermitAttachment,
+    PermitConsultation,
     PermitParticipant,
     PermitStatus,
     PermitStep,
@@ -73,6 +76,8 @@ __all__ = [
     "ConferenceLanguage",
     "ConferenceMember",
     "ConferenceStatus",
+    "ConsultationAnswer",
+    "DecidingLevel",
     "Delegation",
     "DelegationMember",
     "HealthSample",
@@ -88,6 +93,7 @@ __all__ = [
     "OneTimeCode",
     "PermitApplication",
     "PermitAttachment",
+    "PermitConsultation",
     "PermitParticipant",
     "PermitStatus",
     "PermitStep",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, utcnow
@@ -21,6 +22,20 @@ class PermitStatus(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+
+
+class DecidingLevel(enum.StrEnum):
+    """Who decides the conference (Decision 06/2020/QĐ-TTg): the Prime Minister, or another
+    competent person (a minister, a provincial chairman for the province's own units...)."""
+
+    PRIME_MINISTER = "prime_minister"
+    COMPETENT_PERSON = "competent_person"
+
+
+class ConsultationAnswer(enum.StrEnum):
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    REMARKS = "remarks"  # agrees with remarks
 
 
 class PermitApplication(Base):
@@ -50,6 +65,23 @@ class PermitApplication(Base):
     decided_at: Mapped[dt.datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decision_number: Mapped[str | None] = mapped_column(String(40))
+    # What the deciding level is suggested from; the level itself (DecidingLevel), chosen by
+    # the organiser (none: the suggestion) and confirmed by whoever submits.
+    ministerial_participants: Mapped[bool] = mapped_column(default=False)
+    sensitive_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    deciding_level: Mapped[str | None] = mapped_column(String(20))
+    level_confirmed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    level_confirmed_at: Mapped[dt.datetime | None]
+    lead_days: Mapped[int | None]  # the lead time applied at the (re)submission
+    submitted_late: Mapped[bool] = mapped_column(default=False)  # acknowledged by the submitter
+    # A re-approval after a material change: the approved round it follows (kept as it was),
+    # and, once approved, the conference's plan that a later change is compared with.
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("permit_applications.id", ondelete="SET NULL")
+    )
+    approved_plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     participants: Mapped[list[PermitParticipant]] = relationship(
         cascade="all, delete-orphan", order_by="PermitParticipant.id"
@@ -59,6 +91,9 @@ class PermitApplication(Base):
     )
     steps: Mapped[list[PermitStep]] = relationship(
         cascade="all, delete-orphan", order_by="PermitStep.id"
+    )
+    consultations: Mapped[list[PermitConsultation]] = relationship(
+        cascade="all, delete-orphan", order_by="PermitConsultation.id"
     )
 
 
@@ -111,3 +146,23 @@ class PermitStep(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(320))
     comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class PermitConsultation(Base):
+    """An opinion the authority asks of another agency (foreign affairs, public security...)
+    before deciding, with its own deadline."""
+
+    __tablename__ = "permit_consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("permit_applications.id", ondelete="CASCADE"), index=True
+    )
+    agency: Mapped[str] = mapped_column(String(300))
+    asked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    due_on: Mapped[dt.date]  # the last working day for the answer (authority's zone)
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    answered_at: Mapped[dt.datetime | None]
+    answer: Mapped[str | None] = mapped_column(String(20))  # ConsultationAnswer
+    remarks: Mapped[str] = mapped_column(Text, default="")
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

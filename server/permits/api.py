@@ -11,7 +11,9 @@ from server.errors import BadRequest, InvalidInput, PayloadTooLarge
 from server.keys import CONFIG, DATABASE, LEDGER_SIGNER, LOCALE
 from server.models import PermitStatus, Role, utcnow
 from server.permits import attachments as files
+from server.permits import consultations as opinions
 from server.permits import operations as ops
+from server.permits import queries
 from server.permits.clock import Procedure
 from server.permits.decision import decided_application, decision_context, print_pdf
 from server.permits.present import application_out, summary_out
@@ -23,9 +25,12 @@ from server.permits.schemas import (
     ApplicationSummary,
     AttachmentOut,
     DecisionIn,
+    OpinionIn,
+    OpinionsAsked,
     Period,
     ReportOut,
     StepComment,
+    SubmitIn,
 )
 from server.route_table import (
     NUMBER_RANGE,
@@ -66,7 +71,7 @@ async def answer(request: web.Request, application_id: int, status: int = 200) -
     """The application as its reader may see it now."""
     async with request.app[DATABASE].session() as db:
         found = await ops.application_for_viewer(db, identity(request), application_id)
-        title, applicant = await ops.describe(db, found)
+        title, applicant = await queries.describe(db, found)
     out = application_out(found, title, applicant, procedure(request), utcnow())
     return json_response(out, status=status)
 
@@ -81,7 +86,7 @@ async def api_list(request: web.Request) -> web.Response:
             raise InvalidInput(f"status {raw!r} is not one of {names}") from None
     conference_id = query_number(request, "conference_id", None, *NUMBER_RANGE)
     async with request.app[DATABASE].session() as db:
-        rows = await ops.list_applications(
+        rows = await queries.list_applications(
             db,
             identity(request),
             statuses=statuses,
@@ -119,7 +124,7 @@ async def api_update(request: web.Request) -> web.Response:
 
 
 async def api_submit(request: web.Request) -> web.Response:
-    body = await json_body(request, StepComment)
+    body = await json_body(request, SubmitIn)
     application_id = int_param(request, "application_id")
     async with request.app[DATABASE].session() as db, db.begin():
         await ops.submit(
@@ -128,6 +133,38 @@ async def api_submit(request: web.Request) -> web.Response:
             identity(request),
             application_id,
             body.comment,
+            late=body.submit_late,
+            remote=remote(request),
+        )
+    return await answer(request, application_id)
+
+
+async def api_ask_opinions(request: web.Request) -> web.Response:
+    body = await json_body(request, OpinionsAsked)
+    application_id = int_param(request, "application_id")
+    async with request.app[DATABASE].session() as db, db.begin():
+        await opinions.ask_opinions(
+            db,
+            procedure(request),
+            identity(request),
+            application_id,
+            body.agencies,
+            remote=remote(request),
+        )
+    return await answer(request, application_id)
+
+
+async def api_record_opinion(request: web.Request) -> web.Response:
+    body = await json_body(request, OpinionIn)
+    application_id = int_param(request, "application_id")
+    async with request.app[DATABASE].session() as db, db.begin():
+        await opinions.record_opinion(
+            db,
+            identity(request),
+            application_id,
+            int_param(request, "consultation_id"),
+            body.answer,
+            body.remarks,
             remote=remote(request),
         )
     return await answer(request, application_id)
@@ -348,9 +385,10 @@ def add_routes(table: RouteTable) -> None:
         api_submit,
         applicant,
         doc=ApiDoc(
-            "Submit (or resubmit after changes): the deadline starts",
+            "Submit (or resubmit after changes): the deadline starts, the deciding level is "
+            "confirmed; a missed lead time needs submit_late",
             tag,
-            StepComment,
+            SubmitIn,
             ApplicationOut,
         ),
     )
@@ -367,6 +405,23 @@ def add_routes(table: RouteTable) -> None:
         doc=ApiDoc(
             "Approve, reject or ask for changes (approvers)", tag, DecisionIn, ApplicationOut
         ),
+    )
+    table.post(
+        one + "/opinions",
+        api_ask_opinions,
+        roles(Role.APPROVER),
+        doc=ApiDoc(
+            "Ask agencies for their opinion before deciding (approvers)",
+            tag,
+            OpinionsAsked,
+            ApplicationOut,
+        ),
+    )
+    table.post(
+        one + "/opinions/{consultation_id}",
+        api_record_opinion,
+        roles(Role.APPROVER),
+        doc=ApiDoc("Record an agency's opinion (approvers)", tag, OpinionIn, ApplicationOut),
     )
     table.post(
         one + "/attachments",

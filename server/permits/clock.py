@@ -9,12 +9,14 @@ processing time of a decided application is therefore counted from its last (re)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.config import Config
 from server.models import PermitApplication, PermitStatus
+from server.permits import holidays
 from server.permits.schemas import ClockOut
-from server.permits.workdays import WorkingCalendar
+from server.permits.settings import PermitRules, permit_rules
+from server.permits.workdays import HolidaysUnknown, WorkingCalendar
 
 RUNNING = frozenset({PermitStatus.SUBMITTED, PermitStatus.RESUBMITTED})
 DECIDED = frozenset({PermitStatus.APPROVED, PermitStatus.REJECTED})
@@ -23,16 +25,24 @@ NOT_SUBMITTED = frozenset({PermitStatus.DRAFT, PermitStatus.CHANGES_REQUESTED})
 
 @dataclass(frozen=True)
 class Procedure:
-    """The rules of the procedure: the authority's calendar and the statutory deadline."""
+    """The rules of the procedure: the authority's calendar, the statutory deadline, and the
+    rules of Decision 06/2020/QĐ-TTg (lead times, opinions)."""
 
     calendar: WorkingCalendar
     deadline_days: int
     authority: str = ""
+    rules: PermitRules = field(default_factory=PermitRules)
 
     @classmethod
     def from_config(cls, config: Config) -> Procedure:
-        calendar = WorkingCalendar.of(config.permit_holidays, config.permit_time_zone)
-        return cls(calendar, config.permit_deadline_working_days, config.permit_authority)
+        years = holidays.by_year(config.permit_holidays)
+        calendar = WorkingCalendar.of_years(years, config.permit_time_zone)
+        return cls(
+            calendar,
+            config.permit_deadline_working_days,
+            config.permit_authority,
+            permit_rules(config),
+        )
 
     def due_on(self, received: dt.datetime) -> dt.date:
         return self.calendar.deadline(self.calendar.local_date(received), self.deadline_days)
@@ -40,7 +50,37 @@ class Procedure:
     def today(self, now: dt.datetime) -> dt.date:
         return self.calendar.local_date(now)
 
+    def due_if_submitted(self, now: dt.datetime) -> dt.date | None:
+        """When the decision would be due if submitted now; none when that count reaches a
+        year whose holidays are not known."""
+        try:
+            return self.calendar.deadline(self.today(now), self.deadline_days)
+        except HolidaysUnknown:
+            return None
+
     def clock(self, application: PermitApplication, now: dt.datetime) -> ClockOut:
+        """Where the application stands today; a count that reaches a year whose holidays are
+        not known is left out and that year named (``holidays_unknown``)."""
+        try:
+            return self._clock(application, now)
+        except HolidaysUnknown as missing:
+            status = PermitStatus(application.status)
+            started = application.clock_started_at
+            running_or_decided = status in RUNNING | DECIDED
+            return ClockOut(
+                deadline_working_days=self.deadline_days,
+                received_on=self.calendar.local_date(started)
+                if started and running_or_decided
+                else None,
+                due_on=application.due_on if running_or_decided else None,
+                working_days_left=None,
+                overdue=False,
+                processing_working_days=None,
+                decided_on_time=None,
+                holidays_unknown=missing.year,
+            )
+
+    def _clock(self, application: PermitApplication, now: dt.datetime) -> ClockOut:
         status = PermitStatus(application.status)
         started = application.clock_started_at
         received = self.calendar.local_date(started) if started else None

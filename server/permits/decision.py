@@ -22,7 +22,8 @@ from server.ledger.operations import entry_head, shown_head
 from server.ledger.references import entry_for_permit
 from server.models import PermitApplication, PermitStatus, User
 from server.permits.clock import DECIDED, Procedure
-from server.permits.operations import application_for_viewer, describe
+from server.permits.operations import application_for_viewer
+from server.permits.queries import describe
 
 
 async def decided_application(

@@ -12,12 +12,10 @@ Who may do what:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -38,10 +36,12 @@ from server.models import (
     PermitStatus,
     PermitStep,
     Role,
-    User,
     utcnow,
 )
 from server.permits.clock import DECIDED, RUNNING, Procedure
+from server.permits.level import confirm_level
+from server.permits.opinions import require_opinions
+from server.permits.plan import current_plan
 from server.permits.schemas import ApplicationFields, ApplicationPatch, Outcome
 from server.web import validation_errors
 
@@ -54,15 +54,6 @@ OUTCOMES: dict[str, PermitStatus] = {
 }
 APPROVER = frozenset({Role.APPROVER})
 TARGET = "permit_application"
-
-
-@dataclass(frozen=True)
-class Listed:
-    """An application in a list, with what the list shows beside it."""
-
-    application: PermitApplication
-    conference_title: str
-    applicant: str
 
 
 async def organises(db: AsyncSession, who: Identity, conference_id: int) -> bool:
@@ -90,6 +81,7 @@ async def _load(db: AsyncSession, application_id: int, *, lock: bool = False) ->
             selectinload(PermitApplication.participants),
             selectinload(PermitApplication.attachments),
             selectinload(PermitApplication.steps),
+            selectinload(PermitApplication.consultations),
         )
     )
     if lock:  # two approvers deciding at once: the second waits, then sees the new status
@@ -177,6 +169,9 @@ def _fields(application: PermitApplication, fields: ApplicationFields) -> None:
         PermitParticipant(country=p.country, organisation=p.organisation, number=p.number)
         for p in fields.participants
     ]
+    application.ministerial_participants = fields.ministerial_participants
+    application.sensitive_topics = list(fields.sensitive_topics)
+    application.deciding_level = fields.deciding_level.value if fields.deciding_level else None
 
 
 def current_fields(application: PermitApplication) -> dict[str, Any]:
@@ -193,6 +188,9 @@ def current_fields(application: PermitApplication) -> dict[str, Any]:
         "funding_source": application.funding_source,
         "funding_amount": application.funding_amount,
         "funding_currency": application.funding_currency,
+        "ministerial_participants": application.ministerial_participants,
+        "sensitive_topics": list(application.sensitive_topics or []),
+        "deciding_level": application.deciding_level,
     }
 
 
@@ -233,6 +231,7 @@ async def create_application(
         participants=[],
         attachments=[],
         steps=[],
+        consultations=[],
     )
     _fields(application, fields)
     application.steps.append(
@@ -297,10 +296,13 @@ async def submit(
     application_id: int,
     comment: str = "",
     *,
+    late: bool = False,
     remote: str = "",
     now: dt.datetime | None = None,
 ) -> PermitApplication:
-    """Send a draft, or the answer to a request for changes; the clock starts from zero."""
+    """Send a draft, or the answer to a request for changes; the clock starts from zero. The
+    deciding level is confirmed and its lead time checked (``level.confirm_level``): missed,
+    the submission needs ``late``."""
     now = now or utcnow()
     application = await application_for_applicant(db, who, application_id, lock=True)
     _require_status(application, EDITABLE, "submit")
@@ -315,6 +317,9 @@ async def submit(
             code="dates_passed",
             params={"day": application.starts_on.isoformat()},
         )
+    lead = confirm_level(
+        application, procedure.rules, who.user_id, procedure.today(now), now, late=late
+    )
     again = application.status == PermitStatus.CHANGES_REQUESTED
     action = "resubmitted" if again else "submitted"
     _step(application, who, action, PermitStatus(action), now, comment)
@@ -328,7 +333,13 @@ async def submit(
         TARGET,
         application.id,
         conference_id=application.conference_id,
-        detail={"due_on": application.due_on.isoformat()},
+        detail={
+            "due_on": application.due_on.isoformat(),
+            "deciding_level": lead.level.value,
+            "lead_days": lead.lead_days,
+            "days_before_start": lead.days_before_start,
+            "late": lead.missed,
+        },
         remote=remote,
     )
     return application
@@ -393,6 +404,9 @@ async def decide(
             code="own_application",
         )
     _require_status(application, RUNNING, "decide")
+    if outcome == "approve":
+        require_opinions(application)
+        application.approved_plan = await current_plan(db, application.conference_id)
     to_status = OUTCOMES[outcome]
     _step(application, who, to_status.value, to_status, now, comment)
     if to_status in DECIDED:
@@ -437,59 +451,3 @@ async def _conference_follows(
     current = ConferenceStatus(conference.status)
     if current != wanted and lifecycle.is_allowed(current, wanted):
         await change_status(db, who, conference.id, wanted, "permit", remote)
-
-
-def _visible_to(who: Identity) -> ColumnElement[bool]:
-    organised = or_(
-        Conference.organiser_id == who.user_id,
-        Conference.id.in_(
-            select(ConferenceMember.conference_id).where(
-                ConferenceMember.user_id == who.user_id,
-                ConferenceMember.role == Role.ORGANISER.value,
-            )
-        ),
-    )
-    if who.is_admin:
-        return PermitApplication.id.is_not(None)
-    if who.has_any(APPROVER):
-        return or_(organised, PermitApplication.status != PermitStatus.DRAFT.value)
-    return organised
-
-
-async def list_applications(
-    db: AsyncSession,
-    who: Identity,
-    *,
-    statuses: Sequence[PermitStatus] = (),
-    conference_id: int | None = None,
-) -> list[Listed]:
-    """What this person may see: approvers everything submitted, organisers their own."""
-    query = (
-        select(PermitApplication, Conference.title, User.display_name, User.email)
-        .join(Conference, Conference.id == PermitApplication.conference_id)
-        .outerjoin(User, User.id == PermitApplication.applicant_id)
-        .where(_visible_to(who))
-        .order_by(
-            PermitApplication.due_on.is_(None),
-            PermitApplication.due_on,
-            PermitApplication.id.desc(),
-        )
-    )
-    if statuses:
-        query = query.where(PermitApplication.status.in_([s.value for s in statuses]))
-    if conference_id is not None:
-        query = query.where(PermitApplication.conference_id == conference_id)
-    rows = (await db.execute(query)).all()
-    return [Listed(row[0], row[1], row[2] or row[3] or "") for row in rows]
-
-
-async def describe(db: AsyncSession, application: PermitApplication) -> tuple[str, str]:
-    """The conference's title and the applicant's name, for showing one application."""
-    title = await db.scalar(
-        select(Conference.title).where(Conference.id == application.conference_id)
-    )
-    applicant = None
-    if application.applicant_id is not None:
-        user = await db.get(User, application.applicant_id)
-        applicant = (user.display_name or user.email) if user else None
-    return title or "", applicant or ""

@@ -5,6 +5,7 @@ A refused form is shown again with the problem named and what was typed kept.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -23,9 +24,11 @@ from server.errors import DomainError, InvalidInput, PayloadTooLarge
 from server.i18n_strings import N_
 from server.keys import CONFIG, DATABASE, LEDGER_SIGNER, LOCALE
 from server.locale_numbers import read_amount
-from server.models import Conference, PermitStatus, Role, utcnow
+from server.models import Conference, ConsultationAnswer, DecidingLevel, PermitStatus, Role, utcnow
 from server.permits import attachments as files
+from server.permits import consultations as opinions
 from server.permits import operations as ops
+from server.permits import queries
 from server.permits.api import (
     APPLICANT,
     READER,
@@ -35,13 +38,15 @@ from server.permits.api import (
     procedure,
     report_range,
 )
-from server.permits.clock import DECIDED, RUNNING
+from server.permits.clock import DECIDED, RUNNING, Procedure
+from server.permits.level import LEVELS, TOPICS, Lead, lead_days, suggest
 from server.permits.present import application_out, summary_out
 from server.permits.report import permit_report
 from server.permits.schemas import (
     MAX_PARTICIPANT_ROWS,
     ApplicationFields,
     DecisionIn,
+    OpinionIn,
 )
 from server.route_table import RouteTable, conference, roles
 from server.time_zones import zone_country
@@ -75,7 +80,27 @@ def form_values(form: MultiDictProxy[Any], locale: str) -> dict[str, Any]:
         if any(row.values()):
             rows.append(row)
     values["participants"] = rows
+    values["ministerial_participants"] = form.get("ministerial_participants") == "yes"
+    values["sensitive_topics"] = [str(t) for t in form.getall("sensitive_topics", [])]
+    values["deciding_level"] = str(form.get("deciding_level", "")) or None
     return values
+
+
+def lead_if_submitted_today(values: dict[str, Any], rules: Procedure, now: dt.datetime) -> Lead:
+    """The lead time of the form's values, were they submitted today."""
+    try:
+        starts_on = dt.date.fromisoformat(str(values.get("starts_on", "")))
+    except ValueError:
+        starts_on = rules.today(now)
+    chosen = values.get("deciding_level")
+    level = (
+        DecidingLevel(chosen)
+        if chosen in set(DecidingLevel)
+        else suggest(
+            bool(values.get("ministerial_participants")), values.get("sensitive_topics") or []
+        ).level
+    )
+    return Lead.of(level, lead_days(rules.rules, level), starts_on, rules.today(now))
 
 
 def validated(model: type[M], values: dict[str, Any]) -> M:
@@ -121,6 +146,9 @@ def prefill(conference: Conference) -> dict[str, Any]:
         "funding_amount": "",
         "funding_currency": "VND",
         "participants": delegations + foreign_sites(conference, known),
+        "ministerial_participants": False,
+        "sensitive_topics": [],
+        "deciding_level": None,
     }
 
 
@@ -136,6 +164,9 @@ def form_context(request: web.Request) -> dict[str, Any]:
         "upload_limit_mb": round(config.permit_attachment_max_bytes / 1024 / 1024, 1),
         "kinds": files.KINDS,
         "accept": ",".join(ext for exts in files.ALLOWED.values() for ext in exts),
+        "topics": TOPICS,
+        "levels": LEVELS,
+        "suggest": suggest,
     }
 
 
@@ -149,7 +180,7 @@ async def render_conference_permit(
     rules, now = procedure(request), utcnow()
     async with request.app[DATABASE].session() as db:
         found = await conference_detail(db, conference_id)
-        rows = await ops.list_applications(db, identity(request), conference_id=conference_id)
+        rows = await queries.list_applications(db, identity(request), conference_id=conference_id)
     open_one = next((r for r in rows if r.application.status not in ops.CLOSED), None)
     context = {
         **form_context(request),
@@ -160,8 +191,11 @@ async def render_conference_permit(
         "error": error,
         "deadline_days": rules.deadline_days,
         "permit_today": rules.today(now),
-        "due_if_submitted_today": rules.calendar.deadline(rules.today(now), rules.deadline_days),
+        "due_if_submitted_today": rules.due_if_submitted(now),
         "conference_first_day": found.starts_at.astimezone(ZoneInfo(found.time_zone)).date(),
+        "lead": lead_if_submitted_today(values or prefill(found), rules, now),
+        "lead_days_pm": rules.rules.lead_days_prime_minister,
+        "lead_days_other": rules.rules.lead_days_competent_person,
     }
     return render(request, "permit_conference.html", context, status)
 
@@ -174,13 +208,14 @@ async def apply(request: web.Request) -> web.StreamResponse:
     conference_id = int_param(request, "conference_id")
     values = form_values(await request.post(), request[LOCALE])
     submit_now = (await request.post()).get("then") == "submit"
+    late = (await request.post()).get("submit_late") == "yes"
     try:
         fields = validated(ApplicationFields, values)
         who, where = identity(request), remote(request)
         async with request.app[DATABASE].session() as db, db.begin():
             made = await ops.create_application(db, who, conference_id, fields, remote=where)
             if submit_now:  # both or neither: a refused submission leaves no draft behind
-                await ops.submit(db, procedure(request), who, made.id, remote=where)
+                await ops.submit(db, procedure(request), who, made.id, late=late, remote=where)
     except DomainError as error:
         return await render_conference_permit(request, conference_id, values, error, error.status)
     raise redirect(f"/permits/{made.id}")
@@ -196,7 +231,7 @@ async def render_application(
     who, rules, now = identity(request), procedure(request), utcnow()
     async with request.app[DATABASE].session() as db:
         found = await ops.application_for_viewer(db, who, application_id)
-        title, applicant = await ops.describe(db, found)
+        title, applicant = await queries.describe(db, found)
         applicant_side = who.is_admin or await ops.organises(db, who, found.conference_id)
         own = applicant_side or who.user_id == found.applicant_id
     out = application_out(found, title, applicant, rules, now)
@@ -209,6 +244,8 @@ async def render_application(
         "can_edit": applicant_side and state in ops.EDITABLE,
         "can_withdraw": applicant_side and state in ops.EDITABLE | RUNNING,
         "can_decide": who.has_any(ops.APPROVER) and state in RUNNING and not own,
+        "agencies": rules.rules.consulted_agencies,
+        "answers": [a.value for a in ConsultationAnswer],
         "decided": state in DECIDED,
         "zone": rules.calendar.time_zone,
         "funding": format_currency(
@@ -253,11 +290,44 @@ async def update(request: web.Request) -> web.StreamResponse:
 
 async def submit(request: web.Request) -> web.StreamResponse:
     application_id = int_param(request, "application_id")
-    comment = str((await request.post()).get("comment", ""))
+    form = await request.post()
+    comment, late = str(form.get("comment", "")), form.get("submit_late") == "yes"
     rules, who, where = procedure(request), identity(request), remote(request)
     return await _then_show(
-        request, lambda db: ops.submit(db, rules, who, application_id, comment, remote=where)
+        request,
+        lambda db: ops.submit(db, rules, who, application_id, comment, late=late, remote=where),
     )
+
+
+async def ask_opinions(request: web.Request) -> web.StreamResponse:
+    application_id = int_param(request, "application_id")
+    form = await request.post()
+    agencies = [str(a) for a in form.getall("agency", [])]
+    agencies += [line for line in str(form.get("other", "")).splitlines() if line.strip()]
+    rules, who, where = procedure(request), identity(request), remote(request)
+
+    async def work(db: AsyncSession) -> object:
+        if not agencies:
+            raise InvalidInput(N_("choose at least one agency to ask"), code="no_agency")
+        return await opinions.ask_opinions(db, rules, who, application_id, agencies, remote=where)
+
+    return await _then_show(request, work)
+
+
+async def record_opinion(request: web.Request) -> web.StreamResponse:
+    application_id = int_param(request, "application_id")
+    form = await request.post()
+    data = {"answer": str(form.get("answer", "")), "remarks": str(form.get("remarks", ""))}
+    who, where = identity(request), remote(request)
+    consultation_id = int_param(request, "consultation_id")
+
+    async def work(db: AsyncSession) -> object:
+        body = validated(OpinionIn, data)
+        return await opinions.record_opinion(
+            db, who, application_id, consultation_id, body.answer, body.remarks, remote=where
+        )
+
+    return await _then_show(request, work)
 
 
 async def withdraw(request: web.Request) -> web.StreamResponse:
@@ -342,13 +412,16 @@ async def decision_page(request: web.Request) -> web.Response:
 async def queue(request: web.Request) -> web.Response:
     who, rules, now = identity(request), procedure(request), utcnow()
     async with request.app[DATABASE].session() as db:
-        rows = await ops.list_applications(db, who)
+        rows = await queries.list_applications(db, who)
     listed = [summary_out(r, rules, now) for r in rows]
     context = {
         "waiting": [a for a in listed if a.status in RUNNING],
         "others": [a for a in listed if a.status not in RUNNING],
         "overdue": sum(1 for a in listed if a.clock.overdue),
         "deadline_days": rules.deadline_days,
+        "lead_days_pm": rules.rules.lead_days_prime_minister,
+        "lead_days_other": rules.rules.lead_days_competent_person,
+        "levels": LEVELS,
         "is_approver": who.has_any(ops.APPROVER),
     }
     return render(request, "permit_queue.html", context)
@@ -375,6 +448,8 @@ def add_routes(table: RouteTable) -> None:
     table.post(one + "/submit", submit, applicant)
     table.post(one + "/withdraw", withdraw, applicant)
     table.post(one + "/decision", decide, roles(Role.APPROVER))
+    table.post(one + "/opinions", ask_opinions, roles(Role.APPROVER))
+    table.post(one + "/opinions/{consultation_id}", record_opinion, roles(Role.APPROVER))
     table.post(one + "/attachments", upload, replace(applicant, uploads=True))
     table.get(one + "/attachments/{attachment_id}", download_attachment, reader)
     table.post(one + "/attachments/{attachment_id}/remove", remove_attachment, applicant)

@@ -32,7 +32,7 @@ from server.models import PermitStep
 from server.permits.clock import Procedure
 from server.permits.schemas import Period, ReportOut, ReportRow
 
-SUBMISSIONS = ("submitted", "resubmitted")
+SUBMISSIONS = ("submitted", "resubmitted", "reopened")  # reopened: a re-approval (reapproval.py)
 DECISIONS = ("approved", "rejected")
 MAX_SPAN_DAYS = 366 * 10
 

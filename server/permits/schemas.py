@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from server.countries import COUNTRIES
 from server.fields import Amount2, Strict
 from server.i18n_strings import N_
-from server.models import ConferenceKind, PermitStatus
+from server.models import ConferenceKind, ConsultationAnswer, DecidingLevel, PermitStatus
 
 MAX_PARTICIPANT_ROWS = 50
 # The pages show these with _() at run time (statuses and steps with spaces for underscores,
@@ -29,7 +29,24 @@ LABELS = (
     N_("month"),
     N_("quarter"),
     N_("year"),
+    N_("reopened"),
+    N_("asked"),
+    N_("answered"),
+    N_("overdue"),
+    N_("agree"),
+    N_("disagree"),
+    N_("remarks"),
 )
+Topic = Literal[
+    "sovereignty",
+    "borders",
+    "security",
+    "defence",
+    "ethnicity",
+    "religion",
+    "human_rights",
+    "state_secrets",
+]
 
 
 class Participants(Strict):
@@ -61,6 +78,17 @@ class ApplicationFields(Strict):
     funding_amount: Amount2
     funding_currency: str = Field(
         pattern=r"^[A-Za-z]{3}$", description="ISO 4217", examples=["VND", "USD"]
+    )
+    ministerial_participants: bool = Field(
+        default=False, description="Foreign ministers or heads of foreign delegations take part"
+    )
+    sensitive_topics: list[Topic] = Field(
+        default_factory=list, max_length=8, description="Topics that the Prime Minister decides"
+    )
+    deciding_level: DecidingLevel | None = Field(
+        default=None,
+        description="Who decides, as the organiser chose it; none: the suggested level "
+        "(confirmed by whoever submits)",
     )
 
     @field_validator("funding_currency")
@@ -94,10 +122,36 @@ class ApplicationPatch(Strict):
     funding_source: str | None = Field(default=None, min_length=1, max_length=300)
     funding_amount: Amount2 | None = None
     funding_currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+    ministerial_participants: bool | None = None
+    sensitive_topics: list[Topic] | None = Field(default=None, max_length=8)
+    deciding_level: DecidingLevel | None = None
 
 
 class StepComment(Strict):
     comment: str = Field(default="", max_length=4000)
+
+
+class SubmitIn(StepComment):
+    submit_late: bool = Field(
+        default=False,
+        description="Submit although the lead time of Decision 06/2020/QĐ-TTg is missed "
+        "(recorded); without it such a submission is refused (422 lead_time_missed)",
+    )
+
+
+class OpinionsAsked(Strict):
+    agencies: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The agencies asked; none: every agency of the settings",
+    )
+
+
+class OpinionIn(Strict):
+    answer: ConsultationAnswer
+    remarks: str = Field(
+        default="", max_length=4000, description="Required when disagreeing or with remarks"
+    )
 
 
 Outcome = Literal["approve", "reject", "request_changes"]
@@ -142,6 +196,32 @@ class StepOut(BaseModel):
     comment: str
 
 
+class ConsultationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    agency: str
+    asked_at: dt.datetime
+    due_on: dt.date
+    answered_at: dt.datetime | None
+    answer: ConsultationAnswer | None
+    remarks: str
+    state: Literal["asked", "answered", "overdue"] = "asked"
+
+
+class LeadOut(BaseModel):
+    """The lead time of Decision 06/2020/QĐ-TTg against the conference's first day."""
+
+    level: DecidingLevel = Field(description="Confirmed at submission; before it, as chosen")
+    confirmed: bool
+    lead_days: int = Field(description="Calendar days the application needs before the start")
+    latest_on: dt.date = Field(description="The last day for it to reach the authority")
+    days_before_start: int = Field(description="From its receipt (before it, from today)")
+    missed: bool
+    at_risk: bool = Field(description="Not submitted, and the last day is a week away or less")
+    submitted_late: bool = Field(description="Submitted late, acknowledged by the submitter")
+
+
 class ClockOut(BaseModel):
     """Where the application stands against the statutory deadline (working days)."""
 
@@ -160,6 +240,11 @@ class ClockOut(BaseModel):
         description="Undecided, and the decision is (or would be) due on or after the "
         "conference's first day: it may come too late",
     )
+    holidays_unknown: int | None = Field(
+        default=None,
+        description="A year the count reaches whose public holidays are not known: the "
+        "working days were not counted",
+    )
 
 
 class ApplicationSummary(BaseModel):
@@ -172,6 +257,10 @@ class ApplicationSummary(BaseModel):
     ends_on: dt.date
     created_at: dt.datetime
     clock: ClockOut
+    lead: LeadOut
+    previous_id: int | None = Field(
+        default=None, description="A re-approval after a material change: the earlier round"
+    )
 
 
 class ApplicationOut(ApplicationSummary):
@@ -186,6 +275,13 @@ class ApplicationOut(ApplicationSummary):
     decision_number: str | None
     attachments: list[AttachmentOut]
     steps: list[StepOut]
+    ministerial_participants: bool
+    sensitive_topics: list[str]
+    deciding_level: DecidingLevel | None = Field(description="As chosen or confirmed")
+    suggested_level: DecidingLevel
+    suggestion_reasons: list[str]
+    level_confirmed_at: dt.datetime | None
+    consultations: list[ConsultationOut]
 
 
 Period = Literal["month", "quarter", "year"]

@@ -30,7 +30,9 @@ async def test_a_conference_next_week_cannot_wait_for_fifteen_working_days(
     assert 'id="deadline-risk"' in page and "Submitted today, the decision would be due" in page
 
     submitted = await client.post(
-        f"{P}/{near['id']}/submit", json={"comment": ""}, headers=people("organiser")
+        f"{P}/{near['id']}/submit",
+        json={"comment": "", "submit_late": True},  # 7 days: the lead time is missed
+        headers=people("organiser"),
     )
     assert submitted.status == 200, await submitted.text()
     shown = await submitted.json()

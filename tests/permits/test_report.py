@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
-from server.config import VN_HOLIDAYS_2026, Config
+from server.config import Config
 from server.db import Database
 from server.identity import Identity
 from server.models import Conference, Role
+from server.permits import holidays
 from server.permits import operations as ops
 from server.permits.clock import Procedure
 from server.permits.report import Handled, build_report, periods_between
@@ -178,7 +179,7 @@ async def test_report_refuses_bad_ranges(client: Client, people: People) -> None
 
 def test_thirty_percent_faster_than_the_law() -> None:
     """The seed's claim in the report's terms: a median of 10.5 against 15 days is −30%."""
-    procedure = Procedure(WorkingCalendar.of(VN_HOLIDAYS_2026, "Asia/Ho_Chi_Minh"), 15)
+    procedure = Procedure(WorkingCalendar.of(holidays.shipped()[2026], "Asia/Ho_Chi_Minh"), 15)
     jan = dt.date(2026, 1, 5)
     handled = [
         Handled(jan, jan, procedure.calendar.deadline(jan, days), "approved") for days in (10, 11)

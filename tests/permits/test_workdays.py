@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from server.config import VN_HOLIDAYS_2026, ConfigError
+from server.config import ConfigError
+from server.permits import holidays
+from server.permits.clock import Procedure
 from server.permits.workdays import WorkingCalendar
 from server.settings import load_config
 
 D = dt.date
-VN = WorkingCalendar.of(VN_HOLIDAYS_2026, "Asia/Ho_Chi_Minh")
+VN = WorkingCalendar.of(holidays.shipped()[2026], "Asia/Ho_Chi_Minh")
 PLAIN = WorkingCalendar()
 
 
@@ -75,7 +77,8 @@ def test_holidays_and_deadline_come_from_the_configuration(tmp_path: Path) -> No
     base = {"CONCORD_DATA_DIR": str(tmp_path), "CONCORD_SECRET_KEY": "k" * 40}
     config = load_config(environ=base)
     assert config.permit_deadline_working_days == 15
-    assert D(2026, 2, 17) in config.permit_holidays
+    assert config.permit_holidays == ()  # the shipped lists: holidays_vn.json
+    assert not Procedure.from_config(config).calendar.is_working_day(D(2026, 2, 17))
     assert config.permit_time_zone == "Asia/Ho_Chi_Minh"
     custom = load_config(
         environ={
