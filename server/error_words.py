@@ -62,6 +62,19 @@ FIELD_LABELS: Mapping[str, str] = {
     "parties": N_("Parties"),
     "label": N_("For whom"),
     "valid_hours": N_("Valid for (hours)"),
+    "from": N_("From"),
+    "to": N_("To"),
+    "month": N_("Month"),
+    "week": N_("Week"),
+    "repeat_until": N_("Repeat until"),
+    "exdates": N_("Excluded dates"),
+    "interpreter_name": N_("Interpreter's name"),
+    "venue_id": N_("Venue"),
+    "session_id": N_("Session"),
+    "occurrence": N_("Occurrence"),
+    "status": N_("Status"),
+    "reason": N_("Reason"),
+    "delegations": N_("Delegations"),
 }
 
 #: What to say for pydantic's error types (its own English messages are not shown to people).
@@ -133,6 +146,9 @@ def describe(error: Mapping[str, Any], translate: Translate) -> str:
             return translate(BY_TYPE[kind]) % ctx
         except (KeyError, TypeError, ValueError):
             return translate(BY_TYPE[kind])
+    if "template" in ctx:  # a validator's refusal (server.fields.refused_value)
+        values = {k: v for k, v in ctx.items() if k != "template"}
+        return translate(str(ctx["template"])) % values
     params = error.get("params")
     if isinstance(params, Mapping) and "template" in error:
         return translate(str(error["template"])) % params

@@ -36,8 +36,9 @@ def check_zone(name: str, field: str = "time_zone") -> ZoneInfo:
     if not isinstance(name, str) or iana_zone(name) != name:
         raise field_error(
             field,
-            f"{name!r} is not an IANA time zone (for example Asia/Ho_Chi_Minh, Europe/Paris)",
+            N_("%(name)s is not an IANA time zone (for example Asia/Ho_Chi_Minh, Europe/Paris)"),
             "bad_time_zone",
+            name=repr(name),
         )
     return ZoneInfo(name)
 
@@ -110,7 +111,9 @@ def parse_instant(raw: str, field: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise field_error(field, f"{raw!r} is not an ISO 8601 date or time") from None
+        raise field_error(
+            field, N_("%(value)s is not an ISO 8601 date or time"), value=repr(raw)
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     try:

@@ -36,7 +36,7 @@ from server.permits.api import (
     report_range,
 )
 from server.permits.clock import DECIDED, RUNNING
-from server.permits.present import application_out, summary_out
+from server.permits.present import application_out, describe, summary_out
 from server.permits.report import permit_report
 from server.permits.schemas import (
     MAX_PARTICIPANT_ROWS,
@@ -196,7 +196,7 @@ async def render_application(
     who, rules, now = identity(request), procedure(request), utcnow()
     async with request.app[DATABASE].session() as db:
         found = await ops.application_for_viewer(db, who, application_id)
-        title, applicant = await ops.describe(db, found)
+        title, applicant = await describe(db, found)
         applicant_side = who.is_admin or await ops.organises(db, who, found.conference_id)
         own = applicant_side or who.user_id == found.applicant_id
     out = application_out(found, title, applicant, rules, now)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from server.models import PermitApplication
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.models import Conference, PermitApplication, User
 from server.permits.clock import Procedure
 from server.permits.operations import Listed
 from server.permits.schemas import (
@@ -53,3 +56,15 @@ def application_out(
         attachments=[AttachmentOut.model_validate(a) for a in application.attachments],
         steps=[StepOut.model_validate(s) for s in application.steps],
     )
+
+
+async def describe(db: AsyncSession, application: PermitApplication) -> tuple[str, str]:
+    """The conference's title and the applicant's name, for showing one application."""
+    title = await db.scalar(
+        select(Conference.title).where(Conference.id == application.conference_id)
+    )
+    applicant = None
+    if application.applicant_id is not None:
+        user = await db.get(User, application.applicant_id)
+        applicant = (user.display_name or user.email) if user else None
+    return title or "", applicant or ""
