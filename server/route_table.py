@@ -15,6 +15,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.i18n_strings import N_
 from server.models import Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -90,14 +91,18 @@ def number_params(path: str) -> list[str]:
     return [name for name in PATH_PARAM.findall(path) if name not in TEXT_PARAMS]
 
 
-def out_of_range(match: Mapping[str, str], numbers: Collection[str]) -> str | None:
-    """Why one of a matched route's ``numbers`` names nothing (too large), or None."""
+def out_of_range(
+    match: Mapping[str, str], numbers: Collection[str]
+) -> tuple[str, dict[str, str]] | None:
+    """Why one of a matched route's ``numbers`` names nothing (too large): an ``N_`` template
+    and its values; or None."""
     low, high = NUMBER_RANGE
     for name, raw in match.items():
         if name not in numbers or not raw.isdigit():
             continue
         if not low <= int(raw) <= high:
-            return f"{name} must be a number from {low} to {high}, not {raw}"
+            values = {"name": name, "low": str(low), "high": str(high), "value": raw}
+            return N_("%(name)s must be a number from %(low)s to %(high)s, not %(value)s"), values
     return None
 
 

@@ -63,8 +63,11 @@ def query_number(
     if not raw:
         return default
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        message = f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}"
-        raise InvalidInput(message, errors=[{"field": name, "message": message}])
+        template = N_("%(name)s must be a whole number from %(low)s to %(high)s, not %(value)s")
+        params = {"name": name, "low": str(low), "high": str(high), "value": repr(raw[:40])}
+        message = template % params
+        error = {"field": name, "message": message, "template": template, "params": params}
+        raise InvalidInput(message, errors=[error])
     return int(raw)
 
 
