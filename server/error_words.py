@@ -113,6 +113,7 @@ EMPTY = N_("this must not be empty")
 SHORT = N_("write at least %(min_length)s characters")
 ROW = N_("%(field)s (row %(row)s)")
 VALUE_ERROR_PREFIX = "Value error, "
+WHOLE_FORM = "(body)"  # server.web.validation_errors: a model validator's error has no field
 
 
 def _is_index(part: str) -> bool:
@@ -165,6 +166,16 @@ def explain(error: DomainError, translate: Translate) -> str:
         return (
             translate(error.template) % error.params if error.params else translate(error.message)
         )
-    return "; ".join(
-        f"{field_label(str(e['field']), translate)}: {describe(e, translate)}" for e in fields
+    return "; ".join(_said(e, translate) for e in fields)
+
+
+def _said(error: Mapping[str, Any], translate: Translate) -> str:
+    """ "Label: what is wrong"; the field in words is the error's own ``label`` (N_-marked) if
+    it has one, and a check of the whole form (pydantic's "(body)") names none."""
+    label = error.get("label")
+    if error["field"] == WHOLE_FORM:
+        return describe(error, translate)
+    named = (
+        translate(label) if isinstance(label, str) else field_label(str(error["field"]), translate)
     )
+    return f"{named}: {describe(error, translate)}"

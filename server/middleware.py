@@ -164,7 +164,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             )
         too_large = out_of_range(match, request.app[ROUTES].numbers)
         if too_large is not None:
-            raise NotFound(too_large[0], params=too_large[1])
+            raise NotFound(f"{too_large['field']} {too_large['message']}", errors=[too_large])
         if request.method in UNSAFE:
             await _decode_form(request)
         if request.method in UNSAFE and rule.csrf:
