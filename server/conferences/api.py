@@ -9,7 +9,7 @@ from server.conferences import operations as ops
 from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, StatusChange
 from server.conferences.queries import ConferenceFilter, conference_detail, find_conferences
 from server.conferences.schemas import ConferenceOut, ConferenceSummary
-from server.conferences.timing import field_error, parse_instant
+from server.conferences.timing import field_error, not_a_status, parse_instant
 from server.events import RosterChanged, StatusChanged
 from server.i18n_strings import N_
 from server.keys import DATABASE, EVENTS
@@ -29,13 +29,7 @@ def _filter(request: web.Request) -> ConferenceFilter:
             try:
                 statuses.append(ConferenceStatus(name.strip()))
             except ValueError:
-                known = ", ".join(s.value for s in ConferenceStatus)
-                raise field_error(
-                    "status",
-                    N_("%(name)s is not a status (%(known)s)"),
-                    name=repr(name),
-                    known=known,
-                ) from None
+                raise not_a_status(name) from None
     numbers = {}
     for name, default, top in (("limit", 50, MAX_PAGE), ("offset", 0, MAX_OFFSET)):
         low = 0 if name == "offset" else 1

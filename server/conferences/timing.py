@@ -17,6 +17,7 @@ from server.errors import InvalidInput
 from server.fields import FIRST_YEAR, LAST_YEAR
 from server.i18n_strings import N_
 from server.ical.ics import iana_zone
+from server.models import ConferenceStatus
 
 
 def field_error(
@@ -29,6 +30,14 @@ def field_error(
     if params:
         error |= {"template": message, "params": params}
     return InvalidInput(f"{field}: {error['message']}", code=code, errors=[error])
+
+
+def not_a_status(name: str) -> InvalidInput:
+    """The 422 for a conference status that does not exist, listing those that do."""
+    known = ", ".join(s.value for s in ConferenceStatus)
+    return field_error(
+        "status", N_("%(name)s is not a status (%(known)s)"), name=repr(name), known=known
+    )
 
 
 def check_zone(name: str, field: str = "time_zone") -> ZoneInfo:
