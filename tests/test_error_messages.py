@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SERVER = Path(__file__).resolve().parents[1] / "server"
-HELPERS = {"field_error": 1, "refused_value": 0}  # function -> position of its message
+#: Functions and classes (besides DomainError's) that take a message: where it goes.
+HELPERS = {"field_error": 1, "refused_value": 0, "Problem": 0}
 VALIDATORS = {"field_validator", "model_validator"}
 
 #: Refusals only developers or operators read, left in English on purpose: (file, function).

@@ -189,6 +189,10 @@ async def a_conference_that_is_not_there(client: Client) -> str:
     return await got(client, "/conferences/999999", 404)
 
 
+async def a_search_for_a_year_that_is_not_a_number(client: Client) -> str:
+    return await got(client, "/search?q=hop+tac&year=2O21", 422)
+
+
 async def a_month_that_does_not_exist(client: Client) -> str:
     return await got(client, "/calendar?month=2027-13", 422)
 
@@ -207,6 +211,7 @@ CASES: tuple[Case, ...] = (
     a_conference_number_too_large,
     a_conference_that_is_not_there,
     a_month_that_does_not_exist,
+    a_search_for_a_year_that_is_not_a_number,
 )
 
 
