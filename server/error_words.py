@@ -62,6 +62,19 @@ FIELD_LABELS: Mapping[str, str] = {
     "parties": N_("Parties"),
     "label": N_("For whom"),
     "valid_hours": N_("Valid for (hours)"),
+    "from": N_("From"),
+    "to": N_("To"),
+    "month": N_("Month"),
+    "week": N_("Week"),
+    "repeat_until": N_("Repeat until"),
+    "exdates": N_("Excluded dates"),
+    "interpreter_name": N_("Interpreter's name"),
+    "venue_id": N_("Venue"),
+    "session_id": N_("Session"),
+    "occurrence": N_("Occurrence"),
+    "status": N_("Status"),
+    "reason": N_("Reason"),
+    "delegations": N_("Delegations"),
 }
 
 #: What to say for pydantic's error types (its own English messages are not shown to people).
@@ -100,6 +113,7 @@ EMPTY = N_("this must not be empty")
 SHORT = N_("write at least %(min_length)s characters")
 ROW = N_("%(field)s (row %(row)s)")
 VALUE_ERROR_PREFIX = "Value error, "
+WHOLE_FORM = "(body)"  # server.web.validation_errors: a model validator's error has no field
 
 
 def _is_index(part: str) -> bool:
@@ -133,6 +147,9 @@ def describe(error: Mapping[str, Any], translate: Translate) -> str:
             return translate(BY_TYPE[kind]) % ctx
         except (KeyError, TypeError, ValueError):
             return translate(BY_TYPE[kind])
+    if "template" in ctx:  # a validator's refusal (server.fields.refused_value)
+        values = {k: v for k, v in ctx.items() if k != "template"}
+        return translate(str(ctx["template"])) % values
     params = error.get("params")
     if isinstance(params, Mapping) and "template" in error:
         return translate(str(error["template"])) % params
@@ -149,6 +166,16 @@ def explain(error: DomainError, translate: Translate) -> str:
         return (
             translate(error.template) % error.params if error.params else translate(error.message)
         )
-    return "; ".join(
-        f"{field_label(str(e['field']), translate)}: {describe(e, translate)}" for e in fields
+    return "; ".join(_said(e, translate) for e in fields)
+
+
+def _said(error: Mapping[str, Any], translate: Translate) -> str:
+    """ "Label: what is wrong"; the field in words is the error's own ``label`` (N_-marked) if
+    it has one, and a check of the whole form (pydantic's "(body)") names none."""
+    label = error.get("label")
+    if error["field"] == WHOLE_FORM:
+        return describe(error, translate)
+    named = (
+        translate(label) if isinstance(label, str) else field_label(str(error["field"]), translate)
     )
+    return f"{named}: {describe(error, translate)}"

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 #: What the server takes for an e-mail address: one ``@``, no spaces, a dot in the domain.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -52,6 +53,16 @@ EmailOrEmpty = Annotated[
     Field(max_length=320),
     WithJsonSchema({"type": "string", "maxLength": 320, "pattern": f"^$|{EMAIL_PATTERN}"}),
 ]
+
+
+def refused_value(template: str, **values: str) -> PydanticCustomError:
+    """What a validator raises for a value it refuses: the English filled in (the API's
+    ``msg``), with the ``N_`` template and its values in the error's context, so that a page
+    says it in the reader's language (``server.error_words.describe``)."""
+    # pydantic fills "{name}" from the context, key by key in order: the template first, so
+    # that a value holding "{template}" is left as typed.
+    english = re.sub(r"%\((\w+)\)s", r"{\1}", template)
+    return PydanticCustomError("value_error", english, {"template": template, **values})
 
 
 def amount_schema(decimals: int | None) -> dict[str, Any]:

@@ -114,18 +114,26 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         config = request.app[CONFIG]
         limit = config.upload_max_bytes if rule and rule.uploads else config.max_body_bytes
         return _problem_response(
-            request, PayloadTooLarge(f"the request body is larger than the {limit}-byte limit")
+            request,
+            PayloadTooLarge(
+                N_("the request body is larger than the %(limit)s-byte limit"),
+                params={"limit": str(limit)},
+            ),
         )
     except web.HTTPMethodNotAllowed as exc:
         allowed = ", ".join(sorted(exc.allowed_methods | {"OPTIONS"}))
         if request.method == "OPTIONS":
             return web.Response(status=204, headers={"Allow": allowed})
         refusal = MethodNotAllowed(
-            f"{request.method} is not allowed here; use {allowed}", headers={"Allow": allowed}
+            N_("%(method)s is not allowed here; use %(allowed)s"),
+            headers={"Allow": allowed},
+            params={"method": request.method, "allowed": allowed},
         )
         return _problem_response(request, refusal)
     except web.HTTPNotFound:
-        return _problem_response(request, NotFound(f"nothing at {request.path}"))
+        return _problem_response(
+            request, NotFound(N_("nothing at %(path)s"), params={"path": request.path})
+        )
     except web.HTTPException:
         raise  # redirects and other deliberate HTTP answers
     except Exception:
@@ -156,7 +164,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             )
         too_large = out_of_range(match, request.app[ROUTES].numbers)
         if too_large is not None:
-            raise NotFound(too_large)
+            raise NotFound(f"{too_large['field']} {too_large['message']}", errors=[too_large])
         if request.method in UNSAFE:
             await _decode_form(request)
         if request.method in UNSAFE and rule.csrf:
@@ -238,5 +246,9 @@ async def _check_access(db: AsyncSession, request: web.Request, rule: Rule, who:
         return
     raw = request.match_info.get("conference_id", "")
     if not raw.isdigit():
-        raise NotFound(f"{raw!r} is not a conference number", code="conference_not_found")
+        raise NotFound(
+            N_("%(value)s is not a conference number"),
+            code="conference_not_found",
+            params={"value": repr(raw)},
+        )
     await request.app[GATEKEEPER].require_conference_role(db, who, int(raw), rule.roles)

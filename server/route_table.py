@@ -15,6 +15,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.i18n_strings import N_
 from server.models import Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -90,14 +91,42 @@ def number_params(path: str) -> list[str]:
     return [name for name in PATH_PARAM.findall(path) if name not in TEXT_PARAMS]
 
 
-def out_of_range(match: Mapping[str, str], numbers: Collection[str]) -> str | None:
-    """Why one of a matched route's ``numbers`` names nothing (too large), or None."""
+#: The record numbers of the paths, named in words for a page's refusal.
+NUMBER_LABELS = {
+    "conference_id": N_("Conference number"),
+    "session_id": N_("Session number"),
+    "agreement_id": N_("Agreement number"),
+    "signatory_id": N_("Signatory number"),
+    "version_id": N_("Version number"),
+    "application_id": N_("Application number"),
+    "attachment_id": N_("Attachment number"),
+    "invitation_id": N_("Invitation number"),
+    "recording_id": N_("Recording number"),
+    "feed_id": N_("Calendar feed number"),
+    "token_id": N_("API token number"),
+    "user_id": N_("User number"),
+    "position": N_("Ledger entry"),
+}
+OTHER_NUMBER = N_("The number in the link")
+TOO_LARGE = N_("must be a number from %(low)s to %(high)s, not %(value)s")
+
+
+def out_of_range(match: Mapping[str, str], numbers: Collection[str]) -> dict[str, Any] | None:
+    """Why one of a matched route's ``numbers`` names nothing (too large): a validation error
+    naming the parameter (with its ``label`` in words and the message as a template); or None."""
     low, high = NUMBER_RANGE
     for name, raw in match.items():
         if name not in numbers or not raw.isdigit():
             continue
         if not low <= int(raw) <= high:
-            return f"{name} must be a number from {low} to {high}, not {raw}"
+            values = {"low": str(low), "high": str(high), "value": raw}
+            return {
+                "field": name,
+                "label": NUMBER_LABELS.get(name, OTHER_NUMBER),
+                "message": TOO_LARGE % values,
+                "template": TOO_LARGE,
+                "params": values,
+            }
     return None
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.client_address import FORWARDED_FOR, client_address
 from server.errors import BadRequest, InvalidInput, UnsupportedMediaType
+from server.i18n_strings import N_
 from server.identity import ANONYMOUS, Identity
 from server.keys import CONFIG, IDENTITY
 
@@ -35,7 +36,11 @@ def int_param(request: web.Request, name: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be a number, got {raw!r}", code="bad_path") from None
+        raise BadRequest(
+            N_("%(name)s must be a number, got %(value)s"),
+            code="bad_path",
+            params={"name": name, "value": repr(raw)},
+        ) from None
 
 
 def undecodable(what: str, charset: str, exc: UnicodeDecodeError | LookupError) -> str:
@@ -58,8 +63,11 @@ def query_number(
     if not raw:
         return default
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        message = f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}"
-        raise InvalidInput(message, errors=[{"field": name, "message": message}])
+        template = N_("%(name)s must be a whole number from %(low)s to %(high)s, not %(value)s")
+        params = {"name": name, "low": str(low), "high": str(high), "value": repr(raw[:40])}
+        message = template % params
+        error = {"field": name, "message": message, "template": template, "params": params}
+        raise InvalidInput(message, errors=[error])
     return int(raw)
 
 

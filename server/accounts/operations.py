@@ -52,9 +52,13 @@ async def create_user(
 ) -> User:
     email = normalise_email(email)
     if not roles:
-        raise InvalidInput("a user needs at least one role", code="no_role")
+        raise InvalidInput(N_("a user needs at least one role"), code="no_role")
     if locale not in LOCALES:
-        raise InvalidInput(f"unknown language {locale!r}", code="invalid_locale")
+        raise InvalidInput(
+            N_("unknown language %(locale)s"),
+            code="invalid_locale",
+            params={"locale": repr(locale)},
+        )
     if password is not None and (problem := password_problem(password)):
         raise InvalidInput(problem, code="weak_password")
     taken = await db.scalar(select(func.count()).select_from(User).where(User.email == email))
@@ -146,13 +150,14 @@ async def update_profile(
 ) -> dict[str, str]:
     """Change the caller's language and/or time zone; returns what changed."""
     if actor.user_id is None:
-        raise InvalidInput("guests choose their language in the browser", code="guest")
+        raise InvalidInput(N_("guests choose their language in the browser"), code="guest")
     changes: dict[str, str] = {}
     if locale is not None:
         if locale not in LOCALES:
             raise InvalidInput(
-                f"unknown language {locale!r}; choose one of {', '.join(LOCALES)}",
+                N_("unknown language %(locale)s; choose one of %(locales)s"),
                 code="invalid_locale",
+                params={"locale": repr(locale), "locales": ", ".join(LOCALES)},
             )
         changes["locale"] = locale
     if time_zone is not None:
@@ -166,14 +171,20 @@ async def update_profile(
             )
         changes["time_zone"] = zone
     if not changes:
-        raise InvalidInput("nothing to change: give locale and/or time_zone", code="empty")
+        raise InvalidInput(N_("nothing to change: give locale and/or time_zone"), code="empty")
     chosen = {"time_zone_chosen": True} if "time_zone" in changes else {}
     await db.execute(update(User).where(User.id == actor.user_id).values(**changes, **chosen))
     audit.record(db, actor, "user.profile_changed", "user", actor.user_id, detail=changes)
     return changes
 
 
-API_TOKENS = Secrets(ApiToken, "api_token", API_TOKEN_PREFIX, "API token")
+API_TOKENS = Secrets(
+    ApiToken,
+    "api_token",
+    API_TOKEN_PREFIX,
+    unnamed=N_("give the API token a name of 1 to %(max)s characters"),
+    missing=N_("you have no API token %(id)s"),
+)
 
 
 async def create_api_token(
@@ -209,14 +220,14 @@ async def update_user(
             N_("there is no user %(id)s"), code="user_not_found", params={"id": str(user_id)}
         )
     if active is None and roles is None:
-        raise InvalidInput("nothing to change: give active and/or roles", code="empty")
+        raise InvalidInput(N_("nothing to change: give active and/or roles"), code="empty")
     if roles is not None and not roles:
-        raise InvalidInput("a user needs at least one role", code="no_role")
+        raise InvalidInput(N_("a user needs at least one role"), code="no_role")
     if user.id == actor.user_id and (
         active is False or (roles is not None and Role.ADMIN not in roles)
     ):
         raise Conflict(
-            "you cannot disable yourself or take away your own admin role",
+            N_("you cannot disable yourself or take away your own admin role"),
             code="own_account",
         )
     detail: dict[str, object] = {}

@@ -128,7 +128,11 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
         async with request.app[DATABASE].session() as db, db.begin():
             await ops.update_profile(db, who, locale=locale)
     elif locale not in LOCALES:
-        raise InvalidInput(f"unknown language {locale!r}", code="invalid_locale")
+        raise InvalidInput(
+            N_("unknown language %(locale)s"),
+            code="invalid_locale",
+            params={"locale": repr(locale)},
+        )
     response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="Lax", httponly=True)
     raise response
 

@@ -35,12 +35,14 @@ class Made(Generic[S]):
 @dataclass(frozen=True)
 class Secrets(Generic[S]):
     """One kind of personal secret: its rows' model, its audit ``kind``, the prefix its tokens
-    start with, and how it is called in refusals ("API token", "calendar feed")."""
+    start with, and its refusals (``N_`` templates): a name missing or too long (``%(max)s``),
+    and no such secret of this person's (``%(id)s``)."""
 
     model: type[S]
     kind: str
     token_prefix: str
-    called: str
+    unnamed: str
+    missing: str
 
     async def create(
         self, db: AsyncSession, actor: Identity, name: str, remote: str = ""
@@ -48,9 +50,7 @@ class Secrets(Generic[S]):
         assert actor.user_id is not None
         name = name.strip()
         if not name or len(name) > MAX_NAME:
-            raise InvalidInput(
-                f"give the {self.called} a name of 1 to {MAX_NAME} characters", code="invalid_name"
-            )
+            raise InvalidInput(self.unnamed, code="invalid_name", params={"max": str(MAX_NAME)})
         token = new_token(self.token_prefix)
         row = self.model()
         row.user_id, row.name, row.token_hash, row.prefix = (
@@ -80,7 +80,7 @@ class Secrets(Generic[S]):
         """Revoke one of the actor's own (``not_found``: the refusal's code otherwise)."""
         row = await db.get(self.model, secret_id)
         if row is None or row.user_id != actor.user_id:
-            raise NotFound(f"you have no {self.called} {secret_id}", code=not_found)
+            raise NotFound(self.missing, code=not_found, params={"id": str(secret_id)})
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             audit.record(db, actor, f"{self.kind}.revoked", self.kind, row.id, remote=remote)

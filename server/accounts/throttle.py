@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.errors import RateLimited
+from server.i18n_strings import N_
 
 Clock = Callable[[], float]
 Key = tuple[str, ...]
@@ -49,8 +50,9 @@ class SignInThrottled(RateLimited):
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
-            f"too many failed sign-in attempts; try again in {retry_after} seconds",
+            N_("too many failed sign-in attempts; try again in %(seconds)s seconds"),
             headers={"Retry-After": str(retry_after)},
+            params={"seconds": str(retry_after)},
         )
         self.retry_after = retry_after
 
@@ -232,8 +234,9 @@ class ReauthenticationLimit:
         if len(stamps) >= self.limit:
             wait = max(1, math.ceil(self.window - (now - stamps[0])))
             raise RateLimited(
-                f"too many failed re-authentications; try again in {wait} seconds",
+                N_("too many failed re-authentications; try again in %(seconds)s seconds"),
                 headers={"Retry-After": str(wait)},
+                params={"seconds": str(wait)},
             )
 
     def failed(self, key: str) -> None:

@@ -7,6 +7,7 @@ from aiohttp import web
 from server.accounts import operations as ops
 from server.accounts.schemas import UserForm
 from server.errors import DomainError, InvalidInput
+from server.i18n_strings import N_
 from server.keys import DATABASE, GRANTS, PASSWORDS
 from server.models import Role, User
 from server.route_table import RouteTable, roles
@@ -64,7 +65,9 @@ async def change_user(request: web.Request) -> web.Response:
     try:
         wanted = [Role(value) for value in form.getall("roles", []) if isinstance(value, str)]
     except ValueError:
-        return await _page(request, error=InvalidInput("unknown role", code="bad_role"), status=422)
+        return await _page(
+            request, error=InvalidInput(N_("unknown role"), code="bad_role"), status=422
+        )
     try:
         async with request.app[DATABASE].session() as db, db.begin():
             await ops.update_user(

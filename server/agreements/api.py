@@ -13,6 +13,7 @@ from server.agreements.present import agreement_out
 from server.agreements.schemas import AgreementIn, AgreementPatch, SignatoryIn, SignIn
 from server.errors import BadRequest
 from server.events import AgreementSigned, SigningChanged
+from server.i18n_strings import N_
 from server.keys import (
     CATALOGUES,
     CONFIG,
@@ -84,7 +85,7 @@ async def api_upload(request: web.Request) -> web.Response:
     language, name = request.query.get("language"), request.query.get("name")
     if not language or not name:
         raise BadRequest(
-            "name the language and the file in the query: ?language=lo&name=mou-lo.pdf",
+            N_("name the language and the file in the query: ?language=lo&name=mou-lo.pdf"),
             code="version_query_missing",
         )
     content = await read_limited(request, request.app[CONFIG].permit_attachment_max_bytes)

@@ -119,17 +119,18 @@ async def open_signing(
     agreement = await load(db, conference_id, agreement_id)
     if agreement.status != AgreementStatus.DRAFT.value:
         raise Conflict(
-            f"the signing of agreement {agreement_id} was already opened ({agreement.status})",
+            N_("the signing of agreement %(agreement)s was already opened (%(status)s)"),
             code="signing_already_open",
+            params={"agreement": str(agreement_id), "status": agreement.status},
         )
     if not room_live:
         raise Conflict(
-            "the signing opens in the live room; the conference's room is not open",
+            N_("the signing opens in the live room; the conference's room is not open"),
             code="room_not_live",
         )
     if not agreement.versions:
         raise Conflict(
-            "upload at least one language version (PDF) before opening the signing",
+            N_("upload at least one language version (PDF) before opening the signing"),
             code="no_versions",
         )
     bare = [
@@ -172,12 +173,15 @@ async def _signatory(
     signatory = next((s for s in agreement.signatories if s.id == signatory_id), None)
     if signatory is None:
         raise NotFound(
-            f"agreement {agreement_id} has no signatory {signatory_id}", code="signatory_not_found"
+            N_("agreement %(agreement)s has no signatory %(signatory)s"),
+            code="signatory_not_found",
+            params={"agreement": str(agreement_id), "signatory": str(signatory_id)},
         )
     if agreement.status != AgreementStatus.OPEN.value:
         raise Conflict(
-            f"the signing of agreement {agreement_id} is not open (it is {agreement.status})",
+            N_("the signing of agreement %(agreement)s is not open (it is %(status)s)"),
             code="signing_not_open",
+            params={"agreement": str(agreement_id), "status": agreement.status},
         )
     if signatory.signing is not None:
         raise Conflict(
@@ -226,7 +230,7 @@ async def new_code(
     )
     if last is not None and now - last < CODE_INTERVAL:
         raise Conflict(
-            "a code was sent a moment ago; wait 20 seconds before asking for another",
+            N_("a code was sent a moment ago; wait 20 seconds before asking for another"),
             code="code_just_sent",
         )
     code = f"{secrets.randbelow(10**6):06d}"
@@ -270,9 +274,14 @@ class Checks:
     signer: TreeHeadSigner
 
 
+#: How each refusal of a signatory's password or code begins (the audit log keeps the rest).
+REAUTH_FAILED = "re-authentication failed: "
+
+
 async def _code_problem(
     db: AsyncSession, checks: Checks, signatory: Signatory, code: str, now: dt.datetime
-) -> str | None:
+) -> tuple[str, dict[str, str]] | None:
+    """Why the code is refused: an ``N_`` template and its values; None if it is right."""
     found = await db.scalar(
         select(OneTimeCode)
         .where(OneTimeCode.signatory_id == signatory.id, OneTimeCode.used_at.is_(None))
@@ -280,16 +289,20 @@ async def _code_problem(
         .limit(1)
     )
     if found is None:
-        return "no code was sent; ask for one first"
+        return N_("re-authentication failed: no code was sent; ask for one first"), {}
     if found.expires_at < now:
-        return "the code has expired; ask for a new one"
+        return N_("re-authentication failed: the code has expired; ask for a new one"), {}
     if found.attempts >= CODE_ATTEMPTS:
-        return "the code was tried too many times; ask for a new one"
+        return N_(
+            "re-authentication failed: the code was tried too many times; ask for a new one"
+        ), {}
     expected = code_hash(checks.secret_key, signatory.id, code.strip())
     if not hmac.compare_digest(found.code_hash, expected):
         found.attempts += 1
         left = CODE_ATTEMPTS - found.attempts
-        return f"the code is wrong ({left} attempts left)"
+        return N_("re-authentication failed: the code is wrong (%(left)s attempts left)"), {
+            "left": str(left)
+        }
     found.used_at = now
     return None
 
@@ -313,9 +326,10 @@ async def sign(
     limit_key = f"user:{user.id}"  # per signatory, whatever the agreement or address
     checks.throttle.check(limit_key)
     now = utcnow()
+    problem: tuple[str, dict[str, str]] | None
     if body.method == "password":
         ok = checks.passwords.verify(user.password_hash, body.secret)
-        problem = None if ok else "the password is wrong"
+        problem = None if ok else (N_("re-authentication failed: the password is wrong"), {})
     else:
         problem = await _code_problem(db, checks, signatory, body.secret, now)
     if problem is not None:
@@ -327,10 +341,14 @@ async def sign(
             TARGET,
             agreement.id,
             conference_id=conference_id,
-            detail={"signatory_id": signatory.id, "method": body.method, "reason": problem},
+            detail={
+                "signatory_id": signatory.id,
+                "method": body.method,
+                "reason": (problem[0] % problem[1]).removeprefix(REAUTH_FAILED),
+            },
             remote=ip,
         )
-        refused = Forbidden(f"re-authentication failed: {problem}", code="reauthentication_failed")
+        refused = Forbidden(problem[0], code="reauthentication_failed", params=problem[1])
         return SigningOutcome(await signing_state(db, agreement), refused=refused)
     checks.throttle.succeeded(limit_key)
     site = await db.get(Site, signatory.site_id) if signatory.site_id is not None else None

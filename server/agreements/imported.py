@@ -20,6 +20,7 @@ from server.agreements import evidence
 from server.agreements.register import TARGET, load
 from server.conferences.access import require_conference_role
 from server.errors import Conflict, InvalidInput
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.ledger.operations import append
 from server.models import AgreementStatus, Role, Signing, Site
@@ -39,17 +40,23 @@ async def record_past_signing(
     """Enter one signatory's signing at ``at`` (an organiser's act, audited as such)."""
     await require_conference_role(db, who, conference_id, frozenset({Role.ORGANISER}))
     if at.tzinfo is None:
-        raise InvalidInput("the signing time needs a time zone", code="naive_time")
+        raise InvalidInput(N_("the signing time needs a time zone"), code="naive_time")
     agreement = await load(db, conference_id, agreement_id)
     if not agreement.versions:
-        raise Conflict("the agreement has no language version to sign", code="no_versions")
+        raise Conflict(N_("the agreement has no language version to sign"), code="no_versions")
     signatory = next((s for s in agreement.signatories if s.id == signatory_id), None)
     if signatory is None:
         raise InvalidInput(
-            f"agreement {agreement_id} has no signatory {signatory_id}", code="bad_signatory"
+            N_("agreement %(agreement)s has no signatory %(signatory)s"),
+            code="bad_signatory",
+            params={"agreement": str(agreement_id), "signatory": str(signatory_id)},
         )
     if signatory.signing is not None:
-        raise Conflict(f"{signatory.name} has already signed", code="already_signed")
+        raise Conflict(
+            N_("%(name)s has already signed"),
+            code="already_signed",
+            params={"name": signatory.name},
+        )
     site = await db.get(Site, signatory.site_id) if signatory.site_id is not None else None
     nonce = evidence.new_nonce()
     committed = evidence.commitment("", "", nonce)

@@ -43,7 +43,10 @@ def require_mail(config: Config) -> None:
     """Refuse before anything is written when this server cannot mail a code."""
     if config.smtp_host is None:
         raise Unavailable(
-            "this server sends no e-mail (CONCORD_SMTP_HOST is not set); sign with your password",
+            N_(
+                "this server sends no e-mail (CONCORD_SMTP_HOST is not set);"
+                " sign with your password"
+            ),
             code="mail_unavailable",
         )
 
@@ -56,4 +59,8 @@ async def send_code(
     try:
         await smtp.send(config, code_letter(config.smtp_from, to, name, title, code, translate))
     except (aiosmtplib.SMTPException, OSError) as exc:
-        raise Unavailable(f"the code could not be mailed: {exc}", code="mail_failed") from None
+        raise Unavailable(
+            N_("the code could not be mailed: %(reason)s"),
+            code="mail_failed",
+            params={"reason": str(exc)},
+        ) from None

@@ -144,9 +144,11 @@ async def upload_from_form(request: web.Request) -> web.StreamResponse:
     upload, language = form.get("file"), form.get("language")
     try:
         if not isinstance(upload, web.FileField):
-            raise InvalidInput("choose the PDF of a language version", code="no_file")
+            raise InvalidInput(N_("choose the PDF of a language version"), code="no_file")
         if not isinstance(language, str) or not language.strip():
-            raise InvalidInput("name the version's language (vi, lo, en...)", code="bad_language")
+            raise InvalidInput(
+                N_("name the version's language (vi, lo, en...)"), code="bad_language"
+            )
         content = upload.file.read(limit + 1)
         if len(content) > limit:
             raise PayloadTooLarge(

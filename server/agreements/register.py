@@ -60,8 +60,9 @@ async def load(db: AsyncSession, conference_id: int, agreement_id: int) -> Agree
     )
     if found is None:
         raise NotFound(
-            f"conference {conference_id} has no agreement {agreement_id}",
+            N_("conference %(conference)s has no agreement %(agreement)s"),
             code="agreement_not_found",
+            params={"conference": str(conference_id), "agreement": str(agreement_id)},
         )
     return found
 
@@ -125,8 +126,9 @@ async def create(
     for party in body.parties:
         if party.delegation_id is not None and party.delegation_id not in delegations:
             raise InvalidInput(
-                f"conference {conference_id} has no delegation {party.delegation_id}",
+                N_("conference %(conference)s has no delegation %(id)s"),
                 code="bad_delegation",
+                params={"conference": str(conference_id), "id": str(party.delegation_id)},
             )
         if party.name.strip().casefold() in names:
             raise InvalidInput(
@@ -205,7 +207,9 @@ async def upload_version(
     language = language.strip()
     if not language or len(language) > 16 or not language.replace("-", "").isalnum():
         raise InvalidInput(
-            f"the language {language!r} is not {LANGUAGE_PATTERN}", code="bad_language"
+            N_("the language %(language)s is not %(pattern)s"),
+            code="bad_language",
+            params={"language": repr(language), "pattern": LANGUAGE_PATTERN},
         )
     name = clean_file_name(file_name)
     detected = detect_type(name, content, limit)
@@ -259,12 +263,16 @@ async def version_file(
     version = next((v for v in agreement.versions if v.id == version_id), None)
     if version is None:
         raise NotFound(
-            f"agreement {agreement_id} has no version {version_id}", code="version_not_found"
+            N_("agreement %(agreement)s has no version %(version)s"),
+            code="version_not_found",
+            params={"agreement": str(agreement_id), "version": str(version_id)},
         )
     path = storage_dir(data_dir, agreement.id) / version.stored_name
     if not path.is_file():
         raise NotFound(
-            f"the file of version {version_id} is missing from storage", code="version_missing"
+            N_("the file of version %(version)s is missing from storage"),
+            code="version_missing",
+            params={"version": str(version_id)},
         )
     return version, path
 
@@ -286,7 +294,9 @@ async def designate(
     party = next((p for p in agreement.parties if p.id == body.party_id), None)
     if party is None:
         raise InvalidInput(
-            f"agreement {agreement_id} has no party {body.party_id}", code="bad_party"
+            N_("agreement %(agreement)s has no party %(party)s"),
+            code="bad_party",
+            params={"agreement": str(agreement_id), "party": str(body.party_id)},
         )
     user = await db.scalar(select(User).where(User.email == body.email.strip().lower()))
     if user is None or not user.active:
@@ -312,7 +322,9 @@ async def designate(
         site = await db.get(Site, body.site_id)
         if site is None or site.conference_id != conference_id:
             raise InvalidInput(
-                f"conference {conference_id} has no site {body.site_id}", code="bad_site"
+                N_("conference %(conference)s has no site %(site)s"),
+                code="bad_site",
+                params={"conference": str(conference_id), "site": str(body.site_id)},
             )
     signatory = Signatory(
         party_id=party.id,

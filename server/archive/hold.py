@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.conferences.access import no_such_conference, require_conference_role
 from server.errors import Conflict, Forbidden, InvalidInput
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.models import Conference, Role, utcnow
 
@@ -25,9 +26,13 @@ def check_reason(reason: str) -> str:
     """The reason, trimmed; refused when empty or too long."""
     text = " ".join(reason.split())
     if not text:
-        raise InvalidInput("reason: say why (a legal hold needs a reason)", code="hold_reason")
+        raise InvalidInput(N_("reason: say why (a legal hold needs a reason)"), code="hold_reason")
     if len(text) > MAX_REASON:
-        raise InvalidInput(f"reason: at most {MAX_REASON} characters", code="hold_reason")
+        raise InvalidInput(
+            N_("reason: at most %(max)s characters"),
+            code="hold_reason",
+            params={"max": str(MAX_REASON)},
+        )
     return text
 
 
@@ -44,15 +49,15 @@ async def set_legal_hold(
     """Put ``conference_id`` on legal hold (``hold``) or lift it, for ``reason``."""
     text = check_reason(reason)
     if who.guest is not None:
-        raise Forbidden("guests cannot change a legal hold", code="wrong_role")
+        raise Forbidden(N_("guests cannot change a legal hold"), code="wrong_role")
     await require_conference_role(db, who, conference_id, HOLDERS)
     conference = await db.get(Conference, conference_id)
     if conference is None:
         raise no_such_conference(conference_id)
     if hold and conference.legal_hold:
-        raise Conflict("this conference is already on legal hold", code="already_on_hold")
+        raise Conflict(N_("this conference is already on legal hold"), code="already_on_hold")
     if not hold and not conference.legal_hold:
-        raise Conflict("this conference is not on legal hold", code="not_on_hold")
+        raise Conflict(N_("this conference is not on legal hold"), code="not_on_hold")
     at = now or utcnow()
     if hold:
         conference.legal_hold = True

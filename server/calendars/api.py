@@ -24,6 +24,7 @@ from server.errors import (
     UnsupportedMediaType,
 )
 from server.fields import RecordId
+from server.i18n_strings import N_
 from server.ical.ics import IcsError, parse
 from server.ical.ics_parse import MAX_BYTES
 from server.keys import CATALOGUES, CONFIG, DATABASE, FEED_CACHE, RENDERED_EVENTS, SEND_LOCKS
@@ -41,7 +42,9 @@ class BadCalendar(InvalidInput):
     code = "bad_ics"
 
     def __init__(self, error: IcsError) -> None:
-        super().__init__(f"the calendar file is refused: {error}")
+        super().__init__(
+            N_("the calendar file is refused: %(reason)s"), params={"reason": str(error)}
+        )
         self.line, self.property = error.line, error.property
 
     def problem(self, instance: str) -> dict[str, Any]:
@@ -166,8 +169,10 @@ async def send_invitations(request: web.Request) -> web.Response:
     conference_id = int_param(request, "conference_id")
     if config.smtp_host is None:
         raise Conflict(
-            "no SMTP server is configured (set CONCORD_SMTP_HOST and CONCORD_SMTP_FROM);"
-            " download each session's invitation.ics instead",
+            N_(
+                "no SMTP server is configured (set CONCORD_SMTP_HOST and CONCORD_SMTP_FROM);"
+                " download each session's invitation.ics instead"
+            ),
             code="no_smtp",
         )
     async with request.app[SEND_LOCKS].holding(conference_id):
@@ -184,7 +189,9 @@ async def send_invitations(request: web.Request) -> web.Response:
             try:
                 outcomes = await Mailer(config).send([p.letter for p in plan.letters])
             except SmtpUnavailable as exc:
-                raise BadGateway(f"{exc}; nothing was sent or recorded") from None
+                raise BadGateway(
+                    N_("%(reason)s; nothing was sent or recorded"), params={"reason": str(exc)}
+                ) from None
         async with request.app[DATABASE].session() as db, db.begin():
             who, where = identity(request), remote(request)
             summary = await invitations.record(db, who, plan, outcomes, where)
@@ -205,12 +212,17 @@ async def import_sessions(request: web.Request) -> web.Response:
     conference_id = int_param(request, "conference_id")
     if request.content_type not in IMPORT_TYPES:
         raise UnsupportedMediaType(
-            f"send the .ics file as {' or '.join(IMPORT_TYPES)},"
-            f" not {request.content_type or 'nothing'}"
+            N_("send the .ics file as %(types)s, not %(given)s"),
+            params={
+                "types": " or ".join(IMPORT_TYPES),
+                "given": request.content_type or "nothing",
+            },
         )
     limit = min(MAX_BYTES, request.app[CONFIG].max_body_bytes)
     if (request.content_length or 0) > limit:
-        raise PayloadTooLarge(f"the calendar file is larger than {limit} bytes")
+        raise PayloadTooLarge(
+            N_("the calendar file is larger than %(limit)s bytes"), params={"limit": str(limit)}
+        )
     data = await request.read()
     try:
         events = await asyncio.get_running_loop().run_in_executor(

@@ -36,6 +36,7 @@ from server.calendars.personal import personal_links, personalised
 from server.calendars.rendering import render
 from server.db import Database
 from server.errors import Gone, NotFound
+from server.i18n_strings import N_
 from server.ical.rendered import RenderedEvents
 from server.identity import Identity
 from server.models import (
@@ -55,7 +56,13 @@ FEED_TOKEN_PREFIX = "cal_"
 REFRESH = dt.timedelta(minutes=15)
 
 
-FEEDS = Secrets(CalendarFeed, "calendar_feed", FEED_TOKEN_PREFIX, "calendar feed")
+FEEDS = Secrets(
+    CalendarFeed,
+    "calendar_feed",
+    FEED_TOKEN_PREFIX,
+    unnamed=N_("give the calendar feed a name of 1 to %(max)s characters"),
+    missing=N_("you have no calendar feed %(id)s"),
+)
 
 
 async def create_feed(
@@ -84,10 +91,10 @@ async def feed_owner(db: AsyncSession, token: str) -> User:
         )
     ).first()
     if found is None:
-        raise NotFound("there is no such calendar feed", code="feed_not_found")
+        raise NotFound(N_("there is no such calendar feed"), code="feed_not_found")
     feed, user = found[0], found[1]
     if feed.revoked_at is not None or not user.active:
-        raise Gone("this calendar feed was revoked", code="feed_revoked")
+        raise Gone(N_("this calendar feed was revoked"), code="feed_revoked")
     return user
 
 

@@ -75,8 +75,9 @@ async def _conference(db: AsyncSession, conference_id: int) -> tuple[Conference,
     people = await load_people(db, found)
     if conference.organiser_id not in people:
         raise Conflict(
-            f"conference {conference_id} has no organiser to send invitations from",
+            N_("conference %(conference)s has no organiser to send invitations from"),
             code="no_organiser",
+            params={"conference": str(conference_id)},
         )
     return conference, people
 
@@ -96,7 +97,9 @@ async def invitation(db: AsyncSession, conference_id: int, session_id: int, base
     row = rows.get(session_id)
     if row is None:
         raise NotFound(
-            f"conference {conference_id} has no session {session_id}", code="session_not_found"
+            N_("conference %(conference)s has no session %(session)s"),
+            code="session_not_found",
+            params={"conference": str(conference_id), "session": str(session_id)},
         )
     series = rows[row.series_id] if row.series_id is not None else row
     event = Writer(base_url, people).event(
@@ -106,9 +109,12 @@ async def invitation(db: AsyncSession, conference_id: int, session_id: int, base
         return calendar([event], method="CANCEL")
     if not event.attendees:
         raise Conflict(
-            f"session {series.id} has nobody to invite: give it a chair, sites with contacts,"
-            " delegations or interpreters",
+            N_(
+                "session %(session)s has nobody to invite: give it a chair, sites with contacts,"
+                " delegations or interpreters"
+            ),
             code="no_attendees",
+            params={"session": str(series.id)},
         )
     return calendar([event], method="REQUEST")
 
@@ -128,8 +134,9 @@ async def plan(
     for session_id in session_ids or []:
         if session_id not in known:
             raise NotFound(
-                f"conference {conference_id} has no session or series {session_id}",
+                N_("conference %(conference)s has no session or series %(session)s"),
                 code="session_not_found",
+                params={"conference": str(conference_id), "session": str(session_id)},
             )
     last: dict[str, dict[str, CalendarDispatch]] = {}  # UID -> recipient -> last sent
     for sent in await db.scalars(

@@ -9,8 +9,9 @@ from server.conferences import operations as ops
 from server.conferences.inputs import ConferenceCreate, ConferenceUpdate, StatusChange
 from server.conferences.queries import ConferenceFilter, conference_detail, find_conferences
 from server.conferences.schemas import ConferenceOut, ConferenceSummary
-from server.conferences.timing import field_error, parse_instant
+from server.conferences.timing import field_error, not_a_status, parse_instant
 from server.events import RosterChanged, StatusChanged
+from server.i18n_strings import N_
 from server.keys import DATABASE, EVENTS
 from server.models import ConferenceStatus, Role
 from server.route_table import SIGNED_IN, ApiDoc, Query, RouteTable, conference, number_query, roles
@@ -28,14 +29,19 @@ def _filter(request: web.Request) -> ConferenceFilter:
             try:
                 statuses.append(ConferenceStatus(name.strip()))
             except ValueError:
-                known = ", ".join(s.value for s in ConferenceStatus)
-                raise field_error("status", f"{name!r} is not a status ({known})") from None
+                raise not_a_status(name) from None
     numbers = {}
     for name, default, top in (("limit", 50, MAX_PAGE), ("offset", 0, MAX_OFFSET)):
         low = 0 if name == "offset" else 1
         raw = query.get(name, str(default))
         if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= top:
-            raise field_error(name, f"{name} must be a whole number from {low} to {top}")
+            raise field_error(
+                name,
+                N_("%(name)s must be a whole number from %(low)s to %(top)s"),
+                name=name,
+                low=str(low),
+                top=str(top),
+            )
         numbers[name] = int(raw)
     return ConferenceFilter(
         statuses=tuple(statuses),

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from server.conferences.series import SessionOccurrence, occurrences
 from server.errors import Conflict
+from server.i18n_strings import N_
 from server.models import (
     AgendaSession,
     Booking,
@@ -53,8 +54,11 @@ class SchedulingConflict(Conflict):
     def __init__(self, conflicts: list[dict[str, Any]]) -> None:
         what = sorted({c["resource"]["kind"] for c in conflicts})
         super().__init__(
-            f"{len(conflicts)} overlapping booking(s) of the same {', '.join(what)}:"
-            " see conflicts for the sessions that collide"
+            N_(
+                "%(count)s overlapping booking(s) of the same %(what)s:"
+                " see conflicts for the sessions that collide"
+            ),
+            params={"count": str(len(conflicts)), "what": ", ".join(what)},
         )
         self.conflicts = conflicts
 

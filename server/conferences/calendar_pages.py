@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from server.conferences.bookings import conference_occurrences
 from server.conferences.queries import ConferenceFilter, find_conferences
 from server.conferences.timing import field_error
+from server.i18n_strings import N_
 from server.keys import DATABASE, LOCALE
 from server.models import AgendaSession, Conference
 from server.route_table import SIGNED_IN, RouteTable
@@ -48,7 +49,9 @@ def parse_month(raw: str | None, today: dt.date) -> dt.date:
     try:
         return dt.datetime.strptime(raw, "%Y-%m").date()
     except ValueError:
-        raise field_error("month", f"{raw!r} is not a month (YYYY-MM, e.g. 2026-11)") from None
+        raise field_error(
+            "month", N_("%(value)s is not a month (YYYY-MM, e.g. 2026-11)"), value=repr(raw)
+        ) from None
 
 
 def month_grid(first: dt.date) -> list[list[Cell]]:
@@ -119,7 +122,9 @@ def parse_week(raw: str | None, today: dt.date) -> dt.date:
         try:
             day = dt.date.fromisoformat(raw)
         except ValueError:
-            raise field_error("week", f"{raw!r} is not a date (YYYY-MM-DD)") from None
+            raise field_error(
+                "week", N_("%(value)s is not a date (YYYY-MM-DD)"), value=repr(raw)
+            ) from None
     return day - dt.timedelta(days=day.weekday())
 
 

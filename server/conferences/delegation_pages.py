@@ -20,6 +20,7 @@ from server.conferences.editor_rows import EditorRows
 from server.conferences.inputs import DelegationIn, DelegationUpdate
 from server.conferences.timing import field_error
 from server.countries import COUNTRIES
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.keys import LOCALE
 from server.models import Conference, Delegation, Role, Site, User, UserRole
@@ -153,7 +154,11 @@ async def _own_site(db: AsyncSession, conference_id: int, site_id: int | None) -
     site = await db.get(Site, site_id)
     if site is None or site.conference_id != conference_id:
         raise field_error(
-            "site_id", f"conference {conference_id} has no site {site_id}", "unknown_site"
+            "site_id",
+            N_("conference %(conference)s has no site %(site)s"),
+            "unknown_site",
+            conference=str(conference_id),
+            site=str(site_id),
         )
 
 

@@ -28,6 +28,7 @@ from server.conferences import operations as ops
 from server.conferences.bookings import SchedulingConflict
 from server.conferences.inputs import ConferenceCreate, ConferenceUpdate
 from server.conferences.queries import conference_detail
+from server.conferences.timing import not_a_status
 from server.errors import DomainError, InvalidInput
 from server.events import RosterChanged, StatusChanged
 from server.i18n import LOCALES
@@ -297,7 +298,7 @@ async def change_status(request: web.Request) -> web.Response:
     try:
         wanted = ConferenceStatus(text(form, "status"))
     except ValueError:
-        problem = Problem(f"{text(form, 'status')!r} is not a status", form="status")
+        problem = Problem.of(not_a_status(text(form, "status")), form="status")
         return await render_editor(request, conference_id, problem, form, 422)
     try:
         async with request.app[DATABASE].session() as db, db.begin():

@@ -86,13 +86,13 @@ async def _interpreter_fields(
         setattr(assignment, name, value)
     if not assignment.interpreter_name:
         raise field_error(
-            "interpreter_name", "give the interpreter's name or their user_id", "missing_name"
+            "interpreter_name", N_("give the interpreter's name or their user_id"), "missing_name"
         )
     start, end = assignment.shift_starts_at, assignment.shift_ends_at
     if (start is None) != (end is None):
         raise field_error(
             "shift_ends_at" if end is None else "shift_starts_at",
-            "a shift has both a start and an end",
+            N_("a shift has both a start and an end"),
             "incomplete_shift",
         )
     if start is not None and end is not None:
@@ -102,7 +102,7 @@ async def _interpreter_fields(
             )
         if end <= conference.starts_at or start >= conference.ends_at:
             raise field_error(
-                "shift_starts_at", "the shift is outside the conference", "outside_conference"
+                "shift_starts_at", N_("the shift is outside the conference"), "outside_conference"
             )
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in changed.items()}
 

@@ -48,10 +48,21 @@ class IllegalTransition(Conflict):
 
     def __init__(self, current: ConferenceStatus, wanted: ConferenceStatus) -> None:
         self.allowed = [s.value for s in lifecycle.next_statuses(current)]
-        names = ", ".join(self.allowed) or "nothing (this is a final state)"
         super().__init__(
-            f"a conference that is {current.value} cannot become {wanted.value};"
-            f" it can become: {names}"
+            N_(
+                "a conference that is %(current)s cannot become %(wanted)s;"
+                " it can become: %(names)s"
+            )
+            if self.allowed
+            else N_(
+                "a conference that is %(current)s cannot become %(wanted)s;"
+                " it can become: nothing (this is a final state)"
+            ),
+            params={
+                "current": current.value,
+                "wanted": wanted.value,
+                "names": ", ".join(self.allowed),
+            },
         )
 
     def problem(self, instance: str) -> dict[str, Any]:
@@ -77,8 +88,9 @@ async def editable_conference(db: AsyncSession, conference_id: int) -> Conferenc
     conference = await load_conference(db, conference_id, lock=True)
     if ConferenceStatus(conference.status) not in lifecycle.EDITABLE:
         raise Conflict(
-            f"conference {conference_id} is {conference.status}; its plan can no longer change",
+            N_("conference %(conference)s is %(status)s; its plan can no longer change"),
             code="conference_closed",
+            params={"conference": str(conference_id), "status": conference.status},
         )
     return conference
 
@@ -214,9 +226,10 @@ async def _check_sessions_inside(db: AsyncSession, conference: Conference) -> No
         if session.starts_at < conference.starts_at or session.ends_at > conference.ends_at:
             raise field_error(
                 "starts_at" if session.starts_at < conference.starts_at else "ends_at",
-                f"session {session.id} ({session.title}) would fall outside the conference;"
-                " move it first",
+                N_("session %(id)s (%(title)s) would fall outside the conference; move it first"),
                 "session_outside_conference",
+                id=str(session.id),
+                title=session.title,
             )
     for series in sessions:
         if series.rrule:
@@ -308,7 +321,7 @@ async def change_status(
     held = await acting_roles(db, actor, conference_id)
     if not held & lifecycle.ACTORS:
         raise Forbidden(
-            "your roles in this conference take no step of its lifecycle", code="wrong_role"
+            N_("your roles in this conference take no step of its lifecycle"), code="wrong_role"
         )
     current = ConferenceStatus(conference.status)
     if not lifecycle.is_allowed(current, wanted):
@@ -317,8 +330,9 @@ async def change_status(
     if not held & needed:
         names = " or ".join(sorted(r.value for r in needed))
         raise Forbidden(
-            f"only the {names} may move a {current.value} conference to {wanted.value}",
+            N_("only the %(roles)s may move a %(current)s conference to %(wanted)s"),
             code="wrong_role",
+            params={"roles": names, "current": current.value, "wanted": wanted.value},
         )
     conference.status = wanted.value
     if wanted == ConferenceStatus.CANCELLED:

@@ -21,7 +21,7 @@ from server.conferences import (
 )
 from server.conferences.access import conference_roles
 from server.conferences.queries import ConferenceFilter, conference_detail, find_conferences
-from server.conferences.timing import parse_instant
+from server.conferences.timing import not_a_status, parse_instant
 from server.conferences.ways_in import HOLDERS, ways_in, ways_into
 from server.errors import DomainError
 from server.identity import Identity
@@ -41,22 +41,23 @@ given the reader, the conference and the reader's roles in it."""
 CONFERENCE_PANELS: web.AppKey[list[ConferencePanel]] = web.AppKey("conference_panels")
 
 
-def home_filter(query: dict[str, str]) -> tuple[ConferenceFilter, str]:
+def home_filter(query: dict[str, str]) -> tuple[ConferenceFilter, DomainError | None]:
     """The list's filter from the query (status, from, to); a problem with it, named."""
-    status, problem = query.get("status", ""), ""
+    status = query.get("status", "")
+    problem: DomainError | None = None
     statuses: tuple[ConferenceStatus, ...] = ()
     if status:
         try:
             statuses = (ConferenceStatus(status),)
         except ValueError:
-            problem = f"{status!r} is not a status"
+            problem = not_a_status(status)
     bounds = {}
     for name in ("from", "to"):
         if query.get(name):
             try:
                 bounds[name] = parse_instant(query[name], name)
             except DomainError as error:
-                problem = error.message
+                problem = error
     wanted = ConferenceFilter(
         statuses=statuses,
         starts_from=bounds.get("from"),

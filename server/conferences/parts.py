@@ -48,8 +48,19 @@ P = TypeVar("P", Site, InterpreterAssignment)
 async def active_user(db: AsyncSession, user_id: int, field: str) -> User:
     user = await db.get(User, user_id)
     if user is None or not user.active:
-        raise field_error(field, f"there is no active user {user_id}", "unknown_user")
+        raise field_error(
+            field, N_("there is no active user %(user)s"), "unknown_user", user=str(user_id)
+        )
     return user
+
+
+#: What is missing, by table (``find_part``): a template each, for the reader's language.
+PART_NOT_FOUND = {
+    "site": N_("conference %(conference)s has no site %(id)s"),
+    "delegation": N_("conference %(conference)s has no delegation %(id)s"),
+    "interpreter_assignment": N_("conference %(conference)s has no interpreter assignment %(id)s"),
+    "venue": N_("conference %(conference)s has no venue %(id)s"),
+}
 
 
 async def find_part(db: AsyncSession, model: type[P], conference_id: int, part_id: int) -> P:
@@ -57,8 +68,9 @@ async def find_part(db: AsyncSession, model: type[P], conference_id: int, part_i
     if found is None or getattr(found, "conference_id", None) != conference_id:
         name = model.__tablename__.rstrip("s")
         raise NotFound(
-            f"conference {conference_id} has no {name.replace('_', ' ')} {part_id}",
+            PART_NOT_FOUND[name],
             code=f"{name}_not_found",
+            params={"conference": str(conference_id), "id": str(part_id)},
         )
     return found
 
@@ -88,7 +100,9 @@ async def list_venues(db: AsyncSession, limit: int = 500) -> list[Venue]:
 async def _venue(db: AsyncSession, venue_id: int) -> Venue:
     venue = await db.get(Venue, venue_id)
     if venue is None:
-        raise field_error("venue_id", f"there is no venue {venue_id}", "unknown_venue")
+        raise field_error(
+            "venue_id", N_("there is no venue %(venue)s"), "unknown_venue", venue=str(venue_id)
+        )
     return venue
 
 
@@ -98,7 +112,7 @@ async def _check_site_fields(db: AsyncSession, body: SiteIn | SiteUpdate) -> Non
     if body.technician_id is not None:
         await active_user(db, body.technician_id, "technician_id")
     if body.contact_email and not EMAIL.match(body.contact_email):
-        raise field_error("contact_email", "this is not an e-mail address", "bad_email")
+        raise field_error("contact_email", N_("this is not an e-mail address"), "bad_email")
 
 
 async def create_site(
@@ -205,9 +219,12 @@ async def delete_site(
     )
     if only_here:
         raise Conflict(
-            f"site {site_id} is the only site of session(s) {sorted(only_here)};"
-            " change those sessions first",
+            N_(
+                "site %(site)s is the only site of session(s) %(sessions)s;"
+                " change those sessions first"
+            ),
             code="site_in_use",
+            params={"site": str(site_id), "sessions": ", ".join(map(str, sorted(only_here)))},
         )
     await _touch_sessions_at(db, site)
     await db.delete(site)
@@ -258,8 +275,9 @@ async def _load_delegation(db: AsyncSession, conference_id: int, delegation_id: 
     )
     if found is None:
         raise NotFound(
-            f"conference {conference_id} has no delegation {delegation_id}",
+            PART_NOT_FOUND["delegation"],
             code="delegation_not_found",
+            params={"conference": str(conference_id), "id": str(delegation_id)},
         )
     return found
 

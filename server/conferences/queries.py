@@ -13,6 +13,7 @@ from server.conferences.access import no_such_conference
 from server.conferences.bookings import conference_occurrences
 from server.conferences.series import SessionOccurrence
 from server.conferences.timing import field_error
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.models import (
     AgendaSession,
@@ -111,7 +112,12 @@ async def occurrences_between(
     start = start or found.starts_at
     end = end or found.ends_at
     if end <= start:
-        raise field_error("to", "the window must end after it starts", "bad_window")
+        raise field_error("to", N_("the window must end after it starts"), "bad_window")
     if end - start > MAX_WINDOW:
-        raise field_error("to", f"ask for at most {MAX_WINDOW.days} days at a time", "bad_window")
+        raise field_error(
+            "to",
+            N_("ask for at most %(days)s days at a time"),
+            "bad_window",
+            days=str(MAX_WINDOW.days),
+        )
     return conference_occurrences(found, (start, end))

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.conferences.timing import field_error, from_iso_list
+from server.conferences.inputs import SessionCreate, SessionUpdate
+from server.conferences.timing import field_error, from_iso_list, iso_list, to_utc
+from server.errors import InvalidInput
+from server.i18n_strings import N_
 from server.ical.ics import CalendarEvent, Recurrence, expand
 from server.ical.recurrence import is_occurrence, series_last_start
-from server.ical.rrules import rule_of
+from server.ical.rrules import RuleError, rule_of
 from server.models import AgendaSession, Conference, SessionStatus
 
 #: The most occurrences one series may have (a weekly meeting for about ten years).
@@ -65,6 +69,18 @@ def event_of(series: AgendaSession, overrides: list[AgendaSession]) -> CalendarE
     )
 
 
+def recurrence_refused(exc: ValueError) -> InvalidInput:
+    """The 422 for a rule the calendar layer refused, in the reader's words when it can."""
+    if isinstance(exc, RuleError):
+        return field_error("rrule", exc.template, "bad_recurrence", **exc.params)
+    return field_error(
+        "rrule",
+        N_("this repetition cannot be used: %(reason)s"),
+        "bad_recurrence",
+        reason=str(exc),
+    )
+
+
 def check_series(
     conference: Conference, series: AgendaSession, overrides: list[AgendaSession]
 ) -> None:
@@ -73,14 +89,14 @@ def check_series(
     try:
         event = event_of(series, overrides)
     except ValueError as exc:
-        raise field_error("rrule", str(exc), "bad_recurrence") from None
+        raise recurrence_refused(exc) from None
     if event.recurrence is None:
         return
     rule = rule_of(event.recurrence.rule)
     if rule.count is None and rule.until is None:
         raise field_error(
             "rrule",
-            "a series needs COUNT or UNTIL: it must end by the end of its conference",
+            N_("a series needs COUNT or UNTIL: it must end by the end of its conference"),
             "open_ended_series",
         )
     zone = ZoneInfo(series.time_zone)
@@ -88,20 +104,25 @@ def check_series(
     if last_start + (series.ends_at - series.starts_at) > conference.ends_at:
         raise field_error(
             "rrule",
-            f"the series runs until {last_start.astimezone(zone):%Y-%m-%d %H:%M %Z},"
-            f" after the end of the conference ({_local(conference.ends_at, conference)})",
+            N_("the series runs until %(last)s, after the end of the conference (%(end)s)"),
             "outside_conference",
+            last=f"{last_start.astimezone(zone):%Y-%m-%d %H:%M %Z}",
+            end=_local(conference.ends_at, conference),
         )
     for index, exdate in enumerate(event.recurrence.exdates):
         if not is_occurrence(event.recurrence.rule, series.starts_at, zone, exdate):
             raise field_error(
                 f"exdates.{index}",
-                f"{exdate.astimezone(zone):%Y-%m-%d %H:%M} is not an occurrence of the series",
+                N_("%(time)s is not an occurrence of the series"),
                 "not_an_occurrence",
+                time=f"{exdate.astimezone(zone):%Y-%m-%d %H:%M}",
             )
     if len(occurrences(conference, series, overrides)) > MAX_OCCURRENCES:
         raise field_error(
-            "rrule", f"a series has at most {MAX_OCCURRENCES} occurrences", "series_too_long"
+            "rrule",
+            N_("a series has at most %(count)s occurrences"),
+            "series_too_long",
+            count=str(MAX_OCCURRENCES),
         )
 
 
@@ -137,3 +158,33 @@ def occurrences(
 
 def _local(instant: dt.datetime, conference: Conference) -> str:
     return f"{instant.astimezone(ZoneInfo(conference.time_zone)):%Y-%m-%d %H:%M %Z}"
+
+
+def _exdates(values: list[dt.datetime], zone: ZoneInfo) -> list[dt.datetime]:
+    return [to_utc(v, zone, f"exdates.{i}") for i, v in enumerate(values)]
+
+
+def set_recurrence(
+    row: AgendaSession, body: SessionCreate | SessionUpdate, changed: dict[str, Any]
+) -> None:
+    """Set the rule and excluded dates a request gives, noting in ``changed`` what changed."""
+    zone = ZoneInfo(row.time_zone)
+    given = body.model_fields_set
+    if "rrule" in given:
+        rule = None
+        if body.rrule:
+            try:
+                rule = Recurrence(body.rrule).rule
+            except ValueError as exc:
+                raise recurrence_refused(exc) from None
+        if rule != row.rrule:
+            row.rrule = rule
+            changed["rrule"] = rule
+    if "exdates" in given and body.exdates is not None:
+        exdates = iso_list(_exdates(body.exdates, zone))
+        if exdates != row.exdates:
+            row.exdates, changed["exdates"] = exdates, exdates
+    if not row.rrule and row.exdates:
+        raise field_error(
+            "exdates", N_("only a series (with rrule) has excluded dates"), "not_a_series"
+        )

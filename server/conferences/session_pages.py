@@ -28,6 +28,7 @@ from server.conferences.inputs import SessionCreate, SessionUpdate
 from server.conferences.series import occurrences
 from server.conferences.timing import check_zone, field_error, parse_instant
 from server.errors import DomainError
+from server.i18n_strings import N_
 from server.keys import DATABASE
 from server.models import AgendaSession, Conference, ConferenceMember, Role, User
 from server.route_table import RouteTable, conference
@@ -46,7 +47,7 @@ def weekly_rule(form: Form, zone_name: str) -> str | None:
     try:
         day = dt.date.fromisoformat(raw)
     except ValueError:
-        raise field_error("repeat_until", f"{raw!r} is not a date") from None
+        raise field_error("repeat_until", N_("%(value)s is not a date"), value=repr(raw)) from None
     zone = check_zone(zone_name or "UTC")
     last = dt.datetime.combine(day, dt.time(23, 59, 59), zone).astimezone(dt.UTC)
     return f"FREQ=WEEKLY;UNTIL={last:%Y%m%dT%H%M%SZ}"

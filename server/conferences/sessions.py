@@ -31,11 +31,11 @@ from server import audit
 from server.conferences.bookings import MAX_SESSION, rebook
 from server.conferences.inputs import SessionCreate, SessionUpdate
 from server.conferences.operations import editable_conference
-from server.conferences.series import check_series, is_occurrence_of
+from server.conferences.parts import active_user
+from server.conferences.series import check_series, is_occurrence_of, set_recurrence
 from server.conferences.timing import check_zone, field_error, from_iso_list, iso_list, to_utc
 from server.errors import NotFound
 from server.i18n_strings import N_
-from server.ical.ics import Recurrence
 from server.identity import Identity
 from server.models import (
     AgendaSession,
@@ -44,7 +44,6 @@ from server.models import (
     ConferenceStatus,
     SessionStatus,
     Site,
-    User,
 )
 from server.models.conferences import new_uid
 
@@ -74,7 +73,9 @@ async def get_session(db: AsyncSession, conference_id: int, session_id: int) -> 
     )
     if found is None:
         raise NotFound(
-            f"conference {conference_id} has no session {session_id}", code="session_not_found"
+            N_("conference %(conference)s has no session %(session)s"),
+            code="session_not_found",
+            params={"conference": str(conference_id), "session": str(session_id)},
         )
     return found
 
@@ -131,7 +132,7 @@ class Planner:
                 changed["interpreted_languages"] = languages
         if "chair_id" in given and body.chair_id != row.chair_id:
             if body.chair_id is not None:
-                await self._user(body.chair_id, "chair_id")
+                await active_user(self.db, body.chair_id, "chair_id")
             row.chair_id, changed["chair_id"] = body.chair_id, body.chair_id
         return SessionChange(changed)
 
@@ -201,8 +202,10 @@ class Planner:
             if site_id not in found:
                 raise field_error(
                     f"site_ids.{index}",
-                    f"conference {self.conference.id} has no site {site_id}",
+                    N_("conference %(conference)s has no site %(site)s"),
                     "unknown_site",
+                    conference=str(self.conference.id),
+                    site=str(site_id),
                 )
         return [found[i] for i in sorted(set(ids))]
 
@@ -226,44 +229,9 @@ class Planner:
                 )
         return sorted(set(codes))
 
-    async def _user(self, user_id: int, field: str) -> User:
-        user = await self.db.get(User, user_id)
-        if user is None or not user.active:
-            raise field_error(field, f"there is no active user {user_id}", "unknown_user")
-        return user
-
 
 def _local(instant: dt.datetime, zone: ZoneInfo) -> str:
     return f"{instant.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
-
-
-def _exdates(values: list[dt.datetime], zone: ZoneInfo) -> list[dt.datetime]:
-    return [to_utc(v, zone, f"exdates.{i}") for i, v in enumerate(values)]
-
-
-def _set_recurrence(
-    row: AgendaSession, body: SessionCreate | SessionUpdate, changed: SessionChange
-) -> None:
-    zone = ZoneInfo(row.time_zone)
-    given = body.model_fields_set
-    if "rrule" in given:
-        rule = None
-        if body.rrule:
-            try:
-                rule = Recurrence(body.rrule).rule
-            except ValueError as exc:
-                raise field_error("rrule", str(exc), "bad_recurrence") from None
-        if rule != row.rrule:
-            row.rrule = rule
-            changed.fields["rrule"] = rule
-    if "exdates" in given and body.exdates is not None:
-        exdates = iso_list(_exdates(body.exdates, zone))
-        if exdates != row.exdates:
-            row.exdates, changed.fields["exdates"] = exdates, exdates
-    if not row.rrule and row.exdates:
-        raise field_error(
-            "exdates", "only a series (with rrule) has excluded dates", "not_a_series"
-        )
 
 
 async def create_session(
@@ -283,7 +251,7 @@ async def create_session(
     )
     await Planner(db, conference).apply(row, body, set(body.model_fields_set) | {"title"})
     change = SessionChange({})
-    _set_recurrence(row, body, change)
+    set_recurrence(row, body, change.fields)
     check_series(conference, row, [])
     db.add(row)
     await rebook(db, conference_id)
@@ -313,19 +281,24 @@ async def update_session(
     conference = await editable_conference(db, conference_id)
     row = await get_session(db, conference_id, session_id)
     if row.status == SessionStatus.CANCELLED:
-        raise field_error("session_id", f"session {session_id} is cancelled", "session_cancelled")
+        raise field_error(
+            "session_id",
+            N_("session %(session)s is cancelled"),
+            "session_cancelled",
+            session=str(session_id),
+        )
     given = set(body.model_fields_set)
     if occurrence is not None:
         row = await _occurrence_row(db, row, occurrence)
     if row.series_id is not None and given & {"rrule", "exdates"}:
         raise field_error(
             "rrule" if "rrule" in given else "exdates",
-            "the rule and excluded dates belong to the series: edit it without ?occurrence",
+            N_("the rule and excluded dates belong to the series: edit it without ?occurrence"),
             "occurrence_has_no_rule",
         )
     change = await Planner(db, conference).apply(row, body, given)
     if row.series_id is None:
-        _set_recurrence(row, body, change)
+        set_recurrence(row, body, change.fields)
     series = row if row.series_id is None else await get_session(db, conference_id, row.series_id)
     overrides = await _overrides(db, series) if series.rrule else []
     if row is series and {"starts_at", "rrule"} & change.fields.keys():
@@ -362,13 +335,21 @@ async def _occurrence_row(
     """The row of one occurrence: its existing exception, or a new one copied from the series
     (not yet added to the database)."""
     if series.series_id is not None or not series.rrule:
-        raise field_error("occurrence", f"session {series.id} is not a series", "not_a_series")
+        raise field_error(
+            "occurrence",
+            N_("session %(session)s is not a series"),
+            "not_a_series",
+            session=str(series.id),
+        )
     rid = occurrence.astimezone(dt.UTC).replace(microsecond=0)
     if rid in from_iso_list(series.exdates) or not is_occurrence_of(series, rid):
         raise NotFound(
-            f"the series {series.id} has no occurrence at {rid.isoformat()}"
-            " (give the start its rule gives it, in UTC)",
+            N_(
+                "the series %(series)s has no occurrence at %(start)s"
+                " (give the start its rule gives it, in UTC)"
+            ),
             code="occurrence_not_found",
+            params={"series": str(series.id), "start": rid.isoformat()},
         )
     for existing in await _overrides(db, series):
         if existing.recurrence_id == rid:

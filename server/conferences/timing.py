@@ -17,6 +17,7 @@ from server.errors import InvalidInput
 from server.fields import FIRST_YEAR, LAST_YEAR
 from server.i18n_strings import N_
 from server.ical.ics import iana_zone
+from server.models import ConferenceStatus
 
 
 def field_error(
@@ -31,13 +32,22 @@ def field_error(
     return InvalidInput(f"{field}: {error['message']}", code=code, errors=[error])
 
 
+def not_a_status(name: str) -> InvalidInput:
+    """The 422 for a conference status that does not exist, listing those that do."""
+    known = ", ".join(s.value for s in ConferenceStatus)
+    return field_error(
+        "status", N_("%(name)s is not a status (%(known)s)"), name=repr(name), known=known
+    )
+
+
 def check_zone(name: str, field: str = "time_zone") -> ZoneInfo:
     """The zone of an IANA name (``Asia/Vientiane``); anything else is refused."""
     if not isinstance(name, str) or iana_zone(name) != name:
         raise field_error(
             field,
-            f"{name!r} is not an IANA time zone (for example Asia/Ho_Chi_Minh, Europe/Paris)",
+            N_("%(name)s is not an IANA time zone (for example Asia/Ho_Chi_Minh, Europe/Paris)"),
             "bad_time_zone",
+            name=repr(name),
         )
     return ZoneInfo(name)
 
@@ -110,7 +120,9 @@ def parse_instant(raw: str, field: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise field_error(field, f"{raw!r} is not an ISO 8601 date or time") from None
+        raise field_error(
+            field, N_("%(value)s is not an ISO 8601 date or time"), value=repr(raw)
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     try:

@@ -23,7 +23,9 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 from icalendar import vRecur
 
-from .rrules import generates, rule_of
+from server.i18n_strings import N_
+
+from .rrules import RuleError, generates, rule_of
 
 if TYPE_CHECKING:
     from .events import CalendarEvent
@@ -94,9 +96,13 @@ def check_start(rule: str, start: datetime, zone: ZoneInfo) -> None:
     """
     local = start.astimezone(zone)
     if not generates(rule, start, zone, start) or first_occurrence(rule, start, zone) != start:
-        raise ValueError(
-            f"the first session ({local:%Y-%m-%d %H:%M} {zone.key}) is not an occurrence of"
-            f" the rule {rule}: the series must start on its rule"
+        raise RuleError(
+            N_(
+                "the first session (%(start)s) is not an occurrence of the rule %(rule)s:"
+                " the series must start on its rule"
+            ),
+            start=f"{local:%Y-%m-%d %H:%M} {zone.key}",
+            rule=rule,
         )
 
 

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import vRecur
 
+from server.i18n_strings import N_
+
 #: Longest COUNT accepted (a weekly meeting for almost 40 years).
 MAX_COUNT = 2000
 #: Longest INTERVAL accepted.
@@ -37,6 +39,16 @@ _BYDAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+class RuleError(ValueError):
+    """A refused rule: an ``N_`` template and its values, so that the organiser reads it in
+    their language (``str()`` is the English, filled in)."""
+
+    def __init__(self, template: str, **params: str) -> None:
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
+
+
 def normalize_rule(text: str) -> str:
     """Validate an RFC 5545 RECUR value (``RRULE:`` prefix optional) and return it canonical.
 
@@ -44,23 +56,28 @@ def normalize_rule(text: str) -> str:
     trip through a file. Raises ``ValueError`` with a message meant for the organiser.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("the recurrence rule is empty")
+        raise RuleError(N_("the recurrence rule is empty"))
     text = text.strip()
     if text.upper().startswith("RRULE:"):
         text = text[len("RRULE:") :]
     try:
         recur = vRecur.from_ical(text)
     except ValueError as exc:
-        raise ValueError(f"the recurrence rule {text!r} is not valid: {exc}") from None
+        raise RuleError(
+            N_("the recurrence rule %(rule)s is not valid: %(reason)s"), rule=text, reason=str(exc)
+        ) from None
     parts = {key.upper(): value for key, value in recur.items()}
     for key, values in parts.items():
         if key not in _PARTS and key != "WKST":
-            raise ValueError(
-                f"the recurrence rule part {key} is not supported: a Concord series repeats"
-                " at the time of its first session, by day, week, month or year"
+            raise RuleError(
+                N_(
+                    "the recurrence rule part %(part)s is not supported: a Concord series repeats"
+                    " at the time of its first session, by day, week, month or year"
+                ),
+                part=key,
             )
         if key in _SINGLE and len(values) != 1:
-            raise ValueError(f"the recurrence rule gives {key} more than once")
+            raise RuleError(N_("the recurrence rule gives %(part)s more than once"), part=key)
     rule = parse_rule(parts)
     _check_feasible(rule)
     return str(recur.to_ical().decode("ascii"))
@@ -91,28 +108,34 @@ def rule_of(text: str) -> RecurrenceRule:
 def parse_rule(parts: dict[str, list[object]]) -> RecurrenceRule:
     freq = str(parts["FREQ"][0]).upper() if "FREQ" in parts else None
     if freq is None:
-        raise ValueError("the recurrence rule has no FREQ")
+        raise RuleError(N_("the recurrence rule has no FREQ"))
     if freq not in _FREQS:
-        raise ValueError(f"FREQ={freq} is not supported: use DAILY, WEEKLY, MONTHLY or YEARLY")
+        raise RuleError(
+            N_("FREQ=%(freq)s is not supported: use DAILY, WEEKLY, MONTHLY or YEARLY"), freq=freq
+        )
     if "COUNT" in parts and "UNTIL" in parts:
-        raise ValueError("the recurrence rule gives both COUNT and UNTIL (RFC 5545 allows one)")
+        raise RuleError(N_("the recurrence rule gives both COUNT and UNTIL (RFC 5545 allows one)"))
     interval = _ints(parts, "INTERVAL") or [1]
     if not 1 <= interval[0] <= MAX_INTERVAL:
-        raise ValueError(f"INTERVAL must be between 1 and {MAX_INTERVAL}")
+        raise RuleError(N_("INTERVAL must be between 1 and %(max)s"), max=str(MAX_INTERVAL))
     count = _ints(parts, "COUNT")
     if count and not 1 <= count[0] <= MAX_COUNT:
-        raise ValueError(f"COUNT must be between 1 and {MAX_COUNT}")
+        raise RuleError(N_("COUNT must be between 1 and %(max)s"), max=str(MAX_COUNT))
     until = parts.get("UNTIL", [None])[0]
     if until is not None and (not isinstance(until, datetime) or until.utcoffset() != timedelta(0)):
-        raise ValueError(
-            "UNTIL must be a UTC date-time ending in Z (for example 20261231T230000Z),"
-            " because the series is planned in a time zone (RFC 5545 §3.3.10)"
+        raise RuleError(
+            N_(
+                "UNTIL must be a UTC date-time ending in Z (for example 20261231T230000Z),"
+                " because the series is planned in a time zone (RFC 5545 §3.3.10)"
+            )
         )
     weekdays, numbered = set(), set()
     for value in parts.get("BYDAY", []):
         match = _BYDAY.match(str(value).upper())
         if match is None:
-            raise ValueError(f"BYDAY value {value!r} is not a weekday such as MO or -1FR")
+            raise RuleError(
+                N_("BYDAY value %(value)s is not a weekday such as MO or -1FR"), value=str(value)
+            )
         weekday = _WEEKDAYS.index(match.group(2))
         if match.group(1):
             numbered.add((int(match.group(1)), weekday))
@@ -120,7 +143,7 @@ def parse_rule(parts: dict[str, list[object]]) -> RecurrenceRule:
             weekdays.add(weekday)
     wkst = str(parts.get("WKST", ["MO"])[0]).upper()
     if wkst not in _WEEKDAYS:
-        raise ValueError("WKST must be a weekday such as MO")
+        raise RuleError(N_("WKST must be a weekday such as MO"))
     return RecurrenceRule(
         freq=freq,
         interval=interval[0],
@@ -138,7 +161,7 @@ def parse_rule(parts: dict[str, list[object]]) -> RecurrenceRule:
 def _ints(parts: dict[str, list[object]], key: str) -> list[int]:
     values = parts.get(key, [])
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        raise ValueError(f"{key} values must be whole numbers")
+        raise RuleError(N_("%(part)s values must be whole numbers"), part=key)
     return [int(str(v)) for v in values]
 
 
@@ -146,32 +169,41 @@ def _check_feasible(rule: RecurrenceRule) -> None:
     """Refuse rules with parts RFC 5545 forbids together, or that can never occur."""
     freq, months, monthdays = rule.freq, rule.months, rule.monthdays
     if any(not 1 <= m <= 12 for m in months):
-        raise ValueError("BYMONTH values must be between 1 and 12")
+        raise RuleError(N_("BYMONTH values must be between 1 and 12"))
     if monthdays:
         if freq == "WEEKLY":
-            raise ValueError("BYMONTHDAY cannot be used with FREQ=WEEKLY (RFC 5545 §3.3.10)")
+            raise RuleError(N_("BYMONTHDAY cannot be used with FREQ=WEEKLY (RFC 5545 §3.3.10)"))
         if any(not 1 <= abs(d) <= 31 for d in monthdays):
-            raise ValueError("BYMONTHDAY values must be between 1 and 31 or -31 and -1")
+            raise RuleError(N_("BYMONTHDAY values must be between 1 and 31 or -31 and -1"))
         limits = [_MONTH_DAYS[m - 1] for m in months] or [31]
         if not any(abs(d) <= limit for d in monthdays for limit in limits):
-            raise ValueError("BYMONTHDAY names no day that exists in the months of the rule")
+            raise RuleError(N_("BYMONTHDAY names no day that exists in the months of the rule"))
     if rule.numbered:
         if freq not in ("MONTHLY", "YEARLY"):
-            raise ValueError("numbered BYDAY values (such as 2TU) need FREQ=MONTHLY or YEARLY")
+            raise RuleError(N_("numbered BYDAY values (such as 2TU) need FREQ=MONTHLY or YEARLY"))
         limit = 5 if freq == "MONTHLY" or months else 53
         if any(not 1 <= abs(n) <= limit for n, _ in rule.numbered):
-            raise ValueError(f"numbered BYDAY values must be between 1 and {limit} (or negative)")
+            raise RuleError(
+                N_("numbered BYDAY values must be between 1 and %(max)s (or negative)"),
+                max=str(limit),
+            )
         if monthdays or rule.weekdays:
-            raise ValueError("numbered BYDAY values cannot be mixed with BYMONTHDAY or plain days")
+            raise RuleError(
+                N_("numbered BYDAY values cannot be mixed with BYMONTHDAY or plain days")
+            )
     if rule.setpos:
         # Each period must be known to hold enough days, or the rule may never occur.
         if freq not in ("MONTHLY", "YEARLY") or (freq == "YEARLY" and not months):
-            raise ValueError("BYSETPOS is supported with FREQ=MONTHLY, or YEARLY with BYMONTH")
+            raise RuleError(N_("BYSETPOS is supported with FREQ=MONTHLY, or YEARLY with BYMONTH"))
         if not rule.weekdays or rule.numbered or monthdays:
-            raise ValueError("BYSETPOS is supported only with plain BYDAY values (such as MO,TU)")
+            raise RuleError(
+                N_("BYSETPOS is supported only with plain BYDAY values (such as MO,TU)")
+            )
         size = 4 * len(rule.weekdays) * (len(months) if freq == "YEARLY" else 1)
         if any(not 1 <= abs(p) <= size for p in rule.setpos):
-            raise ValueError(f"BYSETPOS values must be between 1 and {size} (or negative)")
+            raise RuleError(
+                N_("BYSETPOS values must be between 1 and %(max)s (or negative)"), max=str(size)
+            )
 
 
 def generates(text: str, start: datetime, zone: ZoneInfo, instant: datetime) -> bool:

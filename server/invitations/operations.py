@@ -47,7 +47,11 @@ async def create_invitation(
 ) -> NewInvitation:
     if role not in INVITABLE_ROLES:
         allowed = ", ".join(r.value for r in INVITABLE_ROLES)
-        raise InvalidInput(f"invitations are for {allowed}, not {role.value}", code="bad_role")
+        raise InvalidInput(
+            N_("invitations are for %(allowed)s, not %(role)s"),
+            code="bad_role",
+            params={"allowed": allowed, "role": role.value},
+        )
     if not 1 <= valid_hours <= MAX_HOURS:
         raise InvalidInput(
             N_("an invitation is valid for 1 to %(hours)s hours"),
@@ -56,7 +60,11 @@ async def create_invitation(
         )
     site = await db.get(Site, site_id)
     if site is None or site.conference_id != conference_id:
-        raise InvalidInput(f"conference {conference_id} has no site {site_id}", code="bad_site")
+        raise InvalidInput(
+            N_("conference %(conference)s has no site %(site)s"),
+            code="bad_site",
+            params={"conference": str(conference_id), "site": str(site_id)},
+        )
     invitation = Invitation(
         conference_id=conference_id,
         site_id=site_id,
@@ -134,8 +142,9 @@ async def revoke_invitation(
     invitation = await db.get(Invitation, invitation_id)
     if invitation is None or invitation.conference_id != conference_id:
         raise NotFound(
-            f"conference {conference_id} has no invitation {invitation_id}",
+            N_("conference %(conference)s has no invitation %(invitation)s"),
             code="invitation_not_found",
+            params={"conference": str(conference_id), "invitation": str(invitation_id)},
         )
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from recordings.ledger.tree_head import SignedTreeHead
 from server.errors import NotFound
+from server.i18n_strings import N_
 from server.keys import DATABASE, LEDGER_SIGNER
 from server.ledger import operations as ops
 from server.ledger.schemas import EntryOut, EntryProofOut, HeadOut
@@ -55,7 +56,7 @@ async def latest(request: web.Request) -> web.Response:
     async with request.app[DATABASE].session() as db:
         head = await ops.latest_head(db)
     if head is None:
-        raise NotFound("the ledger is empty: no tree head is signed yet", code="ledger_empty")
+        raise NotFound(N_("the ledger is empty: no tree head is signed yet"), code="ledger_empty")
     return json_response(head_out(head))
 
 

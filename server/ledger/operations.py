@@ -30,6 +30,7 @@ from recordings.ledger.verify import Finding, FindingKind, StoredEntry, check_lo
 from recordings.ledger.witness import append_heads
 from server.config import default_ledger_witness
 from server.errors import InvalidInput, NotFound
+from server.i18n_strings import N_
 from server.models import LEDGER_KINDS, LedgerEntry, LedgerHead, PermitApplication, utcnow
 
 LEDGER_LOCK = 0x434E4C47
@@ -236,7 +237,11 @@ async def entry_with_proof(db: AsyncSession, position: int) -> EntryProof:
     entry = await db.scalar(select(LedgerEntry).where(LedgerEntry.position == position))
     head = await latest_head(db)
     if entry is None or head is None or position >= head.tree_size:
-        raise NotFound(f"there is no ledger entry {position}", code="ledger_entry_not_found")
+        raise NotFound(
+            N_("there is no ledger entry %(position)s"),
+            code="ledger_entry_not_found",
+            params={"position": str(position)},
+        )
     leaves = await stored_leaf_hashes(db)
     size = min(head.tree_size, len(leaves))
     proof = MerkleLog(leaves[:size]).inclusion_proof(position, size) if position < size else []

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from server.conferences.access import conference_roles
 from server.conferences.queries import conference_detail
 from server.errors import Forbidden, InvalidInput
+from server.i18n_strings import N_
 from server.keys import CONFIG, DATABASE
 from server.live.ice import ice_servers
 from server.live.namespace import CHAIR_ROLES
@@ -34,11 +35,19 @@ async def site_page(request: web.Request) -> web.Response:
         elif raw.isdigit():
             site_id = int(raw)
         else:
-            raise InvalidInput(f"site must be a number, got {raw!r}", code="bad_site")
+            raise InvalidInput(
+                N_("site must be a number, got %(value)s"),
+                code="bad_site",
+                params={"value": repr(raw)},
+            )
     else:
-        raise Forbidden("sites join through their invitation link", code="not_a_site")
+        raise Forbidden(N_("sites join through their invitation link"), code="not_a_site")
     if site_id not in sites:
-        raise InvalidInput(f"conference {conference_id} has no site {site_id}", code="bad_site")
+        raise InvalidInput(
+            N_("conference %(conference)s has no site %(site)s"),
+            code="bad_site",
+            params={"conference": str(conference_id), "site": str(site_id)},
+        )
     join = {"conference_id": conference_id, "as": "site", "site_id": site_id}
     return render(
         request,
@@ -86,7 +95,9 @@ async def booth_page(request: web.Request) -> web.Response:
     mine = [a for a in staff if a.target_language == language and a.user_id == who.user_id]
     if who.user_id is None or not mine:
         raise Forbidden(
-            f"only the interpreters of the {language!r} booth may open it", code="not_in_booth"
+            N_("only the interpreters of the %(language)s booth may open it"),
+            code="not_in_booth",
+            params={"language": repr(language)},
         )
     partners = [a for a in staff if a.target_language == language and a.user_id != who.user_id]
     other_booths = sorted({a.target_language for a in staff} - {language})

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.conferences.access import conference_roles
 from server.errors import Forbidden
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.minutes.workflow import EDITORS
 from server.models import Delegation, DelegationMember
@@ -60,9 +61,12 @@ async def minutes_access(db: AsyncSession, who: Identity, conference_id: int) ->
     delegations = await delegations_of(db, who, conference_id) if who.guest is None else frozenset()
     if not roles and not delegations:
         raise Forbidden(
-            f"the minutes of conference {conference_id} are for its secretary, organiser "
-            "and delegations",
+            N_(
+                "the minutes of conference %(conference)s are for its secretary, organiser"
+                " and delegations"
+            ),
             code="not_a_minutes_reader",
+            params={"conference": str(conference_id)},
         )
     return MinutesAccess(conference_id, roles, delegations)
 
@@ -70,6 +74,6 @@ async def minutes_access(db: AsyncSession, who: Identity, conference_id: int) ->
 def require_editor(access: MinutesAccess) -> None:
     if not access.editor:
         raise Forbidden(
-            "only the conference's secretary or organiser may write the minutes",
+            N_("only the conference's secretary or organiser may write the minutes"),
             code="not_a_minutes_editor",
         )

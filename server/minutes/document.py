@@ -30,6 +30,7 @@ from types import MappingProxyType
 from typing import Any
 
 from server.errors import InvalidInput
+from server.i18n_strings import N_
 
 #: Version of the JSON shape, stored in the document so a later shape can still read it.
 FORMAT = 1
@@ -57,8 +58,13 @@ class InvalidMinutes(InvalidInput, ValueError):
 
     code = "invalid_minutes"
 
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}", errors=[{"field": path, "message": message}])
+    def __init__(self, path: str, message: str, **params: str) -> None:
+        # With ``params``, ``message`` is an N_ template, as for ``field_error``.
+        english = message % params if params else message
+        error: dict[str, object] = {"field": path, "message": english}
+        if params:
+            error |= {"template": message, "params": params}
+        super().__init__(f"{path}: {english}", errors=[error])
         self.path = path
 
 
@@ -254,11 +260,13 @@ class Minutes:
     @classmethod
     def from_json(cls, text: str | bytes) -> Minutes:
         if len(text) > MAX_JSON:
-            raise InvalidMinutes("$", f"the minutes are larger than {MAX_JSON:,} characters")
+            raise InvalidMinutes(
+                "$", N_("the minutes are larger than %(max)s characters"), max=f"{MAX_JSON:,}"
+            )
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidMinutes("$", f"not JSON ({exc})") from None
+            raise InvalidMinutes("$", N_("not JSON (%(reason)s)"), reason=str(exc)) from None
         return cls.from_dict(data)
 
 
@@ -288,74 +296,84 @@ def _item_dict(item: ItemMinutes) -> dict[str, Any]:
 
 def _check_minutes(m: Minutes) -> None:
     if isinstance(m.conference_id, bool) or not isinstance(m.conference_id, int):
-        raise InvalidMinutes("conference_id", "must be an integer")
+        raise InvalidMinutes("conference_id", N_("must be an integer"))
     if not m.languages:
-        raise InvalidMinutes("languages", "at least one language is needed")
+        raise InvalidMinutes("languages", N_("at least one language is needed"))
     if len(m.languages) > MAX_LANGUAGES:
-        raise InvalidMinutes("languages", f"at most {MAX_LANGUAGES} languages")
+        raise InvalidMinutes("languages", N_("at most %(max)s languages"), max=str(MAX_LANGUAGES))
     for i, code in enumerate(m.languages):
         if not isinstance(code, str) or not LANGUAGE_CODE.fullmatch(code):
-            raise InvalidMinutes(f"languages[{i}]", f"{code!r} is not a language code (vi, lo)")
+            raise InvalidMinutes(
+                f"languages[{i}]", N_("%(code)s is not a language code (vi, lo)"), code=repr(code)
+            )
         if code in m.languages[:i]:
-            raise InvalidMinutes(f"languages[{i}]", f"{code!r} is listed twice")
+            raise InvalidMinutes(f"languages[{i}]", N_("%(code)s is listed twice"), code=repr(code))
     if len(m.items) > MAX_ITEMS:
-        raise InvalidMinutes("items", f"at most {MAX_ITEMS} agenda items")
+        raise InvalidMinutes("items", N_("at most %(max)s agenda items"), max=str(MAX_ITEMS))
     seen: set[str] = set()
     for i, item in enumerate(m.items):
         path = f"items[{i}]"
         if not isinstance(item, ItemMinutes):
-            raise InvalidMinutes(path, "must be an ItemMinutes")
+            raise InvalidMinutes(path, N_("must be an ItemMinutes"))
         _check_uid(item.session_uid, f"{path}.session_uid")
         if item.session_uid in seen:
-            raise InvalidMinutes(f"{path}.session_uid", "the same session appears twice")
+            raise InvalidMinutes(f"{path}.session_uid", N_("the same session appears twice"))
         seen.add(item.session_uid)
         if item.session_id is not None and (
             isinstance(item.session_id, bool) or not isinstance(item.session_id, int)
         ):
-            raise InvalidMinutes(f"{path}.session_id", "must be an integer or null")
+            raise InvalidMinutes(f"{path}.session_id", N_("must be an integer or null"))
         _check_texts(item.title, f"{path}.title", m.languages, MAX_TITLE)
         _check_texts(item.discussion, f"{path}.discussion", m.languages, MAX_TEXT)
         if len(item.decisions) > MAX_ENTRIES:
-            raise InvalidMinutes(f"{path}.decisions", f"at most {MAX_ENTRIES} decisions")
+            raise InvalidMinutes(
+                f"{path}.decisions", N_("at most %(max)s decisions"), max=str(MAX_ENTRIES)
+            )
         for j, decision in enumerate(item.decisions):
             _check_texts(decision, f"{path}.decisions[{j}]", m.languages, MAX_TEXT)
         if len(item.actions) > MAX_ENTRIES:
-            raise InvalidMinutes(f"{path}.actions", f"at most {MAX_ENTRIES} action items")
+            raise InvalidMinutes(
+                f"{path}.actions", N_("at most %(max)s action items"), max=str(MAX_ENTRIES)
+            )
         for j, action in enumerate(item.actions):
             apath = f"{path}.actions[{j}]"
             if not isinstance(action, ActionItem):
-                raise InvalidMinutes(apath, "must be an ActionItem")
+                raise InvalidMinutes(apath, N_("must be an ActionItem"))
             _check_texts(action.what, f"{apath}.what", m.languages, MAX_TEXT)
             _check_text(action.owner, f"{apath}.owner", MAX_OWNER)
             if "\n" in action.owner:
-                raise InvalidMinutes(f"{apath}.owner", "must be one line")
+                raise InvalidMinutes(f"{apath}.owner", N_("must be one line"))
             _check_due(action.due, f"{apath}.due")
     if len(m.attendance) > MAX_RECORDS:
-        raise InvalidMinutes("attendance", f"at most {MAX_RECORDS:,} rows")
+        raise InvalidMinutes("attendance", N_("at most %(max)s rows"), max=f"{MAX_RECORDS:,}")
     for i, row in enumerate(m.attendance):
         path = f"attendance[{i}]"
         if not isinstance(row, SiteAttendance):
-            raise InvalidMinutes(path, "must be a SiteAttendance")
+            raise InvalidMinutes(path, N_("must be a SiteAttendance"))
         _check_uid(row.session_uid, f"{path}.session_uid")
         _check_id(row.site_id, f"{path}.site_id")
         for flag in ("late", "left_early"):
             if not isinstance(getattr(row, flag), bool):
-                raise InvalidMinutes(f"{path}.{flag}", "must be true or false")
+                raise InvalidMinutes(f"{path}.{flag}", N_("must be true or false"))
         if len(row.intervals) > MAX_INTERVALS:
-            raise InvalidMinutes(f"{path}.intervals", f"at most {MAX_INTERVALS} intervals")
+            raise InvalidMinutes(
+                f"{path}.intervals", N_("at most %(max)s intervals"), max=str(MAX_INTERVALS)
+            )
         previous_end: dt.datetime | None = None
         for j, interval in enumerate(row.intervals):
             ipath = f"{path}.intervals[{j}]"
             _check_span(interval.start, interval.end, ipath)
             if previous_end is not None and interval.start < previous_end:
-                raise InvalidMinutes(f"{ipath}.start", "intervals must be in order, apart")
+                raise InvalidMinutes(f"{ipath}.start", N_("intervals must be in order, apart"))
             previous_end = interval.end
     if len(m.interventions) > MAX_RECORDS:
-        raise InvalidMinutes("interventions", f"at most {MAX_RECORDS:,} interventions")
+        raise InvalidMinutes(
+            "interventions", N_("at most %(max)s interventions"), max=f"{MAX_RECORDS:,}"
+        )
     for i, intervention in enumerate(m.interventions):
         path = f"interventions[{i}]"
         if not isinstance(intervention, Intervention):
-            raise InvalidMinutes(path, "must be an Intervention")
+            raise InvalidMinutes(path, N_("must be an Intervention"))
         _check_uid(intervention.session_uid, f"{path}.session_uid")
         _check_id(intervention.site_id, f"{path}.site_id")
         _check_span(intervention.start, intervention.end, path)
@@ -363,53 +381,67 @@ def _check_minutes(m: Minutes) -> None:
 
 def _check_uid(value: Any, path: str) -> None:
     if not isinstance(value, str) or not SESSION_UID.fullmatch(value):
-        raise InvalidMinutes(path, "must be a session uid (letters, digits, @._:+-)")
+        raise InvalidMinutes(path, N_("must be a session uid (letters, digits, @._:+-)"))
 
 
 def _check_id(value: Any, path: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidMinutes(path, "must be an integer")
+        raise InvalidMinutes(path, N_("must be an integer"))
 
 
 def _check_span(start: Any, end: Any, path: str) -> None:
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise InvalidMinutes(f"{path}.{name}", "must be an aware date and time")
+            raise InvalidMinutes(f"{path}.{name}", N_("must be an aware date and time"))
     if end < start:
-        raise InvalidMinutes(f"{path}.end", "ends before it starts")
+        raise InvalidMinutes(f"{path}.end", N_("ends before it starts"))
 
 
 def _check_texts(texts: Any, path: str, languages: Sequence[str], limit: int) -> None:
     if not isinstance(texts, Mapping):
-        raise InvalidMinutes(path, "must map language codes to texts")
+        raise InvalidMinutes(path, N_("must map language codes to texts"))
     for code, text in texts.items():
         if code not in languages:
             known = ", ".join(languages)
             raise InvalidMinutes(
-                f"{path}.{code}", f"{code!r} is not a language of these minutes ({known})"
+                f"{path}.{code}",
+                N_("%(code)s is not a language of these minutes (%(known)s)"),
+                code=repr(code),
+                known=known,
             )
         _check_text(text, f"{path}.{code}", limit)
 
 
 def _check_text(text: Any, path: str, limit: int) -> None:
     if not isinstance(text, str):
-        raise InvalidMinutes(path, "must be a text")
+        raise InvalidMinutes(path, N_("must be a text"))
     if len(text) > limit:
-        raise InvalidMinutes(path, f"at most {limit:,} characters (this has {len(text):,})")
+        raise InvalidMinutes(
+            path,
+            N_("at most %(max)s characters (this has %(count)s)"),
+            max=f"{limit:,}",
+            count=f"{len(text):,}",
+        )
     bad = FORBIDDEN.search(text)
     if bad is not None:
-        raise InvalidMinutes(path, f"character U+{ord(bad.group()):04X} is not allowed in a text")
+        raise InvalidMinutes(
+            path,
+            N_("character %(character)s is not allowed in a text"),
+            character=f"U+{ord(bad.group()):04X}",
+        )
 
 
 def _check_due(value: Any, path: str) -> None:
     if value is None:
         return
     if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
-        raise InvalidMinutes(path, "must be an ISO date (YYYY-MM-DD) or null")
+        raise InvalidMinutes(path, N_("must be an ISO date (YYYY-MM-DD) or null"))
     try:
         dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidMinutes(path, f"{value} is not a date in the calendar") from None
+        raise InvalidMinutes(
+            path, N_("%(value)s is not a date in the calendar"), value=value
+        ) from None
 
 
 # --- reading the JSON form ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
 from server.errors import Conflict, InvalidInput
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.minutes import build
 from server.minutes.access import minutes_access, require_editor
@@ -63,8 +64,9 @@ async def create(
     )
     if exists is not None:
         raise Conflict(
-            f"conference {conference_id} already has minutes: open them instead",
+            N_("conference %(conference)s already has minutes: open them instead"),
             code="minutes_exist",
+            params={"conference": str(conference_id)},
         )
     conference = await build.load_conference(db, conference_id)
     minutes = await build.from_the_room(db, conference, build.first_draft(conference))
@@ -92,12 +94,15 @@ def parse_document(document: Any, stored: Minutes) -> Minutes:
     Attendance and interventions are the room's, never typed: the stored ones are kept."""
     sent = Minutes.from_dict(document)
     if sent.conference_id != stored.conference_id:
-        raise InvalidMinutes("conference_id", "the minutes belong to another conference")
+        raise InvalidMinutes("conference_id", N_("the minutes belong to another conference"))
     if sent.languages != stored.languages:
         raise InvalidMinutes(
             "languages",
-            f"the minutes are written in {', '.join(stored.languages)}; "
-            "the languages cannot be changed by a save",
+            N_(
+                "the minutes are written in %(languages)s;"
+                " the languages cannot be changed by a save"
+            ),
+            languages=", ".join(stored.languages),
         )
     return replace(sent, attendance=stored.attendance, interventions=stored.interventions)
 
@@ -135,8 +140,9 @@ async def save(
     record = record_of(now.row, now.minutes)
     if base > now.row.revision or base < 1:
         raise InvalidInput(
-            f"revision {base} does not exist (the latest is {now.row.revision})",
+            N_("revision %(base)s does not exist (the latest is %(latest)s)"),
             code="bad_base_revision",
+            params={"base": str(base), "latest": str(now.row.revision)},
         )
     base_revision = (
         now.revision if base == now.row.revision else await revision_row(db, now.row, base)
@@ -199,7 +205,7 @@ async def refresh_from_room(
     base = now.row.revision
     if not await _advance(db, now.row, base):
         raise Conflict(
-            "the minutes changed while the attendance was read: try again",
+            N_("the minutes changed while the attendance was read: try again"),
             code="minutes_busy",
         )
     revision = _new_revision(now.row, base + 1, who, refreshed, "attendance")

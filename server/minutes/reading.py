@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from server.i18n_strings import N_
 from server.minutes.document import (
     FORMAT,
     MAX_ENTRIES,
@@ -27,34 +28,41 @@ from server.minutes.document import (
 
 def _obj(value: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise InvalidMinutes(path, "must be an object")
+        raise InvalidMinutes(path, N_("must be an object"))
     return value
 
 
 def _list(value: Any, path: str, limit: int) -> list[Any]:
     if not isinstance(value, list):
-        raise InvalidMinutes(path, "must be a list")
+        raise InvalidMinutes(path, N_("must be a list"))
     if len(value) > limit:
-        raise InvalidMinutes(path, f"at most {limit:,} entries")
+        raise InvalidMinutes(path, N_("at most %(max)s entries"), max=f"{limit:,}")
     return value
 
 
 def _time(value: Any, path: str) -> dt.datetime:
     if not isinstance(value, str):
-        raise InvalidMinutes(path, "must be an ISO 8601 date and time")
+        raise InvalidMinutes(path, N_("must be an ISO 8601 date and time"))
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidMinutes(path, f"{value!r} is not an ISO 8601 date and time") from None
+        raise InvalidMinutes(
+            path, N_("%(value)s is not an ISO 8601 date and time"), value=repr(value)
+        ) from None
     if parsed.tzinfo is None:
-        raise InvalidMinutes(path, "must carry its UTC offset")
+        raise InvalidMinutes(path, N_("must carry its UTC offset"))
     return parsed
 
 
 def minutes_from(data: Any) -> Minutes:
     top = _obj(data, "$")
     if top.get("format", FORMAT) != FORMAT:
-        raise InvalidMinutes("format", f"unknown format {top.get('format')!r} (known: {FORMAT})")
+        raise InvalidMinutes(
+            "format",
+            N_("unknown format %(format)s (known: %(known)s)"),
+            format=repr(top.get("format")),
+            known=str(FORMAT),
+        )
     unknown = set(top) - {
         "format",
         "conference_id",
@@ -64,7 +72,7 @@ def minutes_from(data: Any) -> Minutes:
         "interventions",
     }
     if unknown:
-        raise InvalidMinutes(sorted(unknown)[0], "unknown field")
+        raise InvalidMinutes(sorted(unknown)[0], N_("unknown field"))
     items = []
     for i, raw in enumerate(_list(top.get("items", []), "items", MAX_ITEMS)):
         path = f"items[{i}]"

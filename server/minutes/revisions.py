@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from server.errors import Conflict as ConflictError
+from server.i18n_strings import N_
 from server.minutes.document import InvalidMinutes, Minutes
 
 #: A text at least this long (or of several lines) gets a line diff in its ``RevisionChange``.
@@ -300,11 +301,25 @@ class StaleRevision(ConflictError):
             else "an unknown time"
         )
         who = saved_by or "another editor"
-        newer = "a newer revision" if current - base == 1 else f"{current - base} newer revisions"
         super().__init__(
-            f"Your changes were not saved: {who} saved revision {current} at {when}, "
-            f"after revision {base} that you were editing ({newer}). "
-            "Reload the minutes and merge your changes with theirs, then save again."
+            N_(
+                "Your changes were not saved: %(who)s saved revision %(current)s at %(when)s,"
+                " after revision %(base)s that you were editing (a newer revision)."
+                " Reload the minutes and merge your changes with theirs, then save again."
+            )
+            if current - base == 1
+            else N_(
+                "Your changes were not saved: %(who)s saved revision %(current)s at %(when)s,"
+                " after revision %(base)s that you were editing (%(newer)s newer revisions)."
+                " Reload the minutes and merge your changes with theirs, then save again."
+            ),
+            params={
+                "who": who,
+                "current": str(current),
+                "when": when,
+                "base": str(base),
+                "newer": str(current - base),
+            },
         )
         self.current = current
         self.base = base

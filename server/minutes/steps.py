@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recordings.ledger.tree_head import TreeHeadSigner
 from server import audit
 from server.errors import Forbidden, InternalError, InvalidInput
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.ledger.operations import append
 from server.minutes.access import minutes_access, require_editor
@@ -125,19 +126,26 @@ async def comment(
     access = await minutes_access(db, who, conference_id)
     if not access.delegations:
         raise Forbidden(
-            "comments come from the delegations: you are not a member of one in this conference",
+            N_(
+                "comments come from the delegations: you are not a member of one in this conference"
+            ),
             code="not_a_delegation_member",
         )
     if delegation_id is None:
         if len(access.delegations) > 1:
             raise InvalidInput(
-                "you belong to several delegations: name the one you comment for (delegation_id)",
+                N_(
+                    "you belong to several delegations:"
+                    " name the one you comment for (delegation_id)"
+                ),
                 code="delegation_needed",
             )
         (delegation_id,) = access.delegations
     elif delegation_id not in access.delegations:
         raise Forbidden(
-            f"you are not a member of delegation {delegation_id}", code="not_a_delegation_member"
+            N_("you are not a member of delegation %(delegation)s"),
+            code="not_a_delegation_member",
+            params={"delegation": str(delegation_id)},
         )
     now = await current(db, conference_id)
     at = utcnow()

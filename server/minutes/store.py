@@ -42,7 +42,11 @@ async def minutes_row(
         query = query.execution_options(populate_existing=True)
     row = await db.scalar(query)
     if row is None:
-        raise NotFound(f"conference {conference_id} has no minutes yet", code="minutes_not_found")
+        raise NotFound(
+            N_("conference %(conference)s has no minutes yet"),
+            code="minutes_not_found",
+            params={"conference": str(conference_id)},
+        )
     return row
 
 
@@ -54,8 +58,9 @@ async def revision_row(db: AsyncSession, row: MinutesDocument, number: int) -> M
     )
     if found is None:
         raise NotFound(
-            f"the minutes have no revision {number} (the latest is {row.revision})",
+            N_("the minutes have no revision %(number)s (the latest is %(latest)s)"),
             code="minutes_revision_not_found",
+            params={"number": str(number), "latest": str(row.revision)},
         )
     return found
 
@@ -70,7 +75,7 @@ def check_reader(access: MinutesAccess, row: MinutesDocument) -> None:
     """Delegations read circulated and final minutes; drafts are the editors' alone."""
     if not access.editor and row.state == MinutesState.DRAFT:
         raise Forbidden(
-            "these minutes are a draft: the delegations read them once they are circulated",
+            N_("these minutes are a draft: the delegations read them once they are circulated"),
             code="minutes_draft",
         )
 

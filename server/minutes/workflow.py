@@ -165,8 +165,10 @@ def edit(record: MinutesRecord, minutes: Minutes, roles: Iterable[str]) -> Minut
     conference may not change."""
     if record.state is S.FINAL:
         raise MinutesLocked(
-            "These minutes are final: the text is locked and its SHA-256 recorded. "
-            "Nothing can be changed."
+            N_(
+                "These minutes are final: the text is locked and its SHA-256 recorded. "
+                "Nothing can be changed."
+            )
         )
     if record.state not in EDITABLE:
         raise MinutesLocked(
@@ -181,7 +183,7 @@ def edit(record: MinutesRecord, minutes: Minutes, roles: Iterable[str]) -> Minut
             N_("Only the %(roles)s may edit the minutes."), params={"roles": _or(EDITORS)}
         )
     if minutes.conference_id != record.minutes.conference_id:
-        raise InvalidMinutes("conference_id", "the minutes belong to another conference")
+        raise InvalidMinutes("conference_id", N_("the minutes belong to another conference"))
     return replace(record, minutes=minutes)
 
 
@@ -192,7 +194,7 @@ def circulate(
     check_step(record.state, S.CIRCULATED, roles)
     to = frozenset(delegations)
     if not to:
-        raise InvalidMinutes("delegations", "circulate to at least one delegation")
+        raise InvalidMinutes("delegations", N_("circulate to at least one delegation"))
     return replace(record, state=S.CIRCULATED, round=record.round + 1, delegations=to)
 
 
@@ -213,13 +215,15 @@ def add_comment(record: MinutesRecord, comment: Comment) -> MinutesRecord:
         raise WrongRole(N_("The minutes were not circulated to this delegation."))
     text = comment.text.strip()
     if not text:
-        raise InvalidMinutes("text", "a comment needs some text")
+        raise InvalidMinutes("text", N_("a comment needs some text"))
     if len(text) > MAX_COMMENT:
-        raise InvalidMinutes("text", f"at most {MAX_COMMENT:,} characters")
+        raise InvalidMinutes("text", N_("at most %(max)s characters"), max=f"{MAX_COMMENT:,}")
     if comment.path is not None and not _COMMENT_PATH.fullmatch(comment.path):
-        raise InvalidMinutes("path", f"{comment.path!r} is not a field path of the minutes")
+        raise InvalidMinutes(
+            "path", N_("%(given)s is not a field path of the minutes"), given=repr(comment.path)
+        )
     if comment.at.tzinfo is None:
-        raise InvalidMinutes("at", "must be an aware date and time")
+        raise InvalidMinutes("at", N_("must be an aware date and time"))
     stored = replace(comment, text=text, round=record.round)
     return replace(record, comments=(*record.comments, stored))
 

@@ -42,7 +42,9 @@ def _site_param(raw: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit():
-        raise InvalidInput(f"site must be a number, got {raw!r}", code="bad_site")
+        raise InvalidInput(
+            N_("site must be a number, got %(value)s"), code="bad_site", params={"value": repr(raw)}
+        )
     return int(raw)
 
 
@@ -58,16 +60,20 @@ async def check_page(request: web.Request) -> web.Response:
     sites = {site.id: site for site in found.sites}
     if who.guest is not None:
         if wanted not in (None, who.guest.site_id):
-            raise Forbidden("this invitation is for another site", code="not_your_site")
+            raise Forbidden(N_("this invitation is for another site"), code="not_your_site")
         site_id = who.guest.site_id
     elif held & CHECKERS:
         if wanted is None:
-            raise InvalidInput("choose the site to check: ?site=ID", code="bad_site")
+            raise InvalidInput(N_("choose the site to check: ?site=ID"), code="bad_site")
         site_id = wanted
     else:
-        raise Forbidden("a site checks through its invitation link", code="not_a_site")
+        raise Forbidden(N_("a site checks through its invitation link"), code="not_a_site")
     if site_id not in sites:
-        raise InvalidInput(f"conference {conference_id} has no site {site_id}", code="bad_site")
+        raise InvalidInput(
+            N_("conference %(conference)s has no site %(site)s"),
+            code="bad_site",
+            params={"conference": str(conference_id), "site": str(site_id)},
+        )
     previous = checks.get(site_id)
     data: dict[str, Any] = {
         "conference": {"id": found.id, "title": found.title},

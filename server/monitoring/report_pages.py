@@ -18,6 +18,7 @@ from babel.numbers import format_decimal, format_percent
 
 from server.conferences.queries import conference_detail
 from server.conferences.timing import field_error, parse_instant
+from server.i18n_strings import N_
 from server.keys import DATABASE, LOCALE
 from server.models import Role
 from server.monitoring.report import LEVELS, Minute, QualityReport, Window
@@ -36,7 +37,13 @@ def report_window(request: web.Request) -> Window:
     start = parse_instant(raw_start, "from") if raw_start else None
     end = parse_instant(raw_end, "to") if raw_end else None
     if start is not None and end is not None and end <= start:
-        raise field_error("to", f"{raw_end!r} is not after from ({raw_start!r})", "bad_range")
+        raise field_error(
+            "to",
+            N_("%(end)s is not after from (%(start)s)"),
+            "bad_range",
+            end=repr(raw_end),
+            start=repr(raw_start),
+        )
     return Window(start, end)
 
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from aiohttp_jinja2 import render_string
 
 from server.errors import BadRequest, InvalidInput, PayloadTooLarge
+from server.i18n_strings import N_
 from server.keys import CONFIG, DATABASE, LEDGER_SIGNER, LOCALE
 from server.models import PermitStatus, Role, utcnow
 from server.permits import attachments as files
@@ -83,7 +84,10 @@ async def api_list(request: web.Request) -> web.Response:
             statuses.append(PermitStatus(raw))
         except ValueError:
             names = ", ".join(s.value for s in PermitStatus)
-            raise InvalidInput(f"status {raw!r} is not one of {names}") from None
+            raise InvalidInput(
+                N_("status %(value)s is not one of %(names)s"),
+                params={"value": repr(raw), "names": names},
+            ) from None
     conference_id = query_number(request, "conference_id", None, *NUMBER_RANGE)
     async with request.app[DATABASE].session() as db:
         rows = await queries.list_applications(
@@ -201,16 +205,18 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     """The raw body, refused as soon as it passes ``limit`` bytes (nothing is kept)."""
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(
-            f"the file is {request.content_length} bytes; attachments may be up to {limit} bytes",
+            N_("the file is %(size)s bytes; attachments may be up to %(limit)s bytes"),
             code="attachment_too_large",
+            params={"size": str(request.content_length), "limit": str(limit)},
         )
     data = bytearray()
     async for chunk in request.content.iter_chunked(CHUNK):
         data += chunk
         if len(data) > limit:
             raise PayloadTooLarge(
-                f"the file is larger than {limit} bytes, the limit for attachments",
+                N_("the file is larger than %(limit)s bytes, the limit for attachments"),
                 code="attachment_too_large",
+                params={"limit": str(limit)},
             )
     return bytes(data)
 
@@ -223,7 +229,7 @@ async def api_upload(request: web.Request) -> web.Response:
     name = request.query.get("name")
     if not name:
         raise BadRequest(
-            "name the file in the query: ?name=letter.pdf", code="attachment_name_missing"
+            N_("name the file in the query: ?name=letter.pdf"), code="attachment_name_missing"
         )
     config = request.app[CONFIG]
     content = await read_limited(request, config.permit_attachment_max_bytes)
@@ -302,12 +308,20 @@ def report_range(request: web.Request, today: dt.date) -> tuple[Period, dt.date,
     raw = request.query.get("period", "month")
     period = next((p for p in PERIODS if p == raw), None)
     if period is None:
-        raise InvalidInput(f"period {raw!r} is not one of month, quarter, year", code="bad_period")
+        raise InvalidInput(
+            N_("period %(value)s is not one of month, quarter, year"),
+            code="bad_period",
+            params={"value": repr(raw)},
+        )
     try:
         start = dt.date.fromisoformat(request.query.get("from") or f"{today.year}-01-01")
         end = dt.date.fromisoformat(request.query.get("to") or f"{today.year}-12-31")
     except ValueError as exc:
-        raise InvalidInput(f"from and to are dates (YYYY-MM-DD): {exc}", code="bad_range") from None
+        raise InvalidInput(
+            N_("from and to are dates (YYYY-MM-DD): %(reason)s"),
+            code="bad_range",
+            params={"reason": str(exc)},
+        ) from None
     return period, start, end
 
 

@@ -54,16 +54,24 @@ def check_archive(file_name: str, content: bytes) -> None:
         )
     if sum(e.compress_size for e in entries) > len(content):
         raise InvalidInput(
-            f"{file_name}'s entries claim more packed bytes than the file has",
+            N_("%(file)s's entries claim more packed bytes than the file has"),
             code="archive_broken",
+            params={"file": file_name},
         )
     unpacked = 0
     for entry in entries:
         if entry.compress_type not in METHODS:
             raise InvalidInput(
-                f"{file_name}: {entry.filename} is compressed with method {entry.compress_type};"
-                " only stored and deflated entries are accepted",
+                N_(
+                    "%(file)s: %(entry)s is compressed with method %(method)s;"
+                    " only stored and deflated entries are accepted"
+                ),
                 code="archive_method",
+                params={
+                    "file": file_name,
+                    "entry": entry.filename,
+                    "method": str(entry.compress_type),
+                },
             )
         ratio = entry.file_size / max(entry.compress_size, 1)
         if entry.file_size > RATIO_FLOOR and ratio > MAX_RATIO:

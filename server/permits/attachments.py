@@ -184,8 +184,9 @@ def _find(application: PermitApplication, attachment_id: int) -> PermitAttachmen
         if attachment.id == attachment_id:
             return attachment
     raise NotFound(
-        f"permit application {application.id} has no attachment {attachment_id}",
+        N_("permit application %(application)s has no attachment %(attachment)s"),
         code="attachment_not_found",
+        params={"application": str(application.id), "attachment": str(attachment_id)},
     )
 
 
@@ -225,7 +226,8 @@ async def attachment_file(
     path = storage_dir(data_dir, application.id) / attachment.stored_name
     if not path.is_file():
         raise NotFound(
-            f"the file of attachment {attachment_id} is missing from storage",
+            N_("the file of attachment %(attachment)s is missing from storage"),
             code="attachment_missing",
+            params={"attachment": str(attachment_id)},
         )
     return attachment, path

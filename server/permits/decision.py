@@ -17,6 +17,7 @@ from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Conflict, Unavailable
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.ledger.operations import entry_head, shown_head
 from server.ledger.references import entry_for_permit
@@ -32,8 +33,9 @@ async def decided_application(
     application = await application_for_viewer(db, who, application_id)
     if application.status not in DECIDED:
         raise Conflict(
-            f"permit application {application_id} has no decision yet ({application.status})",
+            N_("permit application %(application)s has no decision yet (%(status)s)"),
             code="no_decision",
+            params={"application": str(application_id), "status": application.status},
         )
     return application
 
@@ -87,8 +89,9 @@ def _print(html: str) -> bytes:
         import weasyprint  # type: ignore[import-untyped]
     except OSError as exc:  # Pango missing from the system
         raise Unavailable(
-            f"PDF printing is not available on this server ({exc}); use the HTML decision",
+            N_("PDF printing is not available on this server (%(reason)s); use the HTML decision"),
             code="pdf_unavailable",
+            params={"reason": str(exc)},
         ) from None
     # Self-contained document: nothing is fetched (no files, no network).
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})

@@ -106,8 +106,9 @@ async def application_for_viewer(
     if who.has_any(APPROVER) and found.status != PermitStatus.DRAFT:
         return found
     raise Forbidden(
-        f"permit application {application_id} is for its conference's organisers and approvers",
+        N_("permit application %(application)s is for its conference's organisers and approvers"),
         code="not_your_application",
+        params={"application": str(application_id)},
     )
 
 
@@ -117,10 +118,20 @@ async def application_for_applicant(
     found = await _load(db, application_id, lock=lock)
     if not (who.is_admin or await organises(db, who, found.conference_id)):
         raise Forbidden(
-            f"only the organisers of conference {found.conference_id} act for this application",
+            N_("only the organisers of conference %(conference)s act for this application"),
             code="not_your_application",
+            params={"conference": str(found.conference_id)},
         )
     return found
+
+
+#: ``_require_status``'s refusal for each thing done to an application.
+WRONG_STATUS = {
+    "change": N_("cannot change an application that is %(status)s (only when %(names)s)"),
+    "submit": N_("cannot submit an application that is %(status)s (only when %(names)s)"),
+    "withdraw": N_("cannot withdraw an application that is %(status)s (only when %(names)s)"),
+    "decide": N_("cannot decide an application that is %(status)s (only when %(names)s)"),
+}
 
 
 def _require_status(
@@ -129,8 +140,9 @@ def _require_status(
     if application.status not in allowed:
         names = ", ".join(sorted(s.value for s in allowed))
         raise Conflict(
-            f"cannot {doing} an application that is {application.status} (only when {names})",
+            WRONG_STATUS[doing],
             code="wrong_status",
+            params={"status": application.status, "names": names},
         )
 
 
@@ -207,8 +219,9 @@ async def create_application(
     now = now or utcnow()
     if not (who.is_admin or await organises(db, who, conference_id)):
         raise Forbidden(
-            f"only the organisers of conference {conference_id} apply for its permit",
+            N_("only the organisers of conference %(conference)s apply for its permit"),
             code="not_your_application",
+            params={"conference": str(conference_id)},
         )
     open_one = await db.scalar(
         select(PermitApplication).where(
@@ -308,7 +321,7 @@ async def submit(
     _require_status(application, EDITABLE, "submit")
     if not application.participants:
         raise InvalidInput(
-            "an international conference needs at least one group of foreign participants",
+            N_("an international conference needs at least one group of foreign participants"),
             code="no_foreign_participants",
         )
     if application.starts_on < procedure.today(now):
@@ -388,11 +401,11 @@ async def decide(
     an approval or rejection is attested in the ledger in the same transaction."""
     now = now or utcnow()
     if not who.has_any(APPROVER):
-        raise Forbidden("only approvers decide permit applications", code="wrong_role")
+        raise Forbidden(N_("only approvers decide permit applications"), code="wrong_role")
     comment = comment.strip()
     if outcome != "approve" and not comment:
         raise InvalidInput(
-            "give the reasons in the comment when rejecting or asking for changes",
+            N_("give the reasons in the comment when rejecting or asking for changes"),
             code="comment_required",
         )
     application = await _load(db, application_id, lock=True)
@@ -400,7 +413,7 @@ async def decide(
         db, who, application.conference_id
     ):
         raise Forbidden(
-            "you organise this conference, so another approver must decide its permit",
+            N_("you organise this conference, so another approver must decide its permit"),
             code="own_application",
         )
     _require_status(application, RUNNING, "decide")

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import InvalidInput
 from server.fields import FIRST_YEAR, LAST_YEAR
+from server.i18n_strings import N_
 from server.models import PermitStep
 from server.permits.clock import Procedure
 from server.permits.schemas import Period, ReportOut, ReportRow
@@ -143,15 +144,29 @@ def build_report(
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
-    for name, day in (("from", start), ("to", end)):
+    outside = (
+        (N_("from: %(day)s is outside the years %(first)s to %(last)s"), start),
+        (N_("to: %(day)s is outside the years %(first)s to %(last)s"), end),
+    )
+    for template, day in outside:
         if not FIRST_YEAR <= day.year <= LAST_YEAR:
             raise InvalidInput(
-                f"{name}: {day} is outside the years {FIRST_YEAR} to {LAST_YEAR}", code="bad_range"
+                template,
+                code="bad_range",
+                params={
+                    "day": str(day),
+                    "first": str(FIRST_YEAR),
+                    "last": str(LAST_YEAR),
+                },
             )
     if end < start:
-        raise InvalidInput(f"the report ends ({end}) before it starts ({start})", code="bad_range")
+        raise InvalidInput(
+            N_("the report ends (%(end)s) before it starts (%(start)s)"),
+            code="bad_range",
+            params={"end": str(end), "start": str(start)},
+        )
     if (end - start).days > MAX_SPAN_DAYS:
-        raise InvalidInput("a report covers at most ten years", code="bad_range")
+        raise InvalidInput(N_("a report covers at most ten years"), code="bad_range")
 
 
 async def permit_report(

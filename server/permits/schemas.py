@@ -10,7 +10,7 @@ from babel.numbers import is_currency
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.countries import COUNTRIES
-from server.fields import Amount2, Strict
+from server.fields import Amount2, Strict, refused_value
 from server.i18n_strings import N_
 from server.models import ConferenceKind, ConsultationAnswer, DecidingLevel, PermitStatus
 
@@ -61,7 +61,9 @@ class Participants(Strict):
     def _country(cls, value: str) -> str:
         code = value.upper()
         if code not in COUNTRIES:
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+            raise refused_value(
+                N_("%(value)s is not an ISO 3166-1 alpha-2 country code"), value=repr(value)
+            )
         return code
 
 
@@ -96,14 +98,16 @@ class ApplicationFields(Strict):
     def _currency(cls, value: str) -> str:
         code = value.upper()
         if len(code) != 3 or not is_currency(code):
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+            raise refused_value(N_("%(value)s is not an ISO 4217 currency code"), value=repr(value))
         return code
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ApplicationFields:
         if self.ends_on < self.starts_on:
-            raise ValueError(
-                f"the conference ends ({self.ends_on}) before it starts ({self.starts_on})"
+            raise refused_value(
+                N_("the conference ends (%(end)s) before it starts (%(start)s)"),
+                end=str(self.ends_on),
+                start=str(self.starts_on),
             )
         return self
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from server.conferences.queries import conference_detail
 from server.errors import BadRequest, NotFound
+from server.i18n_strings import N_
 from server.keys import CONFIG, DATABASE
 from server.models import Recording, Role, Site
 from server.room_recording import operations
@@ -47,8 +48,9 @@ async def _recording(db: AsyncSession, conference_id: int, recording_id: int) ->
     )
     if row is None:
         raise NotFound(
-            f"conference {conference_id} has no recording {recording_id}",
+            N_("conference %(conference)s has no recording %(recording)s"),
             code="recording_not_found",
+            params={"conference": str(conference_id), "recording": str(recording_id)},
         )
     return row
 
@@ -72,12 +74,22 @@ def _part(request: web.Request, row: Recording) -> int:
     if not given.isdigit() or not 1 <= int(given) <= row.parts:
         if "part" in request.match_info:
             raise NotFound(
-                f"recording {row.id} has no part {given!r}", code="recording_part_not_found"
+                N_("recording %(recording)s has no part %(part)s"),
+                code="recording_part_not_found",
+                params={"recording": str(row.id), "part": repr(given)},
             )
         raise BadRequest(
-            f"part must be a number from 1 to {row.parts}: recording {row.id} has "
-            f"{row.parts} part{'s' if row.parts > 1 else ''}",
+            N_(
+                "part must be a number from 1 to %(parts)s: recording %(recording)s has"
+                " %(parts)s part"
+            )
+            if row.parts == 1
+            else N_(
+                "part must be a number from 1 to %(parts)s: recording %(recording)s has"
+                " %(parts)s parts"
+            ),
             code="invalid_part",
+            params={"parts": str(row.parts), "recording": str(row.id)},
         )
     return int(given)
 
@@ -143,18 +155,20 @@ async def download(request: web.Request) -> web.StreamResponse:
     part = _part(request, row)
     entry = next((f for f in row.files if Path(f.path).stem == channel and f.part == part), None)
     if entry is None:
-        where = (
-            f"part {part} of recording {recording_id}"
+        raise NotFound(
+            N_("part %(part)s of recording %(recording)s has no %(channel)s channel")
             if row.parts > 1
-            else f"recording {recording_id}"
+            else N_("recording %(recording)s has no %(channel)s channel"),
+            code="recording_file_not_found",
+            params={"part": str(part), "recording": str(recording_id), "channel": repr(channel)},
         )
-        raise NotFound(f"{where} has no {channel!r} channel", code="recording_file_not_found")
     data_dir: Path = request.app[CONFIG].data_dir
     path = data_dir / entry.path
     if ".." in Path(entry.path).parts or not await asyncio.to_thread(path.is_file):
         raise NotFound(
-            f"the {channel!r} file of recording {recording_id} is no longer on disk",
+            N_("the %(channel)s file of recording %(recording)s is no longer on disk"),
             code="recording_file_gone",
+            params={"channel": repr(channel), "recording": str(recording_id)},
         )
     name = path.name if part == 1 else f"part-{part}-{path.name}"
     disposition = "attachment" if request.query.get("download") else "inline"

@@ -33,6 +33,7 @@ from server.conferences.series import SessionOccurrence
 from server.db import Database
 from server.errors import Conflict
 from server.events import AgreementSigned
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.live.members import conference_room
 from server.live.registry import LiveRooms
@@ -135,12 +136,12 @@ class RoomRecordings:
             await self._resume(conference_id)
         async with self._lock(conference_id):
             if self._closed:
-                raise Conflict("the server is shutting down", code="shutting_down")
+                raise Conflict(N_("the server is shutting down"), code="shutting_down")
             room = self._rooms.get(conference_id)
             if room is None:
-                raise Conflict("the room is not open", code="room_not_open")
+                raise Conflict(N_("the room is not open"), code="room_not_open")
             if conference_id in self._active:
-                raise Conflict("the room is already being recorded", code="already_recording")
+                raise Conflict(N_("the room is already being recorded"), code="already_recording")
             started_at = utcnow()
             async with self._database.session() as db, db.begin():
                 row = await operations.begin(db, conference_id, by, started_at, self._node)

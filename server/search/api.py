@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from server.errors import InvalidInput
+from server.i18n_strings import N_
 from server.keys import DATABASE
 from server.models.search import SEARCH_KINDS
 from server.route_table import SIGNED_IN, ApiDoc, Query, RouteTable, number_query
@@ -43,7 +44,9 @@ def _int(request: web.Request, name: str, default: int | None) -> int | None:
         return int(raw)
     except ValueError:
         raise InvalidInput(
-            f"{name}: a whole number, got {raw[:40]!r}", code=f"invalid_{name}"
+            N_("%(name)s: a whole number, got %(value)s"),
+            code=f"invalid_{name}",
+            params={"name": name, "value": repr(raw[:40])},
         ) from None
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from server.errors import DomainError, InvalidInput
+from server.i18n_strings import N_
 from server.keys import DATABASE
 from server.models import SEARCH_KINDS
 from server.route_table import SIGNED_IN, RouteTable
@@ -57,7 +58,11 @@ def _year(raw: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise InvalidInput(f"year: a whole number, got {raw[:40]!r}", code="invalid_year") from None
+        raise InvalidInput(
+            N_("year: a whole number, got %(value)s"),
+            code="invalid_year",
+            params={"value": repr(raw[:40])},
+        ) from None
 
 
 def grouped(hits: list[Hit], terms: list[str], routes: set[str]) -> list[dict[str, Any]]:

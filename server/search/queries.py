@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.conferences.queries import visible_to
 from server.errors import InvalidInput
 from server.folding import fold, fold_char, is_word_char, lao_inner_words, words
+from server.i18n_strings import N_
 from server.identity import Identity
 from server.minutes.workflow import EDITORS as MINUTES_EDITORS
 from server.models import (
@@ -109,13 +110,21 @@ def _snippet(body: str, terms: list[str]) -> str:
 
 def _check(q: str, year: int | None, kind: str | None) -> list[str]:
     if not q.strip():
-        raise InvalidInput("q: say what to search for", code="invalid_query")
+        raise InvalidInput(N_("q: say what to search for"), code="invalid_query")
     if len(q) > MAX_QUERY:
-        raise InvalidInput(f"q: at most {MAX_QUERY} characters", code="invalid_query")
+        raise InvalidInput(
+            N_("q: at most %(max)s characters"),
+            code="invalid_query",
+            params={"max": str(MAX_QUERY)},
+        )
     if year is not None and not 1900 <= year <= 2200:
-        raise InvalidInput("year: a year between 1900 and 2200", code="invalid_year")
+        raise InvalidInput(N_("year: a year between 1900 and 2200"), code="invalid_year")
     if kind is not None and kind not in SEARCH_KINDS:
-        raise InvalidInput(f"kind: one of {', '.join(SEARCH_KINDS)}", code="invalid_kind")
+        raise InvalidInput(
+            N_("kind: one of %(kinds)s"),
+            code="invalid_kind",
+            params={"kinds": ", ".join(SEARCH_KINDS)},
+        )
     return query_terms(q)
 
 

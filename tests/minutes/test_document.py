@@ -34,8 +34,14 @@ def test_a_language_the_document_does_not_have_is_named_by_path() -> None:
     error = refused(lambda: with_item(m, 1, discussion={"vi": "Hợp tác", "fr": "Coopération"}))
     assert error.path == "items[1].discussion.fr"
     assert "vi, lo" in str(error)
+    # The template and its values come along, so that a page says it in the reader's language.
     assert error.errors == [
-        {"field": "items[1].discussion.fr", "message": error.errors[0]["message"]}
+        {
+            "field": "items[1].discussion.fr",
+            "message": "'fr' is not a language of these minutes (vi, lo)",
+            "template": "%(code)s is not a language of these minutes (%(known)s)",
+            "params": {"code": "'fr'", "known": "vi, lo"},
+        }
     ]
 
 
