@@ -41,9 +41,6 @@ class Experienced(Shape):
 
 class HealthRow(Shape):
     subject: str  # "site:<id>" or "interpreter:<user id>"
-    name: str
-    kind: Literal["site", "interpreter"]
-    booth: str | None  # an interpreter's language
     level: Level
     score: int
     uplink: Figures
@@ -60,6 +57,9 @@ class HealthRow(Shape):
     silent_for: float | None
     audio_level: int | None  # -dBov
     experience: Experienced | None
+    name: str
+    kind: Literal["site", "interpreter"]
+    booth: str | None  # an interpreter's language
     browser: dict[str, Any] | None  # the page's last ``BrowserStats``
 
 
@@ -89,10 +89,14 @@ class ConnectionChange(Shape):
     to: str | None
 
 
-class AlertChange(Alert):
-    """An alert raised, cleared or acknowledged: the alert, with what happened to it."""
-
+class _AlertChanged(Shape):
     type: Literal["alert", "cleared", "acknowledged"]
+    subject: str
+
+
+class AlertChange(Alert, _AlertChanged):
+    """An alert raised, cleared or acknowledged: what happened to it, then the alert (its
+    fields in the order they were always sent: ``type``, ``subject``, ``id``...)."""
 
 
 HealthChange = Annotated[LevelChange | ConnectionChange | AlertChange, Field(discriminator="type")]
