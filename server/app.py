@@ -6,7 +6,6 @@ import functools
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -97,6 +96,7 @@ from server.route_table import PUBLIC, RouteTable, Rule
 from server.search import api as search_api
 from server.search import pages as search_pages
 from server.search.index import keep_index
+from server.sent import Sent
 from server.shutdown import announce_and_close
 from server.signed_tokens import TokenSigner
 from server.templating import setup_environment
@@ -223,11 +223,11 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     async def live_ctx(app: web.Application) -> AsyncIterator[None]:
         order: Order = "time" if config.floor_order == "time" else "precedence"
 
-        async def emit(event: str, data: Any, room: str) -> None:
-            await room_namespace.emit(event, data, room=room)
+        async def emit(payload: Sent, room: str) -> None:
+            await room_namespace.tell(payload, room=room)
 
-        async def tell_site(conference_id: int, site_id: int, event: str, data: Any) -> None:
-            await room_namespace.emit(event, data, room=site_room(conference_id, site_id))
+        async def tell_site(conference_id: int, site_id: int, payload: Sent) -> None:
+            await room_namespace.tell(payload, room=site_room(conference_id, site_id))
 
         hub = HealthHub(app[DATABASE], emit, health.retention_days)
         rooms = LiveRooms(
@@ -271,8 +271,8 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         node = node_of(config)
         rooms = app[LIVE_ROOMS]
 
-        async def tell(conference_id: int, event: str, data: dict[str, Any]) -> None:
-            await room_namespace.emit(event, data, room=conference_room(conference_id))
+        async def tell(conference_id: int, payload: Sent) -> None:
+            await room_namespace.tell(payload, room=conference_room(conference_id))
 
         clients = Clients(tell, lambda conference_id: still_here(rooms.get(conference_id)))
         drain = functools.partial(signal.raise_signal, signal.SIGTERM)  # (then: the handover)

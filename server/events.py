@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from server.sent import Sent
+
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
@@ -51,7 +53,7 @@ class SigningChanged:
     the room, docs/signalling.md)."""
 
     conference_id: int
-    state: dict[str, Any]
+    state: Sent
 
 
 class Events:

@@ -38,11 +38,10 @@ from typing import Any
 from aiohttp import web
 
 from server.keys import HANDOVER, LIVE_ROOMS, RECORDINGS, SOCKETS
+from server.sent import ServerRestarting, send
 
 log = logging.getLogger(__name__)
 
-NAMESPACES = ("/room", "/")
-RESTARTING = "server.restarting"
 RETRY_AFTER_MS = 1000
 """When clients should try again: a restarted server answers 2–3 s after the old one ends."""
 SHUTDOWN_TIMEOUT = 3.0
@@ -58,9 +57,10 @@ async def announce_and_close(app: web.Application) -> None:
     if handover is not None:
         await handover.hand_over()
     sockets = app[SOCKETS]
-    for namespace in NAMESPACES:
+    notice = ServerRestarting(retry_after_ms=RETRY_AFTER_MS)
+    for namespace in notice.namespaces:
         try:
-            await sockets.emit(RESTARTING, {"retry_after_ms": RETRY_AFTER_MS}, namespace=namespace)
+            await send(sockets, notice, namespace=namespace)
         except Exception:
             log.exception("could not tell %s that the server is restarting", namespace)
     recordings = app.get(RECORDINGS)

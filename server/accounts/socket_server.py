@@ -8,7 +8,7 @@ The bridge room's namespace is ``server.live.namespace``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import socketio
@@ -18,6 +18,7 @@ from server.accounts.sessions import identity_for_socket
 from server.config import Config
 from server.db import Database
 from server.identity import Identity
+from server.sent import Revoked, Sent, send
 
 
 class Signalling(socketio.AsyncNamespace):
@@ -35,24 +36,37 @@ class Signalling(socketio.AsyncNamespace):
             )
         await self.save_session(sid, {"identity": who})
         self._grants().watch(("/", sid), who, lambda why: self._revoked(sid, why))
-        await self.emit("welcome", _welcome(who), to=sid)
+        await send(self, _welcome(who), to=sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._grants().forget(("/", sid))
 
     async def _revoked(self, sid: str, reason: str) -> None:
-        await self.emit("revoked", {"code": reason}, to=sid)
+        await send(self, Revoked(code=reason), to=sid)
         await self.disconnect(sid)
 
 
-def _welcome(who: Identity) -> dict[str, Any]:
-    return {
-        "user_id": who.user_id,
-        "display_name": who.display_name,
-        "roles": sorted(r.value for r in who.roles),
-        "guest_conference_id": who.guest.conference_id if who.guest else None,
-        "guest_site_id": who.guest.site_id if who.guest else None,
-    }
+class Welcome(Sent):
+    """Who the connection is (namespace ``/``, right after connecting)."""
+
+    event: ClassVar[str] = "welcome"
+    namespaces: ClassVar[tuple[str, ...]] = ("/",)
+
+    user_id: int | None
+    display_name: str
+    roles: list[str]
+    guest_conference_id: int | None
+    guest_site_id: int | None
+
+
+def _welcome(who: Identity) -> Welcome:
+    return Welcome(
+        user_id=who.user_id,
+        display_name=who.display_name,
+        roles=sorted(r.value for r in who.roles),
+        guest_conference_id=who.guest.conference_id if who.guest else None,
+        guest_site_id=who.guest.site_id if who.guest else None,
+    )
 
 
 MAX_FRAME_BYTES = 2 * 1024 * 1024

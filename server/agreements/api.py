@@ -193,7 +193,7 @@ async def api_sign(request: web.Request) -> web.Response:
             )
         )
     await app[EVENTS].publish(SigningChanged(conference_id, outcome.state))
-    return json_response(outcome.state, status=201)
+    return json_response(outcome.state.wire(), status=201)
 
 
 def add_routes(table: RouteTable) -> None:

@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,7 @@ from server.accounts.passwords import Passwords
 from server.accounts.throttle import ReauthenticationLimit
 from server.agreements import evidence
 from server.agreements.register import TARGET, load
-from server.agreements.schemas import SignIn
+from server.agreements.schemas import SignatoryOut, SignIn, SigningState, VersionOut
 from server.conferences.access import conference_roles, require_conference_role
 from server.errors import Conflict, DomainError, Forbidden, NotFound
 from server.i18n_strings import N_
@@ -51,42 +50,42 @@ AT_ANY_SITE = frozenset({Role.ORGANISER, Role.TECHNICIAN})
 SHOWN_AFTER_COMPLETION = dt.timedelta(hours=12)
 
 
-async def signing_state(db: AsyncSession, agreement: Agreement) -> dict[str, Any]:
+async def signing_state(db: AsyncSession, agreement: Agreement) -> SigningState:
     """The ``signing.state`` payload (docs/signalling.md, "Signing")."""
     rows = await db.execute(
         select(Site.id, Site.name).where(Site.conference_id == agreement.conference_id)
     )
     sites = {row.id: row.name for row in rows}
     people = [
-        {
-            "signatory_id": s.id,
-            "name": s.name,
-            "position": s.position,
-            "party": s.party.name,
-            "site_id": s.site_id,
-            "site": sites.get(s.site_id) if s.site_id is not None else None,
-            "signed": s.signing is not None,
-            "signed_at": s.signing.at.isoformat() if s.signing else None,
-        }
+        SignatoryOut(
+            signatory_id=s.id,
+            name=s.name,
+            position=s.position,
+            party=s.party.name,
+            site_id=s.site_id,
+            site=sites.get(s.site_id) if s.site_id is not None else None,
+            signed=s.signing is not None,
+            signed_at=s.signing.at.isoformat() if s.signing else None,
+        )
         for s in agreement.signatories
     ]
-    signed = sum(1 for p in people if p["signed"])
-    return {
-        "agreement_id": agreement.id,
-        "conference_id": agreement.conference_id,
-        "title": agreement.title,
-        "status": agreement.status,
-        "versions": [
-            {"language": v.language, "sha256": v.sha256, "size": v.size} for v in agreement.versions
+    return SigningState(
+        agreement_id=agreement.id,
+        conference_id=agreement.conference_id,
+        title=agreement.title,
+        status=agreement.status,
+        versions=[
+            VersionOut(language=v.language, sha256=v.sha256, size=v.size)
+            for v in agreement.versions
         ],
-        "signatories": people,
-        "signed": signed,
-        "total": len(people),
-        "complete": agreement.status == AgreementStatus.SIGNED.value,
-    }
+        signatories=people,
+        signed=sum(1 for p in people if p.signed),
+        total=len(people),
+        complete=agreement.status == AgreementStatus.SIGNED.value,
+    )
 
 
-async def open_states(db: AsyncSession, conference_id: int) -> list[dict[str, Any]]:
+async def open_states(db: AsyncSession, conference_id: int) -> list[SigningState]:
     """What a member joining the room is shown: every signing going on, and those completed
     in the last ``SHOWN_AFTER_COMPLETION`` (the day's ceremonies, not the archive's)."""
     recent = utcnow() - SHOWN_AFTER_COMPLETION
@@ -259,7 +258,7 @@ async def new_code(
 class SigningOutcome:
     """A signing, or why the re-authentication failed (the caller commits, then raises)."""
 
-    state: dict[str, Any]
+    state: SigningState
     signing: Signing | None = None
     refused: DomainError | None = None
 

@@ -7,23 +7,22 @@ the room then receives ``signing.state``, and again after each signing (the HTTP
 
 from __future__ import annotations
 
-from typing import Any
-
 import socketio
 
 from server.agreements import ceremony
-from server.agreements.schemas import OpenIn
+from server.agreements.schemas import OpenIn, SigningState
 from server.live import schemas
 from server.live.context import RoomContext
 from server.live.members import Answer, Member, On, conference_room
+from server.sent import Sent, send
 
 NAMESPACE = "/room"
 
 
-async def broadcast(sockets: socketio.AsyncServer, state: dict[str, Any]) -> None:
+async def broadcast(sockets: socketio.AsyncServer, state: Sent) -> None:
     """``signing.state`` to everyone in the conference's room."""
-    room = conference_room(state["conference_id"])
-    await sockets.emit("signing.state", state, room=room, namespace=NAMESPACE)
+    assert isinstance(state, SigningState)
+    await send(sockets, state, room=conference_room(state.conference_id), namespace=NAMESPACE)
 
 
 class SigningHandlers:
@@ -44,12 +43,12 @@ class SigningHandlers:
                 db, member.identity, member.conference_id, body.agreement_id, room_live=True
             )
             state = await ceremony.signing_state(db, agreement)
-        await self._ns.emit("signing.state", state, room=conference_room(member.conference_id))
-        return {"ok": True, "state": state}
+        await self._ns.tell(state, room=conference_room(member.conference_id))
+        return {"ok": True, "state": state.wire()}
 
     async def _status(self, sid: str, member: Member, _: schemas.Empty) -> Answer:
         self._ns.room_of(member)
         assert member.conference_id is not None
         async with self._ns.database().session() as db:
             states = await ceremony.open_states(db, member.conference_id)
-        return {"ok": True, "agreements": states}
+        return {"ok": True, "agreements": [state.wire() for state in states]}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.fields import AccountEmail, Amount, RecordId
 from server.i18n_strings import N_
 from server.models import AgreementKind
+from server.sent import Sent, Shape
 
 Kind = Literal["mou", "aid", "other"]
 assert set(Kind.__args__) == {k.value for k in AgreementKind}  # type: ignore[attr-defined]
@@ -85,3 +86,39 @@ class SignIn(BaseModel):
 
     method: Literal["password", "code"]
     secret: str = Field(min_length=1, max_length=200)
+
+
+class VersionOut(Shape):
+    """One language version of the agreement being signed."""
+
+    language: str
+    sha256: str
+    size: int
+
+
+class SignatoryOut(Shape):
+    signatory_id: int
+    name: str
+    position: str
+    party: str
+    site_id: int | None
+    site: str | None  # the site's name
+    signed: bool
+    signed_at: str | None  # ISO-8601 UTC
+
+
+class SigningState(Sent):
+    """``signing.state``: an agreement's signing, to everyone in the room (and the signing
+    API's answer)."""
+
+    event: ClassVar[str] = "signing.state"
+
+    agreement_id: int
+    conference_id: int
+    title: str
+    status: Literal["open", "signed"]
+    versions: list[VersionOut]
+    signatories: list[SignatoryOut]
+    signed: int
+    total: int
+    complete: bool

@@ -26,7 +26,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import redis.exceptions
 
@@ -34,6 +33,8 @@ from server.cluster.nodes import NodeLease, live_nodes
 from server.cluster.placement import RoomLeases
 from server.cluster.rendezvous import choose
 from server.live.registry import LiveRooms
+from server.live.sent import RoomMoving
+from server.sent import Sent
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ SETTLE = 0.3
 stop at the same moment have all announced theirs by then)."""
 
 #: Sends one event to everyone in a conference's room on this node.
-Tell = Callable[[int, str, dict[str, Any]], Awaitable[None]]
+Tell = Callable[[int, Sent], Awaitable[None]]
 
 
 class Handover:
@@ -92,8 +93,7 @@ class Handover:
             assert target is not None
             if not await self.leases.transfer(conference_id, target.id):
                 continue
-            moving = {"node": target.id, "url": target.url}
-            await self.tell(conference_id, "room.moving", moving)
+            await self.tell(conference_id, RoomMoving(node=target.id, url=target.url))
             handed.append(conference_id)
             log.info("room of conference %s handed to node %s", conference_id, target.id)
         for _ in range(int(WAIT / POLL)):  # (counted by the clients' own moves: polled)

@@ -21,6 +21,7 @@ from server.cluster.throttle_sync import ThrottleSync
 from server.config import Config
 from server.events import Events
 from server.live.registry import LiveRooms
+from server.live.sent import ClusterNodes
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ async def membership(
     async def tell_nodes(urls: list[str]) -> None:
         if clients is not None:
             for conference_id in rooms.live():
-                await clients.tell(conference_id, "cluster.nodes", {"nodes": urls})
+                await clients.tell(conference_id, ClusterNodes(nodes=urls))
 
     leases = RoomLeases(client, node, lambda: rooms.live().keys(), on_nodes=tell_nodes)
     shared = ThrottleSync(config.redis_url, throttle, node)

@@ -12,6 +12,7 @@ from server.db import Database
 from server.live.limits import Kind
 from server.live.members import Member
 from server.live.registry import LiveRooms
+from server.sent import Sent
 
 
 class RoomContext(Protocol):
@@ -33,8 +34,16 @@ class RoomContext(Protocol):
 
     def ice_servers(self, member: Member) -> list[dict[str, Any]]: ...
 
-    async def emit(self, event: str, data: Any = None, *, to: Any = None, room: Any = None) -> None:
-        """Send ``event`` to one connection (``to``) or a socket.io room."""
+    async def tell(
+        self,
+        payload: Sent,
+        *,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | None = None,
+    ) -> None:
+        """``payload`` (its model names its event) to one connection (``to``) or a socket.io
+        room."""
         ...
 
     async def enter_room(self, sid: str, room: str) -> None: ...

@@ -15,6 +15,7 @@ from rooms.room import BridgeRoom
 from server.live import schemas
 from server.live.listening import load_listening, save_listening
 from server.live.members import Answer, Handler, Member, On, Refused, booth_room
+from server.live.sent import BoothChatMessage
 
 if TYPE_CHECKING:
     from server.live.namespace import RoomNamespace
@@ -117,16 +118,13 @@ class Interpreting:
         self._interpreter_room(member)
         self._ns.limit("chat", member)
         assert member.conference_id is not None and member.language is not None
-        await self._ns.emit(
-            "booth.chat",
-            {
-                "from": member.name,
-                "interpreter": _interpreter(member),
-                "text": body.text,
-                "at": dt.datetime.now(dt.UTC).isoformat(),
-            },
-            room=booth_room(member.conference_id, member.language),
+        message = BoothChatMessage(
+            from_=member.name,
+            interpreter=_interpreter(member),
+            text=body.text,
+            at=dt.datetime.now(dt.UTC).isoformat(),
         )
+        await self._ns.tell(message, room=booth_room(member.conference_id, member.language))
         return {"ok": True}
 
 

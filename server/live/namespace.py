@@ -37,9 +37,18 @@ from server.live.members import (
     site_room,
 )
 from server.live.opening import closed_for
-from server.live.registry import LiveRooms, RoomElsewhere, public_state
+from server.live.registry import LiveRooms, RoomElsewhere
+from server.live.sent import (
+    SITE_NOTICES,
+    ChatMessage,
+    RoomEventNotice,
+    RoomState,
+    SiteRejoin,
+    room_state,
+)
 from server.live.sizes import too_large
 from server.models import Conference, ConferenceStatus, Role
+from server.sent import Revoked, Sent, send
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +78,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         self.members: dict[str, Member] = {}
         self.limits = Limits()
         self._interpreting = Interpreting(self)
-        self._join_fields: dict[str, Callable[[int], Any]] = {}
+        self._join_fields: dict[str, Callable[[int], Sent]] = {}
         self._handlers: dict[str, On] = {
             "join": On(schemas.Join, self._join),
             "ping": On(schemas.Empty, self._ping),
@@ -104,7 +113,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         defines each, with the same fields)."""
         return {event: on.payload for event, on in self._handlers.items()}
 
-    def add_to_join(self, name: str, field: Callable[[int], Any]) -> None:
+    def add_to_join(self, name: str, field: Callable[[int], Sent]) -> None:
         """``name`` in every join answer: ``field(conference_id)`` (the recording's state)."""
         self._join_fields[name] = field
 
@@ -216,7 +225,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         member = self.members.get(sid)
         if member is None:
             return
-        await self.emit("revoked", {"code": reason}, to=sid)
+        await self.tell(Revoked(code=reason), to=sid)
         room = self._rooms().get(member.conference_id) if member.conference_id else None
         if room is not None and member.as_ == "site" and member.site_id is not None:
             others = any(
@@ -229,9 +238,8 @@ class RoomNamespace(socketio.AsyncNamespace):
             site = str(member.site_id)
             if others:  # another connection still speaks for the site: it offers again
                 await room.drop_peer(site)
-                await self.emit(
-                    "rejoin",
-                    {"site_id": member.site_id},
+                await self.tell(
+                    SiteRejoin(site_id=member.site_id),
                     room=site_room(member.conference_id or 0, member.site_id),
                     skip_sid=sid,
                 )
@@ -244,6 +252,18 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     def live_rooms(self) -> LiveRooms:
         return self._rooms()
+
+    async def tell(
+        self,
+        payload: Sent,
+        *,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | None = None,
+    ) -> None:
+        """``payload`` to one connection (``to``) or a socket.io room: every event this
+        namespace sends goes out here, dumped by its model."""
+        await send(self, payload, to=to, room=room, skip_sid=skip_sid)
 
     def ice_addresses(self) -> list[str]:
         return list(self._config.ice_host_addresses)
@@ -337,10 +357,10 @@ class RoomNamespace(socketio.AsyncNamespace):
             "admission": admission,
             "can_chair": can_chair,
             "ice_servers": self.ice_servers(member),
-            "room": public_state(body.conference_id, room.snapshot()),
+            "room": room_state(body.conference_id, room.snapshot()).wire(),
             "listening": listening,
             "interpreter": PeerId.interpreter(who.user_id) if body.as_ == "interpreter" else None,
-            **{name: field(body.conference_id) for name, field in self._join_fields.items()},
+            **{name: field(body.conference_id).wire() for name, field in self._join_fields.items()},
             "nodes": self._rooms().node_urls(),
         }
 
@@ -391,16 +411,10 @@ class RoomNamespace(socketio.AsyncNamespace):
         )
         assert member.conference_id is not None
         self._rooms().record(member.conference_id, event, member.identity.actor)
-        await self.emit(
-            "chat",
-            {
-                "from": member.name,
-                "site_id": member.site_id,
-                "text": body.text,
-                "at": event.at.isoformat(),
-            },
-            room=conference_room(member.conference_id),
+        message = ChatMessage(
+            from_=member.name, site_id=member.site_id, text=body.text, at=event.at.isoformat()
         )
+        await self.tell(message, room=conference_room(member.conference_id))
         return {"ok": True}
 
     # --- chair actions -------------------------------------------------------------------------
@@ -431,9 +445,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         room = self.chair_room(member)
         room.state(str(body.site_id))
         assert member.conference_id is not None
-        await self.emit(
-            "rejoin", {"site_id": body.site_id}, room=site_room(member.conference_id, body.site_id)
-        )
+        rejoin = SiteRejoin(site_id=body.site_id)
+        await self.tell(rejoin, room=site_room(member.conference_id, body.site_id))
         return {"ok": True}
 
     async def _mute(self, sid: str, member: Member, body: schemas.Mute) -> Answer:
@@ -459,27 +472,17 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     # --- from the room to its clients ----------------------------------------------------------
 
-    async def publish(self, conference_id: int, event: RoomEvent, state: dict[str, Any]) -> None:
+    async def publish(self, conference_id: int, event: RoomEvent, state: RoomState) -> None:
         everyone = conference_room(conference_id)
         site_id = site_number(event.site_id)
-        await self.emit(
-            "room.event",
-            {
-                "type": event.type,
-                "site_id": site_id,
-                "data": event.data,
-                "at": event.at.isoformat(),
-            },
-            room=everyone,
+        notice = RoomEventNotice(
+            type=event.type, site_id=site_id, data=event.data, at=event.at.isoformat()
         )
-        await self.emit("room.state", state, room=everyone)
-        direct = {
-            "lobby.admitted": "admitted",
-            "lobby.refused": "refused",
-            "site.removed": "removed",
-        }.get(event.type)
-        if direct and site_id is not None:
-            await self.emit(direct, {"site_id": site_id}, room=site_room(conference_id, site_id))
+        await self.tell(notice, room=everyone)
+        await self.tell(state, room=everyone)
+        direct = SITE_NOTICES.get(event.type)
+        if direct is not None and site_id is not None:
+            await self.tell(direct(site_id=site_id), room=site_room(conference_id, site_id))
         if event.type == "room.ended":  # its connections are joined to nothing now
             for sid, member in list(self.members.items()):
                 if member.conference_id == conference_id:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any, Protocol
@@ -29,6 +28,7 @@ from rooms.roster import RoomEvent, SiteInfo
 from server.conferences.lifecycle import ROOM_CLOSED
 from server.db import Database
 from server.events import StatusChanged
+from server.live.sent import MediaSending, RoomState, room_state
 from server.live.site_checks import last_checks
 from server.live.store import DatabaseRoomStore, RoomStore
 from server.models import (
@@ -41,12 +41,13 @@ from server.models import (
     Site,
     SiteCheck,
 )
+from server.sent import Sent
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[int, RoomEvent, dict[str, Any]], Awaitable[None]]
-#: Sends one event to one site's connections: (conference, site, event, payload).
-TellSite = Callable[[int, int, str, dict[str, Any]], Coroutine[Any, Any, None]]
+Publish = Callable[[int, RoomEvent, RoomState], Awaitable[None]]
+#: Sends one payload to one site's connections: (conference, site, payload).
+TellSite = Callable[[int, int, Sent], Coroutine[Any, Any, None]]
 NO_DELEGATION_PRECEDENCE = 1000
 
 
@@ -62,24 +63,6 @@ class RoomWatcher(Protocol):
 
 def room_key(conference_id: int) -> str:
     return f"conference-{conference_id}"
-
-
-def public_state(conference_id: int, snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The room's snapshot as docs/signalling.md describes it (site ids as numbers)."""
-    floor = dict(snapshot["floor"])
-    floor["holder"] = site_number(floor["holder"])
-    floor["queue"] = [site_number(s) for s in floor["queue"]]
-    return {
-        "conference_id": conference_id,
-        "locked": snapshot["locked"],
-        "sites": [{**s, "site_id": site_number(s["site_id"])} for s in snapshot["sites"]],
-        "floor": floor,
-        "presenter": site_number(snapshot["presenter"]),
-        "speaker": site_number(snapshot["speaker"]),
-        "grid": [site_number(s) for s in snapshot["grid"]],
-        "server_time": time.time(),
-        "interpretation": snapshot["interpretation"],
-    }
 
 
 async def close_if_ended(rooms: LiveRooms, event: StatusChanged) -> None:
@@ -205,7 +188,7 @@ class LiveRooms:
                     self._on_health(conference_id, report)
 
             def on_publishing(site_id: str, paused: frozenset[str]) -> None:
-                self._tell(conference_id, site_id, "media.sending", {"paused": sorted(paused)})
+                self._tell(conference_id, site_id, MediaSending(paused=sorted(paused)))
 
             room = BridgeRoom(
                 room_key(conference_id),
@@ -231,11 +214,11 @@ class LiveRooms:
                     watcher.room_event(conference_id, reopened)
             return room
 
-    def _tell(self, conference_id: int, site_id: str, event: str, data: dict[str, Any]) -> None:
+    def _tell(self, conference_id: int, site_id: str, payload: Sent) -> None:
         number = site_number(site_id)
         if self._tell_site is None or number is None or self._closed:
             return
-        task = asyncio.create_task(self._tell_site(conference_id, number, event, data))
+        task = asyncio.create_task(self._tell_site(conference_id, number, payload))
         self._telling.add(task)
         task.add_done_callback(self._telling.discard)
 
@@ -253,7 +236,7 @@ class LiveRooms:
             await watcher.room_ending(conference_id)
         event = RoomEvent("room.ended")
         await self._store(conference_id, event, actor)
-        await self._publish(conference_id, event, public_state(conference_id, room.snapshot()))
+        await self._publish(conference_id, event, room_state(conference_id, room.snapshot()))
         del self._rooms[conference_id]
         self._saved.pop(conference_id, None)
         await self._state.drop(conference_id)  # ended: nothing to reopen
@@ -397,7 +380,7 @@ class LiveRooms:
             except Exception:
                 log.exception("could not keep room %d's state", conference_id)
         try:
-            await self._publish(conference_id, event, public_state(conference_id, room.snapshot()))
+            await self._publish(conference_id, event, room_state(conference_id, room.snapshot()))
         except Exception:
             log.exception("could not publish room event %s", event.type)
 

@@ -32,10 +32,12 @@ from server.conferences.lifecycle import ROOM_CLOSED
 from server.db import Database
 from server.events import StatusChanged
 from server.models import Conference, ConferenceStatus, HealthSample, RoomEventRecord
+from server.monitoring.sent import HealthUpdate, alert_notice
+from server.sent import Sent
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[str, Any, str], Awaitable[None]]
+Emit = Callable[[Sent, str], Awaitable[None]]
 #: Samples per subject kept for the sparklines: 5 minutes at one every 2 s.
 HISTORY = 150
 HISTORY_SECONDS = 300.0
@@ -145,7 +147,7 @@ class HealthHub:
     async def announce(self, conference_id: int, change: Change, actor: str = "") -> None:
         """A change made by a person (an alert acknowledged): stored and shown at once."""
         await self._store(conference_id, None, [change], actor)
-        await self._emit("health.change", _change_out(change), health_room(conference_id))
+        await self._emit(alert_notice(change), health_room(conference_id))
 
     # --- the pump ----------------------------------------------------------------------------
 
@@ -162,18 +164,7 @@ class HealthHub:
                     self._rooms[conference_id] = _Room(history=history)
                 self._remember(conference_id, report)
                 await self._store(conference_id, report, report.changes, "")
-                await self._emit(
-                    "health.report",
-                    {
-                        "conference_id": conference_id,
-                        "at": report.at,
-                        "rows": report.rows,
-                        "alerts": report.alerts,
-                        "changes": [_change_out(c) for c in report.changes],
-                        "server": report.server.public() if report.server else None,
-                    },
-                    health_room(conference_id),
-                )
+                await self._emit(HealthUpdate.of(conference_id, report), health_room(conference_id))
             except Exception:
                 log.exception("could not handle the health report of conference %s", conference_id)
             finally:
@@ -250,10 +241,6 @@ class HealthHub:
             except Exception:
                 log.exception("could not prune health samples")
             await asyncio.sleep(PRUNE_EVERY)
-
-
-def _change_out(change: Change) -> dict[str, Any]:
-    return {"type": change.type, "subject": change.subject, **change.data}
 
 
 def _point(sample: HealthSample) -> dict[str, Any]:

@@ -7,11 +7,11 @@ of the room as ``recording.state`` (and in the join answer, ``"recording"``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from server.live import schemas
 from server.live.context import RoomContext
 from server.live.members import Answer, Member, On, Refused
+from server.room_recording.schemas import RecordingState
 from server.room_recording.service import RoomRecordings
 
 
@@ -26,7 +26,7 @@ class RecordingHandlers:
             "recording.stop": On(schemas.Empty, self._stop),
         }
 
-    def state(self, conference_id: int) -> dict[str, Any]:
+    def state(self, conference_id: int) -> RecordingState:
         """What the join answer carries as ``"recording"``."""
         return self._recordings().state(conference_id)
 

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 from server.models import Recording, RecordingFile
+from server.sent import Sent
+
+
+class RecordingState(Sent):
+    """``recording.state``: whether the room is being recorded (and in the join answer)."""
+
+    event: ClassVar[str] = "recording.state"
+
+    recording: bool
+    since: str | None  # ISO-8601 UTC: when its first part started
+    id: int | None
+    part: int | None  # the part being recorded (a restart begins another)
+    server_time: float  # seconds since the epoch, as in ``RoomState``
 
 
 class RecordingFileOut(BaseModel):

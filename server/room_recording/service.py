@@ -40,10 +40,12 @@ from server.live.registry import LiveRooms
 from server.models import Conference, SessionStatus, utcnow
 from server.room_recording import operations
 from server.room_recording.recorder import RoomRecorder
+from server.room_recording.schemas import RecordingState
+from server.sent import Sent
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[str, Any, str], Awaitable[None]]
+Emit = Callable[[Sent, str], Awaitable[None]]
 Current = tuple[tuple[int, dt.datetime], dict[str, Any]]
 SCHEDULE_EVERY = 2.0
 """Seconds between looks at the agenda of the open rooms."""
@@ -93,16 +95,16 @@ class RoomRecordings:
 
     # --- state ---------------------------------------------------------------------------------
 
-    def state(self, conference_id: int) -> dict[str, Any]:
+    def state(self, conference_id: int) -> RecordingState:
         """``recording.state`` as docs/signalling.md describes it."""
         active = self._active.get(conference_id)
-        return {
-            "recording": active is not None,
-            "since": active.since.isoformat() if active else None,
-            "id": active.recording_id if active else None,
-            "part": active.part if active else None,
-            "server_time": time.time(),
-        }
+        return RecordingState(
+            recording=active is not None,
+            since=active.since.isoformat() if active else None,
+            id=active.recording_id if active else None,
+            part=active.part if active else None,
+            server_time=time.time(),
+        )
 
     def active(self, conference_id: int) -> RoomRecorder | None:
         return self._active.get(conference_id)
@@ -205,7 +207,7 @@ class RoomRecordings:
     async def _announce(self, conference_id: int) -> None:
         try:
             state = self.state(conference_id)
-            await self._emit("recording.state", state, conference_room(conference_id))
+            await self._emit(state, conference_room(conference_id))
         except Exception:
             log.exception("could not announce the recording state of %s", conference_id)
 

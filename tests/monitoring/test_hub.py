@@ -10,15 +10,21 @@ from typing import Any
 
 from sqlalchemy import select
 
+from rooms.health import Health
+from rooms.link_stats import Direction, LinkSample
 from rooms.monitor import HealthReport
 from server.db import Database
 from server.models import Conference
 from server.monitoring.hub import HealthHub
+from server.sent import Sent
 
 
 def report(subject: str, at: float = 1.0, score: int = 100) -> HealthReport:
-    row = {"subject": subject, "name": subject, "kind": "site", "level": "good", "score": score}
-    return HealthReport(at=at, rows=[row | {"at": at}], changes=[], alerts=[])
+    figures = Direction(0.0, 0.002, 500_000.0, 400)
+    sample = LinkSample(at, "connected", 0.05, figures, figures, 25.0, 0, 0, 0.02, 40)
+    health = Health(subject, "good", score, "good", "good", None, (), at, sample)
+    row = health.public() | {"name": subject, "kind": "site", "booth": None, "browser": None}
+    return HealthReport(at=at, rows=[row], changes=[], alerts=[])
 
 
 async def first_conference(database: Database) -> int:
@@ -28,7 +34,7 @@ async def first_conference(database: Database) -> int:
     return conference
 
 
-async def nowhere(event: str, data: Any, room: str) -> None:
+async def nowhere(payload: Sent, room: str) -> None:
     return None
 
 
@@ -37,8 +43,8 @@ async def test_a_report_queued_before_the_end_does_not_bring_the_room_back(
 ) -> None:
     emitted: list[tuple[str, Any]] = []
 
-    async def emit(event: str, data: Any, room: str) -> None:
-        emitted.append((event, data))
+    async def emit(payload: Sent, room: str) -> None:
+        emitted.append((payload.event, payload.wire()))
 
     conference = await first_conference(demo)
     hub = HealthHub(demo, emit)

@@ -272,8 +272,8 @@ async def test_a_cut_recording_waits_for_its_room_and_continues_as_part_two(
         room = await rooms.room(1)
         await until(lambda: recordings.active(1) is not None, 5)
         state = recordings.state(1)
-        assert state["id"] == recording_id and state["part"] == 2
-        assert state["since"] == started.isoformat(), "the clock counts from the first part"
+        assert state.id == recording_id and state.part == 2
+        assert state.since == started.isoformat(), "the clock counts from the first part"
         assert room.locked
         recordings.mark(1, "note", text="after the restart")
         assert await recordings.end(1, "organiser@concord.example") == recording_id
