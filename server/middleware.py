@@ -149,47 +149,56 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if rule is not None and rule.uploads:
         # Before anything reads the form (the CSRF check may): a clone with a larger limit.
         request = request.clone(client_max_size=request.app[CONFIG].upload_max_bytes)
-    async with request.app[DATABASE].session() as db:
-        if request.path in OWN_AUTHORIZATION:
-            who = ANONYMOUS
-        else:
-            who = await request.app[GATEKEEPER].identify(db, request)
-        request[IDENTITY] = who
-        _choose_language(request, who)
-        if match.http_exception is not None:
-            raise match.http_exception  # unknown route or method, answered in their language
-        if rule is None:
-            raise DomainError(
-                f"route {request.path} declares no access rule", code="no_access_rule"
-            )
-        too_large = out_of_range(match, request.app[ROUTES].numbers)
-        if too_large is not None:
-            raise NotFound(f"{too_large['field']} {too_large['message']}", errors=[too_large])
-        if request.method in UNSAFE:
-            await _decode_form(request)
-        if request.method in UNSAFE and rule.csrf:
-            await _check_csrf(request, who)
-        await _check_access(db, request, rule, who)
-    response = await handler(request)
-    if who.via == "anonymous" and CSRF_COOKIE not in request.cookies:
-        pre_session = request.get(PRE_SESSION_CSRF)
-        if pre_session:
-            response.set_cookie(
-                CSRF_COOKIE, pre_session, httponly=True, samesite="Lax", secure=request.secure
-            )
-    return response
-
-
-async def _decode_form(request: web.Request) -> None:
-    """Parse a form body once, up front (aiohttp keeps it for the handler), so that a body
-    that is not in its declared character set is refused here, whichever handler reads it."""
-    if request.content_type not in FORM_TYPES:
-        return
+    files: list[web.FileField] = []
     try:
-        await request.post()
+        async with request.app[DATABASE].session() as db:
+            if request.path in OWN_AUTHORIZATION:
+                who = ANONYMOUS
+            else:
+                who = await request.app[GATEKEEPER].identify(db, request)
+            request[IDENTITY] = who
+            _choose_language(request, who)
+            if match.http_exception is not None:
+                raise match.http_exception  # unknown route or method, answered in their language
+            if rule is None:
+                raise DomainError(
+                    f"route {request.path} declares no access rule", code="no_access_rule"
+                )
+            too_large = out_of_range(match, request.app[ROUTES].numbers)
+            if too_large is not None:
+                raise NotFound(f"{too_large['field']} {too_large['message']}", errors=[too_large])
+            if request.method in UNSAFE:
+                files = await _decode_form(request)
+            if request.method in UNSAFE and rule.csrf:
+                await _check_csrf(request, who)
+            await _check_access(db, request, rule, who)
+        response = await handler(request)
+        if who.via == "anonymous" and CSRF_COOKIE not in request.cookies:
+            pre_session = request.get(PRE_SESSION_CSRF)
+            if pre_session:
+                response.set_cookie(
+                    CSRF_COOKIE, pre_session, httponly=True, samesite="Lax", secure=request.secure
+                )
+        return response
+    finally:
+        # aiohttp closes the uploaded files of the request it handed in, but not of a clone's
+        # form (above): until the garbage collector came, each held a temporary file open.
+        for upload in files:
+            upload.file.close()
+
+
+async def _decode_form(request: web.Request) -> list[web.FileField]:
+    """Parse a form body once, up front (aiohttp keeps it for the handler), so that a body
+    that is not in its declared character set is refused here, whichever handler reads it.
+    Returns the form's uploaded files, for the caller to close once the request is done."""
+    if request.content_type not in FORM_TYPES:
+        return []
+    try:
+        form = await request.post()
     except (UnicodeDecodeError, LookupError) as exc:
         problem = undecodable("form", request.charset or "utf-8", exc)
         raise BadRequest(problem, code="bad_encoding") from None
+    return [field for field in form.values() if isinstance(field, web.FileField)]
 
 
 def _choose_language(request: web.Request, who: Identity) -> None:

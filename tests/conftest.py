@@ -211,13 +211,16 @@ async def client(
 
 
 @pytest.fixture
-async def other_client(client: TestClient[Any, Any]) -> TestClient[Any, Any]:
+async def other_client(client: TestClient[Any, Any]) -> AsyncIterator[TestClient[Any, Any]]:
     """A second browser on the same server, with its own cookie jar."""
     from aiohttp import CookieJar
 
     extra: TestClient[Any, Any] = TestClient(client.server, cookie_jar=CookieJar(unsafe=True))
     await extra.start_server()
-    return extra
+    try:
+        yield extra
+    finally:
+        await extra.session.close()  # not .close(): that would stop the shared server
 
 
 async def sign_in(client: TestClient[Any, Any], email: str, password: str | None = None) -> str:

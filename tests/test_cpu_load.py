@@ -41,19 +41,19 @@ def test_a_share_outside_zero_to_one_is_refused_by_name() -> None:
 
 
 def test_the_load_spins_its_processes_and_stops_with_them() -> None:
-    load = _load("--share", "0.3", "--processes", "2")
-    try:
-        assert load.stdout is not None
-        assert load.stdout.readline().startswith("cpu load: 2 processes at 30%")
-        workers = _children(load.pid)
-        assert len(workers) == 2, workers
-        before = sum(_cpu_seconds(w) for w in workers)
-        time.sleep(1.0)
-        spent = sum(_cpu_seconds(w) for w in workers) - before
-        assert spent > 0.2, f"2 workers at 30% spent {spent:.2f} s of CPU in 1 s"
-    finally:
-        load.send_signal(signal.SIGTERM)
-        assert load.wait(timeout=10) == 0
+    with _load("--share", "0.3", "--processes", "2") as load:  # (closes its pipes)
+        try:
+            assert load.stdout is not None
+            assert load.stdout.readline().startswith("cpu load: 2 processes at 30%")
+            workers = _children(load.pid)
+            assert len(workers) == 2, workers
+            before = sum(_cpu_seconds(w) for w in workers)
+            time.sleep(1.0)
+            spent = sum(_cpu_seconds(w) for w in workers) - before
+            assert spent > 0.2, f"2 workers at 30% spent {spent:.2f} s of CPU in 1 s"
+        finally:
+            load.send_signal(signal.SIGTERM)
+            assert load.wait(timeout=10) == 0
     for worker in workers:
         assert not Path(f"/proc/{worker}").exists() or "Z" in _state(worker), worker
 

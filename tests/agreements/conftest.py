@@ -3,6 +3,7 @@ and an app that mails through a real SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -129,3 +130,20 @@ async def browser(server_client: Client) -> Client:
     made: Client = TestClient(server_client.server, cookie_jar=CookieJar(unsafe=True))
     await made.start_server()
     return made
+
+
+Browsers = Callable[[Client], Awaitable[Client]]
+
+
+@pytest.fixture
+async def browsers() -> AsyncIterator[Browsers]:
+    """``await browsers(server_client)``: ``browser``, closed after the test, pass or fail."""
+    opened: list[Client] = []
+
+    async def open_one(server_client: Client) -> Client:
+        opened.append(await browser(server_client))
+        return opened[-1]
+
+    yield open_one
+    for made in opened:
+        await made.session.close()  # not .close(): that would stop the shared server

@@ -15,7 +15,7 @@ from server.db import Database
 from server.errors import Conflict, Forbidden
 from server.identity import Identity
 from server.models import LedgerEntry, OneTimeCode, Role, Signing, User
-from tests.agreements.conftest import MOU, SIGNATORIES, Mailbox, browser, register_mou
+from tests.agreements.conftest import MOU, SIGNATORIES, Browsers, Mailbox, register_mou
 from tests.conftest import sign_in
 from tests.live.conftest import until
 
@@ -61,7 +61,7 @@ async def test_opening_needs_the_live_room_versions_and_every_party_signed_for(
 
 
 async def test_wrong_passwords_are_throttled_and_codes_spend_attempts(
-    mail_app: Client, demo: Database, mailbox: Mailbox
+    mail_app: Client, demo: Database, mailbox: Mailbox, browsers: Browsers
 ) -> None:
     csrf = await sign_in(mail_app, "organiser@concord.example")
     agreement = await register_mou(mail_app, demo, csrf)
@@ -72,7 +72,7 @@ async def test_wrong_passwords_are_throttled_and_codes_spend_attempts(
     # The chairman, signed in as himself, mistypes five times: then even the right password
     # waits (re-authentication's own strict limit, per signatory).
     email, _, password = SIGNATORIES["chairman"]
-    chairman_browser = await browser(mail_app)
+    chairman_browser = await browsers(mail_app)
     own = await sign_in(chairman_browser, email, password)
     for _ in range(5):
         wrong = await chairman_browser.post(
@@ -96,7 +96,7 @@ async def test_wrong_passwords_are_throttled_and_codes_spend_attempts(
 
     # The governor: no code yet, then wrong codes spend attempts, an expired code is refused.
     email, _, password = SIGNATORIES["governor"]
-    governor_browser = await browser(mail_app)
+    governor_browser = await browsers(mail_app)
     own = await sign_in(governor_browser, email, password)
     sign = f"{base}/signatories/{governor['id']}/sign"
     none_yet = await governor_browser.post(
@@ -143,17 +143,17 @@ async def test_wrong_passwords_are_throttled_and_codes_spend_attempts(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # limits live in memory
-async def test_signing_and_signing_in_are_limited_apart(mail_app: Client, demo: Database) -> None:
+async def test_signing_and_signing_in_are_limited_apart(
+    mail_app: Client, demo: Database, browsers: Browsers
+) -> None:
     csrf = await sign_in(mail_app, "organiser@concord.example")
     agreement = await register_mou(mail_app, demo, csrf)
     await open_it(demo, agreement["id"])
     base = f"/api/conferences/{MOU}/agreements/{agreement['id']}/signatories"
     chairman, governor = agreement["signatories"]
-    opened: list[Client] = []
 
     async def new_browser() -> Client:
-        opened.append(await browser(mail_app))
-        return opened[-1]
+        return await browsers(mail_app)
 
     # The chairman uses up re-authentication: five wrong passwords, then a hard stop ...
     email, _, password = SIGNATORIES["chairman"]
@@ -192,8 +192,6 @@ async def test_signing_and_signing_in_are_limited_apart(mail_app: Client, demo: 
         headers={"X-CSRF-Token": own},
     )
     assert signed.status == 201, await signed.text()
-    for made in opened:
-        await made.close()
 
 
 def test_the_code_letter_speaks_the_signatorys_language() -> None:

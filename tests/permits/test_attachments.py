@@ -3,6 +3,7 @@ may download them. Every refusal leaves nothing behind: no row, no file."""
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -51,7 +52,7 @@ async def upload(
     return await client.post(
         one + "/attachments",
         params={"name": name},
-        data=content,
+        data=io.BytesIO(content),  # not bytes: aiohttp warns of a raw body over 1 MiB
         headers={**people(who), "Content-Type": "application/octet-stream"},
     )
 

@@ -307,23 +307,23 @@ def test_killed_recorder_leaves_a_playable_file(packets: list[Captured], tmp_pat
     output = tmp_path / "killed.webm"
     helper = Path(__file__).with_name("recorder_crash_helper.py")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, str(helper), str(capture_file), str(output)],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
-    )
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.strip() in ("fed 3", "done"):
-                break
-        else:
-            pytest.fail(f"helper ended early: {process.wait()}")
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
+    ) as process:  # (its pipe closed at the end)
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if line.strip() in ("fed 3", "done"):
+                    break
+            else:
+                pytest.fail(f"helper ended early: {process.wait()}")
+            process.send_signal(signal.SIGKILL)
+        finally:
+            process.kill()
+            process.wait()
     assert process.returncode == -signal.SIGKILL
     frames, audio = decode(output)  # no trailer, no cues: FFmpeg still demuxes it
     assert len(frames) >= 1.5 * FPS

@@ -225,14 +225,17 @@ class StallingFile(io.FileIO):
         return super().write(data)
 
 
-def stalling_disk(monkeypatch: pytest.MonkeyPatch, stalls: Stalls) -> None:
-    """The recorder's container files and its manifest's ``os.replace`` on a stalling disk."""
+def stalling_disk(monkeypatch: pytest.MonkeyPatch, stalls: Stalls) -> list[StallingFile]:
+    """The recorder's container files and its manifest's ``os.replace`` on a stalling disk;
+    the files, which the caller closes (av leaves closing a file it was given to its owner)."""
     real_open: Callable[..., Any] = av.open
     real_replace = os.replace
+    opened: list[StallingFile] = []
 
     def open_stalling(file: Any, mode: str = "r", **kwargs: Any) -> Any:
         if mode == "w" and isinstance(file, str):
-            return real_open(StallingFile(file, stalls), mode, **kwargs)
+            opened.append(StallingFile(file, stalls))
+            return real_open(opened[-1], mode, **kwargs)
         return real_open(file, mode, **kwargs)
 
     def replace_stalling(source: Any, target: Any) -> None:
@@ -241,6 +244,7 @@ def stalling_disk(monkeypatch: pytest.MonkeyPatch, stalls: Stalls) -> None:
 
     monkeypatch.setattr(av, "open", open_stalling)
     monkeypatch.setattr(os, "replace", replace_stalling)
+    return opened
 
 
 @pytest.mark.parametrize("disk", ["local", "stalling"])
@@ -252,9 +256,10 @@ async def test_the_loop_lags_under_5_ms_while_four_files_are_recorded(
     directory = tmp_path / "recording"
     recording = RecordingSession(directory, ["lo", "en"], dt.datetime.now(dt.UTC))
     stalls = Stalls(STALL_EVERY, STALL_SECONDS)
-    if disk == "stalling":
-        stalling_disk(monkeypatch, stalls)
-    recorded = await measure(packets, recording)
+    opened = stalling_disk(monkeypatch, stalls) if disk == "stalling" else []
+    recorded = await measure(packets, recording)  # (closes the recording)
+    for file in opened:
+        file.close()
     monkeypatch.undo()
     print(f"\n{disk} disk: baseline {baseline}\n{disk} disk: recording {recorded}")
 

@@ -242,26 +242,26 @@ def test_a_killed_recorder_leaves_playable_files_and_a_manifest(tmp_path: Path) 
     directory = tmp_path / "killed"
     helper = Path(__file__).with_name("session_helper.py")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    process = subprocess.Popen(
+    killed_at = 0.0
+    with subprocess.Popen(
         [sys.executable, str(helper), str(directory)],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
-    )
-    killed_at = 0.0
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 60
-        for line in process.stdout:
-            killed_at = float(line.split()[1])
-            if killed_at >= 10 or time.monotonic() > deadline:
-                break
-        else:
-            pytest.fail(f"helper ended early: {process.wait()}")
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
+    ) as process:  # (its pipe closed at the end)
+        try:
+            assert process.stdout is not None
+            deadline = time.monotonic() + 60
+            for line in process.stdout:
+                killed_at = float(line.split()[1])
+                if killed_at >= 10 or time.monotonic() > deadline:
+                    break
+            else:
+                pytest.fail(f"helper ended early: {process.wait()}")
+            process.send_signal(signal.SIGKILL)
+        finally:
+            process.kill()
+            process.wait()
     assert process.returncode == -signal.SIGKILL
     assert killed_at >= 10
 

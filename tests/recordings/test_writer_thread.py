@@ -69,10 +69,12 @@ def test_a_failing_disk_is_logged_put_in_the_manifest_and_raised_by_the_close(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     real_open: Callable[..., Any] = av.open
+    full: list[FullDisk] = []  # closed here: av leaves closing a file it was given to its owner
 
     def open_on_a_full_disk(file: Any, mode: str = "r", **kwargs: Any) -> Any:
         if mode == "w" and str(file).endswith("lo.ogg"):
-            return real_open(FullDisk(str(file), room=2000), mode, **kwargs)
+            full.append(FullDisk(str(file), room=2000))
+            return real_open(full[-1], mode, **kwargs)
         return real_open(file, mode, **kwargs)
 
     monkeypatch.setattr(av, "open", open_on_a_full_disk)
@@ -85,6 +87,8 @@ def test_a_failing_disk_is_logged_put_in_the_manifest_and_raised_by_the_close(
     recording.expire()
     with caplog.at_level(logging.ERROR), pytest.raises(OSError, match="No space left"):
         recording.close()
+    for file in full:
+        file.close()
     assert f"writing {directory / 'lo.ogg'} failed" in caplog.text
     assert "No space left on device" in caplog.text
 
