@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from server.i18n import Catalogues
 from tests.agreements.conftest import tiny_pdf
 from tests.browser.conftest import NewContext, Screenshot
 from tests.browser.test_room import JOIN_TIMEOUT, sign_in, wait_for, wait_in_room
@@ -99,11 +100,14 @@ def test_the_chair_opens_and_two_sites_sign(
         expect(page.locator("#signing form.signing-form")).to_have_count(1)
     expect(console.locator("#signing form")).to_have_count(0)
 
-    # A wrong password: the page says why, nothing changes.
+    # A wrong password: the page says why, in its reader's language (the organiser reads
+    # Vietnamese), and nothing changes.
     first = sites[1].locator("#signing form.signing-form")
     first.locator("input[type=password]").fill("wrong password")
     first.locator("button[type=submit]").click()
-    expect(sites[1].locator("#signing-error")).to_contain_text("re-authentication failed")
+    wrong = Catalogues().get("vi").gettext("re-authentication failed: the password is wrong")
+    assert wrong != "re-authentication failed: the password is wrong"  # translated
+    expect(sites[1].locator("#signing-error")).to_contain_text(wrong)
     expect(progress(console)).to_have_text(NONE_SIGNED)
 
     for _, password, site in SIGNERS:
